@@ -1,0 +1,361 @@
+//! The configuration file (`gridbeat.toml`): every parameter of DESIGN.md §4 with its default.
+//!
+//! A config is built in three layers: the defaults below, then an optional TOML file, then
+//! `--set key=value` overrides in the order given. Unknown keys and bad values are errors that
+//! name the key, so a typo never silently falls back to a default.
+
+use std::fmt;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// Every tunable parameter, with the defaults of DESIGN.md §4. Reports record the effective
+/// values they were computed with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// IANA time zone whose calendar days and months the reports use (§4.1).
+    pub timezone: String,
+    /// Pings reporting a worse accuracy are dropped, metres (§4.2).
+    pub max_accuracy_m: f64,
+    /// A ping implying a faster move from the last accepted one is a jump, m/s (§4.2).
+    pub max_speed_mps: f64,
+    /// Consistent pings after a jump that make it a real relocation (§4.2).
+    pub relocation_pings: u32,
+    /// Pings stamped further than this after receipt are rejected, seconds (§4.2).
+    pub max_future_s: f64,
+    /// A gap strictly longer than this starts a new segment, seconds (§4.3).
+    pub max_gap_s: f64,
+    /// Radius of the anchor rule for stays, metres (§4.4).
+    pub stay_radius_m: f64,
+    /// Shortest stay, seconds (§4.4).
+    pub stay_min_s: f64,
+    /// Distance from the track within which area counts as covered, metres (§4.6).
+    pub coverage_radius_m: f64,
+    /// Side of the coverage cells, metres (§4.6).
+    pub cell_size_m: f64,
+    /// Radius around a checkpoint that counts as being there, metres (§4.7).
+    pub visit_radius_m: f64,
+    /// Shortest dwell that counts as a visit, seconds (§4.7).
+    pub visit_min_s: f64,
+    /// A check-in counts only within this distance of the checkpoint, metres (§4.7).
+    pub checkin_radius_m: f64,
+    /// Visits to one checkpoint closer together than this are one visit, seconds (§4.7).
+    pub visit_merge_s: f64,
+    /// Shortest "patrol" inside a small circle that flags a static device, seconds (§4.8).
+    pub static_min_s: f64,
+    /// Radius of that circle, metres (§4.8).
+    pub static_radius_m: f64,
+    /// Shortest time outside the assigned grids that makes an out-of-grid episode, seconds.
+    pub out_of_grid_min_s: f64,
+    /// Patrol time that makes a day active, minutes (§4.9).
+    pub min_active_minutes: f64,
+    /// Douglas–Peucker tolerance for tracks drawn on maps, metres.
+    pub simplify_tolerance_m: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            timezone: "Asia/Shanghai".to_string(),
+            max_accuracy_m: 100.0,
+            max_speed_mps: 15.0,
+            relocation_pings: 3,
+            max_future_s: 300.0,
+            max_gap_s: 300.0,
+            stay_radius_m: 50.0,
+            stay_min_s: 300.0,
+            coverage_radius_m: 30.0,
+            cell_size_m: 10.0,
+            visit_radius_m: 30.0,
+            visit_min_s: 120.0,
+            checkin_radius_m: 100.0,
+            visit_merge_s: 1800.0,
+            static_min_s: 3600.0,
+            static_radius_m: 20.0,
+            out_of_grid_min_s: 600.0,
+            min_active_minutes: 30.0,
+            simplify_tolerance_m: 5.0,
+        }
+    }
+}
+
+/// Why a configuration could not be built. Every variant names the key or file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML, or a key in it is unknown or has a bad value.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// The parser's message, which names the key and line.
+        message: String,
+    },
+    /// A `--set` argument is not of the form `key=value`.
+    #[error("--set {0:?}: expected key=value, e.g. --set max_gap_s=600")]
+    SetSyntax(String),
+    /// A `--set` names a key the config does not have.
+    #[error("--set {key}: unknown key; known keys: {known}")]
+    UnknownKey {
+        /// The key given.
+        key: String,
+        /// The keys that exist.
+        known: String,
+    },
+    /// A key has a value of the wrong type or out of range.
+    #[error("config key {key}: {reason}")]
+    BadValue {
+        /// The key.
+        key: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Builds the effective config: defaults, then `file` if given, then each `key=value` of
+    /// `sets` in order.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, line or key at fault.
+    pub fn load(file: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
+        let mut table =
+            toml::Table::try_from(Config::default()).map_err(|e| ConfigError::BadValue {
+                key: "(defaults)".into(),
+                reason: e.to_string(),
+            })?;
+        if let Some(path) = file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            let from_file: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::File {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            for (key, value) in from_file {
+                if !table.contains_key(&key) {
+                    return Err(ConfigError::File {
+                        path: shown,
+                        message: format!("unknown key {key:?}; known keys: {}", known_keys()),
+                    });
+                }
+                table.insert(key, value);
+            }
+        }
+        for set in sets {
+            let (key, raw) = set
+                .split_once('=')
+                .ok_or_else(|| ConfigError::SetSyntax(set.clone()))?;
+            let key = key.trim();
+            if !table.contains_key(key) {
+                return Err(ConfigError::UnknownKey {
+                    key: key.to_string(),
+                    known: known_keys(),
+                });
+            }
+            table.insert(key.to_string(), parse_set_value(raw.trim()));
+        }
+        // Deserialize key by key so that a type error names its key.
+        let config: Config =
+            toml::Value::Table(table.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let key = table
+                        .keys()
+                        .find(|k| e.message().contains(k.as_str()))
+                        .cloned()
+                        .unwrap_or_else(|| first_bad_key(&table));
+                    ConfigError::BadValue {
+                        key,
+                        reason: e.message().to_string(),
+                    }
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configured time zone.
+    pub fn tz(&self) -> Tz {
+        // `validate` has checked the name; UTC is only a fallback for hand-built configs.
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// Checks ranges that types alone cannot express.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadValue`] naming the first key out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.timezone.parse::<Tz>().is_err() {
+            return Err(ConfigError::BadValue {
+                key: "timezone".into(),
+                reason: format!(
+                    "{:?} is not an IANA time zone such as Asia/Shanghai",
+                    self.timezone
+                ),
+            });
+        }
+        let positive = [
+            ("max_accuracy_m", self.max_accuracy_m),
+            ("max_speed_mps", self.max_speed_mps),
+            ("max_gap_s", self.max_gap_s),
+            ("stay_radius_m", self.stay_radius_m),
+            ("coverage_radius_m", self.coverage_radius_m),
+            ("cell_size_m", self.cell_size_m),
+            ("visit_radius_m", self.visit_radius_m),
+            ("checkin_radius_m", self.checkin_radius_m),
+            ("static_radius_m", self.static_radius_m),
+        ];
+        for (key, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(ConfigError::BadValue {
+                    key: key.into(),
+                    reason: format!("{value} must be a positive number"),
+                });
+            }
+        }
+        let non_negative = [
+            ("max_future_s", self.max_future_s),
+            ("stay_min_s", self.stay_min_s),
+            ("visit_min_s", self.visit_min_s),
+            ("visit_merge_s", self.visit_merge_s),
+            ("static_min_s", self.static_min_s),
+            ("out_of_grid_min_s", self.out_of_grid_min_s),
+            ("min_active_minutes", self.min_active_minutes),
+            ("simplify_tolerance_m", self.simplify_tolerance_m),
+        ];
+        for (key, value) in non_negative {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(ConfigError::BadValue {
+                    key: key.into(),
+                    reason: format!("{value} must be zero or more"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective config as TOML, as `gridbeat config --print` shows it.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_toml())
+    }
+}
+
+/// The value of a `--set`: TOML if it parses as one (numbers, booleans, quoted strings),
+/// otherwise the raw text as a string (so `--set timezone=Asia/Shanghai` needs no quotes).
+fn parse_set_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+/// The keys a config has, for error messages.
+fn known_keys() -> String {
+    toml::Table::try_from(Config::default())
+        .map(|t| t.keys().cloned().collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// Finds the first key whose value alone does not deserialize, when the parser's message
+/// does not name one.
+fn first_bad_key(table: &toml::Table) -> String {
+    for (key, value) in table {
+        let mut probe = toml::Table::try_from(Config::default()).unwrap_or_default();
+        probe.insert(key.clone(), value.clone());
+        if toml::Value::Table(probe).try_into::<Config>().is_err() {
+            return key.clone();
+        }
+    }
+    "(unknown)".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn defaults_are_those_of_the_design() {
+        let c = Config::load(None, &[]).unwrap();
+        assert_eq!(c.max_gap_s, 300.0);
+        assert_eq!(c.coverage_radius_m, 30.0);
+        assert_eq!(c.relocation_pings, 3);
+        assert_eq!(c.tz(), chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn sets_override_the_file_which_overrides_defaults() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "max_gap_s = 600\nstay_radius_m = 80").unwrap();
+        let c = Config::load(
+            Some(f.path()),
+            &["max_gap_s=900".into(), "timezone=UTC".into()],
+        )
+        .unwrap();
+        assert_eq!(c.max_gap_s, 900.0);
+        assert_eq!(c.stay_radius_m, 80.0);
+        assert_eq!(c.timezone, "UTC");
+    }
+
+    #[test]
+    fn integers_are_accepted_for_float_keys() {
+        let c = Config::load(None, &["max_speed_mps=20".into()]).unwrap();
+        assert_eq!(c.max_speed_mps, 20.0);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = Config::load(None, &["max_gap=600".into()]).unwrap_err();
+        assert!(e.to_string().contains("max_gap"), "{e}");
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "stay_radius = 80").unwrap();
+        let e = Config::load(Some(f.path()), &[]).unwrap_err();
+        assert!(e.to_string().contains("stay_radius"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::load(None, &["max_gap_s=soon".into()]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::BadValue { key, .. } if key == "max_gap_s"),
+            "{e}"
+        );
+        let e = Config::load(None, &["cell_size_m=-1".into()]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::BadValue { key, .. } if key == "cell_size_m"),
+            "{e}"
+        );
+        let e = Config::load(None, &["timezone=Mars/Olympus".into()]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::BadValue { key, .. } if key == "timezone"),
+            "{e}"
+        );
+        let e = Config::load(None, &["max_gap_s".into()]).unwrap_err();
+        assert!(matches!(e, ConfigError::SetSyntax(_)));
+    }
+
+    #[test]
+    fn printed_config_loads_back_identically() {
+        let c = Config::load(None, &["max_gap_s=450".into()]).unwrap();
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        write!(f, "{}", c.to_toml()).unwrap();
+        assert_eq!(Config::load(Some(f.path()), &[]).unwrap(), c);
+    }
+}

@@ -1,0 +1,25 @@
+//! gridbeat: patrol tracks and grid coverage for grid-based community governance (网格化管理).
+//!
+//! One engine, two doors (see `ARCHITECTURE.md`): the pure engine modules compute every
+//! figure; the command line (and, later, the HTTP service) only read input and write output.
+//!
+//! **Vocabulary and parameters**
+//! - [`model`]: pings, workers, unit codes, levels, CRS, timestamps.
+//! - [`config`]: the TOML config with every parameter of DESIGN.md §4.
+//!
+//! **Engine** (no I/O, no async)
+//! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
+//! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
+//!
+//! **Data**
+//! - [`sim`]: the synthetic city and its month of patrols.
+//!
+//! **Doors**
+//! - [`cli`]: the `gridbeat` subcommands.
+
+pub mod cli;
+pub mod config;
+pub mod crs;
+pub mod model;
+pub mod registry;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! Units, grids, workers and checkpoints; validation; the R-tree point locator.
