@@ -11,6 +11,9 @@
 //! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
 //!
+//! **Input**
+//! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors.
+//!
 //! **Data**
 //! - [`sim`]: the synthetic city and its month of patrols.
 //!
@@ -20,6 +23,7 @@
 pub mod cli;
 pub mod config;
 pub mod crs;
+pub mod ingest;
 pub mod model;
 pub mod registry;
 pub mod sim;
