@@ -9,6 +9,8 @@
 //!
 //! **Engine** (no I/O, no async)
 //! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
+//! - [`geodesy`]: fast ellipsoidal distances and local metric frames.
+//! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
 //!
 //! **Input**
@@ -23,7 +25,9 @@
 pub mod cli;
 pub mod config;
 pub mod crs;
+pub mod geodesy;
 pub mod ingest;
 pub mod model;
 pub mod registry;
 pub mod sim;
+pub mod track;

@@ -193,6 +193,8 @@ pub struct Ping {
     pub mock: bool,
     /// A check-in event carried by this ping: the code of the checkpoint it names.
     pub checkin: Option<Arc<str>>,
+    /// When the server received it, UTC ms; `None` for file input, where it is unknown.
+    pub received: Option<UnixMs>,
 }
 
 impl Ping {
@@ -210,6 +212,7 @@ impl Ping {
             batt_pct: None,
             mock: false,
             checkin: None,
+            received: None,
         }
     }
 }

@@ -188,6 +188,7 @@ fn parse_row(
         batt_pct: optional(cols.batt, "batt")?,
         mock,
         checkin,
+        received: None,
     })
 }
 

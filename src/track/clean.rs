@@ -1,0 +1,335 @@
+//! Cleaning (DESIGN.md §4.2): from one worker's raw pings, in any order, to the accepted
+//! fixes in time order, with every dropped ping counted by reason.
+//!
+//! The gates run in this order: sort by timestamp (stable, so equal timestamps keep their
+//! order of receipt), duplicates and conflicts, timestamps ahead of receipt, accuracy, speed.
+//! Cleaning never invents or reorders fixes beyond that sort.
+
+use serde::Serialize;
+
+use super::{CleanMode, Fix, TrackParams};
+use crate::geodesy::{distance_scaled_m, Scale};
+use crate::model::{Ping, UnixMs};
+
+/// How many pings each gate dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DropCounts {
+    /// Same worker and timestamp as an earlier ping, same position.
+    pub duplicate: u32,
+    /// Same worker and timestamp as an earlier ping, different position.
+    pub conflict: u32,
+    /// Timestamp more than `max_future_s` after the ping was received.
+    pub future: u32,
+    /// Reported accuracy worse than `max_accuracy_m`.
+    pub accuracy: u32,
+    /// Implied speed from the last accepted fix above `max_speed_mps` (a jump).
+    pub speed: u32,
+}
+
+impl DropCounts {
+    /// All dropped pings.
+    pub fn total(&self) -> u32 {
+        self.duplicate + self.conflict + self.future + self.accuracy + self.speed
+    }
+
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: &DropCounts) {
+        self.duplicate += other.duplicate;
+        self.conflict += other.conflict;
+        self.future += other.future;
+        self.accuracy += other.accuracy;
+        self.speed += other.speed;
+    }
+}
+
+/// A ping the speed gate dropped: the evidence behind a jump flag.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Jump {
+    /// When the dropped ping was taken, UTC ms.
+    pub ts: UnixMs,
+    /// Its distance from the last accepted fix, metres.
+    pub distance_m: f64,
+    /// The speed it implies, m/s.
+    pub speed_mps: f64,
+}
+
+/// What cleaning produced for one worker.
+#[derive(Clone, Debug, Default)]
+pub struct Cleaned {
+    /// The accepted fixes, in time order.
+    pub fixes: Vec<Fix>,
+    /// Indices into `fixes` where a relocation (a confirmed jump) forces a new segment.
+    pub relocations: Vec<usize>,
+    /// Dropped pings by reason.
+    pub dropped: DropCounts,
+    /// The pings the speed gate dropped.
+    pub jumps: Vec<Jump>,
+    /// Pings the client flagged as mock locations (among all received, before cleaning).
+    pub mock: u32,
+}
+
+/// A ping that passed the duplicate, receipt and accuracy gates, waiting for the speed gate.
+struct Candidate {
+    fix: Fix,
+}
+
+/// Cleans the pings of one worker (any order) per DESIGN.md §4.2.
+pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
+    let mut out = Cleaned {
+        mock: pings.iter().filter(|p| p.mock).count() as u32,
+        ..Cleaned::default()
+    };
+    let order = time_order(pings);
+    let future_ms = (params.max_future_s * 1000.0) as UnixMs;
+
+    // Gates that look at one ping (and its predecessor in time) at a time.
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(pings.len());
+    let mut prev: Option<&Ping> = None;
+    for &i in &order {
+        let p = &pings[i as usize];
+        if let Some(q) = prev {
+            if q.ts == p.ts {
+                // `prev` is the first received ping with this timestamp: it stays.
+                if q.lon == p.lon && q.lat == p.lat {
+                    out.dropped.duplicate += 1;
+                } else {
+                    out.dropped.conflict += 1;
+                }
+                continue;
+            }
+        }
+        prev = Some(p);
+        if let Some(received) = p.received {
+            if p.ts > received + future_ms {
+                out.dropped.future += 1;
+                continue;
+            }
+        }
+        if params.clean == CleanMode::Full {
+            if let Some(acc) = p.acc_m {
+                if f64::from(acc) > params.max_accuracy_m {
+                    out.dropped.accuracy += 1;
+                    continue;
+                }
+            }
+        }
+        candidates.push(Candidate {
+            fix: Fix::new(p.ts, p.lon, p.lat, i),
+        });
+    }
+
+    if params.clean == CleanMode::DedupeOnly {
+        out.fixes = candidates.into_iter().map(|c| c.fix).collect();
+        return out;
+    }
+    speed_gate(&candidates, params, &mut out);
+    out
+}
+
+/// The indices of `pings` in time order; stable, so equal timestamps keep receipt order.
+fn time_order(pings: &[Ping]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..pings.len() as u32).collect();
+    if !pings.windows(2).all(|w| w[0].ts <= w[1].ts) {
+        order.sort_by_key(|&i| pings[i as usize].ts);
+    }
+    order
+}
+
+/// The implied speed in m/s between two fixes and their distance in metres.
+#[inline]
+fn speed(a: &Fix, b: &Fix) -> (f64, f64) {
+    let d = distance_scaled_m(a.lon, a.lat, a.scale, b.lon, b.lat, b.scale);
+    let dt_s = (b.ts - a.ts) as f64 / 1000.0;
+    (d / dt_s, d)
+}
+
+/// The speed gate with the relocation rule: a fix implying a speed above `max_speed_mps`
+/// from the last accepted fix is a jump and dropped, unless the next `relocation_pings`
+/// candidates are consistent with it (each step from it at most `max_speed_mps`), in which
+/// case it is a real relocation (a bus ride) and starts a new segment.
+fn speed_gate(candidates: &[Candidate], params: &TrackParams, out: &mut Cleaned) {
+    let needed = params.relocation_pings;
+    let mut last: Option<Fix> = None;
+    for (k, c) in candidates.iter().enumerate() {
+        let Some(prev) = last else {
+            out.fixes.push(c.fix);
+            last = Some(c.fix);
+            continue;
+        };
+        let (v, d) = speed(&prev, &c.fix);
+        if v <= params.max_speed_mps {
+            out.fixes.push(c.fix);
+            last = Some(c.fix);
+            continue;
+        }
+        let followers = candidates.get(k + 1..k + 1 + needed);
+        let confirmed = followers.is_some_and(|f| {
+            let mut from = &c.fix;
+            f.iter().all(|next| {
+                let ok = speed(from, &next.fix).0 <= params.max_speed_mps;
+                from = &next.fix;
+                ok
+            })
+        });
+        if confirmed {
+            out.relocations.push(out.fixes.len());
+            out.fixes.push(c.fix);
+            last = Some(c.fix);
+        } else {
+            out.dropped.speed += 1;
+            out.jumps.push(Jump {
+                ts: c.fix.ts,
+                distance_m: d,
+                speed_mps: v,
+            });
+        }
+    }
+}
+
+impl Fix {
+    /// A fix at (lon, lat) taken at `ts`, from input ping `ping`.
+    pub fn new(ts: UnixMs, lon: f64, lat: f64, ping: u32) -> Fix {
+        Fix {
+            ts,
+            lon,
+            lat,
+            scale: Scale::at(lat),
+            ping,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::WorkerId;
+
+    /// Metres of latitude per degree near 28° N, close enough to place test pings.
+    const M_PER_DEG_LAT: f64 = 110_800.0;
+
+    fn ping(t_s: i64, north_m: f64) -> Ping {
+        Ping::new(
+            WorkerId::new("w"),
+            t_s * 1000,
+            112.98,
+            28.2 + north_m / M_PER_DEG_LAT,
+        )
+    }
+
+    fn params() -> TrackParams {
+        TrackParams::default()
+    }
+
+    #[test]
+    fn out_of_order_input_is_sorted_and_nothing_invented() {
+        let pings = vec![ping(20, 20.0), ping(0, 0.0), ping(10, 10.0)];
+        let c = clean(&pings, &params());
+        let ts: Vec<i64> = c.fixes.iter().map(|f| f.ts / 1000).collect();
+        assert_eq!(ts, vec![0, 10, 20]);
+        let sources: Vec<u32> = c.fixes.iter().map(|f| f.ping).collect();
+        assert_eq!(sources, vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn duplicates_keep_the_first_received_and_conflicts_are_counted() {
+        let mut moved = ping(10, 500.0);
+        moved.acc_m = Some(5.0);
+        let pings = vec![
+            ping(0, 0.0),
+            ping(10, 10.0),
+            ping(10, 10.0),
+            moved,
+            ping(20, 20.0),
+        ];
+        let c = clean(&pings, &params());
+        assert_eq!(c.fixes.len(), 3);
+        assert_eq!(c.fixes[1].ping, 1, "the first received of ts=10 stays");
+        assert_eq!(c.dropped.duplicate, 1);
+        assert_eq!(c.dropped.conflict, 1);
+    }
+
+    #[test]
+    fn accuracy_gate_drops_worse_than_the_limit_and_keeps_unknown() {
+        let mut bad = ping(10, 10.0);
+        bad.acc_m = Some(100.5);
+        let mut edge = ping(20, 20.0);
+        edge.acc_m = Some(100.0);
+        let unknown = ping(30, 30.0);
+        let c = clean(&[ping(0, 0.0), bad, edge, unknown], &params());
+        assert_eq!(c.fixes.len(), 3);
+        assert_eq!(c.dropped.accuracy, 1);
+    }
+
+    #[test]
+    fn an_isolated_jump_is_dropped_with_its_evidence() {
+        // 2 km away for one ping, then back: 200 m/s.
+        let pings = vec![
+            ping(0, 0.0),
+            ping(10, 10.0),
+            ping(20, 2000.0),
+            ping(30, 20.0),
+            ping(40, 30.0),
+        ];
+        let c = clean(&pings, &params());
+        assert_eq!(c.fixes.len(), 4);
+        assert_eq!(c.dropped.speed, 1);
+        assert_eq!(c.jumps.len(), 1);
+        assert_eq!(c.jumps[0].ts, 20_000);
+        assert!(c.jumps[0].speed_mps > 150.0);
+        assert!(c.relocations.is_empty());
+    }
+
+    #[test]
+    fn a_jump_followed_by_consistent_pings_is_a_relocation() {
+        let mut pings = vec![ping(0, 0.0), ping(10, 10.0)];
+        // A bus ride during a gap: 3 km in 60 s, then walking on from there.
+        for k in 0..4 {
+            pings.push(ping(70 + 10 * k, 3000.0 + 10.0 * k as f64));
+        }
+        let c = clean(&pings, &params());
+        assert_eq!(c.fixes.len(), 6);
+        assert_eq!(c.dropped.speed, 0);
+        assert_eq!(c.relocations, vec![2]);
+    }
+
+    #[test]
+    fn a_jump_with_too_few_followers_is_dropped() {
+        let pings = vec![
+            ping(0, 0.0),
+            ping(10, 10.0),
+            ping(70, 3000.0),
+            ping(80, 3010.0),
+        ];
+        let c = clean(&pings, &params());
+        assert_eq!(c.fixes.len(), 2);
+        assert_eq!(
+            c.dropped.speed, 2,
+            "both far pings imply a jump from the last accepted"
+        );
+    }
+
+    #[test]
+    fn future_timestamps_are_dropped_when_receipt_is_known() {
+        let mut early = ping(1000, 0.0);
+        early.received = Some(1_000_000 - 400_000);
+        let mut fine = ping(1010, 10.0);
+        fine.received = Some(1_010_000 - 200_000);
+        let c = clean(&[early, fine], &params());
+        assert_eq!(c.dropped.future, 1);
+        assert_eq!(c.fixes.len(), 1);
+    }
+
+    #[test]
+    fn dedupe_only_mode_skips_the_gates() {
+        let mut bad = ping(10, 5000.0);
+        bad.acc_m = Some(900.0);
+        let p = TrackParams {
+            clean: CleanMode::DedupeOnly,
+            ..params()
+        };
+        let c = clean(&[ping(0, 0.0), bad.clone(), bad], &p);
+        assert_eq!(c.fixes.len(), 2);
+        assert_eq!(c.dropped.duplicate, 1);
+        assert_eq!(c.dropped.accuracy + c.dropped.speed, 0);
+    }
+}

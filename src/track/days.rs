@@ -1,0 +1,200 @@
+//! The per-day split: a step belongs to the local day of its first fix, a stay to the day it
+//! starts, so per-day figures sum exactly to the worker's totals.
+
+use std::ops::Range;
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::{Fix, Stay};
+use crate::model::UnixMs;
+
+/// One worker's figures for one local calendar day.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DaySummary {
+    /// The local calendar day.
+    pub day: NaiveDate,
+    /// Accepted fixes taken that day.
+    pub fixes: u32,
+    /// Length of the steps that start that day, metres.
+    pub length_m: f64,
+    /// Duration of the steps that start that day, seconds.
+    pub patrol_s: f64,
+    /// Segments with at least one fix that day.
+    pub segments: u32,
+    /// Stays that start that day.
+    pub stays: u32,
+    /// The first fix's timestamp that day, UTC ms.
+    pub first: UnixMs,
+    /// The last fix's timestamp that day, UTC ms.
+    pub last: UnixMs,
+}
+
+/// Finds the local day of instants that mostly arrive in time order, recomputing the day's
+/// bounds only when an instant leaves them.
+pub struct DayClock {
+    tz: Tz,
+    day: NaiveDate,
+    start: UnixMs,
+    end: UnixMs,
+}
+
+impl DayClock {
+    /// A clock for `tz` (no day known yet).
+    pub fn new(tz: Tz) -> DayClock {
+        DayClock {
+            tz,
+            day: NaiveDate::MIN,
+            start: UnixMs::MAX,
+            end: UnixMs::MIN,
+        }
+    }
+
+    /// The local day of `ts`.
+    #[inline]
+    pub fn day(&mut self, ts: UnixMs) -> NaiveDate {
+        if ts < self.start || ts >= self.end {
+            self.reset(ts);
+        }
+        self.day
+    }
+
+    fn reset(&mut self, ts: UnixMs) {
+        self.day = super::local_day(ts, self.tz);
+        self.start = local_midnight_ms(self.day, self.tz).unwrap_or(ts);
+        self.end = self
+            .day
+            .succ_opt()
+            .and_then(|next| local_midnight_ms(next, self.tz))
+            .unwrap_or(ts + 1);
+    }
+}
+
+/// The UTC instant at which local day `day` begins in `tz` (the earliest, should a
+/// daylight-saving change make midnight ambiguous; the first valid instant if it skips it).
+pub fn local_midnight_ms(day: NaiveDate, tz: Tz) -> Option<UnixMs> {
+    let mut t = day.and_hms_opt(0, 0, 0)?;
+    for _ in 0..4 {
+        if let Some(dt) = tz.from_local_datetime(&t).earliest() {
+            return Some(dt.timestamp_millis());
+        }
+        t += chrono::Duration::minutes(30);
+    }
+    None
+}
+
+/// Splits a worker's figures by local day.
+pub fn split_days(
+    fixes: &[Fix],
+    segments: &[Range<usize>],
+    stays: &[Stay],
+    tz: Tz,
+) -> Vec<DaySummary> {
+    let mut clock = DayClock::new(tz);
+    let mut days: Vec<DaySummary> = Vec::new();
+    for seg in segments {
+        let run = &fixes[seg.clone()];
+        let mut counted_in: Option<usize> = None;
+        for (k, f) in run.iter().enumerate() {
+            let d = day_index(&mut clock, &mut days, f.ts);
+            let summary = &mut days[d];
+            summary.fixes += 1;
+            summary.last = f.ts;
+            if counted_in != Some(d) {
+                summary.segments += 1;
+                counted_in = Some(d);
+            }
+            if let Some(next) = run.get(k + 1) {
+                summary.length_m += f.distance_m(next);
+                summary.patrol_s += (next.ts - f.ts) as f64 / 1000.0;
+            }
+        }
+    }
+    for stay in stays {
+        let day = clock.day(stay.start);
+        if let Some(d) = days.iter_mut().find(|d| d.day == day) {
+            d.stays += 1;
+        }
+    }
+    days
+}
+
+/// The index in `days` of the day of `ts`, appending the day if it is new. Fixes arrive in
+/// time order, so a day is either the last one or a new one.
+fn day_index(clock: &mut DayClock, days: &mut Vec<DaySummary>, ts: UnixMs) -> usize {
+    let day = clock.day(ts);
+    if days.last().is_none_or(|d| d.day != day) {
+        days.push(DaySummary {
+            day,
+            fixes: 0,
+            length_m: 0.0,
+            patrol_s: 0.0,
+            segments: 0,
+            stays: 0,
+            first: ts,
+            last: ts,
+        });
+    }
+    days.len() - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse_timestamp, Ping, WorkerId};
+    use crate::track::{build, TrackParams};
+
+    fn ping(ts: &str, north_m: f64) -> Ping {
+        Ping::new(
+            WorkerId::new("w"),
+            parse_timestamp(ts).unwrap(),
+            112.98,
+            28.2 + north_m / 110_800.0,
+        )
+    }
+
+    #[test]
+    fn a_step_across_local_midnight_belongs_to_the_day_of_its_first_fix() {
+        // 23:59:50 and 00:00:00 Beijing time, 10 m apart, in one segment.
+        let pings = vec![
+            ping("2026-10-07T23:59:40+08:00", 0.0),
+            ping("2026-10-07T23:59:50+08:00", 10.0),
+            ping("2026-10-08T00:00:00+08:00", 20.0),
+            ping("2026-10-08T00:00:10+08:00", 30.0),
+        ];
+        let t = build(&pings, &TrackParams::default());
+        assert_eq!(t.days.len(), 2);
+        let (a, b) = (&t.days[0], &t.days[1]);
+        assert_eq!(a.day.to_string(), "2026-10-07");
+        assert_eq!((a.fixes, b.fixes), (2, 2));
+        assert_eq!((a.patrol_s, b.patrol_s), (20.0, 10.0));
+        assert_eq!(
+            (a.segments, b.segments),
+            (1, 1),
+            "the segment touches both days"
+        );
+        let sum: f64 = t.days.iter().map(|d| d.length_m).sum();
+        assert!((sum - t.length_m).abs() < 1e-9);
+        assert!((a.length_m - 2.0 * b.length_m).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_day_is_local_not_utc() {
+        // 01:00 UTC is 09:00 in Shanghai the same day; 17:00 UTC is 01:00 the next day.
+        let pings = vec![
+            ping("2026-10-08T01:00:00Z", 0.0),
+            ping("2026-10-08T17:00:00Z", 0.0),
+        ];
+        let t = build(&pings, &TrackParams::default());
+        let days: Vec<String> = t.days.iter().map(|d| d.day.to_string()).collect();
+        assert_eq!(days, vec!["2026-10-08", "2026-10-09"]);
+    }
+
+    #[test]
+    fn midnight_exists_even_when_daylight_saving_skips_it() {
+        // America/Santiago skipped 2022-09-11T00:00 local.
+        let day = NaiveDate::from_ymd_opt(2022, 9, 11).unwrap();
+        assert!(local_midnight_ms(day, chrono_tz::America::Santiago).is_some());
+    }
+}
