@@ -13,6 +13,7 @@ use crate::config::Config;
 pub mod demo;
 pub mod locate;
 pub mod simulate;
+pub mod tracks;
 
 /// gridbeat: patrol tracks and grid coverage for grid-based community governance.
 #[derive(Debug, Parser)]
@@ -58,6 +59,8 @@ pub enum Command {
     Locate(locate::LocateArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
+    /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
+    Tracks(tracks::TracksArgs),
 }
 
 /// Arguments of `gridbeat config`.
@@ -87,5 +90,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
+        Command::Tracks(args) => tracks::run(&args, &config),
     }
 }

@@ -113,12 +113,18 @@ pub fn read_pings<R: Read>(reader: R, source_name: &str, crs: Crs) -> Result<Dec
                     source: source_name.to_string(),
                     line: record.position().map_or(line, |p| p.line()),
                     reason,
+                    worker: record
+                        .get(cols.worker)
+                        .map(str::trim)
+                        .filter(|w| !w.is_empty())
+                        .map(String::from),
                 }),
             },
             Err(e) => out.errors.push(RecordError {
                 source: source_name.to_string(),
                 line: e.position().map_or(line, |p| p.line()),
                 reason: format!("unreadable row: {e}"),
+                worker: None,
             }),
         }
     }

@@ -1,5 +1,5 @@
-//! Decoders that turn what clients and files send into [`Ping`]s: CSV for now; Parquet, GPX
-//! and the phone protocols join here.
+//! Decoders that turn what clients and files send into [`Ping`]s: CSV, Parquet and GPX files;
+//! the phone protocols join here.
 //!
 //! Every decoder keeps the good records and reports each bad one with where it is (file and
 //! line) and what is wrong, so a single broken row never takes a file down with it.
@@ -9,6 +9,8 @@ use std::fmt;
 use crate::model::Ping;
 
 pub mod csv;
+pub mod gpx;
+pub mod parquet;
 
 /// One input record that could not be read, with where it is and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +21,8 @@ pub struct RecordError {
     pub line: u64,
     /// What is wrong and what is expected.
     pub reason: String,
+    /// The worker the record names, when that much could be read.
+    pub worker: Option<String>,
 }
 
 impl fmt::Display for RecordError {
@@ -60,4 +64,56 @@ pub fn check_position(lon: f64, lat: f64) -> Result<(), String> {
         return Err(format!("lon {lon} is outside -180..180"));
     }
     Ok(())
+}
+
+/// The file formats pings can be read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Comma-separated values with a header.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// GPS Exchange Format.
+    Gpx,
+}
+
+impl FileFormat {
+    /// The format a file name's extension names (`.csv`, `.parquet`/`.pq`, `.gpx`).
+    pub fn from_path(path: &std::path::Path) -> Option<FileFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "txt" => Some(FileFormat::Csv),
+            "parquet" | "pq" => Some(FileFormat::Parquet),
+            "gpx" => Some(FileFormat::Gpx),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the pings of one file, choosing the decoder by its extension. GPX files hold one
+/// worker's track, named by `gpx_worker` (or, without it, by the file's stem).
+///
+/// # Errors
+/// When the file cannot be opened, has an unknown extension, or is not of its format; the
+/// message names the file. Bad records are not errors: they are in [`Decoded::errors`].
+pub fn read_file(
+    path: &std::path::Path,
+    crs: crate::model::Crs,
+    gpx_worker: Option<&str>,
+) -> anyhow::Result<Decoded> {
+    use anyhow::Context;
+    let name = path.display().to_string();
+    let format = FileFormat::from_path(path)
+        .with_context(|| format!("{name}: unknown file type; expected .csv, .parquet or .gpx"))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+    let decoded = match format {
+        FileFormat::Csv => csv::read_pings(std::io::BufReader::new(file), &name, crs)?,
+        FileFormat::Parquet => parquet::read_pings(file, &name, crs)?,
+        FileFormat::Gpx => {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("gpx");
+            let worker = crate::model::WorkerId::new(gpx_worker.unwrap_or(stem));
+            gpx::read_pings(std::io::BufReader::new(file), &name, &worker, crs)?
+        }
+    };
+    Ok(decoded)
 }
