@@ -107,12 +107,15 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Each worker's pings, in input order.
+type PingsByWorker = BTreeMap<WorkerId, Vec<Ping>>;
+
 /// Reads every input file and groups the pings by worker. Workers named only by bad rows
 /// still appear (with no pings), so they are reported with zeros.
 fn read_inputs(
     args: &TracksArgs,
 ) -> anyhow::Result<(BTreeMap<WorkerId, Vec<Ping>>, Vec<RecordError>)> {
-    let mut by_worker: BTreeMap<WorkerId, Vec<Ping>> = BTreeMap::new();
+    let mut by_worker = PingsByWorker::new();
     let mut errors = Vec::new();
     for path in &args.pings {
         let decoded = read_file(path, args.crs, args.worker.as_deref())?;
