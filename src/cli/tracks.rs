@@ -112,9 +112,7 @@ type PingsByWorker = BTreeMap<WorkerId, Vec<Ping>>;
 
 /// Reads every input file and groups the pings by worker. Workers named only by bad rows
 /// still appear (with no pings), so they are reported with zeros.
-fn read_inputs(
-    args: &TracksArgs,
-) -> anyhow::Result<(BTreeMap<WorkerId, Vec<Ping>>, Vec<RecordError>)> {
+fn read_inputs(args: &TracksArgs) -> anyhow::Result<(PingsByWorker, Vec<RecordError>)> {
     let mut by_worker = PingsByWorker::new();
     let mut errors = Vec::new();
     for path in &args.pings {
