@@ -47,6 +47,16 @@ pub struct Config {
     pub static_min_s: f64,
     /// Radius of that circle, metres (§4.8).
     pub static_radius_m: f64,
+    /// A day with at least this many long speed-gate jumps is flagged (§4.8).
+    pub jump_flag_count: u32,
+    /// Only jumps at least this long count towards that flag, metres.
+    pub jump_flag_min_m: f64,
+    /// Two days' positions at the same time into the day coincide within this, metres.
+    pub replay_radius_m: f64,
+    /// Share of moving minutes that must coincide for a replayed track (0–1).
+    pub replay_min_share: f64,
+    /// Coinciding moving time that a replayed track needs at least, seconds.
+    pub replay_min_s: f64,
     /// Shortest time outside the assigned grids that makes an out-of-grid episode, seconds.
     pub out_of_grid_min_s: f64,
     /// Patrol time that makes a day active, minutes (§4.9).
@@ -74,6 +84,11 @@ impl Default for Config {
             visit_merge_s: 1800.0,
             static_min_s: 3600.0,
             static_radius_m: 20.0,
+            jump_flag_count: 3,
+            jump_flag_min_m: 500.0,
+            replay_radius_m: 10.0,
+            replay_min_share: 0.8,
+            replay_min_s: 1800.0,
             out_of_grid_min_s: 600.0,
             min_active_minutes: 30.0,
             simplify_tolerance_m: 5.0,
@@ -215,6 +230,7 @@ impl Config {
             ("visit_radius_m", self.visit_radius_m),
             ("checkin_radius_m", self.checkin_radius_m),
             ("static_radius_m", self.static_radius_m),
+            ("replay_radius_m", self.replay_radius_m),
         ];
         for (key, value) in positive {
             if !(value.is_finite() && value > 0.0) {
@@ -233,6 +249,8 @@ impl Config {
             ("out_of_grid_min_s", self.out_of_grid_min_s),
             ("min_active_minutes", self.min_active_minutes),
             ("simplify_tolerance_m", self.simplify_tolerance_m),
+            ("jump_flag_min_m", self.jump_flag_min_m),
+            ("replay_min_s", self.replay_min_s),
         ];
         for (key, value) in non_negative {
             if !(value.is_finite() && value >= 0.0) {
@@ -241,6 +259,12 @@ impl Config {
                     reason: format!("{value} must be zero or more"),
                 });
             }
+        }
+        if !(0.0..=1.0).contains(&self.replay_min_share) {
+            return Err(ConfigError::BadValue {
+                key: "replay_min_share".into(),
+                reason: format!("{} must be a share between 0 and 1", self.replay_min_share),
+            });
         }
         Ok(())
     }

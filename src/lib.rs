@@ -11,6 +11,7 @@
 //! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
 //! - [`geodesy`]: fast ellipsoidal distances and local metric frames.
 //! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
+//! - [`anomaly`]: plausibility flags per worker-day (jumps, static device, replay, mock).
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
 //!
 //! **Input**
@@ -22,6 +23,7 @@
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
 
+pub mod anomaly;
 pub mod cli;
 pub mod config;
 pub mod crs;

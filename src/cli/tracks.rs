@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::anomaly::{self, Anomaly, AnomalyParams};
 use crate::config::Config;
 use crate::ingest::{read_file, RecordError};
 use crate::model::{format_timestamp, Crs, Ping, WorkerId};
@@ -82,11 +83,18 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
         CleanMode::Full
     };
     let params = TrackParams::from_config(config, mode);
-    let tracks: Vec<(WorkerId, Track)> = by_worker
+    let anomaly_params = AnomalyParams::from_config(config);
+    let tz = config.tz();
+    let tracks: Vec<WorkerTrack> = by_worker
         .into_par_iter()
-        .map(|(w, pings)| {
-            let t = track::build(&pings, &params);
-            (w, t)
+        .map(|(worker, pings)| {
+            let track = track::build(&pings, &params);
+            let (anomalies, _) = anomaly::detect(&pings, &track, &[], &anomaly_params, tz);
+            WorkerTrack {
+                worker,
+                track,
+                anomalies,
+            }
         })
         .collect();
 
@@ -136,6 +144,13 @@ fn read_inputs(args: &TracksArgs) -> anyhow::Result<(PingsByWorker, Vec<RecordEr
     Ok((by_worker, errors))
 }
 
+/// One worker's results.
+struct WorkerTrack {
+    worker: WorkerId,
+    track: Track,
+    anomalies: Vec<Anomaly>,
+}
+
 /// The effective parameters as reports record them: the whole config plus the cleaning mode.
 fn params_json(config: &Config, mode: CleanMode) -> Value {
     let mut v = serde_json::to_value(config).unwrap_or_else(|_| json!({}));
@@ -176,36 +191,50 @@ fn day_json(d: &DaySummary) -> Value {
     })
 }
 
-fn tracks_json(tracks: &[(WorkerId, Track)], config: &Config, mode: CleanMode) -> Value {
+fn tracks_json(tracks: &[WorkerTrack], config: &Config, mode: CleanMode) -> Value {
     let workers: Vec<WorkerOut> = tracks
         .iter()
-        .map(|(w, t)| WorkerOut {
-            worker: w.as_str(),
-            pings: t.pings,
-            accepted: t.fixes().len(),
-            dropped: t.cleaned.dropped,
-            segments: t.segments.len(),
-            length_m: round(t.length_m, 1),
-            patrol_s: round(t.patrol_s, 3),
-            stays: t
-                .stays
-                .iter()
-                .map(|s| {
-                    json!({"start": format_timestamp(s.start), "end": format_timestamp(s.end),
+        .map(
+            |WorkerTrack {
+                 worker,
+                 track: t,
+                 anomalies,
+             }| WorkerOut {
+                worker: worker.as_str(),
+                pings: t.pings,
+                accepted: t.fixes().len(),
+                dropped: t.cleaned.dropped,
+                segments: t.segments.len(),
+                length_m: round(t.length_m, 1),
+                patrol_s: round(t.patrol_s, 3),
+                stays: t
+                    .stays
+                    .iter()
+                    .map(|s| {
+                        json!({"start": format_timestamp(s.start), "end": format_timestamp(s.end),
                            "lat": round(s.lat, 7), "lon": round(s.lon, 7), "pings": s.pings})
-                })
-                .collect(),
-            anomalies: Vec::new(),
-            days: t.days.iter().map(day_json).collect(),
-        })
+                    })
+                    .collect(),
+                anomalies: anomalies
+                    .iter()
+                    .filter_map(|a| serde_json::to_value(a).ok())
+                    .collect(),
+                days: t.days.iter().map(day_json).collect(),
+            },
+        )
         .collect();
     json!({"params": params_json(config, mode), "workers": workers})
 }
 
-fn tracks_geojson(tracks: &[(WorkerId, Track)], config: &Config) -> Value {
+fn tracks_geojson(tracks: &[WorkerTrack], config: &Config) -> Value {
     let tz = config.tz();
     let mut features = Vec::new();
-    for (w, t) in tracks {
+    for WorkerTrack {
+        worker: w,
+        track: t,
+        ..
+    } in tracks
+    {
         let fixes = t.fixes();
         // One MultiLineString per worker-day: each segment's simplified pieces, cut where a
         // step's first fix falls on another local day.

@@ -64,6 +64,8 @@ pub struct Cleaned {
     pub dropped: DropCounts,
     /// The pings the speed gate dropped.
     pub jumps: Vec<Jump>,
+    /// Timestamps of the pings dropped for being ahead of their receipt.
+    pub future: Vec<UnixMs>,
     /// Pings the client flagged as mock locations (among all received, before cleaning).
     pub mock: u32,
 }
@@ -102,6 +104,7 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
         if let Some(received) = p.received {
             if p.ts > received + future_ms {
                 out.dropped.future += 1;
+                out.future.push(p.ts);
                 continue;
             }
         }

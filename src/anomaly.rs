@@ -1,0 +1,410 @@
+//! Plausibility checks per worker-day (DESIGN.md §4.8): many speed-gate jumps, a static
+//! device, a replayed track, client mock-location flags, timestamps ahead of receipt. Each
+//! flag carries its evidence, so a person can check it.
+//!
+//! The checks read a [`Track`] (and the raw pings, for the client's flags); a replay needs the
+//! worker's earlier days, which it sees through their [`Fingerprint`]s. Pure computation.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::geodesy::{distance_m, LocalFrame};
+use crate::model::{format_timestamp, Ping, UnixMs};
+use crate::track::days::DayClock;
+use crate::track::{Fix, Track};
+
+/// The parameters of the checks (a view of [`Config`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnomalyParams {
+    /// A day with at least this many speed-gate jumps is flagged.
+    pub jump_flag_count: u32,
+    /// Only jumps at least this long count towards that flag, metres: GPS outliers in urban
+    /// canyons jump tens to a couple of hundred metres, a fake-location app kilometres.
+    pub jump_flag_min_m: f64,
+    /// Shortest "patrol" inside a small circle that flags a static device, seconds.
+    pub static_min_s: f64,
+    /// Radius of that circle, metres.
+    pub static_radius_m: f64,
+    /// Two days' positions at the same time into the day match when this close, metres.
+    pub replay_radius_m: f64,
+    /// The share of moving minutes that must match for a replay.
+    pub replay_min_share: f64,
+    /// The matched moving time that a replay needs at least, seconds.
+    pub replay_min_s: f64,
+}
+
+impl AnomalyParams {
+    /// The anomaly parameters of a config.
+    pub fn from_config(c: &Config) -> AnomalyParams {
+        AnomalyParams {
+            jump_flag_count: c.jump_flag_count,
+            jump_flag_min_m: c.jump_flag_min_m,
+            static_min_s: c.static_min_s,
+            static_radius_m: c.static_radius_m,
+            replay_radius_m: c.replay_radius_m,
+            replay_min_share: c.replay_min_share,
+            replay_min_s: c.replay_min_s,
+        }
+    }
+}
+
+/// One flag on one worker-day, with its evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Anomaly {
+    /// The local day.
+    pub day: NaiveDate,
+    /// What was found, and the evidence.
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
+impl Anomaly {
+    /// The flag's name as reports show it (`static_device`, `replay`, …).
+    pub fn kind(&self) -> &'static str {
+        match self.finding {
+            Finding::Jumps { .. } => "jumps",
+            Finding::StaticDevice { .. } => "static_device",
+            Finding::Replay { .. } => "replay",
+            Finding::MockLocation { .. } => "mock_location",
+            Finding::FutureTimestamps { .. } => "future_timestamps",
+        }
+    }
+}
+
+/// The kinds of flag, each with its evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "evidence", rename_all = "snake_case")]
+pub enum Finding {
+    /// Many pings implied impossible speeds (teleport-like jumps).
+    Jumps {
+        /// Jumps of at least `jump_flag_min_m` that day.
+        count: u32,
+        /// The fastest implied speed, m/s.
+        max_speed_mps: f64,
+        /// The longest jump, metres.
+        max_distance_m: f64,
+        /// When the first (up to ten) happened.
+        times: Vec<String>,
+    },
+    /// The phone stayed inside a small circle for a long time while reporting a patrol.
+    StaticDevice {
+        /// Start of the period.
+        start: String,
+        /// End of the period.
+        end: String,
+        /// Its duration, minutes.
+        minutes: f64,
+        /// The circle's centre (mean of the fixes).
+        lon: f64,
+        /// The circle's centre (mean of the fixes).
+        lat: f64,
+        /// Fixes in the period.
+        fixes: u32,
+    },
+    /// The day's track repeats an earlier day's, shifted in time.
+    Replay {
+        /// The earlier day it repeats.
+        of_day: NaiveDate,
+        /// Share of the moving minutes that coincide.
+        matched_share: f64,
+        /// Moving minutes that coincide.
+        matched_minutes: u32,
+        /// The time shift that aligns them, seconds (this day's start minus that day's).
+        shift_s: i64,
+    },
+    /// The client flagged pings as coming from a mock-location provider.
+    MockLocation {
+        /// Flagged pings that day.
+        pings: u32,
+        /// The first flagged ping.
+        first: String,
+        /// The last flagged ping.
+        last: String,
+    },
+    /// Pings stamped further ahead of their receipt than `max_future_s`.
+    FutureTimestamps {
+        /// Such pings that day.
+        pings: u32,
+    },
+}
+
+/// The sampling step of fingerprints, seconds.
+const FINGERPRINT_STEP_S: i64 = 60;
+/// How many sampling steps either way a replay may be shifted against the original's start.
+const REPLAY_MAX_LAG_STEPS: i64 = 5;
+
+/// A day's track sampled once a minute from its first fix: what replay detection compares.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fingerprint {
+    /// The local day.
+    pub day: NaiveDate,
+    /// The first fix's timestamp, UTC ms.
+    pub start: UnixMs,
+    /// Positions (lon, lat) each minute from `start`; `None` inside gaps.
+    pub samples: Vec<Option<(f64, f64)>>,
+}
+
+/// Flags every day of one worker's track. `earlier` holds fingerprints of days before the
+/// track's first day (from stored summaries); the track's own days are compared with each
+/// other too. Returns the flags, and the fingerprint of each of the track's days.
+pub fn detect(
+    pings: &[Ping],
+    track: &Track,
+    earlier: &[Fingerprint],
+    params: &AnomalyParams,
+    tz: chrono_tz::Tz,
+) -> (Vec<Anomaly>, Vec<Fingerprint>) {
+    let mut out = Vec::new();
+    jumps(track, params, tz, &mut out);
+    static_device(track, params, tz, &mut out);
+    mock_location(pings, tz, &mut out);
+    future_timestamps(track, tz, &mut out);
+    let prints = fingerprints(track, tz);
+    let mut seen: Vec<&Fingerprint> = earlier.iter().collect();
+    for fp in &prints {
+        if let Some(finding) = replay(fp, &seen, params) {
+            out.push(Anomaly {
+                day: fp.day,
+                finding,
+            });
+        }
+        seen.push(fp);
+    }
+    out.sort_by(|a, b| (a.day, a.kind()).cmp(&(b.day, b.kind())));
+    (out, prints)
+}
+
+fn jumps(track: &Track, params: &AnomalyParams, tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
+    let mut clock = DayClock::new(tz);
+    let mut day_jumps: Vec<(NaiveDate, Vec<&crate::track::Jump>)> = Vec::new();
+    for j in track
+        .cleaned
+        .jumps
+        .iter()
+        .filter(|j| j.distance_m >= params.jump_flag_min_m)
+    {
+        let day = clock.day(j.ts);
+        match day_jumps.last_mut() {
+            Some((d, list)) if *d == day => list.push(j),
+            _ => day_jumps.push((day, vec![j])),
+        }
+    }
+    for (day, list) in day_jumps {
+        if (list.len() as u32) < params.jump_flag_count.max(1) {
+            continue;
+        }
+        out.push(Anomaly {
+            day,
+            finding: Finding::Jumps {
+                count: list.len() as u32,
+                max_speed_mps: round1(list.iter().map(|j| j.speed_mps).fold(0.0, f64::max)),
+                max_distance_m: round1(list.iter().map(|j| j.distance_m).fold(0.0, f64::max)),
+                times: list
+                    .iter()
+                    .take(10)
+                    .map(|j| format_timestamp(j.ts))
+                    .collect(),
+            },
+        });
+    }
+}
+
+/// Runs of fixes within one segment that all lie inside `static_radius_m` of the run's
+/// running mean, lasting at least `static_min_s`. A real phone on a person moves; a phone on
+/// a desk stays inside its GPS noise.
+fn static_device(track: &Track, params: &AnomalyParams, tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
+    let fixes = track.fixes();
+    let min_ms = params.static_min_s * 1000.0;
+    let r2 = params.static_radius_m * params.static_radius_m;
+    let mut clock = DayClock::new(tz);
+    for seg in &track.segments {
+        let run = &fixes[seg.clone()];
+        let mut i = 0;
+        while i < run.len() {
+            let frame = LocalFrame::new(run[i].lon, run[i].lat);
+            let (mut mx, mut my, mut n) = (0.0, 0.0, 1.0);
+            let mut j = i + 1;
+            while j < run.len() {
+                let (x, y) = frame.project(run[j].lon, run[j].lat);
+                let (nx, ny) = ((mx * n + x) / (n + 1.0), (my * n + y) / (n + 1.0));
+                if (x - nx).powi(2) + (y - ny).powi(2) >= r2 {
+                    break;
+                }
+                (mx, my, n) = (nx, ny, n + 1.0);
+                j += 1;
+            }
+            let (first, last) = (&run[i], &run[j - 1]);
+            if ((last.ts - first.ts) as f64) >= min_ms {
+                let (lon, lat) = frame.unproject(mx, my);
+                out.push(Anomaly {
+                    day: clock.day(first.ts),
+                    finding: Finding::StaticDevice {
+                        start: format_timestamp(first.ts),
+                        end: format_timestamp(last.ts),
+                        minutes: round1((last.ts - first.ts) as f64 / 60_000.0),
+                        lon: round7(lon),
+                        lat: round7(lat),
+                        fixes: (j - i) as u32,
+                    },
+                });
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+fn mock_location(pings: &[Ping], tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
+    let mut clock = DayClock::new(tz);
+    let mut by_day: Vec<(NaiveDate, u32, UnixMs, UnixMs)> = Vec::new();
+    for p in pings.iter().filter(|p| p.mock) {
+        let day = clock.day(p.ts);
+        match by_day.iter_mut().find(|(d, ..)| *d == day) {
+            Some((_, n, first, last)) => {
+                *n += 1;
+                *first = (*first).min(p.ts);
+                *last = (*last).max(p.ts);
+            }
+            None => by_day.push((day, 1, p.ts, p.ts)),
+        }
+    }
+    for (day, n, first, last) in by_day {
+        out.push(Anomaly {
+            day,
+            finding: Finding::MockLocation {
+                pings: n,
+                first: format_timestamp(first),
+                last: format_timestamp(last),
+            },
+        });
+    }
+}
+
+fn future_timestamps(track: &Track, tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
+    let mut clock = DayClock::new(tz);
+    let mut by_day: Vec<(NaiveDate, u32)> = Vec::new();
+    for &ts in &track.cleaned.future {
+        let day = clock.day(ts);
+        match by_day.iter_mut().find(|(d, _)| *d == day) {
+            Some((_, n)) => *n += 1,
+            None => by_day.push((day, 1)),
+        }
+    }
+    for (day, pings) in by_day {
+        out.push(Anomaly {
+            day,
+            finding: Finding::FutureTimestamps { pings },
+        });
+    }
+}
+
+/// Samples each day of a track once a minute from the day's first fix, interpolating inside
+/// segments and leaving gaps empty.
+pub fn fingerprints(track: &Track, tz: chrono_tz::Tz) -> Vec<Fingerprint> {
+    let fixes = track.fixes();
+    let mut out: Vec<Fingerprint> = Vec::new();
+    let mut clock = DayClock::new(tz);
+    for seg in &track.segments {
+        let run = &fixes[seg.clone()];
+        for (k, f) in run.iter().enumerate() {
+            let day = clock.day(f.ts);
+            if out.last().is_none_or(|fp| fp.day != day) {
+                out.push(Fingerprint {
+                    day,
+                    start: f.ts,
+                    samples: Vec::new(),
+                });
+            }
+            let fp = out.last_mut().expect("pushed above");
+            let step_ms = FINGERPRINT_STEP_S * 1000;
+            let slot = |ts: UnixMs| ((ts - fp.start) + step_ms - 1).div_euclid(step_ms) as usize;
+            // Fill every sample instant in [f.ts, next.ts) by interpolation along the step.
+            let next = run.get(k + 1);
+            let end = next.map_or(f.ts + 1, |n| n.ts);
+            let mut s = slot(f.ts);
+            loop {
+                let t = fp.start + s as i64 * step_ms;
+                if t >= end {
+                    break;
+                }
+                if fp.samples.len() <= s {
+                    fp.samples.resize(s + 1, None);
+                }
+                fp.samples[s] = Some(interpolate(f, next, t));
+                s += 1;
+            }
+        }
+    }
+    out
+}
+
+fn interpolate(a: &Fix, b: Option<&Fix>, t: UnixMs) -> (f64, f64) {
+    match b {
+        Some(b) if b.ts > a.ts => {
+            let w = (t - a.ts) as f64 / (b.ts - a.ts) as f64;
+            (a.lon + w * (b.lon - a.lon), a.lat + w * (b.lat - a.lat))
+        }
+        _ => (a.lon, a.lat),
+    }
+}
+
+/// Compares a day's fingerprint with earlier days': the earliest day whose samples coincide
+/// (within `replay_radius_m`) on at least `replay_min_share` of the minutes in which that day
+/// moved, for at least `replay_min_s`, at the best of a few small time shifts.
+fn replay(fp: &Fingerprint, earlier: &[&Fingerprint], params: &AnomalyParams) -> Option<Finding> {
+    let mut best: Option<(f64, u32, &Fingerprint, i64)> = None;
+    for e in earlier.iter().filter(|e| e.day < fp.day) {
+        for lag in -REPLAY_MAX_LAG_STEPS..=REPLAY_MAX_LAG_STEPS {
+            let (mut moving, mut matched) = (0u32, 0u32);
+            for (k, s) in fp.samples.iter().enumerate() {
+                let idx = k as i64 + lag;
+                if idx < 0 {
+                    continue;
+                }
+                let idx = idx as usize;
+                let (Some(a), Some(b), Some(Some(b_next))) = (
+                    s,
+                    e.samples.get(idx).copied().flatten(),
+                    e.samples.get(idx + 1),
+                ) else {
+                    continue;
+                };
+                // Only minutes in which the original moved count: two days at the same desk
+                // coincide without being a replay.
+                if distance_m(b.0, b.1, b_next.0, b_next.1) < params.replay_radius_m {
+                    continue;
+                }
+                moving += 1;
+                if distance_m(a.0, a.1, b.0, b.1) < params.replay_radius_m {
+                    matched += 1;
+                }
+            }
+            if moving == 0 {
+                continue;
+            }
+            let share = f64::from(matched) / f64::from(moving);
+            if share >= params.replay_min_share
+                && f64::from(matched) * FINGERPRINT_STEP_S as f64 >= params.replay_min_s
+                && best.is_none_or(|(s, ..)| share > s)
+            {
+                best = Some((share, matched, e, lag));
+            }
+        }
+    }
+    best.map(|(share, matched, e, lag)| Finding::Replay {
+        of_day: e.day,
+        matched_share: (share * 1000.0).round() / 1000.0,
+        matched_minutes: matched,
+        shift_s: (fp.start - e.start) / 1000 - lag * FINGERPRINT_STEP_S,
+    })
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
