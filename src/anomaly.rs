@@ -408,3 +408,179 @@ fn round1(x: f64) -> f64 {
 fn round7(x: f64) -> f64 {
     (x * 1e7).round() / 1e7
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{parse_timestamp, WorkerId};
+    use crate::track::{build, TrackParams};
+
+    /// A ping `east_m`/`north_m` metres from a base point in Changsha.
+    fn ping(ts: UnixMs, east_m: f64, north_m: f64) -> Ping {
+        let (lon, lat) = LocalFrame::new(112.98, 28.2).unproject(east_m, north_m);
+        Ping::new(WorkerId::new("w"), ts, lon, lat)
+    }
+
+    fn morning(day: u32) -> UnixMs {
+        parse_timestamp(&format!("2026-10-{day:02}T09:00:00+08:00")).unwrap()
+    }
+
+    /// A walk of `minutes` at 1.2 m/s along a zigzag whose shape depends on `route`.
+    fn walk(start: UnixMs, minutes: i64, route: f64) -> Vec<Ping> {
+        (0..minutes * 6)
+            .map(|k| {
+                let d = k as f64 * 12.0;
+                let (e, n) = (d % 400.0, (d / 400.0).floor() * 60.0 * route);
+                ping(start + k * 10_000, e, n)
+            })
+            .collect()
+    }
+
+    fn run(pings: &[Ping]) -> Vec<Anomaly> {
+        let params = AnomalyParams::from_config(&Config::default());
+        let track = build(pings, &TrackParams::default());
+        detect(pings, &track, &[], &params, chrono_tz::Asia::Shanghai).0
+    }
+
+    fn kinds(a: &[Anomaly]) -> Vec<&'static str> {
+        a.iter().map(Anomaly::kind).collect()
+    }
+
+    #[test]
+    fn a_phone_on_a_desk_for_over_an_hour_is_a_static_device() {
+        let t0 = morning(8);
+        // 70 minutes jittering within 4 m, then a walk.
+        let mut pings: Vec<Ping> = (0..420)
+            .map(|k| ping(t0 + k * 10_000, (k % 3) as f64 * 2.0, (k % 5) as f64 * 1.0))
+            .collect();
+        pings.extend(walk(t0 + 4_200_000, 30, 1.0));
+        let a = run(&pings);
+        assert_eq!(kinds(&a), vec!["static_device"]);
+        let Finding::StaticDevice { minutes, fixes, .. } = &a[0].finding else {
+            unreachable!()
+        };
+        assert!(
+            *minutes >= 69.8 && *fixes >= 420,
+            "{minutes} min, {fixes} fixes"
+        );
+    }
+
+    #[test]
+    fn fifty_minutes_on_a_desk_or_a_walk_is_not_flagged() {
+        let t0 = morning(8);
+        let mut pings: Vec<Ping> = (0..300)
+            .map(|k| ping(t0 + k * 10_000, 0.0, (k % 4) as f64))
+            .collect();
+        pings.extend(walk(t0 + 3_000_000, 120, 1.0));
+        assert!(run(&pings).is_empty(), "{:?}", run(&pings));
+    }
+
+    #[test]
+    fn a_track_replayed_on_a_later_day_is_flagged_with_the_original_day() {
+        let day1 = walk(morning(8), 90, 1.0);
+        // The same positions two days later, started 7 minutes later in the day.
+        let shift = morning(10) - morning(8) + 420_000;
+        let mut pings = day1.clone();
+        pings.extend(day1.iter().map(|p| Ping {
+            ts: p.ts + shift,
+            ..p.clone()
+        }));
+        let a = run(&pings);
+        assert_eq!(kinds(&a), vec!["replay"]);
+        let Finding::Replay {
+            of_day,
+            matched_share,
+            shift_s,
+            ..
+        } = &a[0].finding
+        else {
+            unreachable!()
+        };
+        assert_eq!(of_day.to_string(), "2026-10-08");
+        assert!(*matched_share > 0.95, "{matched_share}");
+        assert_eq!(*shift_s, shift / 1000);
+        assert_eq!(a[0].day.to_string(), "2026-10-10");
+    }
+
+    #[test]
+    fn a_different_walk_on_a_later_day_is_not_a_replay() {
+        let mut pings = walk(morning(8), 90, 1.0);
+        pings.extend(walk(morning(9), 90, -1.0));
+        assert!(run(&pings).is_empty());
+    }
+
+    #[test]
+    fn three_long_jumps_flag_a_day_and_short_outliers_do_not_count() {
+        let t0 = morning(8);
+        let mut pings = walk(t0, 60, 1.0);
+        // Three 5 km teleports and four 150 m urban-canyon outliers, each a single ping.
+        for (k, off) in [
+            (50, 5000.0),
+            (120, 5000.0),
+            (200, 5000.0),
+            (80, 150.0),
+            (150, 150.0),
+            (250, 150.0),
+            (300, 150.0),
+        ] {
+            let p = &pings[k];
+            let (e, n) = LocalFrame::new(112.98, 28.2).project(p.lon, p.lat);
+            pings[k] = ping(p.ts, e + off, n);
+        }
+        let a = run(&pings);
+        assert_eq!(kinds(&a), vec!["jumps"]);
+        let Finding::Jumps {
+            count,
+            max_distance_m,
+            ..
+        } = &a[0].finding
+        else {
+            unreachable!()
+        };
+        assert_eq!(*count, 3);
+        assert!(*max_distance_m > 4900.0);
+        // Two teleports are not enough.
+        let mut fewer = walk(t0, 60, 1.0);
+        for k in [50, 120] {
+            let p = &fewer[k];
+            fewer[k] = ping(p.ts, 5000.0, 0.0);
+        }
+        assert!(run(&fewer).is_empty());
+    }
+
+    #[test]
+    fn mock_flags_are_counted_per_day() {
+        let mut pings = walk(morning(8), 30, 1.0);
+        pings.extend(walk(morning(9), 30, 1.0).into_iter().map(|p| Ping {
+            ts: p.ts + 1000,
+            ..p
+        }));
+        for k in [3, 4, 5] {
+            pings[k].mock = true;
+        }
+        let a: Vec<Anomaly> = run(&pings)
+            .into_iter()
+            .filter(|a| a.kind() == "mock_location")
+            .collect();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].day.to_string(), "2026-10-08");
+        assert!(matches!(
+            a[0].finding,
+            Finding::MockLocation { pings: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn timestamps_ahead_of_receipt_are_flagged() {
+        let mut pings = walk(morning(8), 10, 1.0);
+        for p in pings.iter_mut().take(4) {
+            p.received = Some(p.ts - 600_000);
+        }
+        let a = run(&pings);
+        assert_eq!(kinds(&a), vec!["future_timestamps"]);
+        assert!(matches!(
+            a[0].finding,
+            Finding::FutureTimestamps { pings: 4 }
+        ));
+    }
+}
