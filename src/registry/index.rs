@@ -398,6 +398,37 @@ mod tests {
         assert_eq!(locator.locate(0.5, 0.5), Some(0));
     }
 
+    /// The streaming locator gives exactly what `locate` gives, point by point, on a lattice
+    /// that hits edges and vertices of tiling and overlapping squares.
+    #[test]
+    fn locate_many_equals_locate_on_edges_and_vertices() {
+        let polys = [
+            square(0.0, 0.0, 1.0),
+            square(1.0, 0.0, 1.0),
+            square(0.0, 1.0, 1.0),
+            square(1.0, 1.0, 1.0),
+            square(1.5, 1.5, 1.0),
+        ];
+        let index = GridIndex::new(["d", "b", "c", "a", "e"].into_iter().zip(polys.iter()));
+        let points: Vec<Coord<f64>> = (0..=60)
+            .flat_map(|i| {
+                (0..=60).map(move |j| Coord {
+                    x: i as f64 / 20.0,
+                    y: j as f64 / 20.0,
+                })
+            })
+            .collect();
+        let one_by_one: Vec<Option<GridId>> =
+            points.iter().map(|p| index.locate(p.x, p.y)).collect();
+        assert_eq!(index.locate_many(&points), one_by_one);
+        // The 2 × 2 block holds 41 × 41 lattice points; square e adds 21 × 21 less its 11 × 11
+        // overlap with the block.
+        assert_eq!(
+            one_by_one.iter().filter(|g| g.is_some()).count(),
+            41 * 41 + 21 * 21 - 11 * 11
+        );
+    }
+
     /// Agrees with geo's closed containment (`Intersects`) on irregular polygons, including at
     /// their vertices and on slanted edges.
     #[test]
