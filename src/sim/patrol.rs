@@ -413,12 +413,12 @@ pub(crate) fn real_day(
         episodes.push(Episode::Break(rng.random_range(14.0 * H..14.5 * H)));
     }
     match label {
-        Label::StaticDevice if rng.random_bool(0.85) => {
+        Label::StaticDevice => {
             episodes.push(Episode::Static(
                 after_lunch + rng.random_range(300.0..2400.0),
             ));
         }
-        Label::OutOfGrid if rng.random_bool(0.85) => {
+        Label::OutOfGrid if rng.random_bool(0.9) => {
             let t = if rng.random_bool(0.5) {
                 rng.random_range(9.0 * H..9.5 * H)
             } else {
@@ -577,7 +577,7 @@ pub(crate) fn real_day(
         ..DayRaw::default()
     };
     let clip = |s: &Span| (s.end.min(shift_end) - s.start.max(shift_start)).max(0.0);
-    raw.patrol_s = led.patrol.iter().map(clip).sum::<f64>()
+    raw.patrol_s = led.patrol.iter().map(clip).fold(0.0, |a, b| a + b)
         + led
             .visits
             .iter()
@@ -588,7 +588,7 @@ pub(crate) fn real_day(
                 })
             })
             .sum::<f64>();
-    raw.static_s = led.statics.iter().map(clip).sum();
+    raw.static_s = led.statics.iter().map(clip).fold(0.0, |a, b| a + b);
     raw.static_periods = led.statics.clone();
     raw.out_of_grid_periods = led.away.clone();
     raw.out_of_grid_s = out_of_grid_s(city, &worker.grids, &traj, &led.away, shift_end);
