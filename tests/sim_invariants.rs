@@ -554,3 +554,27 @@ fn a_bad_streets_file_is_named_in_the_error() {
     let e = sim::generate_city(&opts).unwrap_err().to_string();
     assert!(e.contains("bad.geojson") && e.contains("#0"), "{e}");
 }
+
+#[test]
+fn sample_city_is_what_the_documented_command_writes() {
+    // The command in data/README.md: --seed 5 --workers 20 --days 7 --interval-s 75.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let opts = SimOptions {
+        seed: 5,
+        workers: 20,
+        days: 7,
+        start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        interval_s: 75,
+        ..SimOptions::default()
+    };
+    let fresh = file_bytes(run(&opts).path());
+    let committed = file_bytes(&sample);
+    assert_eq!(fresh.len(), committed.len());
+    for ((nf, bf), (nc, bc)) in fresh.iter().zip(&committed) {
+        assert_eq!(nf, nc);
+        assert!(
+            bf == bc,
+            "data/sample/{nc} is stale: regenerate it with the command in data/README.md"
+        );
+    }
+}

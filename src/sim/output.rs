@@ -517,25 +517,36 @@ pub fn write_simulation(
     let mut pq = ParquetPingWriter::new(city, pq_file).map_err(pq_err(&pq_path))?;
 
     let mut sim = Simulation::new(city, opts);
+    // Three stages overlap: generation here, CSV and Parquet each on their own thread.
     let pings = std::thread::scope(|s| -> Result<u64, OutputError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<DayPings>(1);
-        let writer = s.spawn(move || -> Result<u64, OutputError> {
-            for day in rx {
+        let (csv_tx, csv_rx) = std::sync::mpsc::sync_channel::<Arc<DayPings>>(1);
+        let (pq_tx, pq_rx) = std::sync::mpsc::sync_channel::<Arc<DayPings>>(1);
+        let csv_thread = s.spawn(move || -> Result<u64, OutputError> {
+            for day in csv_rx {
                 csv.write_rows(&day.rows).map_err(io_err(&csv_path))?;
-                pq.write_day(&day.rows).map_err(pq_err(&pq_path))?;
             }
             let (_, n) = csv.finish().map_err(io_err(&csv_path))?;
-            pq.finish().map_err(pq_err(&pq_path))?;
             Ok(n)
         });
+        let pq_thread = s.spawn(move || -> Result<u64, OutputError> {
+            for day in pq_rx {
+                pq.write_day(&day.rows).map_err(pq_err(&pq_path))?;
+            }
+            pq.finish().map_err(pq_err(&pq_path))
+        });
         for day in sim.by_ref() {
-            if tx.send(day).is_err() {
-                // The writer stopped early; its error is reported below.
+            let day = Arc::new(day);
+            // A send fails only when a writer stopped early; its error is reported below.
+            if csv_tx.send(Arc::clone(&day)).is_err() || pq_tx.send(day).is_err() {
                 break;
             }
         }
-        drop(tx);
-        writer.join().map_err(|_| OutputError::Thread)?
+        drop(csv_tx);
+        drop(pq_tx);
+        let n_csv = csv_thread.join().map_err(|_| OutputError::Thread)??;
+        let n_pq = pq_thread.join().map_err(|_| OutputError::Thread)??;
+        debug_assert_eq!(n_csv, n_pq);
+        Ok(n_csv)
     })?;
 
     let (f, p) = create(dir, "truth.json")?;
