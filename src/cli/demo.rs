@@ -1,19 +1,147 @@
-//! `gridbeat demo` (placeholder until its module lands).
+//! `gridbeat demo`: runs gridbeat on the sample city that ships inside the binary (a street,
+//! a few communities, ~12 grids, ~20 workers, a week of patrols; see `data/README.md`) and
+//! prints what it finds, so a fresh checkout shows the whole pipeline with one command.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::config::Config;
+use crate::ingest::csv::read_pings;
+use crate::model::{Crs, Level};
+use crate::registry::{LoadOptions, Registry, Source};
+
+/// The sample city's files, embedded so the demo runs from any directory.
+pub mod sample {
+    /// The grid hierarchy.
+    pub const GRIDS: &str = include_str!("../../data/sample/grids.geojson");
+    /// Worker assignments.
+    pub const WORKERS: &str = include_str!("../../data/sample/workers.csv");
+    /// Checkpoints.
+    pub const CHECKPOINTS: &str = include_str!("../../data/sample/checkpoints.geojson");
+    /// A week of pings.
+    pub const PINGS: &str = include_str!("../../data/sample/pings.csv");
+    /// What the simulated workers really did.
+    pub const TRUTH: &str = include_str!("../../data/sample/truth.json");
+}
 
 /// Arguments of `gridbeat demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Also write the sample city's files into this directory, to try the other commands on.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Per-worker tallies of the demo.
+#[derive(Default)]
+struct WorkerTally {
+    pings: usize,
+    in_own_grid: usize,
+    days: std::collections::BTreeSet<chrono::NaiveDate>,
+}
 
 /// Runs `gridbeat demo`.
 ///
 /// # Errors
-/// Always, until implemented.
-pub fn run(_args: &DemoArgs, _config: &Config) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("gridbeat demo is not implemented yet")
+/// Only if the embedded sample is broken, or `--out` cannot be written.
+pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let registry = Registry::from_sources(
+        Source::new("sample/grids.geojson", sample::GRIDS),
+        Some(Source::new("sample/workers.csv", sample::WORKERS)),
+        Some(Source::new(
+            "sample/checkpoints.geojson",
+            sample::CHECKPOINTS,
+        )),
+        &LoadOptions::default(),
+    )
+    .context("the embedded sample city does not load")?;
+    let decoded = read_pings(sample::PINGS.as_bytes(), "sample/pings.csv", Crs::Wgs84)?;
+
+    println!("gridbeat demo — the embedded sample city\n");
+    let count = |level: Level| registry.units.iter().filter(|u| u.level == level).count();
+    let area_km2: f64 = registry.grids.iter().map(|g| g.area_m2).sum::<f64>() / 1e6;
+    println!(
+        "registry: {} district(s), {} street(s), {} communities, {} grids ({area_km2:.2} km²), {} workers, {} checkpoints",
+        count(Level::District),
+        count(Level::Street),
+        count(Level::Community),
+        registry.grids.len(),
+        registry.workers.len(),
+        registry.checkpoints.len()
+    );
+    println!(
+        "pings:    {} read, {} unreadable\n",
+        decoded.pings.len(),
+        decoded.errors.len()
+    );
+
+    let tz = config.tz();
+    let mut locator = registry.index.locator();
+    let mut tallies: BTreeMap<&str, WorkerTally> = BTreeMap::new();
+    for p in &decoded.pings {
+        let t = tallies.entry(p.worker.as_str()).or_default();
+        t.pings += 1;
+        if let Some(dt) = chrono::DateTime::from_timestamp_millis(p.ts) {
+            t.days.insert(dt.with_timezone(&tz).date_naive());
+        }
+        let grid = locator.locate(p.lon, p.lat);
+        let own = registry
+            .worker(p.worker.as_str())
+            .is_some_and(|w| grid.is_some_and(|g| w.grids.contains(&g)));
+        if own {
+            t.in_own_grid += 1;
+        }
+    }
+
+    println!(
+        "{:<8} {:<32} {:>7} {:>5} {:>9}  name",
+        "worker", "grid", "pings", "days", "in grid"
+    );
+    for w in &registry.workers {
+        let t = tallies.get(w.id.as_str());
+        let grid = w
+            .grids
+            .iter()
+            .filter_map(|&g| registry.grid(g))
+            .map(|g| g.code.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        let (pings, days, share) = t.map_or((0, 0, 0.0), |t| {
+            (
+                t.pings,
+                t.days.len(),
+                t.in_own_grid as f64 / t.pings.max(1) as f64,
+            )
+        });
+        println!(
+            "{:<8} {:<32} {:>7} {:>5} {:>8.1}%  {}",
+            w.id.as_str(),
+            grid,
+            pings,
+            days,
+            100.0 * share,
+            w.name
+        );
+    }
+
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (name, text) in [
+            ("grids.geojson", sample::GRIDS),
+            ("workers.csv", sample::WORKERS),
+            ("checkpoints.geojson", sample::CHECKPOINTS),
+            ("pings.csv", sample::PINGS),
+            ("truth.json", sample::TRUTH),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        println!("\nwrote the sample city to {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,1 +1,0 @@
-//! Units, grids, workers and checkpoints; validation; the R-tree point locator.

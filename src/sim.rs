@@ -1,1 +1,0 @@
-//! The synthetic city and its patrols.

@@ -1,0 +1,1038 @@
+//! The synthetic city: a jittered street lattice, grids that are unions of lattice blocks (so
+//! they tile the city exactly and their edges follow streets), the administrative hierarchy
+//! above them, workers, checkpoints and the street graph each worker walks.
+//!
+//! Everything is built in a local metric frame ([`LocalFrame`]) and converted to lon/lat once
+//! per lattice vertex, so grids that share an edge share bit-identical vertices.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use geo::{Contains, Coord, Distance, Euclidean, LineString, Point, Polygon};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::frame::LocalFrame;
+use super::names;
+use super::{mix_seed, SimOptions};
+use crate::model::{Level, UnitCode, WorkerId};
+
+/// Longitude of the synthetic city's centre (Changsha).
+pub const CITY_LON: f64 = 112.98;
+/// Latitude of the synthetic city's centre (Changsha).
+pub const CITY_LAT: f64 = 28.20;
+
+/// Mean spacing of the street lattice, metres.
+const SPACING_M: f64 = 100.0;
+
+/// One administrative unit of the hierarchy (DESIGN.md §2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    /// The unit's code, e.g. `430102001`.
+    pub code: UnitCode,
+    /// The unit's name, e.g. `定王台街道`.
+    pub name: String,
+    /// The unit's level.
+    pub level: Level,
+    /// The parent's code (`None` for the city).
+    pub parent: Option<UnitCode>,
+}
+
+/// A grid: a leaf unit with a polygon.
+#[derive(Clone, Debug)]
+pub struct Grid {
+    /// The grid's code (15 digits here, but never assume a length).
+    pub code: UnitCode,
+    /// The grid's name, e.g. `第3网格`.
+    pub name: String,
+    /// The community it belongs to.
+    pub parent: UnitCode,
+    /// The closed outer ring in lon/lat, in units of 1e-7 degree, counter-clockwise.
+    pub ring_e7: Vec<[i64; 2]>,
+    /// The same polygon in the local metric frame.
+    pub polygon_m: Polygon<f64>,
+    /// The polygon's area, square metres.
+    pub area_m2: f64,
+}
+
+/// What a worker really does, recorded in `truth.json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// Patrols the whole shift, covers the grid, visits the checkpoints.
+    Diligent,
+    /// Short patrols near one spot, long breaks.
+    Lazy,
+    /// Spends 1–3 h a day outside the assigned grid.
+    OutOfGrid,
+    /// Leaves the phone on a desk for 1–3 h while "on patrol".
+    StaticDevice,
+    /// From some day on, replays an earlier day's track shifted in time.
+    Replay,
+    /// Uses a fake-location app: teleport-like jumps, some pings flagged mock.
+    Mock,
+}
+
+impl Label {
+    /// The label as written in `truth.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Diligent => "diligent",
+            Label::Lazy => "lazy",
+            Label::OutOfGrid => "out_of_grid",
+            Label::StaticDevice => "static_device",
+            Label::Replay => "replay",
+            Label::Mock => "mock",
+        }
+    }
+}
+
+/// A grid worker (网格员) with the grids they are assigned to.
+#[derive(Clone, Debug)]
+pub struct Worker {
+    /// The worker id, e.g. `w-0001`.
+    pub id: WorkerId,
+    /// The worker's name.
+    pub name: String,
+    /// Indices into [`City::grids`] (one or two).
+    pub grids: Vec<usize>,
+    /// What the worker really does.
+    pub label: Label,
+}
+
+/// Whether a checkpoint is a household or a key site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointKind {
+    /// A household to look after, e.g. an elderly person living alone (独居老人).
+    Household,
+    /// A key site (重点部位), e.g. a petrol station.
+    KeySite,
+}
+
+impl CheckpointKind {
+    /// The kind as written in `checkpoints.geojson`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointKind::Household => "household",
+            CheckpointKind::KeySite => "key_site",
+        }
+    }
+}
+
+/// A place that must be visited a number of times per month.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The checkpoint code, e.g. `cp-0042`.
+    pub code: String,
+    /// The checkpoint's name.
+    pub name: String,
+    /// Index into [`City::grids`].
+    pub grid: usize,
+    /// Household or key site.
+    pub kind: CheckpointKind,
+    /// Required visits per month.
+    pub visits_per_month: u32,
+    /// Position in the local metric frame.
+    pub pos_m: [f64; 2],
+    /// Index of the nearest node of the grid's street graph.
+    pub node: usize,
+}
+
+/// The walkable streets of one grid: an undirected graph in the local metric frame.
+#[derive(Clone, Debug, Default)]
+pub struct StreetGraph {
+    /// Node positions, metres.
+    pub nodes_m: Vec<[f64; 2]>,
+    /// For each node, its neighbours as (node, edge index).
+    pub adj: Vec<Vec<(u32, u32)>>,
+    /// Number of edges.
+    pub n_edges: usize,
+    /// The centroid of the grid polygon, metres (stays are offset towards it).
+    pub centroid_m: [f64; 2],
+}
+
+/// The synthetic city: units, grids, workers, checkpoints and street graphs.
+#[derive(Clone, Debug)]
+pub struct City {
+    /// The metric frame every `_m` coordinate is in.
+    pub frame: LocalFrame,
+    /// Every non-grid unit, from the city down to communities.
+    pub units: Vec<Unit>,
+    /// The grids, in code order.
+    pub grids: Vec<Grid>,
+    /// The workers, in id order.
+    pub workers: Vec<Worker>,
+    /// The checkpoints, in code order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// The street graph of each grid (same index as `grids`).
+    pub graphs: Vec<StreetGraph>,
+    /// Checkpoint indices of each grid (same index as `grids`).
+    pub grid_checkpoints: Vec<Vec<usize>>,
+    /// The outer boundary of the city (the union of the grids) in lon/lat, 1e-7 degree.
+    pub outline_e7: Vec<[i64; 2]>,
+    /// The city's bounding box in metres: min x, min y, max x, max y.
+    pub bbox_m: [f64; 4],
+}
+
+/// Why a streets file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StreetsError {
+    /// The file could not be read.
+    #[error("cannot read streets file {file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The file is not GeoJSON.
+    #[error("streets file {file} is not GeoJSON: {reason}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A feature is not a LineString or MultiLineString.
+    #[error("streets file {file}, feature {feature}: expected a LineString or MultiLineString, found {found}")]
+    NotALine {
+        /// The file.
+        file: String,
+        /// The feature's index (and id when it has one).
+        feature: String,
+        /// The geometry type found.
+        found: String,
+    },
+    /// A coordinate is not a finite lon/lat in range.
+    #[error(
+        "streets file {file}, feature {feature}: coordinate {coord:?} is not a lon/lat in range"
+    )]
+    BadCoordinate {
+        /// The file.
+        file: String,
+        /// The feature's index (and id when it has one).
+        feature: String,
+        /// The offending position.
+        coord: Vec<f64>,
+    },
+    /// The file holds no line with two distinct points.
+    #[error("streets file {file} holds no street (no LineString with two distinct points)")]
+    Empty {
+        /// The file.
+        file: String,
+    },
+    /// The streets span too small an area for even one grid.
+    #[error("streets file {file} spans {width_m:.0} m × {height_m:.0} m, too small for a grid (at least 300 m × 300 m)")]
+    TooSmall {
+        /// The file.
+        file: String,
+        /// Width of the extent, metres.
+        width_m: f64,
+        /// Height of the extent, metres.
+        height_m: f64,
+    },
+}
+
+/// Streets read from a GeoJSON file, noded by shared (snapped) vertices.
+#[derive(Clone, Debug)]
+pub struct Streets {
+    /// Where the streets came from (the file name), for error messages.
+    pub source: String,
+    /// Node positions in lon/lat, degrees.
+    pub nodes_lonlat: Vec<[f64; 2]>,
+    /// Edges between node indices.
+    pub edges: Vec<(u32, u32)>,
+}
+
+impl Streets {
+    /// Reads LineStrings and MultiLineStrings from a GeoJSON file; vertices closer than 1e-7°
+    /// become one node.
+    ///
+    /// # Errors
+    /// [`StreetsError`] naming the file and, where it applies, the feature at fault.
+    pub fn from_geojson_file(path: &Path) -> Result<Streets, StreetsError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| StreetsError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Streets::from_geojson_str(&text, &file)
+    }
+
+    /// Reads streets from GeoJSON text; `file` names the source in errors.
+    ///
+    /// # Errors
+    /// [`StreetsError`] naming the file and, where it applies, the feature at fault.
+    pub fn from_geojson_str(text: &str, file: &str) -> Result<Streets, StreetsError> {
+        use geojson::{GeoJson, GeometryValue};
+        let gj: GeoJson = text
+            .parse()
+            .map_err(|e: geojson::Error| StreetsError::Parse {
+                file: file.to_string(),
+                reason: e.to_string(),
+            })?;
+        let mut geometries: Vec<(String, Option<geojson::Geometry>)> = Vec::new();
+        match gj {
+            GeoJson::FeatureCollection(fc) => {
+                for (i, f) in fc.features.into_iter().enumerate() {
+                    let name = match &f.id {
+                        Some(geojson::feature::Id::String(s)) => format!("#{i} (id {s})"),
+                        Some(geojson::feature::Id::Number(n)) => format!("#{i} (id {n})"),
+                        None => format!("#{i}"),
+                    };
+                    geometries.push((name, f.geometry));
+                }
+            }
+            GeoJson::Feature(f) => geometries.push(("#0".into(), f.geometry)),
+            GeoJson::Geometry(g) => geometries.push(("#0".into(), Some(g))),
+        }
+        let mut index: HashMap<(i64, i64), u32> = HashMap::new();
+        let mut nodes_lonlat = Vec::new();
+        let mut edges = Vec::new();
+        for (feature, geom) in geometries {
+            let Some(geom) = geom else { continue };
+            let lines: Vec<Vec<Vec<f64>>> = match geom.value {
+                GeometryValue::LineString { coordinates } => vec![coordinates
+                    .into_iter()
+                    .map(|p| p.as_slice().to_vec())
+                    .collect()],
+                GeometryValue::MultiLineString { coordinates } => coordinates
+                    .into_iter()
+                    .map(|l| l.into_iter().map(|p| p.as_slice().to_vec()).collect())
+                    .collect(),
+                other => {
+                    return Err(StreetsError::NotALine {
+                        file: file.to_string(),
+                        feature,
+                        found: other.type_name().to_string(),
+                    })
+                }
+            };
+            for line in lines {
+                let mut prev: Option<u32> = None;
+                for pos in line {
+                    let ok = pos.len() >= 2
+                        && pos[0].is_finite()
+                        && pos[1].is_finite()
+                        && (-180.0..=180.0).contains(&pos[0])
+                        && (-90.0..=90.0).contains(&pos[1]);
+                    if !ok {
+                        return Err(StreetsError::BadCoordinate {
+                            file: file.to_string(),
+                            feature,
+                            coord: pos,
+                        });
+                    }
+                    let key = ((pos[0] * 1e7).round() as i64, (pos[1] * 1e7).round() as i64);
+                    let id = *index.entry(key).or_insert_with(|| {
+                        nodes_lonlat.push([key.0 as f64 / 1e7, key.1 as f64 / 1e7]);
+                        (nodes_lonlat.len() - 1) as u32
+                    });
+                    if let Some(p) = prev {
+                        if p != id {
+                            edges.push((p.min(id), p.max(id)));
+                        }
+                    }
+                    prev = Some(id);
+                }
+            }
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        if edges.is_empty() {
+            return Err(StreetsError::Empty {
+                file: file.to_string(),
+            });
+        }
+        Ok(Streets {
+            source: file.to_string(),
+            nodes_lonlat,
+            edges,
+        })
+    }
+}
+
+/// The jittered street lattice: `(nx + 1) × (ny + 1)` vertices, metres.
+struct Lattice {
+    nx: usize,
+    ny: usize,
+    verts_m: Vec<[f64; 2]>,
+}
+
+impl Lattice {
+    fn id(&self, i: usize, j: usize) -> usize {
+        i + j * (self.nx + 1)
+    }
+
+    /// A lattice of `nx × ny` blocks starting at `origin_m`, with varied column widths and row
+    /// heights around `spacing_m`, gently curved rows/columns and jittered vertices.
+    fn new(rng: &mut ChaCha8Rng, nx: usize, ny: usize, origin_m: [f64; 2], spacing_m: f64) -> Self {
+        let mut xs = vec![origin_m[0]];
+        for _ in 0..nx {
+            let last = xs[xs.len() - 1];
+            xs.push(last + spacing_m * rng.random_range(0.85..1.2));
+        }
+        let mut ys = vec![origin_m[1]];
+        for _ in 0..ny {
+            let last = ys[ys.len() - 1];
+            ys.push(last + spacing_m * rng.random_range(0.85..1.2));
+        }
+        // A few rows and columns curve: a sine offset along their length.
+        let wave = |rng: &mut ChaCha8Rng| -> (f64, f64, f64) {
+            if rng.random_bool(0.3) {
+                (
+                    rng.random_range(6.0..15.0),
+                    rng.random_range(400.0..900.0),
+                    rng.random_range(0.0..std::f64::consts::TAU),
+                )
+            } else {
+                (0.0, 1.0, 0.0)
+            }
+        };
+        let row_waves: Vec<_> = (0..=ny).map(|_| wave(rng)).collect();
+        let col_waves: Vec<_> = (0..=nx).map(|_| wave(rng)).collect();
+        let jitter = 0.15 * spacing_m;
+        let mut verts_m = Vec::with_capacity((nx + 1) * (ny + 1));
+        for (j, &y) in ys.iter().enumerate() {
+            for (i, &x) in xs.iter().enumerate() {
+                let (ra, rl, rp) = row_waves[j];
+                let (ca, cl, cp) = col_waves[i];
+                let dx = ca * (std::f64::consts::TAU * y / cl + cp).sin()
+                    + rng.random_range(-jitter..jitter);
+                let dy = ra * (std::f64::consts::TAU * x / rl + rp).sin()
+                    + rng.random_range(-jitter..jitter);
+                verts_m.push([x + dx, y + dy]);
+            }
+        }
+        Lattice { nx, ny, verts_m }
+    }
+
+    /// The counter-clockwise boundary of the block rectangle `[i0, i1] × [j0, j1]`, as vertex
+    /// ids, every lattice vertex on it included (so neighbours share every vertex), closed.
+    fn rect_ring(&self, i0: usize, i1: usize, j0: usize, j1: usize) -> Vec<usize> {
+        let mut ring = Vec::new();
+        for i in i0..i1 {
+            ring.push(self.id(i, j0));
+        }
+        for j in j0..j1 {
+            ring.push(self.id(i1, j));
+        }
+        for i in (i0 + 1..=i1).rev() {
+            ring.push(self.id(i, j1));
+        }
+        for j in (j0 + 1..=j1).rev() {
+            ring.push(self.id(i0, j));
+        }
+        ring.push(ring[0]);
+        ring
+    }
+}
+
+/// A grid's rectangle of lattice blocks: i0, i1, j0, j1 (vertex indices).
+type Rect = [usize; 4];
+
+/// Splits `n` into consecutive parts of `lo..=hi` (one part when `n < lo`), randomly.
+pub(crate) fn partition(rng: &mut ChaCha8Rng, n: usize, lo: usize, hi: usize) -> Vec<usize> {
+    let mut parts = Vec::new();
+    let mut rem = n;
+    while rem > hi {
+        // Any size that leaves a remainder of 0 or at least `lo`.
+        let ok: Vec<usize> = (lo..=hi)
+            .filter(|&s| rem - s == 0 || rem - s >= lo)
+            .collect();
+        let s = if ok.is_empty() {
+            lo
+        } else {
+            ok[rng.random_range(0..ok.len())]
+        };
+        parts.push(s);
+        rem -= s;
+    }
+    if rem > 0 {
+        parts.push(rem);
+    }
+    parts
+}
+
+/// Position of (x, y) along a Hilbert curve over a `2^order` square (x, y < 2^order).
+fn hilbert_d(order: u32, mut x: u64, mut y: u64) -> u64 {
+    let n = 1u64 << order;
+    let mut d = 0;
+    let mut s = n / 2;
+    while s > 0 {
+        let rx = u64::from(x & s > 0);
+        let ry = u64::from(y & s > 0);
+        d += s * s * ((3 * rx) ^ ry);
+        if ry == 0 {
+            if rx == 1 {
+                x = n - 1 - x;
+                y = n - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d
+}
+
+/// Builds the city for `opts`: on a generated street lattice, or over the extent of
+/// `streets` when given.
+pub fn build_city(opts: &SimOptions, streets: Option<&Streets>) -> Result<City, StreetsError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(opts.seed, &[0xC17]));
+    let target_grids = ((opts.workers as f64 / 1.5).round() as usize).max(1);
+
+    // Frame, lattice and (for a streets file) the street nodes in metres.
+    let (frame, lattice, file_streets) = match streets {
+        None => {
+            let side = ((target_grids as f64 * 16.0).sqrt().round() as usize).max(3);
+            let size = side as f64 * SPACING_M * 1.025;
+            let lattice = Lattice::new(&mut rng, side, side, [-size / 2.0, -size / 2.0], SPACING_M);
+            (LocalFrame::new(CITY_LON, CITY_LAT), lattice, None)
+        }
+        Some(s) => {
+            let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+            for p in &s.nodes_lonlat {
+                for k in 0..2 {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
+                }
+            }
+            let frame = LocalFrame::new((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0);
+            let a = frame.to_m(lo[0], lo[1]);
+            let b = frame.to_m(hi[0], hi[1]);
+            let (w, h) = (b[0] - a[0], b[1] - a[1]);
+            if w < 300.0 || h < 300.0 {
+                return Err(StreetsError::TooSmall {
+                    file: s.source.clone(),
+                    width_m: w,
+                    height_m: h,
+                });
+            }
+            // Blocks sized so that the grid count follows --workers, within the area bounds.
+            let spacing =
+                ((w * h / (target_grids as f64 * 16.0)).sqrt() / 1.025).clamp(85.0, 135.0);
+            let nx = ((w / (spacing * 1.025)).round() as usize).max(3);
+            let ny = ((h / (spacing * 1.025)).round() as usize).max(3);
+            let lattice = Lattice::new(&mut rng, nx, ny, a, spacing);
+            let nodes_m: Vec<[f64; 2]> = s
+                .nodes_lonlat
+                .iter()
+                .map(|p| frame.to_m(p[0], p[1]))
+                .collect();
+            (frame, lattice, Some((nodes_m, s.edges.clone())))
+        }
+    };
+
+    // Grid rectangles: column bands of 3–5 blocks, each cut into rows of 3–5 blocks.
+    let mut rects: Vec<Rect> = Vec::new();
+    let mut i0 = 0;
+    for bw in partition(&mut rng, lattice.nx, 3, 5) {
+        let mut j0 = 0;
+        for bh in partition(&mut rng, lattice.ny, 3, 5) {
+            rects.push([i0, i0 + bw, j0, j0 + bh]);
+            j0 += bh;
+        }
+        i0 += bw;
+    }
+    // Order grids along a Hilbert curve so that consecutive grids are neighbours and the
+    // communities, streets and districts cut from that order are compact.
+    let order = (lattice.nx.max(lattice.ny) * 2)
+        .next_power_of_two()
+        .trailing_zeros();
+    rects.sort_by_key(|r| hilbert_d(order, (r[0] + r[1]) as u64, (r[2] + r[3]) as u64));
+
+    // Lon/lat of every lattice vertex, computed once so that shared vertices are identical.
+    let verts_e7: Vec<[i64; 2]> = lattice
+        .verts_m
+        .iter()
+        .map(|v| frame.to_lonlat_e7(v[0], v[1]))
+        .collect();
+
+    // Hierarchy: communities of 4–6 grids, streets of 3–5 communities, districts of 2–4 streets.
+    let comm_sizes = partition(&mut rng, rects.len(), 4, 6);
+    let street_sizes = partition(&mut rng, comm_sizes.len(), 3, 5);
+    let district_sizes = partition(&mut rng, street_sizes.len(), 2, 4);
+    let city_code = "430100";
+    let mut units = vec![Unit {
+        code: UnitCode::new(city_code),
+        name: "长沙市".into(),
+        level: Level::City,
+        parent: None,
+    }];
+    let mut grids = Vec::with_capacity(rects.len());
+    let mut grid_rects = Vec::with_capacity(rects.len());
+    let (mut gi, mut ci, mut si) = (0usize, 0usize, 0usize);
+    for (d, &n_streets) in district_sizes.iter().enumerate() {
+        let (dcode, dname) = names::district(d);
+        units.push(Unit {
+            code: UnitCode::new(&dcode),
+            name: dname,
+            level: Level::District,
+            parent: Some(UnitCode::new(city_code)),
+        });
+        for s in 0..n_streets {
+            let scode = format!("{dcode}{:03}", s + 1);
+            units.push(Unit {
+                code: UnitCode::new(&scode),
+                name: names::street(si),
+                level: Level::Street,
+                parent: Some(UnitCode::new(&dcode)),
+            });
+            for c in 0..street_sizes[si] {
+                let ccode = format!("{scode}{:03}", c + 1);
+                units.push(Unit {
+                    code: UnitCode::new(&ccode),
+                    name: names::community(ci),
+                    level: Level::Community,
+                    parent: Some(UnitCode::new(&scode)),
+                });
+                for g in 0..comm_sizes[ci] {
+                    let r = rects[gi];
+                    let ring_ids = lattice.rect_ring(r[0], r[1], r[2], r[3]);
+                    let ring_e7: Vec<[i64; 2]> = ring_ids.iter().map(|&v| verts_e7[v]).collect();
+                    let ring_m: Vec<Coord<f64>> = ring_ids
+                        .iter()
+                        .map(|&v| Coord {
+                            x: lattice.verts_m[v][0],
+                            y: lattice.verts_m[v][1],
+                        })
+                        .collect();
+                    let polygon_m = Polygon::new(LineString::new(ring_m), vec![]);
+                    let area_m2 = geo::Area::unsigned_area(&polygon_m);
+                    grids.push(Grid {
+                        code: UnitCode::new(&format!("{ccode}{:03}", g + 1)),
+                        name: format!("第{}网格", g + 1),
+                        parent: UnitCode::new(&ccode),
+                        ring_e7,
+                        polygon_m,
+                        area_m2,
+                    });
+                    grid_rects.push(r);
+                    gi += 1;
+                }
+                ci += 1;
+            }
+            si += 1;
+        }
+    }
+
+    // The street graph of each grid.
+    let removed = removed_lattice_edges(&mut rng, &lattice, &grid_rects);
+    let mut graphs: Vec<StreetGraph> = grid_rects
+        .iter()
+        .map(|r| lattice_graph(&lattice, r, &removed))
+        .collect();
+    if let Some((nodes_m, edges)) = &file_streets {
+        for (g, grid) in grids.iter().enumerate() {
+            let fg = file_graph(nodes_m, edges, &grid.polygon_m);
+            // A grid over water or a park may hold no walkable street: keep the lattice there.
+            if fg.n_edges >= 4 {
+                graphs[g] = fg;
+            }
+        }
+    }
+    for (graph, grid) in graphs.iter_mut().zip(&grids) {
+        let c = geo::Centroid::centroid(&grid.polygon_m);
+        graph.centroid_m = c.map(|p| [p.x(), p.y()]).unwrap_or(graph.nodes_m[0]);
+    }
+
+    let workers = assign_workers(&mut rng, opts.workers, grids.len());
+    let (checkpoints, grid_checkpoints) = place_checkpoints(&mut rng, &grids, &graphs);
+
+    let n = lattice.nx;
+    let m = lattice.ny;
+    let outline_ids = lattice.rect_ring(0, n, 0, m);
+    let outline_e7 = outline_ids.iter().map(|&v| verts_e7[v]).collect();
+    let mut bbox_m = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for v in &lattice.verts_m {
+        bbox_m = [
+            bbox_m[0].min(v[0]),
+            bbox_m[1].min(v[1]),
+            bbox_m[2].max(v[0]),
+            bbox_m[3].max(v[1]),
+        ];
+    }
+    Ok(City {
+        frame,
+        units,
+        grids,
+        workers,
+        checkpoints,
+        graphs,
+        grid_checkpoints,
+        outline_e7,
+        bbox_m,
+    })
+}
+
+/// Interior lattice edges left out (missing streets): about one in eight, never leaving a
+/// vertex with fewer than two streets. Edges on a grid boundary always stay.
+fn removed_lattice_edges(
+    rng: &mut ChaCha8Rng,
+    lat: &Lattice,
+    rects: &[Rect],
+) -> std::collections::HashSet<(usize, usize)> {
+    let mut removed = std::collections::HashSet::new();
+    let mut degree = vec![0u8; lat.verts_m.len()];
+    for j in 0..=lat.ny {
+        for i in 0..=lat.nx {
+            let v = lat.id(i, j);
+            degree[v] =
+                u8::from(i > 0) + u8::from(i < lat.nx) + u8::from(j > 0) + u8::from(j < lat.ny);
+        }
+    }
+    for r in rects {
+        let mut interior = Vec::new();
+        for j in r[2] + 1..r[3] {
+            for i in r[0]..r[1] {
+                interior.push((lat.id(i, j), lat.id(i + 1, j)));
+            }
+        }
+        for i in r[0] + 1..r[1] {
+            for j in r[2]..r[3] {
+                interior.push((lat.id(i, j), lat.id(i, j + 1)));
+            }
+        }
+        for (a, b) in interior {
+            if rng.random_bool(0.12) && degree[a] > 2 && degree[b] > 2 {
+                degree[a] -= 1;
+                degree[b] -= 1;
+                removed.insert((a, b));
+            }
+        }
+    }
+    removed
+}
+
+/// The lattice streets of one grid rectangle, minus the removed ones.
+fn lattice_graph(
+    lat: &Lattice,
+    r: &Rect,
+    removed: &std::collections::HashSet<(usize, usize)>,
+) -> StreetGraph {
+    let mut ids = Vec::new();
+    let mut local = HashMap::new();
+    for j in r[2]..=r[3] {
+        for i in r[0]..=r[1] {
+            local.insert(lat.id(i, j), ids.len() as u32);
+            ids.push(lat.id(i, j));
+        }
+    }
+    let mut edges = Vec::new();
+    for j in r[2]..=r[3] {
+        for i in r[0]..=r[1] {
+            let a = lat.id(i, j);
+            if i < r[1] {
+                edges.push((a, lat.id(i + 1, j)));
+            }
+            if j < r[3] {
+                edges.push((a, lat.id(i, j + 1)));
+            }
+        }
+    }
+    edges.retain(|e| !removed.contains(e));
+    let nodes: Vec<[f64; 2]> = ids.iter().map(|&v| lat.verts_m[v]).collect();
+    let local_edges: Vec<(u32, u32)> = edges
+        .iter()
+        .filter_map(|(a, b)| Some((*local.get(a)?, *local.get(b)?)))
+        .collect();
+    largest_component(&nodes, &local_edges)
+}
+
+/// The streets of a file inside one grid polygon (both ends inside or on its boundary).
+fn file_graph(nodes_m: &[[f64; 2]], edges: &[(u32, u32)], poly: &Polygon<f64>) -> StreetGraph {
+    let bb = geo::BoundingRect::bounding_rect(poly);
+    let inside = |p: [f64; 2]| -> bool {
+        let Some(bb) = bb else { return false };
+        if p[0] < bb.min().x - 1.0
+            || p[0] > bb.max().x + 1.0
+            || p[1] < bb.min().y - 1.0
+            || p[1] > bb.max().y + 1.0
+        {
+            return false;
+        }
+        let pt = Point::new(p[0], p[1]);
+        poly.contains(&pt) || Euclidean.distance(&pt, poly) < 0.5
+    };
+    let mut local: HashMap<u32, u32> = HashMap::new();
+    let mut nodes = Vec::new();
+    let mut local_edges = Vec::new();
+    for &(a, b) in edges {
+        let (pa, pb) = (nodes_m[a as usize], nodes_m[b as usize]);
+        if inside(pa) && inside(pb) {
+            let mut id = |v: u32, p: [f64; 2]| {
+                *local.entry(v).or_insert_with(|| {
+                    nodes.push(p);
+                    (nodes.len() - 1) as u32
+                })
+            };
+            let la = id(a, pa);
+            let lb = id(b, pb);
+            local_edges.push((la, lb));
+        }
+    }
+    largest_component(&nodes, &local_edges)
+}
+
+/// Keeps the largest connected component of a graph, renumbered.
+fn largest_component(nodes: &[[f64; 2]], edges: &[(u32, u32)]) -> StreetGraph {
+    let mut adj: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
+    for &(a, b) in edges {
+        adj[a as usize].push(b);
+        adj[b as usize].push(a);
+    }
+    let mut comp = vec![usize::MAX; nodes.len()];
+    let mut best = (0usize, 0usize);
+    let mut n_comp = 0;
+    for s in 0..nodes.len() {
+        if comp[s] != usize::MAX || adj[s].is_empty() {
+            continue;
+        }
+        let mut stack = vec![s];
+        comp[s] = n_comp;
+        let mut size = 0;
+        while let Some(u) = stack.pop() {
+            size += 1;
+            for &v in &adj[u] {
+                if comp[v as usize] == usize::MAX {
+                    comp[v as usize] = n_comp;
+                    stack.push(v as usize);
+                }
+            }
+        }
+        if size > best.1 {
+            best = (n_comp, size);
+        }
+        n_comp += 1;
+    }
+    let mut renum = vec![u32::MAX; nodes.len()];
+    let mut g = StreetGraph::default();
+    for (v, p) in nodes.iter().enumerate() {
+        if comp[v] == best.0 && !adj[v].is_empty() {
+            renum[v] = g.nodes_m.len() as u32;
+            g.nodes_m.push(*p);
+        }
+    }
+    g.adj = vec![Vec::new(); g.nodes_m.len()];
+    for &(a, b) in edges {
+        let (ra, rb) = (renum[a as usize], renum[b as usize]);
+        if ra != u32::MAX && rb != u32::MAX {
+            let e = g.n_edges as u32;
+            g.adj[ra as usize].push((rb, e));
+            g.adj[rb as usize].push((ra, e));
+            g.n_edges += 1;
+        }
+    }
+    if g.nodes_m.is_empty() {
+        // No street at all: one node, so that a worker still has somewhere to stand.
+        g.nodes_m.push(nodes.first().copied().unwrap_or([0.0, 0.0]));
+        g.adj.push(Vec::new());
+    }
+    g
+}
+
+/// One worker per grid first, then extra workers on distinct grids (at most two per grid
+/// while grids last); about one worker in twenty also holds a neighbouring grid.
+fn assign_workers(rng: &mut ChaCha8Rng, n_workers: usize, n_grids: usize) -> Vec<Worker> {
+    let mut primary: Vec<usize> = (0..n_workers.min(n_grids)).collect();
+    let mut extra: Vec<usize> = (0..n_grids).collect();
+    extra.shuffle(rng);
+    for k in n_grids..n_workers {
+        primary.push(extra[(k - n_grids) % n_grids.max(1)]);
+    }
+    // Labels: the first 40 % of a shuffled order cycle through the non-diligent kinds.
+    let mut order: Vec<usize> = (0..n_workers).collect();
+    order.shuffle(rng);
+    let n_odd = (n_workers as f64 * 0.4).round() as usize;
+    let odd = [
+        Label::Lazy,
+        Label::OutOfGrid,
+        Label::StaticDevice,
+        Label::Replay,
+        Label::Mock,
+    ];
+    let mut labels = vec![Label::Diligent; n_workers];
+    for (k, &w) in order.iter().take(n_odd).enumerate() {
+        labels[w] = odd[k % odd.len()];
+    }
+    let mut workers: Vec<Worker> = (0..n_workers)
+        .map(|w| Worker {
+            id: WorkerId::new(&format!("w-{:04}", w + 1)),
+            name: names::person(rng),
+            grids: vec![primary[w]],
+            label: labels[w],
+        })
+        .collect();
+    if n_grids >= 2 {
+        let n_second = (n_workers / 20).max(usize::from(n_workers >= 10));
+        let mut picks: Vec<usize> = (0..n_workers).collect();
+        picks.shuffle(rng);
+        for &w in picks.iter().take(n_second) {
+            let g = workers[w].grids[0];
+            let other = if g + 1 < n_grids { g + 1 } else { g - 1 };
+            workers[w].grids.push(other);
+        }
+    }
+    workers
+}
+
+/// 3–8 checkpoints per grid, a few metres off a street towards the grid's inside.
+fn place_checkpoints(
+    rng: &mut ChaCha8Rng,
+    grids: &[Grid],
+    graphs: &[StreetGraph],
+) -> (Vec<Checkpoint>, Vec<Vec<usize>>) {
+    let mut cps = Vec::new();
+    let mut per_grid = vec![Vec::new(); grids.len()];
+    for (g, (grid, graph)) in grids.iter().zip(graphs).enumerate() {
+        let n = rng.random_range(3..=8);
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for (u, nbrs) in graph.adj.iter().enumerate() {
+            for &(v, _) in nbrs {
+                if (u as u32) < v {
+                    edges.push((u, v as usize));
+                }
+            }
+        }
+        for _ in 0..n {
+            let mut placed = None;
+            for _ in 0..20 {
+                let pos = if edges.is_empty() {
+                    graph.nodes_m[0]
+                } else {
+                    let (a, b) = edges[rng.random_range(0..edges.len())];
+                    let (pa, pb) = (graph.nodes_m[a], graph.nodes_m[b]);
+                    let t = rng.random_range(0.2..0.8);
+                    [pa[0] + t * (pb[0] - pa[0]), pa[1] + t * (pb[1] - pa[1])]
+                };
+                let p = offset_towards(pos, graph.centroid_m, rng.random_range(4.0..10.0));
+                if grid.polygon_m.contains(&Point::new(p[0], p[1])) {
+                    placed = Some(p);
+                    break;
+                }
+            }
+            let Some(pos_m) = placed else { continue };
+            let node = nearest_node(graph, pos_m);
+            let household = rng.random_bool(0.7);
+            let (kind, visits_per_month) = if household {
+                let v = match rng.random_range(0..20) {
+                    0..=9 => 1,
+                    10..=16 => 2,
+                    _ => 4,
+                };
+                (CheckpointKind::Household, v)
+            } else {
+                (
+                    CheckpointKind::KeySite,
+                    if rng.random_bool(0.5) { 2 } else { 4 },
+                )
+            };
+            let name = names::checkpoint(rng, kind);
+            per_grid[g].push(cps.len());
+            cps.push(Checkpoint {
+                code: format!("cp-{:04}", cps.len() + 1),
+                name,
+                grid: g,
+                kind,
+                visits_per_month,
+                pos_m,
+                node,
+            });
+        }
+    }
+    (cps, per_grid)
+}
+
+/// `p` moved `dist_m` towards `target` (or not at all when they coincide).
+pub(crate) fn offset_towards(p: [f64; 2], target: [f64; 2], dist_m: f64) -> [f64; 2] {
+    let (dx, dy) = (target[0] - p[0], target[1] - p[1]);
+    let len = dx.hypot(dy);
+    if len < 1e-9 {
+        return p;
+    }
+    let d = dist_m.min(len * 0.5);
+    [p[0] + dx / len * d, p[1] + dy / len * d]
+}
+
+/// The index of the graph node nearest to `p`.
+pub(crate) fn nearest_node(g: &StreetGraph, p: [f64; 2]) -> usize {
+    let mut best = (0, f64::MAX);
+    for (i, n) in g.nodes_m.iter().enumerate() {
+        let d = (n[0] - p[0]).hypot(n[1] - p[1]);
+        if d < best.1 {
+            best = (i, d);
+        }
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_respect_their_bounds_and_sum() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for n in 3..60 {
+            let p = partition(&mut rng, n, 3, 5);
+            assert_eq!(p.iter().sum::<usize>(), n);
+            assert!(p.iter().all(|&s| (3..=5).contains(&s)), "{n}: {p:?}");
+        }
+        assert_eq!(partition(&mut rng, 2, 4, 6), vec![2]);
+    }
+
+    #[test]
+    fn hilbert_visits_every_cell_once() {
+        let mut seen = std::collections::HashSet::new();
+        for x in 0..8 {
+            for y in 0..8 {
+                assert!(seen.insert(hilbert_d(3, x, y)));
+            }
+        }
+        assert_eq!(seen.len(), 64);
+        assert!(seen.iter().all(|&d| d < 64));
+    }
+
+    #[test]
+    fn rect_ring_is_closed_and_counter_clockwise() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let lat = Lattice::new(&mut rng, 6, 6, [0.0, 0.0], 100.0);
+        let ring = lat.rect_ring(1, 4, 2, 5);
+        assert_eq!(ring.first(), ring.last());
+        assert_eq!(ring.len(), 2 * (3 + 3) + 1);
+        let ls: LineString<f64> = ring
+            .iter()
+            .map(|&v| Coord {
+                x: lat.verts_m[v][0],
+                y: lat.verts_m[v][1],
+            })
+            .collect();
+        assert!(geo::Area::signed_area(&Polygon::new(ls, vec![])) > 0.0);
+    }
+
+    #[test]
+    fn streets_errors_name_the_file_and_feature() {
+        let text = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.9,60.1],[24.91,60.1]]}},
+            {"type":"Feature","id":"way/7","properties":{},"geometry":{"type":"Point","coordinates":[24.9,60.1]}}]}"#;
+        let e = Streets::from_geojson_str(text, "x.geojson").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("x.geojson") && msg.contains("way/7"), "{msg}");
+        let bad = r#"{"type":"LineString","coordinates":[[24.9,60.1],[200,60.1]]}"#;
+        let e = Streets::from_geojson_str(bad, "y.geojson").unwrap_err();
+        assert!(matches!(e, StreetsError::BadCoordinate { .. }), "{e}");
+        let e = Streets::from_geojson_str("{", "z.geojson").unwrap_err();
+        assert!(e.to_string().contains("z.geojson"));
+    }
+
+    #[test]
+    fn shared_vertices_snap_into_one_node() {
+        let text = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.9,60.1],[24.91,60.1]]}},
+            {"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.91000000001,60.1],[24.91,60.11]]}}]}"#;
+        let s = Streets::from_geojson_str(text, "t").unwrap();
+        assert_eq!(s.nodes_lonlat.len(), 3);
+        assert_eq!(s.edges.len(), 2);
+    }
+}
