@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use crate::anomaly::{self, AnomalyParams};
 use crate::config::Config;
 use crate::ingest::csv::read_pings;
-use crate::model::{Crs, Level};
+use crate::model::{Crs, Level, Ping};
 use crate::registry::{LoadOptions, Registry, Source};
+use crate::track::{self, CleanMode, TrackParams};
 
 /// The sample city's files, embedded so the demo runs from any directory.
 pub mod sample {
@@ -34,14 +36,6 @@ pub struct DemoArgs {
     /// Also write the sample city's files into this directory, to try the other commands on.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// Per-worker tallies of the demo.
-#[derive(Default)]
-struct WorkerTally {
-    pings: usize,
-    in_own_grid: usize,
-    days: std::collections::BTreeSet<chrono::NaiveDate>,
 }
 
 /// Runs `gridbeat demo`.
@@ -79,30 +73,25 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
         decoded.errors.len()
     );
 
+    // Group pings by worker, then run the track engine and the plausibility checks per
+    // worker, exactly as `gridbeat tracks` does.
+    let mut by_worker: BTreeMap<&str, Vec<Ping>> = BTreeMap::new();
+    for p in &decoded.pings {
+        by_worker
+            .entry(p.worker.as_str())
+            .or_default()
+            .push(p.clone());
+    }
+    let params = TrackParams::from_config(config, CleanMode::Full);
+    let anomaly_params = AnomalyParams::from_config(config);
     let tz = config.tz();
     let mut locator = registry.index.locator();
-    let mut tallies: BTreeMap<&str, WorkerTally> = BTreeMap::new();
-    for p in &decoded.pings {
-        let t = tallies.entry(p.worker.as_str()).or_default();
-        t.pings += 1;
-        if let Some(dt) = chrono::DateTime::from_timestamp_millis(p.ts) {
-            t.days.insert(dt.with_timezone(&tz).date_naive());
-        }
-        let grid = locator.locate(p.lon, p.lat);
-        let own = registry
-            .worker(p.worker.as_str())
-            .is_some_and(|w| grid.is_some_and(|g| w.grids.contains(&g)));
-        if own {
-            t.in_own_grid += 1;
-        }
-    }
 
     println!(
-        "{:<8} {:<32} {:>7} {:>5} {:>9}  name",
-        "worker", "grid", "pings", "days", "in grid"
+        "{:<8} {:<32} {:>7} {:>5} {:>8} {:>8} {:>6} {:>8}  {:<28} name",
+        "worker", "grid", "pings", "days", "patrol h", "km", "stays", "in grid", "flags (days)"
     );
     for w in &registry.workers {
-        let t = tallies.get(w.id.as_str());
         let grid = w
             .grids
             .iter()
@@ -110,20 +99,41 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .map(|g| g.code.as_str())
             .collect::<Vec<_>>()
             .join("+");
-        let (pings, days, share) = t.map_or((0, 0, 0.0), |t| {
-            (
-                t.pings,
-                t.days.len(),
-                t.in_own_grid as f64 / t.pings.max(1) as f64,
-            )
-        });
+        let pings = by_worker
+            .get(w.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let t = track::build(pings, &params);
+        let (flags, _) = anomaly::detect(pings, &t, &[], &anomaly_params, tz);
+        let in_grid = t
+            .fixes()
+            .iter()
+            .filter(|f| {
+                locator
+                    .locate(f.lon, f.lat)
+                    .is_some_and(|g| w.grids.contains(&g))
+            })
+            .count();
+        let mut flag_days: BTreeMap<&str, usize> = BTreeMap::new();
+        for a in &flags {
+            *flag_days.entry(a.kind()).or_default() += 1;
+        }
+        let flag_text = flag_days
+            .iter()
+            .map(|(k, n)| format!("{k}({n})"))
+            .collect::<Vec<_>>()
+            .join(" ");
         println!(
-            "{:<8} {:<32} {:>7} {:>5} {:>8.1}%  {}",
+            "{:<8} {:<32} {:>7} {:>5} {:>8.1} {:>8.1} {:>6} {:>7.1}%  {:<28} {}",
             w.id.as_str(),
             grid,
-            pings,
-            days,
-            100.0 * share,
+            t.pings,
+            t.days.len(),
+            t.patrol_s / 3600.0,
+            t.length_m / 1000.0,
+            t.stays.len(),
+            100.0 * in_grid as f64 / t.fixes().len().max(1) as f64,
+            flag_text,
             w.name
         );
     }
