@@ -421,3 +421,14 @@ fn the_generators_exercise_every_gate() {
     assert_eq!(t.cleaned.mock, 1);
     check_track(&pings, &params, &t).unwrap();
 }
+
+/// A worker with no valid pings reports plain zeros: an empty `f64` sum is −0.0 in Rust, which
+/// reports would print as `-0.0`.
+#[test]
+fn no_pings_give_positive_zeros() {
+    let t = build(&[], &TrackParams::default());
+    assert_eq!((t.pings, t.fixes().len(), t.segments.len()), (0, 0, 0));
+    assert!(t.days.is_empty() && t.stays.is_empty());
+    assert_eq!(t.length_m.to_bits(), 0.0f64.to_bits(), "{:?}", t.length_m);
+    assert_eq!(t.patrol_s.to_bits(), 0.0f64.to_bits(), "{:?}", t.patrol_s);
+}
