@@ -153,11 +153,12 @@ pub fn build(pings: &[Ping], params: &TrackParams) -> Track {
         all_stays.extend(stays(&cleaned.fixes[seg.clone()], seg.start, params));
     }
     // The day split walks every step once; the totals are its sums, so days always add up.
+    // Folded from +0.0: `Sum` for f64 starts at -0.0, which a worker with no days would print.
     let days = split_days(&cleaned.fixes, &segs, &all_stays, params.timezone);
     Track {
         pings: pings.len(),
-        length_m: days.iter().map(|d| d.length_m).sum(),
-        patrol_s: days.iter().map(|d| d.patrol_s).sum(),
+        length_m: days.iter().fold(0.0, |sum, d| sum + d.length_m),
+        patrol_s: days.iter().fold(0.0, |sum, d| sum + d.patrol_s),
         cleaned,
         segments: segs,
         stays: all_stays,
