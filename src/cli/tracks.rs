@@ -75,7 +75,10 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
         );
     }
     if by_worker.is_empty() {
-        anyhow::bail!("no pings found in the input files");
+        match &args.worker {
+            Some(w) => anyhow::bail!("no pings of worker {w:?} in the input files"),
+            None => anyhow::bail!("no pings found in the input files"),
+        }
     }
     let mode = if args.no_clean {
         CleanMode::DedupeOnly
