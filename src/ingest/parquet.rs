@@ -114,7 +114,7 @@ pub fn read_pings(file: File, source_name: &str, crs: Crs) -> Result<Decoded, Pa
             Err(reason) => out.errors.push(RecordError {
                 source: source_name.to_string(),
                 line,
-                reason: reason,
+                reason,
                 worker: match fields.get(cols.worker).map(|f| &f.1) {
                     Some(Field::Str(s)) => Some(s.clone()),
                     _ => None,
