@@ -70,11 +70,6 @@ pub struct Cleaned {
     pub mock: u32,
 }
 
-/// A ping that passed the duplicate, receipt and accuracy gates, waiting for the speed gate.
-struct Candidate {
-    fix: Fix,
-}
-
 /// Cleans the pings of one worker (any order) per DESIGN.md §4.2.
 pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
     let mut out = Cleaned {
@@ -82,12 +77,16 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
         ..Cleaned::default()
     };
     let order = time_order(pings);
+    let source = |k: usize| order.as_ref().map_or(k as u32, |o| o[k]);
     let future_ms = (params.max_future_s * 1000.0) as UnixMs;
 
     // Gates that look at one ping (and its predecessor in time) at a time.
-    let mut candidates: Vec<Candidate> = Vec::with_capacity(pings.len());
+    // Fixes that passed the duplicate, receipt and accuracy gates; the speed gate then
+    // compacts this vector in place.
+    let mut candidates: Vec<Fix> = Vec::with_capacity(pings.len());
     let mut prev: Option<&Ping> = None;
-    for &i in &order {
+    for k in 0..pings.len() {
+        let i = source(k);
         let p = &pings[i as usize];
         if let Some(q) = prev {
             if q.ts == p.ts {
@@ -116,26 +115,30 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
                 }
             }
         }
-        candidates.push(Candidate {
-            fix: Fix::new(p.ts, p.lon, p.lat, i),
-        });
+        candidates.push(Fix::new(p.ts, p.lon, p.lat, i));
     }
 
     if params.clean == CleanMode::DedupeOnly {
-        out.fixes = candidates.into_iter().map(|c| c.fix).collect();
+        for k in 1..candidates.len() {
+            candidates[k].step_m = candidates[k - 1].distance_m(&candidates[k]);
+        }
+        out.fixes = candidates;
         return out;
     }
-    speed_gate(&candidates, params, &mut out);
+    speed_gate(&mut candidates, params, &mut out);
+    out.fixes = candidates;
     out
 }
 
-/// The indices of `pings` in time order; stable, so equal timestamps keep receipt order.
-fn time_order(pings: &[Ping]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..pings.len() as u32).collect();
-    if !pings.windows(2).all(|w| w[0].ts <= w[1].ts) {
-        order.sort_by_key(|&i| pings[i as usize].ts);
+/// The indices of `pings` in time order, or `None` when they already are (the common case);
+/// stable, so equal timestamps keep receipt order.
+fn time_order(pings: &[Ping]) -> Option<Vec<u32>> {
+    if pings.windows(2).all(|w| w[0].ts <= w[1].ts) {
+        return None;
     }
-    order
+    let mut order: Vec<u32> = (0..pings.len() as u32).collect();
+    order.sort_by_key(|&i| pings[i as usize].ts);
+    Some(order)
 }
 
 /// The implied speed in m/s between two fixes and their distance in metres.
@@ -150,43 +153,48 @@ fn speed(a: &Fix, b: &Fix) -> (f64, f64) {
 /// from the last accepted fix is a jump and dropped, unless the next `relocation_pings`
 /// candidates are consistent with it (each step from it at most `max_speed_mps`), in which
 /// case it is a real relocation (a bus ride) and starts a new segment.
-fn speed_gate(candidates: &[Candidate], params: &TrackParams, out: &mut Cleaned) {
+fn speed_gate(fixes: &mut Vec<Fix>, params: &TrackParams, out: &mut Cleaned) {
     let needed = params.relocation_pings;
-    let mut last: Option<Fix> = None;
-    for (k, c) in candidates.iter().enumerate() {
-        let Some(prev) = last else {
-            out.fixes.push(c.fix);
-            last = Some(c.fix);
-            continue;
-        };
-        let (v, d) = speed(&prev, &c.fix);
-        if v <= params.max_speed_mps {
-            out.fixes.push(c.fix);
-            last = Some(c.fix);
+    // Compaction in place: accepted fixes are written at `w`, which never passes the read
+    // position `k`, so the followers a jump looks ahead to are still unread candidates.
+    let mut w = 0;
+    for k in 0..fixes.len() {
+        let mut c = fixes[k];
+        if w == 0 {
+            c.step_m = 0.0;
+            fixes[0] = c;
+            w = 1;
             continue;
         }
-        let followers = candidates.get(k + 1..k + 1 + needed);
-        let confirmed = followers.is_some_and(|f| {
-            let mut from = &c.fix;
-            f.iter().all(|next| {
-                let ok = speed(from, &next.fix).0 <= params.max_speed_mps;
-                from = &next.fix;
+        let (v, d) = speed(&fixes[w - 1], &c);
+        c.step_m = d;
+        if v <= params.max_speed_mps {
+            fixes[w] = c;
+            w += 1;
+            continue;
+        }
+        let confirmed = fixes.get(k + 1..k + 1 + needed).is_some_and(|followers| {
+            let mut from = &c;
+            followers.iter().all(|next| {
+                let ok = speed(from, next).0 <= params.max_speed_mps;
+                from = next;
                 ok
             })
         });
         if confirmed {
-            out.relocations.push(out.fixes.len());
-            out.fixes.push(c.fix);
-            last = Some(c.fix);
+            out.relocations.push(w);
+            fixes[w] = c;
+            w += 1;
         } else {
             out.dropped.speed += 1;
             out.jumps.push(Jump {
-                ts: c.fix.ts,
+                ts: c.ts,
                 distance_m: d,
                 speed_mps: v,
             });
         }
     }
+    fixes.truncate(w);
 }
 
 impl Fix {
@@ -197,6 +205,7 @@ impl Fix {
             lon,
             lat,
             scale: Scale::at(lat),
+            step_m: 0.0,
             ping,
         }
     }

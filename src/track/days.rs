@@ -84,7 +84,8 @@ pub fn local_midnight_ms(day: NaiveDate, tz: Tz) -> Option<UnixMs> {
     None
 }
 
-/// Splits a worker's figures by local day.
+/// Splits a worker's figures by local day. `fixes` are as cleaning produced them: each
+/// fix's `step_m` is its distance from the previous one.
 pub fn split_days(
     fixes: &[Fix],
     segments: &[Range<usize>],
@@ -106,7 +107,8 @@ pub fn split_days(
                 counted_in = Some(d);
             }
             if let Some(next) = run.get(k + 1) {
-                summary.length_m += f.distance_m(next);
+                // Cleaning measured each step already: `next.step_m` is the distance from `f`.
+                summary.length_m += next.step_m;
                 summary.patrol_s += (next.ts - f.ts) as f64 / 1000.0;
             }
         }

@@ -87,7 +87,7 @@ impl TrackParams {
     }
 }
 
-/// An accepted position: what every later computation reads. 40 bytes.
+/// An accepted position: what every later computation reads. 48 bytes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fix {
     /// UTC ms.
@@ -98,6 +98,9 @@ pub struct Fix {
     pub lat: f64,
     /// The ellipsoid's local scale at this latitude, for fast distances.
     pub scale: Scale,
+    /// The distance from the previous accepted fix, metres (0 for the first). Within a
+    /// segment this is the step's length; at a segment's start it spans the gap and is unused.
+    pub step_m: f64,
     /// The index of the input ping it came from.
     pub ping: u32,
 }
