@@ -11,6 +11,7 @@
 //! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
 //! - [`geodesy`]: fast ellipsoidal distances and local metric frames.
 //! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
+//! - [`visits`]: in-grid time, out-of-grid episodes, checkpoint visits and compliance.
 //! - [`anomaly`]: plausibility flags per worker-day (jumps, static device, replay, mock).
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
 //!
@@ -33,3 +34,4 @@ pub mod model;
 pub mod registry;
 pub mod sim;
 pub mod track;
+pub mod visits;

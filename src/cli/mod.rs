@@ -14,6 +14,7 @@ pub mod demo;
 pub mod locate;
 pub mod simulate;
 pub mod tracks;
+pub mod visits;
 
 /// gridbeat: patrol tracks and grid coverage for grid-based community governance.
 #[derive(Debug, Parser)]
@@ -61,6 +62,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
     Tracks(tracks::TracksArgs),
+    /// Checkpoint visits and compliance, in-grid time and out-of-grid episodes.
+    Visits(visits::VisitsArgs),
 }
 
 /// Arguments of `gridbeat config`.
@@ -91,5 +94,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Locate(args) => locate::run(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),
+        Command::Visits(args) => visits::run(&args, &config),
     }
 }
