@@ -99,12 +99,15 @@ fn csv_has_one_row_per_checkpoint() {
 #[test]
 fn a_bad_checkpoints_file_names_the_feature() {
     let text = std::fs::read_to_string(sample("checkpoints.geojson")).unwrap();
-    let bad = text.replacen(
-        r#""code":"cp-0003","grid":"430102001001001""#,
-        r#""code":"cp-0003","grid":"nowhere""#,
-        1,
-    );
-    assert_ne!(bad, text, "the fixture edit must apply");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let feature = doc["features"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| f["properties"]["code"] == "cp-0003")
+        .expect("the sample has cp-0003");
+    feature["properties"]["grid"] = "nowhere".into();
+    let bad = doc.to_string();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checkpoints.geojson");
     std::fs::write(&path, bad).unwrap();
