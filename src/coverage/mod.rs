@@ -151,31 +151,40 @@ impl CoverageIndex {
 
     fn cover_run(
         &self,
-        mut points: impl Iterator<Item = (f64, f64)>,
+        points: impl Iterator<Item = (f64, f64)>,
         out: &mut GridCoverage,
         window: &mut Window,
     ) {
+        // Non-finite positions are dropped (the engine's callers validate positions; this keeps
+        // a stray NaN from breaking the chain of shared end discs).
+        let mut points = points.filter(|p| p.0.is_finite() && p.1.is_finite());
         let Some(first) = points.next() else {
             return;
         };
         let mut prev = first;
         let mut stepped = false;
         for p in points {
-            self.cover_step(prev, p, out, window);
+            // Only the first step of a run draws its start disc; later ones start on the end
+            // disc of the step before.
+            self.cover_step(prev, p, !stepped, out, window);
             prev = p;
             stepped = true;
         }
         if !stepped {
-            self.cover_step(first, first, out, window);
+            self.cover_step(first, first, true, out, window);
         }
     }
 
     /// Covers the capsule of one step in every grid it reaches.
     #[inline]
-    fn cover_step(&self, a: (f64, f64), b: (f64, f64), out: &mut GridCoverage, w: &mut Window) {
-        if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite()) {
-            return;
-        }
+    fn cover_step(
+        &self,
+        a: (f64, f64),
+        b: (f64, f64),
+        start_disc: bool,
+        out: &mut GridCoverage,
+        w: &mut Window,
+    ) {
         let r = self.params.radius_m;
         let (lo_lon, hi_lon) = (a.0.min(b.0), a.0.max(b.0));
         let (lo_lat, hi_lat) = (a.1.min(b.1), a.1.max(b.1));
@@ -193,7 +202,7 @@ impl CoverageIndex {
             let pb = raster.frame.project(b.0, b.1);
             if raster.may_touch(pa, pb, r) {
                 let mask = out.mask_mut(g, raster.len_words());
-                raster.cover_capsule(pa, pb, r, mask.words_mut());
+                raster.cover_capsule(pa, pb, r, start_disc, mask.words_mut());
             }
         }
     }

@@ -172,89 +172,174 @@ impl GridRaster {
 
     /// Sets in `words` every sample within `r` metres of the segment A→B (a disc when A = B);
     /// A and B are metres in `frame`.
-    pub fn cover_capsule(&self, a: (f64, f64), b: (f64, f64), r: f64, words: &mut [u64]) {
-        let s = self.spacing_m;
-        let j0 = ((a.1.min(b.1) - r - self.y0) / s - 0.5).ceil().max(0.0);
-        let j1 = ((a.1.max(b.1) + r - self.y0) / s - 0.5)
-            .floor()
-            .min(self.ny as f64 - 1.0);
+    ///
+    /// With `start_disc` false the disc around A is left out: along a polyline it is the end
+    /// disc of the previous step, already set (a step that missed this lattice has a disc at
+    /// its end that misses it too), so each row needs one square root instead of two.
+    pub fn cover_capsule(
+        &self,
+        a: (f64, f64),
+        b: (f64, f64),
+        r: f64,
+        start_disc: bool,
+        words: &mut [u64],
+    ) {
+        let inv_s = 1.0 / self.spacing_m;
+        let j0 = ceil_to_i64((a.1.min(b.1) - r - self.y0) * inv_s - 0.5).max(0);
+        let j1 = floor_to_i64((a.1.max(b.1) + r - self.y0) * inv_s - 0.5).min(self.ny as i64 - 1);
         if j0 > j1 {
             return;
         }
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let len = (dx * dx + dy * dy).sqrt();
         let r2 = r * r;
-        // Unit direction and the band's bounds; a zero-length step is a disc.
-        let band = (len > 0.0).then(|| (dx / len, dy / len));
+        let band = Band::new(dx, dy, len, r);
+        let draw_a = start_disc || band.is_none();
+        let wpr = self.words_per_row;
         for j in j0 as usize..=j1 as usize {
             let yc = self.row_y(j);
-            let mut lo = f64::INFINITY;
-            let mut hi = f64::NEG_INFINITY;
-            for (px, py) in [a, b] {
-                let h = yc - py;
+            // The disc chords, branch-free: an empty chord is the empty interval (+∞, −∞).
+            let hb = yc - b.1;
+            let d2 = r2 - hb * hb;
+            let w = d2.max(0.0).sqrt();
+            let (mut lo, mut hi) = if d2 >= 0.0 {
+                (b.0 - w, b.0 + w)
+            } else {
+                (f64::INFINITY, f64::NEG_INFINITY)
+            };
+            let h = yc - a.1;
+            if draw_a {
                 let d2 = r2 - h * h;
+                let w = d2.max(0.0).sqrt();
                 if d2 >= 0.0 {
-                    let w = d2.sqrt();
-                    lo = lo.min(px - w);
-                    hi = hi.max(px + w);
+                    lo = lo.min(a.0 - w);
+                    hi = hi.max(a.0 + w);
                 }
             }
-            if let Some((ux, uy)) = band {
-                // On this row P = A + (t, h): along = t·ux + h·uy ∈ [0, len],
-                // across = t·uy − h·ux ∈ [−r, r].
-                let h = yc - a.1;
-                let mut t_lo = f64::NEG_INFINITY;
-                let mut t_hi = f64::INFINITY;
-                let mut empty = false;
-                if ux.abs() > AXIS_EPS {
-                    let (p, q) = ((-h * uy) / ux, (len - h * uy) / ux);
-                    t_lo = t_lo.max(p.min(q));
-                    t_hi = t_hi.min(p.max(q));
-                } else {
-                    empty |= !(0.0..=len).contains(&(h * uy));
-                }
-                if uy.abs() > AXIS_EPS {
-                    let (p, q) = ((h * ux - r) / uy, (h * ux + r) / uy);
-                    t_lo = t_lo.max(p.min(q));
-                    t_hi = t_hi.min(p.max(q));
-                } else {
-                    empty |= (h * ux).abs() > r;
-                }
-                if !empty && t_lo <= t_hi {
-                    lo = lo.min(a.0 + t_lo);
-                    hi = hi.max(a.0 + t_hi);
+            if let Some(band) = &band {
+                if h >= band.h_lo && h <= band.h_hi {
+                    let t_lo = (band.p0 + band.pk * h).max(band.q0 + band.qk * h);
+                    let t_hi = (band.p1 + band.pk * h).min(band.q1 + band.qk * h);
+                    if t_lo <= t_hi {
+                        lo = lo.min(a.0 + t_lo);
+                        hi = hi.max(a.0 + t_hi);
+                    }
                 }
             }
-            if lo <= hi {
-                if let Some((i0, i1)) = self.columns(lo, hi) {
-                    let row = &mut words[j * self.words_per_row..(j + 1) * self.words_per_row];
-                    set_bits(row, i0, i1);
-                }
+            let i0 = ceil_to_i64((lo - self.x0) * inv_s - 0.5).max(0);
+            let i1 = floor_to_i64((hi - self.x0) * inv_s - 0.5).min(self.nx as i64 - 1);
+            if i0 <= i1 {
+                set_bits(&mut words[j * wpr..(j + 1) * wpr], i0 as usize, i1 as usize);
             }
         }
     }
 }
 
-/// Sets bits `i0..=i1` of a row.
+/// The band beside a step A→B (|AB| > 0): the points A + (t, h) with 0 ≤ t·ux + h·uy ≤ |AB|
+/// and |t·uy − h·ux| ≤ r. On the row at height h (relative to A) it is the interval
+/// `max(p0 + pk·h, q0 + qk·h) ≤ t ≤ min(p1 + pk·h, q1 + qk·h)`, for h in `h_lo..=h_hi`.
+struct Band {
+    h_lo: f64,
+    h_hi: f64,
+    p0: f64,
+    p1: f64,
+    pk: f64,
+    q0: f64,
+    q1: f64,
+    qk: f64,
+}
+
+impl Band {
+    /// The band of a step with offsets (dx, dy) and length `len`; `None` for a point.
+    fn new(dx: f64, dy: f64, len: f64, r: f64) -> Option<Band> {
+        if len <= 0.0 {
+            return None;
+        }
+        let (ux, uy) = (dx / len, dy / len);
+        // The band is the rectangle A ± r·n, B ± r·n with n = (−uy, ux): its height range.
+        let h_lo = dy.min(0.0) - r * ux.abs();
+        let h_hi = dy.max(0.0) + r * ux.abs();
+        // Along the step: t·ux ∈ [−h·uy, len − h·uy]; vacuous in t when ux ≈ 0 (the height
+        // range then carries the constraint).
+        let (p0, p1, pk) = if ux.abs() > AXIS_EPS {
+            let (e0, e1) = (0.0f64, len / ux);
+            (e0.min(e1), e0.max(e1), -uy / ux)
+        } else {
+            (f64::NEG_INFINITY, f64::INFINITY, 0.0)
+        };
+        // Across: t·uy ∈ [h·ux − r, h·ux + r]; vacuous when uy ≈ 0 likewise.
+        let (q0, q1, qk) = if uy.abs() > AXIS_EPS {
+            let (e0, e1) = (-r / uy, r / uy);
+            (e0.min(e1), e0.max(e1), ux / uy)
+        } else {
+            (f64::NEG_INFINITY, f64::INFINITY, 0.0)
+        };
+        Some(Band {
+            h_lo,
+            h_hi,
+            p0,
+            p1,
+            pk,
+            q0,
+            q1,
+            qk,
+        })
+    }
+}
+
+/// ⌈v⌉ as an integer, saturating; without SSE4.1 `f64::ceil` is a library call, and this sits
+/// in the innermost loop.
+#[inline]
+fn ceil_to_i64(v: f64) -> i64 {
+    let t = v as i64;
+    if (t as f64) < v {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
+
+/// ⌊v⌋ as an integer, saturating (see [`ceil_to_i64`]).
+#[inline]
+fn floor_to_i64(v: f64) -> i64 {
+    let t = v as i64;
+    if (t as f64) > v {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
+/// Sets bits `i0..=i1` of a row. Most runs span one or two words; those are written without
+/// a branch on which.
 #[inline]
 fn set_bits(row: &mut [u64], i0: usize, i1: usize) {
     let (w0, w1) = (i0 / 64, i1 / 64);
     let first = !0u64 << (i0 % 64);
     let last = !0u64 >> (63 - i1 % 64);
-    if w0 == w1 {
-        row[w0] |= first & last;
-    } else {
-        row[w0] |= first;
+    let same = w0 == w1;
+    let m0 = first & if same { last } else { !0 };
+    let m1 = last & if same { first } else { !0 };
+    row[w0] |= m0;
+    row[w1] |= m1;
+    if w1 > w0 + 1 {
         for w in &mut row[w0 + 1..w1] {
             *w = !0;
         }
-        row[w1] |= last;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_saturates() {
+        assert_eq!(ceil_to_i64(f64::INFINITY), i64::MAX);
+        assert_eq!(floor_to_i64(f64::NEG_INFINITY), i64::MIN);
+        assert_eq!((ceil_to_i64(-1.5), floor_to_i64(-1.5)), (-1, -2));
+        assert_eq!((ceil_to_i64(2.0), floor_to_i64(2.0)), (2, 2));
+    }
 
     #[test]
     fn set_bits_spans_words() {
@@ -289,7 +374,7 @@ mod tests {
         ];
         for (a, b, r) in cases {
             let mut words = vec![0; raster.len_words()];
-            raster.cover_capsule(a, b, r, &mut words);
+            raster.cover_capsule(a, b, r, true, &mut words);
             for j in 0..raster.ny {
                 for i in 0..raster.nx {
                     let p = (raster.x0 + (i as f64 + 0.5) * 2.5, raster.row_y(j));
