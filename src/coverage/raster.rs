@@ -388,6 +388,46 @@ mod tests {
         }
     }
 
+    /// Along a polyline only the first step draws its start disc; the union is still exact.
+    #[test]
+    fn a_chain_of_steps_matches_distances_to_the_polyline() {
+        let f = LocalFrame::new(24.94, 60.17);
+        let (lon0, lat0) = f.unproject(-60.0, -50.0);
+        let (lon1, lat1) = f.unproject(60.0, 50.0);
+        let poly: MultiPolygon<f64> = geo::Rect::new(
+            geo::Coord { x: lon0, y: lat0 },
+            geo::Coord { x: lon1, y: lat1 },
+        )
+        .to_polygon()
+        .into();
+        let raster = GridRaster::new(&poly, 2.5);
+        let line = [
+            (-40.0, -30.0),
+            (-5.0, 10.0),
+            (-5.0, 10.0),
+            (30.0, 12.0),
+            (20.0, -40.0),
+        ];
+        let r = 11.0;
+        let mut words = vec![0; raster.len_words()];
+        for (k, w) in line.windows(2).enumerate() {
+            raster.cover_capsule(w[0], w[1], r, k == 0, &mut words);
+        }
+        for j in 0..raster.ny {
+            for i in 0..raster.nx {
+                let p = (raster.x0 + (i as f64 + 0.5) * 2.5, raster.row_y(j));
+                let d = line
+                    .windows(2)
+                    .map(|w| dist_to_segment(p, w[0], w[1]))
+                    .fold(f64::INFINITY, f64::min);
+                let bit = words[j * raster.words_per_row + i / 64] >> (i % 64) & 1 == 1;
+                if (d - r).abs() > 1e-9 {
+                    assert_eq!(bit, d <= r, "sample ({i},{j}) at {d} m");
+                }
+            }
+        }
+    }
+
     fn dist_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let l2 = dx * dx + dy * dy;
