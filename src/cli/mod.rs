@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 
+pub mod coverage;
 pub mod demo;
 pub mod locate;
 pub mod simulate;
@@ -54,6 +55,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Show the effective configuration.
     Config(ConfigArgs),
+    /// Coverage of each grid by the tracks: team coverage per grid, and per worker.
+    Coverage(coverage::CoverageArgs),
     /// Simulate a sample city, its patrols, and summarise them.
     Demo(demo::DemoArgs),
     /// Write each ping's grid code (point location on the grid registry).
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Coverage(args) => coverage::run(&args, &config),
         Command::Demo(args) => demo::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
