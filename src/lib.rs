@@ -11,8 +11,10 @@
 //! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
 //! - [`geodesy`]: fast ellipsoidal distances and local metric frames.
 //! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
+//! - [`visits`]: in-grid time, out-of-grid episodes, checkpoint visits and compliance.
 //! - [`anomaly`]: plausibility flags per worker-day (jumps, static device, replay, mock).
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
+//! - [`coverage`]: covered samples per grid, unions over days and workers, uncovered parts.
 //!
 //! **Input**
 //! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors.
@@ -26,6 +28,7 @@
 pub mod anomaly;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod crs;
 pub mod geodesy;
 pub mod ingest;
@@ -33,3 +36,4 @@ pub mod model;
 pub mod registry;
 pub mod sim;
 pub mod track;
+pub mod visits;

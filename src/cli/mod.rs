@@ -10,10 +10,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 
+pub mod coverage;
 pub mod demo;
 pub mod locate;
 pub mod simulate;
 pub mod tracks;
+pub mod visits;
 
 /// gridbeat: patrol tracks and grid coverage for grid-based community governance.
 #[derive(Debug, Parser)]
@@ -53,6 +55,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Show the effective configuration.
     Config(ConfigArgs),
+    /// Coverage of each grid by the tracks: team coverage per grid, and per worker.
+    Coverage(coverage::CoverageArgs),
     /// Simulate a sample city, its patrols, and summarise them.
     Demo(demo::DemoArgs),
     /// Write each ping's grid code (point location on the grid registry).
@@ -61,6 +65,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
     Tracks(tracks::TracksArgs),
+    /// Checkpoint visits and compliance, in-grid time and out-of-grid episodes.
+    Visits(visits::VisitsArgs),
 }
 
 /// Arguments of `gridbeat config`.
@@ -87,9 +93,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Coverage(args) => coverage::run(&args, &config),
         Command::Demo(args) => demo::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),
+        Command::Visits(args) => visits::run(&args, &config),
     }
 }

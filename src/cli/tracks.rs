@@ -119,19 +119,29 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 /// Each worker's pings, in input order.
-type PingsByWorker = BTreeMap<WorkerId, Vec<Ping>>;
+pub(crate) type PingsByWorker = BTreeMap<WorkerId, Vec<Ping>>;
 
-/// Reads every input file and groups the pings by worker. Workers named only by bad rows
-/// still appear (with no pings), so they are reported with zeros.
+/// Reads every input file and groups the pings by worker.
 fn read_inputs(args: &TracksArgs) -> anyhow::Result<(PingsByWorker, Vec<RecordError>)> {
+    read_pings_by_worker(&args.pings, args.crs, args.worker.as_deref())
+}
+
+/// Reads ping files and groups the pings by worker, keeping only `worker` when given (which
+/// also names the worker of GPX files). Workers named only by bad rows still appear (with no
+/// pings), so they are reported with zeros.
+pub(crate) fn read_pings_by_worker(
+    paths: &[PathBuf],
+    crs: Crs,
+    worker: Option<&str>,
+) -> anyhow::Result<(PingsByWorker, Vec<RecordError>)> {
     let mut by_worker = PingsByWorker::new();
     let mut errors = Vec::new();
-    for path in &args.pings {
-        let decoded = read_file(path, args.crs, args.worker.as_deref())?;
+    for path in paths {
+        let decoded = read_file(path, crs, worker)?;
         if decoded.pings.is_empty() && decoded.errors.is_empty() {
             eprintln!("warning: {} holds no pings", path.display());
         }
-        let wanted = |w: &str| args.worker.as_deref().is_none_or(|only| only == w);
+        let wanted = |w: &str| worker.is_none_or(|only| only == w);
         for p in decoded.pings {
             if wanted(p.worker.as_str()) {
                 by_worker.entry(p.worker.clone()).or_default().push(p);
@@ -164,7 +174,7 @@ fn params_json(config: &Config, mode: CleanMode) -> Value {
 }
 
 /// Rounds to a fixed number of decimals for output.
-fn round(x: f64, decimals: i32) -> f64 {
+pub(crate) fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     (x * f).round() / f
 }

@@ -14,7 +14,7 @@
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{BoundingRect, Coord, MultiPolygon, Relate};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, RTreeObject};
+use rstar::{RTree, RTreeObject, AABB};
 
 use super::GridId;
 
@@ -163,6 +163,19 @@ impl GridIndex {
             grids: indexed,
             edges,
         }
+    }
+
+    /// The grids whose bounding box meets the box `min`..`max` (degrees), in no set order:
+    /// the candidates for anything that reaches into that box.
+    pub fn grids_intersecting(
+        &self,
+        min: Coord<f64>,
+        max: Coord<f64>,
+    ) -> impl Iterator<Item = GridId> + '_ {
+        let envelope = AABB::from_corners([min.x, min.y], [max.x, max.y]);
+        self.tree
+            .locate_in_envelope_intersecting(&envelope)
+            .map(|e| e.data)
     }
 
     /// The number of grids indexed.

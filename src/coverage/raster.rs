@@ -1,0 +1,460 @@
+//! One grid's sample lattice: the cell approximation of DESIGN.md §4.6.
+//!
+//! Each grid gets a [`LocalFrame`] at the centre of its bounding box and a lattice of sample
+//! points at spacing `s` (a quarter of `cell_size_m`, so each 10 m cell is sampled at 4 × 4
+//! points) over that box. A sample stands for the `s × s` square around it: the grid's inside
+//! is the set of samples whose centre is inside the polygon, and the covered area is the set
+//! of samples whose centre is within the radius of the track. The share is the ratio of the two
+//! counts; the error is that of counting lattice points in a region, about `s` times the
+//! region's boundary length with signs that mostly cancel, and is measured against GEOS
+//! buffers in `tests/coverage_golden.rs`.
+//!
+//! Covering a step A→B rasterises its capsule (every point within `r` of the segment) row by
+//! row: the capsule is convex, so on one row it is one interval, the hull of the intervals cut
+//! by the two end discs and by the band beside the segment. Each interval sets a run of bits
+//! with whole-word operations; no per-sample distance is ever computed.
+
+use geo::{BoundingRect, MapCoords, MultiPolygon};
+
+use crate::geodesy::LocalFrame;
+
+/// Direction components smaller than this are treated as zero when intersecting a row with
+/// the band of a step (the other component is then ±1).
+const AXIS_EPS: f64 = 1e-12;
+
+/// The sample lattice of one grid and which samples are inside it.
+#[derive(Clone, Debug)]
+pub struct GridRaster {
+    /// The grid's local metric frame (origin at the centre of its bounding box).
+    pub frame: LocalFrame,
+    /// East coordinate of the lattice's west edge, metres in `frame`.
+    pub x0: f64,
+    /// North coordinate of the lattice's south edge, metres in `frame`.
+    pub y0: f64,
+    /// Distance between neighbouring samples, metres.
+    pub spacing_m: f64,
+    /// Samples per row.
+    pub nx: usize,
+    /// Rows.
+    pub ny: usize,
+    /// Words per row of every bitset over this lattice.
+    pub words_per_row: usize,
+    /// Samples whose centre is inside the polygon (even-odd over all rings).
+    inside: Vec<u64>,
+    /// The number of inside samples.
+    inside_count: u64,
+    /// The polygon in `frame`, metres.
+    pub polygon_m: MultiPolygon<f64>,
+}
+
+impl GridRaster {
+    /// Rasterises a grid polygon (lon/lat degrees) at sample spacing `spacing_m`.
+    pub fn new(polygon: &MultiPolygon<f64>, spacing_m: f64) -> GridRaster {
+        let (min, max) = match polygon.bounding_rect() {
+            Some(r) => (r.min(), r.max()),
+            None => (geo::Coord { x: 0.0, y: 0.0 }, geo::Coord { x: 0.0, y: 0.0 }),
+        };
+        let frame = LocalFrame::new(0.5 * (min.x + max.x), 0.5 * (min.y + max.y));
+        let (x0, y0) = frame.project(min.x, min.y);
+        let (x1, y1) = frame.project(max.x, max.y);
+        let nx = (((x1 - x0) / spacing_m).ceil() as usize).max(1);
+        let ny = (((y1 - y0) / spacing_m).ceil() as usize).max(1);
+        let words_per_row = nx.div_ceil(64);
+        let polygon_m = polygon.map_coords(|c| {
+            let (x, y) = frame.project(c.x, c.y);
+            geo::Coord { x, y }
+        });
+        let mut raster = GridRaster {
+            frame,
+            x0,
+            y0,
+            spacing_m,
+            nx,
+            ny,
+            words_per_row,
+            inside: vec![0; words_per_row * ny],
+            inside_count: 0,
+            polygon_m,
+        };
+        raster.fill_inside();
+        raster
+    }
+
+    /// Scanline fill: on each row, the crossings of every ring edge with the row's centre line,
+    /// sorted, pair up into inside intervals (even-odd, so holes and multipolygon parts need no
+    /// special case).
+    fn fill_inside(&mut self) {
+        let mut edges: Vec<[f64; 4]> = Vec::new();
+        for poly in &self.polygon_m {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                edges.extend(
+                    ring.lines()
+                        .map(|l| [l.start.x, l.start.y, l.end.x, l.end.y]),
+                );
+            }
+        }
+        let mut crossings: Vec<f64> = Vec::new();
+        let mut inside = std::mem::take(&mut self.inside);
+        for j in 0..self.ny {
+            let yc = self.row_y(j);
+            crossings.clear();
+            for &[ax, ay, bx, by] in &edges {
+                // Half-open in y so a vertex on the line is counted once.
+                if (ay <= yc) != (by <= yc) {
+                    crossings.push(ax + (yc - ay) * (bx - ax) / (by - ay));
+                }
+            }
+            crossings.sort_by(f64::total_cmp);
+            let row = &mut inside[j * self.words_per_row..(j + 1) * self.words_per_row];
+            for pair in crossings.chunks_exact(2) {
+                if let Some((i0, i1)) = self.columns(pair[0], pair[1]) {
+                    set_bits(row, i0, i1);
+                }
+            }
+        }
+        self.inside_count = inside.iter().map(|w| u64::from(w.count_ones())).sum();
+        self.inside = inside;
+    }
+
+    /// North coordinate of row `j`'s sample centres, metres.
+    #[inline]
+    fn row_y(&self, j: usize) -> f64 {
+        self.y0 + (j as f64 + 0.5) * self.spacing_m
+    }
+
+    /// The columns whose sample centres lie in `[xl, xr]`, clamped to the lattice; `None` when
+    /// there are none.
+    #[inline]
+    fn columns(&self, xl: f64, xr: f64) -> Option<(usize, usize)> {
+        let a = ((xl - self.x0) / self.spacing_m - 0.5).ceil().max(0.0);
+        let b = ((xr - self.x0) / self.spacing_m - 0.5)
+            .floor()
+            .min(self.nx as f64 - 1.0);
+        (a <= b).then_some((a as usize, b as usize))
+    }
+
+    /// The length of every bitset over this lattice, words.
+    pub fn len_words(&self) -> usize {
+        self.inside.len()
+    }
+
+    /// The inside samples as a bitset.
+    pub fn inside(&self) -> &[u64] {
+        &self.inside
+    }
+
+    /// The number of inside samples.
+    pub fn inside_count(&self) -> u64 {
+        self.inside_count
+    }
+
+    /// The number of inside samples that `words` has set.
+    pub fn covered_count(&self, words: &[u64]) -> u64 {
+        self.inside
+            .iter()
+            .zip(words)
+            .map(|(a, b)| u64::from((a & b).count_ones()))
+            .sum()
+    }
+
+    /// True when the capsule of radius `r` around A→B (metres in `frame`) may meet the lattice.
+    #[inline]
+    pub fn may_touch(&self, a: (f64, f64), b: (f64, f64), r: f64) -> bool {
+        let (x1, y1) = (
+            self.x0 + self.nx as f64 * self.spacing_m,
+            self.y0 + self.ny as f64 * self.spacing_m,
+        );
+        a.0.min(b.0) - r <= x1
+            && a.0.max(b.0) + r >= self.x0
+            && a.1.min(b.1) - r <= y1
+            && a.1.max(b.1) + r >= self.y0
+    }
+
+    /// Sets in `words` every sample within `r` metres of the segment A→B (a disc when A = B);
+    /// A and B are metres in `frame`.
+    ///
+    /// With `start_disc` false the disc around A is left out: along a polyline it is the end
+    /// disc of the previous step, already set (a step that missed this lattice has a disc at
+    /// its end that misses it too), so each row needs one square root instead of two.
+    pub fn cover_capsule(
+        &self,
+        a: (f64, f64),
+        b: (f64, f64),
+        r: f64,
+        start_disc: bool,
+        words: &mut [u64],
+    ) {
+        let inv_s = 1.0 / self.spacing_m;
+        let j0 = ceil_to_i64((a.1.min(b.1) - r - self.y0) * inv_s - 0.5).max(0);
+        let j1 = floor_to_i64((a.1.max(b.1) + r - self.y0) * inv_s - 0.5).min(self.ny as i64 - 1);
+        if j0 > j1 {
+            return;
+        }
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = (dx * dx + dy * dy).sqrt();
+        let r2 = r * r;
+        let band = Band::new(dx, dy, len, r);
+        let draw_a = start_disc || band.is_none();
+        let wpr = self.words_per_row;
+        for j in j0 as usize..=j1 as usize {
+            let yc = self.row_y(j);
+            // The disc chords, branch-free: an empty chord is the empty interval (+∞, −∞).
+            let hb = yc - b.1;
+            let d2 = r2 - hb * hb;
+            let w = d2.max(0.0).sqrt();
+            let (mut lo, mut hi) = if d2 >= 0.0 {
+                (b.0 - w, b.0 + w)
+            } else {
+                (f64::INFINITY, f64::NEG_INFINITY)
+            };
+            let h = yc - a.1;
+            if draw_a {
+                let d2 = r2 - h * h;
+                let w = d2.max(0.0).sqrt();
+                if d2 >= 0.0 {
+                    lo = lo.min(a.0 - w);
+                    hi = hi.max(a.0 + w);
+                }
+            }
+            if let Some(band) = &band {
+                if h >= band.h_lo && h <= band.h_hi {
+                    let t_lo = (band.p0 + band.pk * h).max(band.q0 + band.qk * h);
+                    let t_hi = (band.p1 + band.pk * h).min(band.q1 + band.qk * h);
+                    if t_lo <= t_hi {
+                        lo = lo.min(a.0 + t_lo);
+                        hi = hi.max(a.0 + t_hi);
+                    }
+                }
+            }
+            let i0 = ceil_to_i64((lo - self.x0) * inv_s - 0.5).max(0);
+            let i1 = floor_to_i64((hi - self.x0) * inv_s - 0.5).min(self.nx as i64 - 1);
+            if i0 <= i1 {
+                set_bits(&mut words[j * wpr..(j + 1) * wpr], i0 as usize, i1 as usize);
+            }
+        }
+    }
+}
+
+/// The band beside a step A→B (|AB| > 0): the points A + (t, h) with 0 ≤ t·ux + h·uy ≤ |AB|
+/// and |t·uy − h·ux| ≤ r. On the row at height h (relative to A) it is the interval
+/// `max(p0 + pk·h, q0 + qk·h) ≤ t ≤ min(p1 + pk·h, q1 + qk·h)`, for h in `h_lo..=h_hi`.
+struct Band {
+    h_lo: f64,
+    h_hi: f64,
+    p0: f64,
+    p1: f64,
+    pk: f64,
+    q0: f64,
+    q1: f64,
+    qk: f64,
+}
+
+impl Band {
+    /// The band of a step with offsets (dx, dy) and length `len`; `None` for a point.
+    fn new(dx: f64, dy: f64, len: f64, r: f64) -> Option<Band> {
+        if len <= 0.0 {
+            return None;
+        }
+        let (ux, uy) = (dx / len, dy / len);
+        // The band is the rectangle A ± r·n, B ± r·n with n = (−uy, ux): its height range.
+        let h_lo = dy.min(0.0) - r * ux.abs();
+        let h_hi = dy.max(0.0) + r * ux.abs();
+        // Along the step: t·ux ∈ [−h·uy, len − h·uy]; vacuous in t when ux ≈ 0 (the height
+        // range then carries the constraint).
+        let (p0, p1, pk) = if ux.abs() > AXIS_EPS {
+            let (e0, e1) = (0.0f64, len / ux);
+            (e0.min(e1), e0.max(e1), -uy / ux)
+        } else {
+            (f64::NEG_INFINITY, f64::INFINITY, 0.0)
+        };
+        // Across: t·uy ∈ [h·ux − r, h·ux + r]; vacuous when uy ≈ 0 likewise.
+        let (q0, q1, qk) = if uy.abs() > AXIS_EPS {
+            let (e0, e1) = (-r / uy, r / uy);
+            (e0.min(e1), e0.max(e1), ux / uy)
+        } else {
+            (f64::NEG_INFINITY, f64::INFINITY, 0.0)
+        };
+        Some(Band {
+            h_lo,
+            h_hi,
+            p0,
+            p1,
+            pk,
+            q0,
+            q1,
+            qk,
+        })
+    }
+}
+
+/// ⌈v⌉ as an integer, saturating; without SSE4.1 `f64::ceil` is a library call, and this sits
+/// in the innermost loop.
+#[inline]
+fn ceil_to_i64(v: f64) -> i64 {
+    let t = v as i64;
+    if (t as f64) < v {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
+
+/// ⌊v⌋ as an integer, saturating (see [`ceil_to_i64`]).
+#[inline]
+fn floor_to_i64(v: f64) -> i64 {
+    let t = v as i64;
+    if (t as f64) > v {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
+/// Sets bits `i0..=i1` of a row. Most runs span one or two words; those are written without
+/// a branch on which.
+#[inline]
+fn set_bits(row: &mut [u64], i0: usize, i1: usize) {
+    let (w0, w1) = (i0 / 64, i1 / 64);
+    let first = !0u64 << (i0 % 64);
+    let last = !0u64 >> (63 - i1 % 64);
+    let same = w0 == w1;
+    let m0 = first & if same { last } else { !0 };
+    let m1 = last & if same { first } else { !0 };
+    row[w0] |= m0;
+    row[w1] |= m1;
+    if w1 > w0 + 1 {
+        for w in &mut row[w0 + 1..w1] {
+            *w = !0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_saturates() {
+        assert_eq!(ceil_to_i64(f64::INFINITY), i64::MAX);
+        assert_eq!(floor_to_i64(f64::NEG_INFINITY), i64::MIN);
+        assert_eq!((ceil_to_i64(-1.5), floor_to_i64(-1.5)), (-1, -2));
+        assert_eq!((ceil_to_i64(2.0), floor_to_i64(2.0)), (2, 2));
+    }
+
+    #[test]
+    fn set_bits_spans_words() {
+        let mut row = [0u64; 3];
+        set_bits(&mut row, 3, 3);
+        assert_eq!(row, [8, 0, 0]);
+        set_bits(&mut row, 60, 130);
+        assert_eq!(row[0], 8 | (0xF << 60));
+        assert_eq!(row[1], !0);
+        assert_eq!(row[2], 0b111);
+    }
+
+    /// A brute-force check of the row intervals: every sample's bit equals its distance test.
+    #[test]
+    fn capsule_rows_match_point_distances() {
+        let f = LocalFrame::new(112.98, 28.2);
+        let (lon0, lat0) = f.unproject(-60.0, -50.0);
+        let (lon1, lat1) = f.unproject(60.0, 50.0);
+        let poly: MultiPolygon<f64> = geo::Rect::new(
+            geo::Coord { x: lon0, y: lat0 },
+            geo::Coord { x: lon1, y: lat1 },
+        )
+        .to_polygon()
+        .into();
+        let raster = GridRaster::new(&poly, 2.5);
+        let cases = [
+            ((-20.0, -10.0), (35.0, 22.0), 12.0),
+            ((0.0, 0.0), (0.0, 0.0), 9.0),
+            ((-70.0, 3.0), (70.0, 3.0), 7.5),
+            ((5.0, -80.0), (5.0, 80.0), 4.0),
+            ((-30.0, 40.0), (-29.0, -45.0), 30.0),
+        ];
+        for (a, b, r) in cases {
+            let mut words = vec![0; raster.len_words()];
+            raster.cover_capsule(a, b, r, true, &mut words);
+            for j in 0..raster.ny {
+                for i in 0..raster.nx {
+                    let p = (raster.x0 + (i as f64 + 0.5) * 2.5, raster.row_y(j));
+                    let d = dist_to_segment(p, a, b);
+                    let bit = words[j * raster.words_per_row + i / 64] >> (i % 64) & 1 == 1;
+                    if (d - r).abs() > 1e-9 {
+                        assert_eq!(bit, d <= r, "sample ({i},{j}) at {d} m from {a:?}→{b:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Along a polyline only the first step draws its start disc; the union is still exact.
+    #[test]
+    fn a_chain_of_steps_matches_distances_to_the_polyline() {
+        let f = LocalFrame::new(24.94, 60.17);
+        let (lon0, lat0) = f.unproject(-60.0, -50.0);
+        let (lon1, lat1) = f.unproject(60.0, 50.0);
+        let poly: MultiPolygon<f64> = geo::Rect::new(
+            geo::Coord { x: lon0, y: lat0 },
+            geo::Coord { x: lon1, y: lat1 },
+        )
+        .to_polygon()
+        .into();
+        let raster = GridRaster::new(&poly, 2.5);
+        let line = [
+            (-40.0, -30.0),
+            (-5.0, 10.0),
+            (-5.0, 10.0),
+            (30.0, 12.0),
+            (20.0, -40.0),
+        ];
+        let r = 11.0;
+        let mut words = vec![0; raster.len_words()];
+        for (k, w) in line.windows(2).enumerate() {
+            raster.cover_capsule(w[0], w[1], r, k == 0, &mut words);
+        }
+        for j in 0..raster.ny {
+            for i in 0..raster.nx {
+                let p = (raster.x0 + (i as f64 + 0.5) * 2.5, raster.row_y(j));
+                let d = line
+                    .windows(2)
+                    .map(|w| dist_to_segment(p, w[0], w[1]))
+                    .fold(f64::INFINITY, f64::min);
+                let bit = words[j * raster.words_per_row + i / 64] >> (i % 64) & 1 == 1;
+                if (d - r).abs() > 1e-9 {
+                    assert_eq!(bit, d <= r, "sample ({i},{j}) at {d} m");
+                }
+            }
+        }
+    }
+
+    fn dist_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let l2 = dx * dx + dy * dy;
+        let t = if l2 == 0.0 {
+            0.0
+        } else {
+            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0)
+        };
+        let (qx, qy) = (a.0 + t * dx - p.0, a.1 + t * dy - p.1);
+        (qx * qx + qy * qy).sqrt()
+    }
+
+    #[test]
+    fn inside_counts_a_square_with_a_hole() {
+        let f = LocalFrame::new(24.94, 60.17);
+        let ring = |h: f64| -> geo::LineString<f64> {
+            [(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)]
+                .into_iter()
+                .map(|(x, y)| {
+                    let (lon, lat) = f.unproject(x, y);
+                    geo::Coord { x: lon, y: lat }
+                })
+                .collect()
+        };
+        let poly: MultiPolygon<f64> = geo::Polygon::new(ring(50.0), vec![ring(20.0)]).into();
+        let raster = GridRaster::new(&poly, 2.5);
+        let area = raster.inside_count() as f64 * 2.5 * 2.5;
+        assert!((area - (10_000.0 - 1_600.0)).abs() < 60.0, "area {area}");
+    }
+}
