@@ -22,6 +22,7 @@
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
+//! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 
 pub mod anomaly;
 pub mod cli;
@@ -31,5 +32,6 @@ pub mod geodesy;
 pub mod ingest;
 pub mod model;
 pub mod registry;
+pub mod report;
 pub mod sim;
 pub mod track;
