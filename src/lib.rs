@@ -24,6 +24,7 @@
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
+//! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 
 pub mod anomaly;
 pub mod cli;
@@ -34,6 +35,7 @@ pub mod geodesy;
 pub mod ingest;
 pub mod model;
 pub mod registry;
+pub mod report;
 pub mod sim;
 pub mod track;
 pub mod visits;
