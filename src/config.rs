@@ -63,7 +63,8 @@ pub struct Config {
     pub min_active_minutes: f64,
     /// Douglas–Peucker tolerance for tracks drawn on maps, metres.
     pub simplify_tolerance_m: f64,
-    /// Out-of-grid time in one day that raises an `out_of_grid` flag, seconds (§4.8).
+    /// Time in out-of-grid episodes (each longer than `out_of_grid_min_s`) in one day that
+    /// raises an `out_of_grid` flag, seconds (§4.8).
     pub out_of_grid_flag_s: f64,
     /// The monthly score: weights, targets and penalties (§4.9), `[score]` in the file.
     pub score: ScoreConfig,
@@ -122,24 +123,39 @@ impl ScoreConfig {
         };
         for (key, w) in self.terms().iter().map(|t| (t.0, t.1)) {
             if !(w.is_finite() && w >= 0.0) {
-                return Err(bad(&format!("{key}_weight"), format!("{w} must be zero or more")));
+                return Err(bad(
+                    &format!("{key}_weight"),
+                    format!("{w} must be zero or more"),
+                ));
             }
         }
         if self.terms().iter().map(|t| t.1).sum::<f64>() <= 0.0 {
-            return Err(bad("days_weight", "the weights must not all be zero".into()));
+            return Err(bad(
+                "days_weight",
+                "the weights must not all be zero".into(),
+            ));
         }
         for (key, _, target) in self.terms() {
             if !(target.is_finite() && target > 0.0) {
-                return Err(bad(&format!("{key}_target"), format!("{target} must be positive")));
+                return Err(bad(
+                    &format!("{key}_target"),
+                    format!("{target} must be positive"),
+                ));
             }
         }
-        for (key, v) in [("anomaly_penalty", self.anomaly_penalty), ("anomaly_penalty_cap", self.anomaly_penalty_cap)] {
+        for (key, v) in [
+            ("anomaly_penalty", self.anomaly_penalty),
+            ("anomaly_penalty_cap", self.anomaly_penalty_cap),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(bad(key, format!("{v} must be zero or more")));
             }
         }
         if !(0.0..=1.0).contains(&self.weak_share) {
-            return Err(bad("weak_share", format!("{} must be a share between 0 and 1", self.weak_share)));
+            return Err(bad(
+                "weak_share",
+                format!("{} must be a share between 0 and 1", self.weak_share),
+            ));
         }
         Ok(())
     }
@@ -150,7 +166,11 @@ impl ScoreConfig {
             ("days", self.days_weight, self.days_target),
             ("hours", self.hours_weight, self.hours_target),
             ("coverage", self.coverage_weight, self.coverage_target),
-            ("checkpoints", self.checkpoints_weight, self.checkpoints_target),
+            (
+                "checkpoints",
+                self.checkpoints_weight,
+                self.checkpoints_target,
+            ),
             ("quality", self.quality_weight, self.quality_target),
         ]
     }
@@ -203,7 +223,7 @@ impl Default for Config {
             out_of_grid_min_s: 600.0,
             min_active_minutes: 30.0,
             simplify_tolerance_m: 5.0,
-            out_of_grid_flag_s: 3600.0,
+            out_of_grid_flag_s: 1800.0,
             score: ScoreConfig::default(),
         }
     }
@@ -407,7 +427,11 @@ impl fmt::Display for Config {
 /// The dotted path of the first key `base` does not have.
 fn merge(base: &mut toml::Table, incoming: toml::Table, prefix: &str) -> Result<(), String> {
     for (key, value) in incoming {
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match (base.get_mut(&key), value) {
             (None, _) => return Err(path),
             (Some(toml::Value::Table(b)), toml::Value::Table(v)) => merge(b, v, &path)?,
@@ -430,7 +454,11 @@ fn parse_set_value(raw: &str) -> toml::Value {
 fn known_keys() -> String {
     fn walk(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
         for (k, v) in t {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match v {
                 toml::Value::Table(inner) => walk(inner, &path, out),
                 _ => out.push(path),
@@ -530,7 +558,10 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "max_gap_s = 600\n[score]\nhours_target = 100").unwrap();
         let c = Config::load(Some(f.path()), &[]).unwrap();
-        assert_eq!((c.max_gap_s, c.score.hours_target, c.score.days_target), (600.0, 100.0, 22.0));
+        assert_eq!(
+            (c.max_gap_s, c.score.hours_target, c.score.days_target),
+            (600.0, 100.0, 22.0)
+        );
     }
 
     #[test]
@@ -540,7 +571,10 @@ mod tests {
         let e = Config::load(None, &["score=1".into()]).unwrap_err();
         assert!(matches!(e, ConfigError::UnknownKey { .. }), "{e}");
         let e = Config::load(None, &["score.hours_target=0".into()]).unwrap_err();
-        assert!(matches!(&e, ConfigError::BadValue { key, .. } if key == "score.hours_target"), "{e}");
+        assert!(
+            matches!(&e, ConfigError::BadValue { key, .. } if key == "score.hours_target"),
+            "{e}"
+        );
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "[score]\nbonus = 3").unwrap();
         let e = Config::load(Some(f.path()), &[]).unwrap_err();
