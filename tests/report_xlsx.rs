@@ -1,7 +1,7 @@
 //! `report.xlsx` read back by an independent reader, Python's openpyxl: sheet names, header,
 //! number values and formats, frozen header, autofilter, weak-row fill.
 //!
-//! Needs `python3` with openpyxl (`python3 -m pip install openpyxl`; `.ci/run` installs it).
+//! Needs `python3` with pip: openpyxl is installed on first use if it is missing.
 //! Without them the test fails, it does not skip.
 
 use std::path::Path;
@@ -29,7 +29,25 @@ for ws in wb.worksheets:
 json.dump(out, sys.stdout, ensure_ascii=False, default=str)
 "#;
 
+/// Makes sure openpyxl is importable, installing it with pip once if it is not, so that
+/// `cargo test` alone works on a fresh machine that has Python 3 with pip.
+fn ensure_openpyxl() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = Command::new("python3")
+            .args(["-c", "import openpyxl"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            let _ = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "openpyxl"])
+                .status();
+        }
+    });
+}
+
 fn read_with_openpyxl(path: &Path) -> Value {
+    ensure_openpyxl();
     let output = Command::new("python3")
         .arg("-c")
         .arg(READ_XLSX)

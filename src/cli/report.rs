@@ -254,10 +254,13 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One worker-month of the trend table: score, coverage, patrol hours.
+type TrendCell = (f64, f64, f64);
+
 /// Writes `trend.csv` (UTF-8 with BOM): one row per worker, score / coverage / patrol hours
 /// per month.
 fn write_trend(reports: &[Report], out: &Path) -> anyhow::Result<PathBuf> {
-    let mut rows: BTreeMap<(String, String), Vec<Option<(f64, f64, f64)>>> = BTreeMap::new();
+    let mut rows: BTreeMap<(String, String), Vec<Option<TrendCell>>> = BTreeMap::new();
     for (i, r) in reports.iter().enumerate() {
         for w in &r.workers {
             rows.entry((w.worker.clone(), w.name.clone()))
