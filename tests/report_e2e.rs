@@ -1,3 +1,4 @@
+#![cfg(feature = "assess")]
 //! `gridbeat report` end to end, through the built binary, on the committed sample city plus
 //! one hand-made worker (`w-test`) whose month is known in advance.
 //!
