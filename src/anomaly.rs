@@ -68,6 +68,7 @@ impl Anomaly {
             Finding::Replay { .. } => "replay",
             Finding::MockLocation { .. } => "mock_location",
             Finding::FutureTimestamps { .. } => "future_timestamps",
+            Finding::OutOfGrid { .. } => "out_of_grid",
         }
     }
 }
@@ -127,10 +128,20 @@ pub enum Finding {
         /// Such pings that day.
         pings: u32,
     },
+    /// Long patrol time outside the worker's assigned grids (raised by the assessment, which
+    /// knows the assignment).
+    OutOfGrid {
+        /// Minutes outside the assigned grids that day.
+        minutes: f64,
+        /// The episodes longer than `out_of_grid_min_s`, as `start/end`.
+        episodes: Vec<String>,
+    },
 }
 
 /// The sampling step of fingerprints, seconds.
 const FINGERPRINT_STEP_S: i64 = 60;
+/// Moving minutes after which a comparison whose share is under half the threshold stops.
+const REPLAY_EARLY_EXIT_MINUTES: u32 = 30;
 /// How many sampling steps either way a replay may be shifted against the original's start.
 const REPLAY_MAX_LAG_STEPS: i64 = 5;
 
@@ -359,6 +370,13 @@ fn replay(fp: &Fingerprint, earlier: &[&Fingerprint], params: &AnomalyParams) ->
         for lag in -REPLAY_MAX_LAG_STEPS..=REPLAY_MAX_LAG_STEPS {
             let (mut moving, mut matched) = (0u32, 0u32);
             for (k, s) in fp.samples.iter().enumerate() {
+                // Two unrelated days part ways within minutes: once enough moving minutes are
+                // seen, a share far below the threshold cannot recover, so stop early.
+                if moving >= REPLAY_EARLY_EXIT_MINUTES
+                    && f64::from(matched) < 0.5 * params.replay_min_share * f64::from(moving)
+                {
+                    break;
+                }
                 let idx = k as i64 + lag;
                 if idx < 0 {
                     continue;

@@ -63,6 +63,137 @@ pub struct Config {
     pub min_active_minutes: f64,
     /// Douglas–Peucker tolerance for tracks drawn on maps, metres.
     pub simplify_tolerance_m: f64,
+    /// Time in out-of-grid episodes (each longer than `out_of_grid_min_s`) in one day that
+    /// raises an `out_of_grid` flag, seconds (§4.8).
+    pub out_of_grid_flag_s: f64,
+    /// The monthly score: weights, targets and penalties (§4.9), `[score]` in the file.
+    pub score: ScoreConfig,
+}
+
+/// The monthly score (DESIGN.md §4.9): a weighted mean of capped attainment terms, minus a
+/// penalty for days with plausibility flags. Every report records these values and the
+/// formula text, so a score can be recomputed by hand:
+///
+/// score = 100 × Σ wᵢ·min(1, xᵢ/targetᵢ) / Σ wᵢ − min(anomaly_penalty_cap, anomaly_penalty × flagged days)
+///
+/// clamped to 0..100. A term whose figure does not exist for a worker (no checkpoints in
+/// their grids) is left out of both sums.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// Weight of days active.
+    pub days_weight: f64,
+    /// Days active that earn the full term.
+    pub days_target: f64,
+    /// Weight of patrol hours.
+    pub hours_weight: f64,
+    /// Patrol hours in the month that earn the full term.
+    pub hours_target: f64,
+    /// Weight of coverage (area-weighted over the assigned grids, union over the month).
+    pub coverage_weight: f64,
+    /// Coverage that earns the full term (0–1).
+    pub coverage_target: f64,
+    /// Weight of checkpoint compliance.
+    pub checkpoints_weight: f64,
+    /// Compliance that earns the full term (0–1).
+    pub checkpoints_target: f64,
+    /// Weight of data quality (share of received pings accepted by cleaning).
+    pub quality_weight: f64,
+    /// Accepted share that earns the full term (0–1).
+    pub quality_target: f64,
+    /// Points taken off per worker-day with a plausibility flag (jumps, static device,
+    /// replay, out of grid, future timestamps; client mock flags alone never count).
+    pub anomaly_penalty: f64,
+    /// The most points the penalty can take off.
+    pub anomaly_penalty_cap: f64,
+    /// Share of rows highlighted as the weakest in reports (0–1).
+    pub weak_share: f64,
+}
+
+impl ScoreConfig {
+    /// Checks that weights are non-negative with a positive sum, targets positive, and the
+    /// weak share a fraction.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadValue`] naming the first `score.` key at fault.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, reason: String| ConfigError::BadValue {
+            key: format!("score.{key}"),
+            reason,
+        };
+        for (key, w) in self.terms().iter().map(|t| (t.0, t.1)) {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(bad(
+                    &format!("{key}_weight"),
+                    format!("{w} must be zero or more"),
+                ));
+            }
+        }
+        if self.terms().iter().map(|t| t.1).sum::<f64>() <= 0.0 {
+            return Err(bad(
+                "days_weight",
+                "the weights must not all be zero".into(),
+            ));
+        }
+        for (key, _, target) in self.terms() {
+            if !(target.is_finite() && target > 0.0) {
+                return Err(bad(
+                    &format!("{key}_target"),
+                    format!("{target} must be positive"),
+                ));
+            }
+        }
+        for (key, v) in [
+            ("anomaly_penalty", self.anomaly_penalty),
+            ("anomaly_penalty_cap", self.anomaly_penalty_cap),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(key, format!("{v} must be zero or more")));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.weak_share) {
+            return Err(bad(
+                "weak_share",
+                format!("{} must be a share between 0 and 1", self.weak_share),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The terms as (name, weight, target), in formula order.
+    pub fn terms(&self) -> [(&'static str, f64, f64); 5] {
+        [
+            ("days", self.days_weight, self.days_target),
+            ("hours", self.hours_weight, self.hours_target),
+            ("coverage", self.coverage_weight, self.coverage_target),
+            (
+                "checkpoints",
+                self.checkpoints_weight,
+                self.checkpoints_target,
+            ),
+            ("quality", self.quality_weight, self.quality_target),
+        ]
+    }
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        ScoreConfig {
+            days_weight: 0.15,
+            days_target: 22.0,
+            hours_weight: 0.15,
+            hours_target: 120.0,
+            coverage_weight: 0.35,
+            coverage_target: 0.8,
+            checkpoints_weight: 0.25,
+            checkpoints_target: 1.0,
+            quality_weight: 0.10,
+            quality_target: 0.9,
+            anomaly_penalty: 3.0,
+            anomaly_penalty_cap: 30.0,
+            weak_share: 0.1,
+        }
+    }
 }
 
 impl Default for Config {
@@ -92,6 +223,8 @@ impl Default for Config {
             out_of_grid_min_s: 600.0,
             min_active_minutes: 30.0,
             simplify_tolerance_m: 5.0,
+            out_of_grid_flag_s: 1800.0,
+            score: ScoreConfig::default(),
         }
     }
 }
@@ -158,28 +291,34 @@ impl Config {
                 path: shown.clone(),
                 message: e.to_string(),
             })?;
-            for (key, value) in from_file {
-                if !table.contains_key(&key) {
-                    return Err(ConfigError::File {
-                        path: shown,
-                        message: format!("unknown key {key:?}; known keys: {}", known_keys()),
-                    });
-                }
-                table.insert(key, value);
-            }
+            merge(&mut table, from_file, "").map_err(|key| ConfigError::File {
+                path: shown,
+                message: format!("unknown key {key:?}; known keys: {}", known_keys()),
+            })?;
         }
         for set in sets {
             let (key, raw) = set
                 .split_once('=')
                 .ok_or_else(|| ConfigError::SetSyntax(set.clone()))?;
             let key = key.trim();
-            if !table.contains_key(key) {
-                return Err(ConfigError::UnknownKey {
-                    key: key.to_string(),
-                    known: known_keys(),
-                });
+            let unknown = || ConfigError::UnknownKey {
+                key: key.to_string(),
+                known: known_keys(),
+            };
+            // Dotted keys reach into tables: `--set score.coverage_weight=0.4`.
+            let mut parts: Vec<&str> = key.split('.').collect();
+            let last = parts.pop().ok_or_else(unknown)?;
+            let mut at = &mut table;
+            for part in parts {
+                at = match at.get_mut(part) {
+                    Some(toml::Value::Table(t)) => t,
+                    _ => return Err(unknown()),
+                };
             }
-            table.insert(key.to_string(), parse_set_value(raw.trim()));
+            if !at.contains_key(last) || at.get(last).is_some_and(toml::Value::is_table) {
+                return Err(unknown());
+            }
+            at.insert(last.to_string(), parse_set_value(raw.trim()));
         }
         // Deserialize key by key so that a type error names its key.
         let config: Config =
@@ -260,6 +399,7 @@ impl Config {
                 });
             }
         }
+        self.score.validate()?;
         if !(0.0..=1.0).contains(&self.replay_min_share) {
             return Err(ConfigError::BadValue {
                 key: "replay_min_share".into(),
@@ -281,6 +421,26 @@ impl fmt::Display for Config {
     }
 }
 
+/// Merges `incoming` into `base`, key by key and table by table.
+///
+/// # Errors
+/// The dotted path of the first key `base` does not have.
+fn merge(base: &mut toml::Table, incoming: toml::Table, prefix: &str) -> Result<(), String> {
+    for (key, value) in incoming {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (base.get_mut(&key), value) {
+            (None, _) => return Err(path),
+            (Some(toml::Value::Table(b)), toml::Value::Table(v)) => merge(b, v, &path)?,
+            (Some(slot), v) => *slot = v,
+        }
+    }
+    Ok(())
+}
+
 /// The value of a `--set`: TOML if it parses as one (numbers, booleans, quoted strings),
 /// otherwise the raw text as a string (so `--set timezone=Asia/Shanghai` needs no quotes).
 fn parse_set_value(raw: &str) -> toml::Value {
@@ -290,11 +450,26 @@ fn parse_set_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_string()))
 }
 
-/// The keys a config has, for error messages.
+/// The keys a config has, nested ones dotted, for error messages.
 fn known_keys() -> String {
-    toml::Table::try_from(Config::default())
-        .map(|t| t.keys().cloned().collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
+    fn walk(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(inner) => walk(inner, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(t) = toml::Table::try_from(Config::default()) {
+        walk(&t, "", &mut out);
+    }
+    out.join(", ")
 }
 
 /// Finds the first key whose value alone does not deserialize, when the parser's message
@@ -373,6 +548,37 @@ mod tests {
         );
         let e = Config::load(None, &["max_gap_s".into()]).unwrap_err();
         assert!(matches!(e, ConfigError::SetSyntax(_)));
+    }
+
+    #[test]
+    fn score_keys_are_set_with_dotted_names_and_files_may_set_a_few() {
+        let c = Config::load(None, &["score.coverage_weight=0.5".into()]).unwrap();
+        assert_eq!(c.score.coverage_weight, 0.5);
+        assert_eq!(c.score.days_weight, 0.15);
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "max_gap_s = 600\n[score]\nhours_target = 100").unwrap();
+        let c = Config::load(Some(f.path()), &[]).unwrap();
+        assert_eq!(
+            (c.max_gap_s, c.score.hours_target, c.score.days_target),
+            (600.0, 100.0, 22.0)
+        );
+    }
+
+    #[test]
+    fn bad_score_keys_are_named() {
+        let e = Config::load(None, &["score.coverage_wieght=0.5".into()]).unwrap_err();
+        assert!(e.to_string().contains("score.coverage_wieght"), "{e}");
+        let e = Config::load(None, &["score=1".into()]).unwrap_err();
+        assert!(matches!(e, ConfigError::UnknownKey { .. }), "{e}");
+        let e = Config::load(None, &["score.hours_target=0".into()]).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::BadValue { key, .. } if key == "score.hours_target"),
+            "{e}"
+        );
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[score]\nbonus = 3").unwrap();
+        let e = Config::load(Some(f.path()), &[]).unwrap_err();
+        assert!(e.to_string().contains("score.bonus"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! - [`anomaly`]: plausibility flags per worker-day (jumps, static device, replay, mock).
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
 //! - [`coverage`]: covered samples per grid, unions over days and workers, uncovered parts.
+//! - [`assess`]: worker-day summaries; with the `assess` feature, the monthly assessment
+//!   (polars): scores, ranks, roll-ups.
 //!
 //! **Input**
 //! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors.
@@ -24,8 +26,13 @@
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
+//! - [`batch`] (feature `assess`): reading a month of pings from CSV/Parquet with polars.
+//! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 
 pub mod anomaly;
+pub mod assess;
+#[cfg(feature = "assess")]
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod coverage;
@@ -34,6 +41,7 @@ pub mod geodesy;
 pub mod ingest;
 pub mod model;
 pub mod registry;
+pub mod report;
 pub mod sim;
 pub mod track;
 pub mod visits;

@@ -265,7 +265,7 @@ type WorkerLine = (String, Vec<(f64, f64)>);
 
 /// The lines of a GeoJSON file with the worker each belongs to: LineStrings and
 /// MultiLineStrings (each part a line), Points and MultiPoints (each a one-position track).
-fn read_lines(path: &Path) -> anyhow::Result<Vec<WorkerLine>> {
+pub(crate) fn read_lines(path: &Path) -> anyhow::Result<Vec<WorkerLine>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
     let doc: Value =

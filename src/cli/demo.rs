@@ -153,5 +153,79 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
         }
         println!("\nwrote the sample city to {}", dir.display());
     }
+    #[cfg(feature = "assess")]
+    assessment(&registry, &by_worker, config, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The monthly assessment of the sample week, as `gridbeat report` makes it: the community
+/// roll-up on the terminal, and the whole report (JSON, CSV, XLSX, HTML) beside the sample
+/// files when `--out` is given.
+#[cfg(feature = "assess")]
+fn assessment(
+    registry: &Registry,
+    by_worker: &BTreeMap<&str, Vec<Ping>>,
+    config: &Config,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::assess::month::{assess_month, MonthInput};
+    use crate::assess::Assessor;
+    let assessor = Assessor::new(registry, config, CleanMode::Full);
+    let days: Vec<_> = by_worker
+        .iter()
+        .flat_map(|(w, pings)| assessor.summarize_worker(&crate::model::WorkerId::new(w), pings))
+        .collect();
+    let month = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).context("the sample month")?;
+    let report = assess_month(
+        &days,
+        &MonthInput {
+            assessor: &assessor,
+            config,
+            month,
+            attainable: None,
+            unit: None,
+            params: serde_json::to_value(config)?,
+        },
+    )?;
+    println!(
+        "\nassessment {} (one week of data: days and hours are far from the monthly targets)",
+        report.month
+    );
+    println!(
+        "{:<14} {:<10} {:>7} {:>6} {:>13} {:>10}  weakest worker",
+        "unit", "level", "workers", "grids", "team coverage", "mean score"
+    );
+    for u in &report.units {
+        let weakest = u.weakest_workers.first().map_or(String::new(), |w| {
+            format!("{} {} ({:.1})", w.code, w.name, w.value)
+        });
+        println!(
+            "{:<14} {:<10} {:>7} {:>6} {:>12.1}% {:>10.1}  {}",
+            u.code,
+            u.level,
+            u.workers,
+            u.grids,
+            100.0 * u.team_coverage,
+            u.mean_score,
+            weakest
+        );
+    }
+    println!("score: {}", report.formula);
+    if let Some(dir) = out {
+        let written = crate::report::write_all(
+            &report,
+            &dir.join("report"),
+            &crate::report::Format::ALL,
+            crate::report::Lang::Zh,
+        )?;
+        println!(
+            "wrote the report: {}",
+            written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
 }

@@ -13,6 +13,8 @@ use crate::config::Config;
 pub mod coverage;
 pub mod demo;
 pub mod locate;
+#[cfg(feature = "assess")]
+pub mod report;
 pub mod simulate;
 pub mod tracks;
 pub mod visits;
@@ -61,6 +63,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Write each ping's grid code (point location on the grid registry).
     Locate(locate::LocateArgs),
+    /// The monthly assessment report (JSON, CSV, XLSX, HTML) from files: the batch door.
+    #[cfg(feature = "assess")]
+    Report(report::ReportArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
@@ -96,8 +101,52 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Coverage(args) => coverage::run(&args, &config),
         Command::Demo(args) => demo::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),
+        #[cfg(feature = "assess")]
+        Command::Report(args) => report::run(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),
         Command::Visits(args) => visits::run(&args, &config),
     }
+}
+
+/// Reads and validates a registry from its files, printing its warnings; errors name the
+/// file, feature or line.
+///
+/// # Errors
+/// When a file cannot be read or the registry does not validate.
+pub fn load_registry(
+    grids: &std::path::Path,
+    workers: Option<&std::path::Path>,
+    checkpoints: Option<&std::path::Path>,
+    crs: crate::model::Crs,
+    keep_going: bool,
+) -> anyhow::Result<crate::registry::Registry> {
+    use crate::registry::{LoadOptions, Registry, Source};
+    let read = |path: &std::path::Path, what: &str| -> anyhow::Result<(String, String)> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} file {name}"))?;
+        Ok((name, text))
+    };
+    let grids = read(grids, "grids")?;
+    let workers = workers.map(|p| read(p, "workers")).transpose()?;
+    let checkpoints = checkpoints.map(|p| read(p, "checkpoints")).transpose()?;
+    let opts = LoadOptions {
+        crs: (crs != crate::model::Crs::Wgs84).then_some(crs),
+        keep_going,
+    };
+    let registry = Registry::from_sources(
+        Source::new(&grids.0, &grids.1),
+        workers.as_ref().map(|(n, t)| Source::new(n, t)),
+        checkpoints.as_ref().map(|(n, t)| Source::new(n, t)),
+        &opts,
+    )
+    .with_context(|| format!("cannot load the registry from {}", grids.0))?;
+    for warning in &registry.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for rejected in &registry.rejected {
+        eprintln!("warning: skipped {rejected}");
+    }
+    Ok(registry)
 }

@@ -1,0 +1,586 @@
+//! The monthly assessment report (DESIGN.md §4.9): what the assessment fills in and every
+//! writer reads. Plain data, serialised in field order, so `report.json` reads top-down.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::json;
+
+/// One month's assessment of the workers, grids and units in one scope.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The local calendar month, `YYYY-MM` (e.g. `2026-10`).
+    pub month: String,
+    /// The `--unit` scope (a unit code), or `None` for everything in the registry.
+    pub unit: Option<String>,
+    /// When the report was made, RFC 3339 with offset.
+    pub generated_at: String,
+    /// The effective config the figures were computed with (DESIGN.md §4: every report records
+    /// its parameters).
+    pub params: serde_json::Value,
+    /// The score formula as text, so a score can be recomputed by hand.
+    pub formula: String,
+    /// Each term of the score: name, weight, target.
+    pub weights: Vec<Weight>,
+    /// One row per worker, in the assessment's order.
+    pub workers: Vec<WorkerRow>,
+    /// One row per grid in scope.
+    pub grids: Vec<GridRow>,
+    /// Roll-ups: communities, streets, districts and the city (`level` says which).
+    pub units: Vec<UnitRow>,
+}
+
+/// One term of the score formula.
+#[derive(Clone, Debug, Serialize)]
+pub struct Weight {
+    /// The term's name as used in [`Report::formula`], e.g. `days_active`.
+    pub term: String,
+    /// Its weight (dimensionless; the weights of a formula add up to 1).
+    pub weight: f64,
+    /// The value at which the term is full, in the term's own unit (days, hours, km, or a
+    /// share 0..1).
+    pub target: f64,
+    /// What the term measures, in words.
+    pub description: String,
+}
+
+/// One worker's month.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkerRow {
+    /// The worker id, e.g. `w-0042`.
+    pub worker: String,
+    /// The worker's name.
+    pub name: String,
+    /// The assigned grid codes joined with `+`.
+    pub grid: String,
+    /// The community code.
+    pub community: String,
+    /// The community name.
+    pub community_name: String,
+    /// The street code.
+    pub street: String,
+    /// The street name.
+    pub street_name: String,
+    /// Days with at least `min_active_minutes` of patrol (days).
+    pub days_active: u32,
+    /// Patrol time (hours).
+    pub patrol_h: f64,
+    /// Distance patrolled (km).
+    pub distance_km: f64,
+    /// Coverage of the assigned grids, 0..1: area-weighted over the grids, each the union over
+    /// the month.
+    pub coverage: f64,
+    /// The attainable share of the assigned grids (reachable area / area), 0..1, when known.
+    pub attainable_coverage: Option<f64>,
+    /// Checkpoint compliance, 0..1 (mean over checkpoints of min(1, visits/required)); `None`
+    /// when the worker's grids have no checkpoints.
+    pub checkpoint_compliance: Option<f64>,
+    /// Number of stays (count).
+    pub stays: u32,
+    /// Patrol time outside the assigned grids (hours).
+    pub out_of_grid_h: f64,
+    /// Pings received (count).
+    pub pings: u64,
+    /// Share of the received pings that were accepted by cleaning, 0..1.
+    pub accepted_share: f64,
+    /// Time inside patrol days without pings, longer than `max_gap_s` (hours).
+    pub gap_h: f64,
+    /// Anomaly kind → number of days flagged (days).
+    pub anomalies: BTreeMap<String, u32>,
+    /// The score, 0..100.
+    pub score: f64,
+    /// Rank within the community, 1 = best.
+    pub rank_community: u32,
+    /// Rank within the street, 1 = best.
+    pub rank_street: u32,
+    /// Among the weakest workers (highlighted in every format).
+    pub weak: bool,
+}
+
+/// One grid's month.
+#[derive(Clone, Debug, Serialize)]
+pub struct GridRow {
+    /// The grid code.
+    pub code: String,
+    /// The grid name.
+    pub name: String,
+    /// The code of the community the grid belongs to.
+    pub community: String,
+    /// The grid's area (m²).
+    pub area_m2: f64,
+    /// The ids of the workers assigned to the grid.
+    pub workers: Vec<String>,
+    /// Team coverage, 0..1: the union of all its workers' tracks over the month.
+    pub team_coverage: f64,
+    /// The covered area (m²).
+    pub covered_m2: f64,
+    /// The attainable share of the grid, 0..1, when known.
+    pub attainable: Option<f64>,
+    /// Among the weakest grids (highlighted).
+    pub weak: bool,
+}
+
+/// One roll-up: a community, street, district or the city.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitRow {
+    /// The unit code.
+    pub code: String,
+    /// The unit name.
+    pub name: String,
+    /// `community`, `street`, `district` or `city`.
+    pub level: String,
+    /// The parent unit's code (`None` for the top of the scope).
+    pub parent: Option<String>,
+    /// Workers in the unit (count).
+    pub workers: u32,
+    /// Grids in the unit (count).
+    pub grids: u32,
+    /// Team coverage of the unit's grids, 0..1, area-weighted.
+    pub team_coverage: f64,
+    /// The mean score of its workers, 0..100.
+    pub mean_score: f64,
+    /// The weakest grids, weakest first; `value` is team coverage 0..1.
+    pub weakest_grids: Vec<NamedValue>,
+    /// The weakest workers, weakest first; `value` is the score 0..100.
+    pub weakest_workers: Vec<NamedValue>,
+}
+
+/// A code, its name and one figure (its unit is said where it is used).
+#[derive(Clone, Debug, Serialize)]
+pub struct NamedValue {
+    /// A unit code or worker id.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// The figure.
+    pub value: f64,
+}
+
+/// An output format of the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `report.json`: the model, pretty-printed.
+    Json,
+    /// `workers.csv`, `grids.csv`, `units.csv`: UTF-8 with BOM.
+    Csv,
+    /// `report.xlsx`: one sheet per level plus the formula and parameters.
+    Xlsx,
+    /// `report.html`: one self-contained printable page.
+    Html,
+}
+
+impl Format {
+    /// Every format, in the order they are written.
+    pub const ALL: [Format; 4] = [Format::Json, Format::Csv, Format::Xlsx, Format::Html];
+
+    /// Parses a comma-separated list such as `json,csv,xlsx,html` (or `all`); duplicates are
+    /// dropped, the order is kept.
+    ///
+    /// # Errors
+    /// [`ReportError::UnknownFormat`] for a name that is not a format, or an empty list.
+    pub fn parse_list(list: &str) -> Result<Vec<Format>, ReportError> {
+        let mut out = Vec::new();
+        for name in list.split(',').map(str::trim) {
+            let formats: Vec<Format> = if name.eq_ignore_ascii_case("all") {
+                Format::ALL.to_vec()
+            } else {
+                vec![name.parse()?]
+            };
+            for f in formats {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl FromStr for Format {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            "xlsx" | "excel" => Ok(Format::Xlsx),
+            "html" | "htm" => Ok(Format::Html),
+            _ => Err(ReportError::UnknownFormat(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Html => "html",
+        })
+    }
+}
+
+/// The language of the labels in CSV headers, sheet names and the HTML page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Simplified Chinese (the default).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl FromStr for Lang {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "zh_cn" | "cn" => Ok(Lang::Zh),
+            "en" | "en-us" | "en-gb" => Ok(Lang::En),
+            _ => Err(ReportError::UnknownLang(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        })
+    }
+}
+
+/// Why a report option could not be understood.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReportError {
+    /// A format name that is not one of json, csv, xlsx, html (or all).
+    #[error("unknown report format {0:?}; expected a list of json, csv, xlsx, html (or all)")]
+    UnknownFormat(String),
+    /// A language that is not zh or en.
+    #[error("unknown language {0:?}; expected zh or en")]
+    UnknownLang(String),
+}
+
+impl Report {
+    /// A small realistic report (one city, district and street, two communities, four grids,
+    /// five workers, one of them named with HTML metacharacters) for tests, examples and the
+    /// writers' previews. A fixture: its figures are made up, not computed.
+    pub fn sample() -> Report {
+        let weights = vec![
+            weight("days_active", 0.15, 22.0, "出勤天数 / days active"),
+            weight("patrol_h", 0.20, 88.0, "巡查时长 / patrol hours"),
+            weight("coverage", 0.35, 0.9, "网格覆盖率 / grid coverage"),
+            weight(
+                "checkpoints",
+                0.20,
+                1.0,
+                "点位完成率 / checkpoint compliance",
+            ),
+            weight("data_quality", 0.10, 0.95, "有效定位率 / accepted share"),
+        ];
+        let formula = "score = 100 × (0.15·min(1, days_active/22) + 0.20·min(1, patrol_h/88) \
+                       + 0.35·min(1, coverage/0.9) + 0.20·min(1, checkpoints/1) \
+                       + 0.10·min(1, accepted_share/0.95)) − 5·anomaly_days"
+            .to_string();
+        let st = ("430104001", "望月湖街道");
+        let c1 = ("430104001001", "望月湖社区");
+        let c2 = ("430104001002", "银双社区");
+        let workers = vec![
+            worker(
+                ("w-0001", "张伟"),
+                "430104001001001",
+                c1,
+                st,
+                [22.0, 96.5, 151.2, 0.93, 0.98],
+                (1, 1, false),
+                &[],
+            ),
+            worker(
+                ("w-0002", "李娜"),
+                "430104001001002+430104001001003",
+                c1,
+                st,
+                [18.0, 61.0, 88.4, 0.71, 0.91],
+                (2, 3, false),
+                &[("static_device", 1)],
+            ),
+            worker(
+                ("w-0003", "赵<b>&\"敏'"),
+                "430104001001003",
+                c1,
+                st,
+                [9.0, 20.5, 31.0, 0.32, 0.78],
+                (3, 5, true),
+                &[("mock_location", 2), ("replay", 1)],
+            ),
+            worker(
+                ("w-0004", "王芳"),
+                "430104001002001",
+                c2,
+                st,
+                [21.0, 90.0, 140.8, 0.88, 0.97],
+                (1, 2, false),
+                &[],
+            ),
+            worker(
+                ("w-0005", "陈静"),
+                "430104001002001",
+                c2,
+                st,
+                [15.0, 48.2, 70.3, 0.55, 0.9],
+                (2, 4, true),
+                &[("out_of_grid", 3)],
+            ),
+        ];
+        let grids = vec![
+            grid(
+                "430104001001001",
+                "望月湖一网格",
+                c1.0,
+                182_000.0,
+                &["w-0001"],
+                0.93,
+                false,
+            ),
+            grid(
+                "430104001001002",
+                "望月湖二网格",
+                c1.0,
+                150_500.0,
+                &["w-0002"],
+                0.74,
+                false,
+            ),
+            grid(
+                "430104001001003",
+                "望月湖三网格",
+                c1.0,
+                96_300.0,
+                &["w-0002", "w-0003"],
+                0.41,
+                true,
+            ),
+            grid(
+                "430104001002001",
+                "银双一网格",
+                c2.0,
+                210_000.0,
+                &["w-0004", "w-0005"],
+                0.89,
+                false,
+            ),
+        ];
+        let nv = |code: &str, name: &str, value: f64| NamedValue {
+            code: code.into(),
+            name: name.into(),
+            value,
+        };
+        let units = vec![
+            unit(
+                c1,
+                "community",
+                Some(st.0),
+                (3, 3, 0.73, 62.4),
+                vec![nv("430104001001003", "望月湖三网格", 0.41)],
+                vec![nv("w-0003", "赵<b>&\"敏'", 31.5)],
+            ),
+            unit(
+                c2,
+                "community",
+                Some(st.0),
+                (2, 1, 0.89, 73.6),
+                vec![nv("430104001002001", "银双一网格", 0.89)],
+                vec![nv("w-0005", "陈静", 58.2)],
+            ),
+            unit(
+                st,
+                "street",
+                Some("430104"),
+                (5, 4, 0.80, 66.9),
+                vec![nv("430104001001003", "望月湖三网格", 0.41)],
+                vec![nv("w-0003", "赵<b>&\"敏'", 31.5)],
+            ),
+            unit(
+                ("430104", "岳麓区"),
+                "district",
+                Some("430100"),
+                (5, 4, 0.80, 66.9),
+                vec![nv("430104001001003", "望月湖三网格", 0.41)],
+                vec![nv("w-0003", "赵<b>&\"敏'", 31.5)],
+            ),
+            unit(
+                ("430100", "长沙市"),
+                "city",
+                None,
+                (5, 4, 0.80, 66.9),
+                vec![nv("430104001001003", "望月湖三网格", 0.41)],
+                vec![nv("w-0003", "赵<b>&\"敏'", 31.5)],
+            ),
+        ];
+        Report {
+            month: "2026-10".into(),
+            unit: Some(st.0.into()),
+            generated_at: "2026-11-01T08:00:00+08:00".into(),
+            params: json!({
+                "timezone": "Asia/Shanghai",
+                "min_active_minutes": 30,
+                "max_gap_s": 600,
+                "cell_size_m": 10.0,
+                "visit_radius_m": 30.0,
+            }),
+            formula,
+            weights,
+            workers,
+            grids,
+            units,
+        }
+    }
+}
+
+fn weight(term: &str, weight: f64, target: f64, description: &str) -> Weight {
+    Weight {
+        term: term.into(),
+        weight,
+        target,
+        description: description.into(),
+    }
+}
+
+/// A sample worker: `figures` = days active, patrol h, km, coverage, accepted share;
+/// `ranks` = community rank, street rank, weak.
+fn worker(
+    (id, name): (&str, &str),
+    grid: &str,
+    community: (&str, &str),
+    street: (&str, &str),
+    figures: [f64; 5],
+    ranks: (u32, u32, bool),
+    anomalies: &[(&str, u32)],
+) -> WorkerRow {
+    let [days, patrol_h, distance_km, coverage, accepted_share] = figures;
+    // The sample score follows the sample formula loosely; it only has to look plausible.
+    let score = 100.0
+        * (0.15 * (days / 22.0).min(1.0)
+            + 0.20 * (patrol_h / 88.0).min(1.0)
+            + 0.35 * (coverage / 0.9).min(1.0)
+            + 0.30 * accepted_share);
+    WorkerRow {
+        worker: id.into(),
+        name: name.into(),
+        grid: grid.into(),
+        community: community.0.into(),
+        community_name: community.1.into(),
+        street: street.0.into(),
+        street_name: street.1.into(),
+        days_active: days as u32,
+        patrol_h,
+        distance_km,
+        coverage,
+        attainable_coverage: Some(0.96),
+        checkpoint_compliance: (!anomalies.is_empty()).then_some(coverage.min(1.0)),
+        stays: (days as u32) * 3,
+        out_of_grid_h: patrol_h * 0.05,
+        pings: (patrol_h * 360.0) as u64,
+        accepted_share,
+        gap_h: 1.5,
+        anomalies: anomalies.iter().map(|(k, d)| (k.to_string(), *d)).collect(),
+        score,
+        rank_community: ranks.0,
+        rank_street: ranks.1,
+        weak: ranks.2,
+    }
+}
+
+fn grid(
+    code: &str,
+    name: &str,
+    community: &str,
+    area_m2: f64,
+    workers: &[&str],
+    team_coverage: f64,
+    weak: bool,
+) -> GridRow {
+    GridRow {
+        code: code.into(),
+        name: name.into(),
+        community: community.into(),
+        area_m2,
+        workers: workers.iter().map(|w| w.to_string()).collect(),
+        team_coverage,
+        covered_m2: area_m2 * team_coverage,
+        attainable: Some(0.95),
+        weak,
+    }
+}
+
+/// A sample unit: `figures` = workers, grids, team coverage, mean score.
+fn unit(
+    (code, name): (&str, &str),
+    level: &str,
+    parent: Option<&str>,
+    figures: (u32, u32, f64, f64),
+    weakest_grids: Vec<NamedValue>,
+    weakest_workers: Vec<NamedValue>,
+) -> UnitRow {
+    UnitRow {
+        code: code.into(),
+        name: name.into(),
+        level: level.into(),
+        parent: parent.map(str::to_string),
+        workers: figures.0,
+        grids: figures.1,
+        team_coverage: figures.2,
+        mean_score: figures.3,
+        weakest_grids,
+        weakest_workers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_lists_parse_in_order_without_duplicates() {
+        assert_eq!(
+            Format::parse_list("csv, json,csv,HTML").unwrap(),
+            vec![Format::Csv, Format::Json, Format::Html]
+        );
+        assert_eq!(Format::parse_list("all").unwrap(), Format::ALL.to_vec());
+        assert_eq!(
+            Format::parse_list("json,pdf"),
+            Err(ReportError::UnknownFormat("pdf".into()))
+        );
+        assert!(Format::parse_list("").is_err());
+    }
+
+    #[test]
+    fn languages_parse() {
+        assert_eq!("zh-CN".parse::<Lang>().unwrap(), Lang::Zh);
+        assert_eq!("en".parse::<Lang>().unwrap(), Lang::En);
+        assert_eq!(Lang::default(), Lang::Zh);
+        assert!("fr".parse::<Lang>().is_err());
+    }
+
+    #[test]
+    fn sample_is_consistent() {
+        let r = Report::sample();
+        for w in &r.workers {
+            assert!(
+                (0.0..=100.0).contains(&w.score),
+                "{}: {}",
+                w.worker,
+                w.score
+            );
+            assert!(r.units.iter().any(|u| u.code == w.community));
+        }
+        let sum: f64 = r.weights.iter().map(|w| w.weight).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+}
