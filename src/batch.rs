@@ -18,7 +18,7 @@ use polars::prelude::{
 };
 
 use crate::crs;
-use crate::ingest::{check_position, RecordError};
+use crate::ingest::{check_position, Columns, RecordError};
 use crate::model::{parse_timestamp, Crs, Ping, UnixMs, WorkerId};
 
 /// A half-open period [from, to) in UTC milliseconds.
@@ -98,45 +98,42 @@ struct Layout {
 }
 
 fn layout(schema: &Schema, name: &str) -> anyhow::Result<Layout> {
-    let find = |aliases: &[&str]| {
-        schema
-            .iter_names()
-            .find(|n| aliases.iter().any(|a| n.as_str().eq_ignore_ascii_case(a)))
-            .map(|n| n.to_string())
-    };
-    let require = |column: &str, aliases: &[&str]| {
-        find(aliases).with_context(|| {
-            let found: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-            format!(
-                "{name}: no {column:?} column (found: {}); required: worker (or worker_id), ts, lat, lon",
-                found.join(",")
-            )
-        })
-    };
-    let typed_ts = |col: &str| {
-        matches!(
-            schema.get(col),
-            Some(DataType::Datetime(_, _)) | Some(DataType::Int64)
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let cols = Columns::resolve(&names).map_err(|m| {
+        anyhow::anyhow!(
+            "{name}: no {:?} column (found: {}); required: worker (or worker_id), ts, lat, lon",
+            m.column,
+            m.found
         )
-    };
+    })?;
+    let at = |i: usize| names[i].clone();
     // A typed millisecond column beats the text one (the simulator writes both).
-    let (ts, ts_typed) = match find(&["ts_ms"]) {
-        Some(c) if typed_ts(&c) => (c, true),
-        _ => {
-            let c = require("ts", &["ts", "timestamp", "time"])?;
+    let ts_ms = names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case("ts_ms"))
+        .filter(|n| {
+            matches!(
+                schema.get(n.as_str()),
+                Some(DataType::Datetime(_, _)) | Some(DataType::Int64)
+            )
+        });
+    let (ts, ts_typed) = match ts_ms {
+        Some(c) => (c.clone(), true),
+        None => {
+            let c = at(cols.ts);
             let typed = matches!(schema.get(&c), Some(DataType::Datetime(_, _)));
             (c, typed)
         }
     };
     Ok(Layout {
-        worker: require("worker", &["worker", "worker_id"])?,
+        worker: at(cols.worker),
         ts,
         ts_typed,
-        lat: require("lat", &["lat", "latitude"])?,
-        lon: require("lon", &["lon", "lng", "longitude"])?,
-        acc: find(&["acc", "accuracy"]),
-        mock: find(&["mock"]),
-        checkin: find(&["checkin"]),
+        lat: at(cols.lat),
+        lon: at(cols.lon),
+        acc: cols.acc.map(at),
+        mock: cols.mock.map(at),
+        checkin: cols.checkin.map(at),
     })
 }
 

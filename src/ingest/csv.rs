@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use super::{check_position, Decoded, RecordError};
+use super::{check_position, Columns, Decoded, RecordError};
 use crate::crs;
 use crate::model::{parse_timestamp, Crs, Ping, WorkerId};
 
@@ -35,52 +35,6 @@ pub enum CsvError {
     },
 }
 
-/// Where each known column sits in the header.
-#[derive(Default)]
-struct Columns {
-    worker: usize,
-    ts: usize,
-    lat: usize,
-    lon: usize,
-    acc: Option<usize>,
-    speed: Option<usize>,
-    bearing: Option<usize>,
-    alt: Option<usize>,
-    batt: Option<usize>,
-    mock: Option<usize>,
-    checkin: Option<usize>,
-}
-
-impl Columns {
-    fn from_header(header: &csv::StringRecord, source_name: &str) -> Result<Columns, CsvError> {
-        let names: Vec<String> = header
-            .iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-            .collect();
-        let find = |aliases: &[&str]| names.iter().position(|n| aliases.contains(&n.as_str()));
-        let require = |column: &'static str, aliases: &[&str]| {
-            find(aliases).ok_or_else(|| CsvError::MissingColumn {
-                source_name: source_name.to_string(),
-                column,
-                found: names.join(","),
-            })
-        };
-        Ok(Columns {
-            worker: require("worker", &["worker", "worker_id"])?,
-            ts: require("ts", &["ts", "timestamp", "time"])?,
-            lat: require("lat", &["lat", "latitude"])?,
-            lon: require("lon", &["lon", "lng", "longitude"])?,
-            acc: find(&["acc", "accuracy"]),
-            speed: find(&["speed"]),
-            bearing: find(&["bearing", "course"]),
-            alt: find(&["alt", "altitude", "altitude_m"]),
-            batt: find(&["batt", "battery"]),
-            mock: find(&["mock"]),
-            checkin: find(&["checkin"]),
-        })
-    }
-}
-
 /// Reads pings from CSV text in `crs`, converting them to WGS84. Bad rows are returned as
 /// errors beside the good pings.
 ///
@@ -98,7 +52,13 @@ pub fn read_pings<R: Read>(reader: R, source_name: &str, crs: Crs) -> Result<Dec
             reason: "the file is empty; expected a header such as worker,ts,lat,lon".into(),
         });
     }
-    let cols = Columns::from_header(header, source_name)?;
+    let cols = Columns::resolve(&header.iter().collect::<Vec<_>>()).map_err(|m| {
+        CsvError::MissingColumn {
+            source_name: source_name.to_string(),
+            column: m.column,
+            found: m.found,
+        }
+    })?;
     let mut out = Decoded::default();
     // Worker ids repeat on every row: intern them so a file allocates one id per worker.
     let mut last_worker: Option<WorkerId> = None;

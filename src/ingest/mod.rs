@@ -42,6 +42,84 @@ pub struct Decoded {
     pub errors: Vec<RecordError>,
 }
 
+/// Where each column the engine reads sits among a file's columns, found by name
+/// (case-insensitive, a leading BOM ignored) with the accepted aliases: `worker`/`worker_id`,
+/// `ts`/`timestamp`/`time`, `lat`/`latitude`, `lon`/`lng`/`longitude`, `acc`/`accuracy`,
+/// `speed`, `bearing`/`course`, `alt`/`altitude`/`altitude_m`, `batt`/`battery`, `mock`,
+/// `checkin`. Every decoder of tabular files uses this one table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    /// The worker id column.
+    pub worker: usize,
+    /// The timestamp column.
+    pub ts: usize,
+    /// Latitude.
+    pub lat: usize,
+    /// Longitude.
+    pub lon: usize,
+    /// Reported accuracy, metres.
+    pub acc: Option<usize>,
+    /// Reported speed, m/s.
+    pub speed: Option<usize>,
+    /// Reported bearing, degrees.
+    pub bearing: Option<usize>,
+    /// Reported altitude, metres.
+    pub alt: Option<usize>,
+    /// Reported battery, percent.
+    pub batt: Option<usize>,
+    /// Client mock-location flag.
+    pub mock: Option<usize>,
+    /// Check-in checkpoint code.
+    pub checkin: Option<usize>,
+}
+
+/// A file lacks a column the engine needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MissingColumn {
+    /// The column that is missing.
+    pub column: &'static str,
+    /// The columns the file has, comma-separated.
+    pub found: String,
+}
+
+impl Columns {
+    /// Finds the columns among `names`.
+    ///
+    /// # Errors
+    /// [`MissingColumn`] naming the first required column not found.
+    pub fn resolve<S: AsRef<str>>(names: &[S]) -> Result<Columns, MissingColumn> {
+        let names: Vec<String> = names
+            .iter()
+            .map(|h| {
+                h.as_ref()
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        let find = |aliases: &[&str]| names.iter().position(|n| aliases.contains(&n.as_str()));
+        let require = |column: &'static str, aliases: &[&str]| {
+            find(aliases).ok_or_else(|| MissingColumn {
+                column,
+                found: names.join(","),
+            })
+        };
+        Ok(Columns {
+            worker: require("worker", &["worker", "worker_id"])?,
+            ts: require("ts", &["ts", "timestamp", "time"])?,
+            lat: require("lat", &["lat", "latitude"])?,
+            lon: require("lon", &["lon", "lng", "longitude"])?,
+            acc: find(&["acc", "accuracy"]),
+            speed: find(&["speed"]),
+            bearing: find(&["bearing", "course"]),
+            alt: find(&["alt", "altitude", "altitude_m"]),
+            batt: find(&["batt", "battery"]),
+            mock: find(&["mock"]),
+            checkin: find(&["checkin"]),
+        })
+    }
+}
+
 /// Checks that a position is a real WGS84 position.
 ///
 /// # Errors

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 
-use super::{check_position, Decoded, RecordError};
+use super::{check_position, Columns, Decoded, RecordError};
 use crate::crs;
 use crate::model::{parse_timestamp, Crs, Ping, UnixMs, WorkerId};
 
@@ -36,21 +36,6 @@ pub enum ParquetError {
     },
 }
 
-/// Positions of the known columns among the file's top-level columns.
-struct Columns {
-    worker: usize,
-    ts: usize,
-    lat: usize,
-    lon: usize,
-    acc: Option<usize>,
-    speed: Option<usize>,
-    bearing: Option<usize>,
-    alt: Option<usize>,
-    batt: Option<usize>,
-    mock: Option<usize>,
-    checkin: Option<usize>,
-}
-
 /// Reads every row of a Parquet file as a ping in `crs`, converted to WGS84. Bad rows are
 /// returned as errors (numbered from 1) beside the good pings.
 ///
@@ -71,27 +56,11 @@ pub fn read_pings(file: File, source_name: &str, crs: Crs) -> Result<Decoded, Pa
         .iter()
         .map(|f| f.name().to_ascii_lowercase())
         .collect();
-    let find = |aliases: &[&str]| names.iter().position(|n| aliases.contains(&n.as_str()));
-    let require = |column: &'static str, aliases: &[&str]| {
-        find(aliases).ok_or_else(|| ParquetError::MissingColumn {
-            source_name: source_name.to_string(),
-            column,
-            found: names.join(","),
-        })
-    };
-    let cols = Columns {
-        worker: require("worker", &["worker", "worker_id"])?,
-        ts: require("ts", &["ts", "timestamp", "time"])?,
-        lat: require("lat", &["lat", "latitude"])?,
-        lon: require("lon", &["lon", "lng", "longitude"])?,
-        acc: find(&["acc", "accuracy"]),
-        speed: find(&["speed"]),
-        bearing: find(&["bearing", "course"]),
-        alt: find(&["alt", "altitude", "altitude_m"]),
-        batt: find(&["batt", "battery"]),
-        mock: find(&["mock"]),
-        checkin: find(&["checkin"]),
-    };
+    let cols = Columns::resolve(&names).map_err(|m| ParquetError::MissingColumn {
+        source_name: source_name.to_string(),
+        column: m.column,
+        found: m.found,
+    })?;
     let mut out = Decoded::default();
     let mut last_worker: Option<WorkerId> = None;
     let rows = reader.get_row_iter(None).map_err(unreadable)?;
