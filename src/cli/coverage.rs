@@ -3,7 +3,6 @@
 //! period) and per worker, as JSON or as a GeoJSON layer with the uncovered parts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -169,24 +168,14 @@ pub fn run(args: &CoverageArgs, config: &Config) -> anyhow::Result<ExitCode> {
         }
         CoverageFormat::Geojson => report.geojson(),
     };
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)?;
-    out.flush()?;
+    super::write_json(&doc, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The period of `--month` or `--from`/`--to`, if any.
 fn period(args: &CoverageArgs) -> anyhow::Result<Option<Period>> {
     if let Some(month) = &args.month {
-        let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-            .with_context(|| format!("--month {month:?}: expected YYYY-MM, e.g. 2026-10"))?;
+        let first = super::parse_month(month).with_context(|| format!("--month {month}"))?;
         let last = first
             .checked_add_months(chrono::Months::new(1))
             .and_then(|d| d.pred_opt())

@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::Write as _;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
@@ -149,4 +151,40 @@ pub fn load_registry(
         eprintln!("warning: skipped {rejected}");
     }
     Ok(registry)
+}
+
+/// Opens `--out FILE` for writing (buffered), or standard output when no file is given.
+///
+/// # Errors
+/// When the file cannot be created; the message names it.
+pub fn output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn std::io::Write>> {
+    Ok(match path {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Writes a JSON document, pretty-printed with a final newline, to `--out FILE` or standard
+/// output.
+///
+/// # Errors
+/// When the output cannot be created or written.
+pub fn write_json(doc: &serde_json::Value, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let mut out = output(path)?;
+    serde_json::to_writer_pretty(&mut out, doc)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Parses a month given as `YYYY-MM` into its first day.
+///
+/// # Errors
+/// A message naming the text and the expected form.
+pub fn parse_month(text: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+        .with_context(|| format!("{text:?} is not a month; expected YYYY-MM, e.g. 2026-10"))
 }

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::load_registry;
+use super::{load_registry, parse_month};
 use crate::assess::month::{assess_month, MonthInput};
 use crate::assess::{Assessor, WorkerDay};
 use crate::batch::{read_pings, Period};
@@ -68,14 +68,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub no_clean: bool,
     /// The coordinate system of the pings and registry files.
-    #[arg(long, value_parser = |s: &str| s.parse::<Crs>(), default_value = "wgs84")]
+    #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
-}
-
-/// Parses `YYYY-MM` into the month's first day.
-fn parse_month(text: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
-        .with_context(|| format!("{text:?} is not a month; expected YYYY-MM, e.g. 2026-10"))
 }
 
 fn next_month(d: NaiveDate) -> NaiveDate {

@@ -2,11 +2,9 @@
 //! from CSV, Parquet or GPX files, as JSON or GeoJSON.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -38,15 +36,11 @@ pub struct TracksArgs {
     #[arg(long)]
     pub strict: bool,
     /// The coordinate system of the input.
-    #[arg(long, value_parser = parse_crs, default_value = "wgs84")]
+    #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-fn parse_crs(s: &str) -> Result<Crs, String> {
-    s.parse()
 }
 
 /// The output formats of `gridbeat tracks`.
@@ -105,16 +99,7 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
         TracksFormat::Json => tracks_json(&tracks, config, mode),
         TracksFormat::Geojson => tracks_geojson(&tracks, config),
     };
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    serde_json::to_writer_pretty(&mut out, &doc)?;
-    writeln!(out)?;
-    out.flush()?;
+    super::write_json(&doc, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -66,20 +66,15 @@ pub struct VisitsArgs {
     #[arg(long)]
     pub no_clean: bool,
     /// The coordinate system of the pings.
-    #[arg(long, value_parser = parse_crs, default_value = "wgs84")]
+    #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
-fn parse_crs(s: &str) -> Result<Crs, String> {
-    s.parse()
-}
-
 fn parse_month(s: &str) -> Result<Month, String> {
-    let day = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
-        .map_err(|_| format!("expected a month as YYYY-MM, got {s:?}"))?;
+    let day = super::parse_month(s).map_err(|e| e.to_string())?;
     Ok(Month::of(day))
 }
 
@@ -202,13 +197,7 @@ pub fn run(args: &VisitsArgs, config: &Config) -> anyhow::Result<ExitCode> {
         &months,
         &in_period,
     );
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = super::output(args.out.as_deref())?;
     match args.format {
         VisitsFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &doc)?;
