@@ -358,15 +358,9 @@ fn text_property(props: &Map<String, Value>, name: &str) -> String {
     }
 }
 
-/// Reads one feature of the grids file, with the checks that need only the feature itself.
-fn read_unit(index: usize, feature: &Value, issues: &mut Issues<'_>) -> RawUnit {
-    let empty = Map::new();
-    let props = feature
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let mut faults = Vec::new();
-    let code = match code_property(props.get("code")) {
+/// The feature's `code` property, or `None` with the fault (missing or not a code) recorded.
+fn feature_code(props: &Map<String, Value>, faults: &mut Vec<Fault>) -> Option<String> {
+    match code_property(props.get("code")) {
         Ok(Some(code)) => Some(code),
         Ok(None) => {
             faults.push(Fault::MissingCode);
@@ -376,7 +370,18 @@ fn read_unit(index: usize, feature: &Value, issues: &mut Issues<'_>) -> RawUnit 
             faults.push(Fault::BadCode(what));
             None
         }
-    };
+    }
+}
+
+/// Reads one feature of the grids file, with the checks that need only the feature itself.
+fn read_unit(index: usize, feature: &Value, issues: &mut Issues<'_>) -> RawUnit {
+    let empty = Map::new();
+    let props = feature
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let mut faults = Vec::new();
+    let code = feature_code(props, &mut faults);
     let level = match props.get("level") {
         Some(Value::String(s)) => s.parse::<Level>().ok(),
         _ => None,
@@ -866,17 +871,7 @@ fn read_checkpoint(
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let mut faults = Vec::new();
-    let code = match code_property(props.get("code")) {
-        Ok(Some(code)) => Some(code),
-        Ok(None) => {
-            faults.push(Fault::MissingCode);
-            None
-        }
-        Err(what) => {
-            faults.push(Fault::BadCode(what));
-            None
-        }
-    };
+    let code = feature_code(props, &mut faults);
     let place = Place::Feature {
         index,
         code: code.clone(),

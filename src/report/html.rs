@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::labels::{self, Cell, Column, Kind, Texts, LEVELS};
+use super::labels::{self, Cell, Column, Kind, Texts};
 use super::model::{Lang, Report, UnitRow};
 
 /// The page's style sheet: screen and print (A4 landscape, header rows repeated, colours kept).
@@ -100,23 +100,7 @@ pub fn to_html(report: &Report, lang: Lang) -> String {
         lang,
     );
     h.push_str("</section>\n");
-    // Known levels in order, then any other level, so every unit gets its table and chart.
-    let mut levels: Vec<&str> = LEVELS.iter().map(|(key, _, _)| *key).collect();
-    for u in &report.units {
-        if !levels.contains(&u.level.as_str()) {
-            levels.push(&u.level);
-        }
-    }
-    for level in levels {
-        let rows: Vec<UnitRow> = report
-            .units
-            .iter()
-            .filter(|u| u.level == level)
-            .cloned()
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
+    for (level, rows) in labels::units_by_level(report) {
         let _ = write!(
             h,
             "<section>\n<h2>{}</h2>\n",

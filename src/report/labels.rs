@@ -255,6 +255,30 @@ pub(crate) fn level_name(level: &str, lang: Lang) -> &str {
         })
 }
 
+/// The report's units grouped by level: the known levels in order, then any other level the
+/// assessment produced (so no row is lost), each with at least one unit.
+pub(crate) fn units_by_level(report: &super::Report) -> Vec<(&str, Vec<super::UnitRow>)> {
+    let mut levels: Vec<&str> = LEVELS.iter().map(|(key, _, _)| *key).collect();
+    for u in &report.units {
+        if !levels.contains(&u.level.as_str()) {
+            levels.push(&u.level);
+        }
+    }
+    levels
+        .into_iter()
+        .map(|level| {
+            let rows: Vec<super::UnitRow> = report
+                .units
+                .iter()
+                .filter(|u| u.level == level)
+                .cloned()
+                .collect();
+            (level, rows)
+        })
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,8 @@
 use rust_xlsxwriter::{Color, Format as CellFormat, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 
-use super::labels::{self, Cell, Column, Kind, LEVELS};
-use super::model::{Lang, Report, UnitRow};
+use super::labels::{self, Cell, Column, Kind};
+use super::model::{Lang, Report};
 
 /// The fill of weak rows (Excel's "light red").
 const WEAK_FILL: u32 = 0xFFC7CE;
@@ -37,23 +37,7 @@ pub fn to_xlsx(report: &Report, lang: Lang) -> Result<Vec<u8>, XlsxError> {
         |g| g.weak,
         lang,
     )?;
-    // Known levels in order, then any other level the assessment produced, so no row is lost.
-    let mut levels: Vec<&str> = LEVELS.iter().map(|(key, _, _)| *key).collect();
-    for u in &report.units {
-        if !levels.contains(&u.level.as_str()) {
-            levels.push(&u.level);
-        }
-    }
-    for level in levels {
-        let rows: Vec<UnitRow> = report
-            .units
-            .iter()
-            .filter(|u| u.level == level)
-            .cloned()
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
+    for (level, rows) in labels::units_by_level(report) {
         let name = sheet_name(labels::level_name(level, lang));
         table_sheet(
             book.add_worksheet(),
