@@ -27,7 +27,7 @@ use crate::geodesy::{distance_scaled_m, Scale};
 use crate::model::{Ping, UnixMs, WorkerId};
 use crate::registry::{Checkpoint, GridId, GridIndex};
 use crate::track::days::DayClock;
-use crate::track::Track;
+use crate::track::{Fix, Track};
 
 /// The parameters this module reads (a view of [`Config`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -168,6 +168,22 @@ impl OutOfGridEpisode {
     }
 }
 
+/// The time a fix stands for within its segment: from the middle of the step before it to
+/// the middle of the step after it (a segment's ends stop at the fix itself).
+fn half_steps(fixes: &[Fix], seg: &std::ops::Range<usize>, k: usize) -> (UnixMs, UnixMs) {
+    let lo = if k > seg.start {
+        (fixes[k - 1].ts + fixes[k].ts) / 2
+    } else {
+        fixes[k].ts
+    };
+    let hi = if k + 1 < seg.end {
+        (fixes[k].ts + fixes[k + 1].ts) / 2
+    } else {
+        fixes[k].ts
+    };
+    (lo, hi)
+}
+
 /// Out-of-grid episodes: maximal runs of consecutive fixes of one segment that lie outside all
 /// of `assigned`, with their time measured by the half-half rule of [`grid_time`] (so a run
 /// starts and ends mid-step when the worker crosses the boundary), kept when strictly longer
@@ -194,33 +210,18 @@ pub fn out_of_grid_episodes(
             }
             let last = i;
             i += 1;
-            let start = if first > seg.start {
-                (fixes[first - 1].ts + fixes[first].ts) / 2
-            } else {
-                fixes[first].ts
-            };
-            let end = if last + 1 < seg.end {
-                (fixes[last].ts + fixes[last + 1].ts) / 2
-            } else {
-                fixes[last].ts
-            };
+            let (start, end) = (
+                half_steps(fixes, seg, first).0,
+                half_steps(fixes, seg, last).1,
+            );
             if (end - start) as f64 / 1000.0 <= min_s {
                 continue;
             }
             // Where: the place with the most time; each fix stands for the half-steps around it.
             let mut by_place: BTreeMap<Option<GridId>, UnixMs> = BTreeMap::new();
-            for k in first..=last {
-                let lo = if k > seg.start {
-                    (fixes[k - 1].ts + fixes[k].ts) / 2
-                } else {
-                    fixes[k].ts
-                };
-                let hi = if k + 1 < seg.end {
-                    (fixes[k].ts + fixes[k + 1].ts) / 2
-                } else {
-                    fixes[k].ts
-                };
-                *by_place.entry(located[k]).or_insert(0) += hi - lo;
+            for (k, place) in located.iter().enumerate().take(last + 1).skip(first) {
+                let (lo, hi) = half_steps(fixes, seg, k);
+                *by_place.entry(*place).or_insert(0) += hi - lo;
             }
             let grid = by_place
                 .into_iter()

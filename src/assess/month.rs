@@ -50,6 +50,8 @@ pub struct MonthInput<'a> {
     pub unit: Option<&'a str>,
     /// The effective parameters as the report records them.
     pub params: serde_json::Value,
+    /// When the report is made (RFC 3339), given by the caller: the engine reads no clock.
+    pub generated_at: String,
 }
 
 /// The score formula as text, with the configured weights and targets.
@@ -252,7 +254,7 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
     Ok(Report {
         month: format!("{:04}-{:02}", input.month.year(), input.month.month()),
         unit: input.unit.map(String::from),
-        generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        generated_at: input.generated_at.clone(),
         params: input.params.clone(),
         formula: formula_text(&input.config.score),
         weights: weights(&input.config.score),

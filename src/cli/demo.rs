@@ -185,6 +185,7 @@ fn assessment(
             attainable: None,
             unit: None,
             params: serde_json::to_value(config)?,
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         },
     )?;
     println!(

@@ -212,6 +212,7 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 attainable: attainable.as_ref(),
                 unit: args.unit.as_deref(),
                 params: params.clone(),
+                generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             },
         )?;
         let dir = if months.len() == 1 {
