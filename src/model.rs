@@ -217,6 +217,150 @@ impl Ping {
     }
 }
 
+/// A local calendar month, e.g. 2026-10: what reports assess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Month {
+    /// The year.
+    pub year: i32,
+    /// The month, 1–12.
+    pub month: u32,
+}
+
+impl Month {
+    /// The month of a local day.
+    pub fn of(day: chrono::NaiveDate) -> Month {
+        use chrono::Datelike;
+        Month {
+            year: day.year(),
+            month: day.month(),
+        }
+    }
+
+    /// Its first day.
+    pub fn first_day(self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    /// Its last day.
+    pub fn last_day(self) -> chrono::NaiveDate {
+        self.next().first_day().pred_opt().unwrap_or_default()
+    }
+
+    /// The month after it.
+    pub fn next(self) -> Month {
+        if self.month >= 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    /// Its days as a [`Period`].
+    pub fn period(self) -> Period {
+        Period {
+            first: self.first_day(),
+            last: self.last_day(),
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl FromStr for Month {
+    type Err = String;
+
+    /// Parses `YYYY-MM`.
+    fn from_str(text: &str) -> Result<Month, String> {
+        chrono::NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+            .map(Month::of)
+            .map_err(|_| format!("{text:?} is not a month; expected YYYY-MM, e.g. 2026-10"))
+    }
+}
+
+/// A period of local calendar days, `first..=last`: the one period type of every figure
+/// (a day, a month, several months). Its instants are derived with a time zone only where a
+/// reader filters pings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Period {
+    /// The first local day.
+    pub first: chrono::NaiveDate,
+    /// The last local day (inclusive).
+    pub last: chrono::NaiveDate,
+}
+
+impl Period {
+    /// The period of the days `first..=last`.
+    ///
+    /// # Errors
+    /// When `last` is before `first`.
+    pub fn new(first: chrono::NaiveDate, last: chrono::NaiveDate) -> Result<Period, String> {
+        if last < first {
+            return Err(format!("the period ends ({last}) before it starts ({first})"));
+        }
+        Ok(Period { first, last })
+    }
+
+    /// One day.
+    pub fn day(day: chrono::NaiveDate) -> Period {
+        Period {
+            first: day,
+            last: day,
+        }
+    }
+
+    /// The months `first..=last`.
+    pub fn months(first: Month, last: Month) -> Period {
+        Period {
+            first: first.first_day(),
+            last: last.last_day(),
+        }
+    }
+
+    /// Whether a local day lies in the period.
+    pub fn contains(&self, day: chrono::NaiveDate) -> bool {
+        self.first <= day && day <= self.last
+    }
+
+    /// The months the period touches, in order.
+    pub fn month_list(&self) -> Vec<Month> {
+        let mut out = Vec::new();
+        let (mut m, last) = (Month::of(self.first), Month::of(self.last));
+        while m <= last {
+            out.push(m);
+            m = m.next();
+        }
+        out
+    }
+
+    /// The UTC instants of the period in a time zone: from the first day's local midnight
+    /// (inclusive) to the midnight after the last day (exclusive).
+    pub fn instants(&self, tz: chrono_tz::Tz) -> std::ops::Range<UnixMs> {
+        let from = crate::track::days::local_midnight_ms(self.first, tz).unwrap_or(UnixMs::MIN);
+        let to = self
+            .last
+            .succ_opt()
+            .and_then(|d| crate::track::days::local_midnight_ms(d, tz))
+            .unwrap_or(UnixMs::MAX);
+        from..to
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.first, self.last)
+    }
+}
+
 /// Why a timestamp could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TimestampError {

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
@@ -533,30 +533,7 @@ pub fn visits(
 // Compliance (§4.9)
 // ---------------------------------------------------------------------------------------------
 
-/// A calendar month (local time), e.g. 2026-10.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Month {
-    /// The year.
-    pub year: i32,
-    /// The month, 1–12.
-    pub month: u32,
-}
-
-impl Month {
-    /// The month of a local day.
-    pub fn of(day: NaiveDate) -> Month {
-        Month {
-            year: day.year(),
-            month: day.month(),
-        }
-    }
-}
-
-impl std::fmt::Display for Month {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
-}
+pub use crate::model::Month;
 
 /// Compliance of one checkpoint in one month: `min(1, visits / required)`; 1 when nothing is
 /// required.
