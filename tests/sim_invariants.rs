@@ -578,3 +578,350 @@ fn sample_city_is_what_the_documented_command_writes() {
         );
     }
 }
+
+/// A small run with night and/or sparse workers (10 workers, 4 days from a Monday).
+fn mode_opts(seed: u64, night_share: f64, sparse_share: f64) -> SimOptions {
+    SimOptions {
+        seed,
+        workers: 10,
+        days: 4,
+        start: NaiveDate::from_ymd_opt(2026, 10, 5).unwrap(),
+        interval_s: 60,
+        night_share,
+        sparse_share,
+        ..SimOptions::default()
+    }
+}
+
+fn read_truth(dir: &Path) -> Truth {
+    serde_json::from_reader(File::open(dir.join("truth.json")).unwrap()).unwrap()
+}
+
+/// Each worker's distinct ping times, in order, Unix seconds.
+fn times_by_worker(rows: &[Row]) -> HashMap<String, Vec<i64>> {
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+    for r in rows {
+        out.entry(r.worker.clone())
+            .or_default()
+            .push(ts_ms(&r.ts) / 1000);
+    }
+    for t in out.values_mut() {
+        t.sort_unstable();
+        t.dedup();
+    }
+    out
+}
+
+/// UTC seconds of local (Asia/Shanghai) midnight starting `date`.
+fn local_midnight_s(date: NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+/// Workers whose consecutive pings, less than 300 s apart, straddle the midnight `m`.
+fn crossing_workers(times: &HashMap<String, Vec<i64>>, m: i64) -> Vec<String> {
+    let mut out: Vec<String> = times
+        .iter()
+        .filter(|(_, t)| {
+            t.windows(2)
+                .any(|p| p[0] < m && p[1] >= m && p[1] - p[0] < 300)
+        })
+        .map(|(w, _)| w.clone())
+        .collect();
+    out.sort();
+    out
+}
+
+fn local_hour(ts: &str) -> u32 {
+    use chrono::Timelike;
+    let t: DateTime<Utc> = ts.parse().unwrap();
+    t.with_timezone(&chrono_tz::Asia::Shanghai).hour()
+}
+
+#[test]
+fn night_workers_patrol_across_local_midnight() {
+    let opts = mode_opts(21, 0.5, 0.0);
+    let dir = run(&opts);
+    let truth = read_truth(dir.path());
+    let rows = read_csv(dir.path());
+    let night: Vec<&str> = truth
+        .workers
+        .iter()
+        .filter(|w| w.shift == Some(sim::Shift::Night))
+        .map(|w| w.worker.as_str())
+        .collect();
+    assert!(truth.workers.iter().all(|w| w.shift.is_some()));
+    assert!(truth
+        .workers
+        .iter()
+        .all(|w| w.app_mode == Some(sim::AppMode::Continuous)));
+    assert_eq!(night.len(), 5, "round(0.5 × 10) night workers");
+
+    // Local midnights after each simulated day: on most of them, night workers walk on.
+    let times = times_by_worker(&rows);
+    let mut crossed_nights = 0;
+    let mut crossers = std::collections::HashSet::new();
+    for d in 1..=opts.days {
+        let m = local_midnight_s(opts.start + chrono::Days::new(d as u64));
+        let ws = crossing_workers(&times, m);
+        for w in &ws {
+            assert!(
+                night.contains(&w.as_str()),
+                "day worker {w} crosses midnight"
+            );
+        }
+        crossed_nights += usize::from(!ws.is_empty());
+        crossers.extend(ws);
+    }
+    assert!(
+        crossed_nights * 4 >= opts.days * 3,
+        "only {crossed_nights} of {} midnights are patrolled across",
+        opts.days
+    );
+    assert!(
+        crossers.len() * 2 >= night.len(),
+        "{crossers:?} of {night:?}"
+    );
+    // Night pings fall between 19:00 and 07:00 local, day pings between 07:00 and 19:00.
+    for r in &rows {
+        let h = local_hour(&r.ts);
+        let is_night = night.contains(&r.worker.as_str());
+        assert_eq!(
+            !(7..19).contains(&h),
+            is_night,
+            "{} at {} (local hour {h})",
+            r.worker,
+            r.ts
+        );
+    }
+    // A night shift belongs to the day it starts on.
+    for w in truth
+        .workers
+        .iter()
+        .filter(|w| night.contains(&w.worker.as_str()))
+    {
+        for d in w.days.iter().filter(|d| d.shift_start.is_some()) {
+            let start = d.shift_start.as_ref().unwrap();
+            assert_eq!(local_day(start), d.day, "{}", w.worker);
+            assert!(local_hour(start) >= 19, "{} starts at {start}", w.worker);
+        }
+    }
+}
+
+#[test]
+fn default_shares_keep_day_shifts_and_the_old_truth_format() {
+    let opts = mode_opts(21, 0.0, 0.0);
+    let dir = run(&opts);
+    let text = std::fs::read_to_string(dir.path().join("truth.json")).unwrap();
+    assert!(!text.contains("\"shift\"") && !text.contains("\"app_mode\""));
+    let times = times_by_worker(&read_csv(dir.path()));
+    for d in 1..=opts.days {
+        let m = local_midnight_s(opts.start + chrono::Days::new(d as u64));
+        assert!(crossing_workers(&times, m).is_empty());
+    }
+    assert!(read_truth(dir.path())
+        .workers
+        .iter()
+        .all(|w| w.shift.is_none() && w.app_mode.is_none()));
+}
+
+/// Checkpoint code → (grid code, lon/lat, visits per month).
+fn checkpoints(dir: &Path) -> HashMap<String, (String, (f64, f64), u64)> {
+    let cps = read_json(&dir.join("checkpoints.geojson"));
+    cps["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            let p = &f["properties"];
+            (
+                p["code"].as_str().unwrap().to_string(),
+                (
+                    p["grid"].as_str().unwrap().to_string(),
+                    (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()),
+                    p["visits_per_month"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sparse_workers_report_only_checkins_near_their_checkpoints() {
+    let opts = mode_opts(22, 0.0, 0.5);
+    let dir = run(&opts);
+    let truth = read_truth(dir.path());
+    let rows = read_csv(dir.path());
+    let cps = checkpoints(dir.path());
+    let frame = LocalFrame::new(sim::city::CITY_LON, sim::city::CITY_LAT);
+    let to_m = |p: (f64, f64)| frame.to_m(p.0, p.1);
+
+    let sparse: Vec<&sim::WorkerTruth> = truth
+        .workers
+        .iter()
+        .filter(|w| w.app_mode == Some(sim::AppMode::Sparse))
+        .collect();
+    let share = sparse.len() as f64 / truth.workers.len() as f64;
+    assert!((share - 0.5).abs() <= 0.05, "sparse share {share}");
+    assert!(truth
+        .workers
+        .iter()
+        .all(|w| w.shift == Some(sim::Shift::Day)));
+    let mut n_pings = 0;
+    for w in &sparse {
+        assert!(
+            matches!(w.label, sim::Label::Diligent | sim::Label::Lazy),
+            "{}: {:?}",
+            w.worker,
+            w.label
+        );
+        let mine: Vec<&Row> = rows.iter().filter(|r| r.worker == w.worker).collect();
+        for r in &mine {
+            let code = r
+                .checkin
+                .as_deref()
+                .unwrap_or_else(|| panic!("{} at {}: a ping without check-in", w.worker, r.ts));
+            let (grid, pos, _) = &cps[code];
+            assert!(w.grids.contains(grid), "{}: {code} is in {grid}", w.worker);
+            let (a, b) = (to_m((r.lon, r.lat)), to_m(*pos));
+            let d = (a[0] - b[0]).hypot(a[1] - b[1]);
+            assert!(d <= 100.0, "{} at {}: {d:.0} m from {code}", w.worker, r.ts);
+            assert!(!r.mock);
+        }
+        // One ping per true visit, within it, naming it.
+        assert_eq!(mine.len(), w.visits.len(), "{}", w.worker);
+        for v in &w.visits {
+            assert!(v.checkin);
+            let (s, e) = (ts_ms(&v.start), ts_ms(&v.end));
+            let n = mine
+                .iter()
+                .filter(|r| r.checkin.as_deref() == Some(v.checkpoint.as_str()))
+                .filter(|r| (s..=e).contains(&ts_ms(&r.ts)))
+                .count();
+            assert_eq!(n, 1, "{}: visit to {}", w.worker, v.checkpoint);
+        }
+        // No teleports: consecutive fixes are consistent with walking.
+        let mut by_t = mine.clone();
+        by_t.sort_by_key(|r| ts_ms(&r.ts));
+        for p in by_t.windows(2) {
+            let dt = (ts_ms(&p[1].ts) - ts_ms(&p[0].ts)) as f64 / 1000.0;
+            let (a, b) = (to_m((p[0].lon, p[0].lat)), to_m((p[1].lon, p[1].lat)));
+            let v = (a[0] - b[0]).hypot(a[1] - b[1]) / dt.max(1.0);
+            assert!(v < 15.0, "{}: {v:.1} m/s at {}", w.worker, p[1].ts);
+        }
+        n_pings += mine.len();
+    }
+    assert!(n_pings > 10, "{n_pings} sparse pings");
+    // Sparse pings are minutes apart; continuous workers still report every interval.
+    let times = times_by_worker(&rows);
+    for w in &truth.workers {
+        let t = times.get(&w.worker).cloned().unwrap_or_default();
+        let short = t.windows(2).filter(|p| p[1] - p[0] <= 300).count();
+        if w.app_mode == Some(sim::AppMode::Sparse) {
+            assert!(short * 4 <= t.len(), "{}: {short} short steps", w.worker);
+        } else {
+            assert!(t.len() > 300, "{}: {} pings", w.worker, t.len());
+        }
+    }
+}
+
+#[test]
+fn sparse_workers_meet_the_monthly_visits() {
+    // All workers sparse for the whole of October.
+    let opts = SimOptions {
+        seed: 23,
+        workers: 6,
+        days: 31,
+        start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        interval_s: 60,
+        sparse_share: 1.0,
+        ..SimOptions::default()
+    };
+    let dir = run(&opts);
+    let truth = read_truth(dir.path());
+    let cps = checkpoints(dir.path());
+    let rows = read_csv(dir.path());
+    for w in &truth.workers {
+        assert_eq!(w.app_mode, Some(sim::AppMode::Sparse));
+        assert!(matches!(w.label, sim::Label::Diligent | sim::Label::Lazy));
+        let mut checkins: HashMap<&str, u64> = HashMap::new();
+        for r in rows.iter().filter(|r| r.worker == w.worker) {
+            *checkins.entry(r.checkin.as_deref().unwrap()).or_default() += 1;
+        }
+        for (code, (grid, _, need)) in &cps {
+            if w.grids.contains(grid) {
+                let got = checkins.get(code.as_str()).copied().unwrap_or(0);
+                assert!(got >= *need, "{}: {code} visited {got} of {need}", w.worker);
+            }
+        }
+    }
+}
+
+#[test]
+fn worker_modes_are_seeded_and_nested() {
+    let modes = |night: f64, sparse: f64| {
+        let city = sim::generate_city(&SimOptions {
+            workers: 40,
+            ..mode_opts(24, night, sparse)
+        })
+        .unwrap();
+        city.workers
+            .iter()
+            .map(|w| (w.shift, w.app, w.label))
+            .collect::<Vec<_>>()
+    };
+    let a = modes(0.3, 0.2);
+    assert_eq!(a, modes(0.3, 0.2));
+    let count = |m: &[(sim::Shift, sim::AppMode, sim::Label)]| {
+        (
+            m.iter().filter(|w| w.0 == sim::Shift::Night).count(),
+            m.iter().filter(|w| w.1 == sim::AppMode::Sparse).count(),
+        )
+    };
+    assert_eq!(count(&a), (12, 8));
+    // A larger share keeps the workers a smaller one chose; the shares do not interact.
+    let b = modes(0.6, 0.2);
+    for (x, y) in a.iter().zip(&b) {
+        if x.0 == sim::Shift::Night {
+            assert_eq!(y.0, sim::Shift::Night);
+        }
+        assert_eq!(x.1, y.1);
+    }
+    // Every worker sparse: the anomaly labels give way to diligent.
+    let all = modes(0.0, 1.0);
+    assert!(all
+        .iter()
+        .all(|w| w.1 == sim::AppMode::Sparse
+            && matches!(w.2, sim::Label::Diligent | sim::Label::Lazy)));
+    let none = modes(0.0, 0.0);
+    assert_eq!(count(&none), (0, 0));
+}
+
+#[test]
+fn a_share_out_of_range_is_named_in_the_error() {
+    for (arg, name) in [
+        ("--night-share=1.5", "--night-share"),
+        ("--sparse-share=-0.1", "--sparse-share"),
+        ("--sparse-share=half", "--sparse-share"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+            .args(["simulate", "--workers", "2", "--days", "1", arg, "--out"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{arg} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(name), "{arg}: {err}");
+        assert!(!dir.path().join("pings.csv").exists());
+    }
+    let bad = SimOptions {
+        night_share: f64::NAN,
+        ..SimOptions::default()
+    };
+    assert!(bad.validate().unwrap_err().contains("--night-share"));
+}

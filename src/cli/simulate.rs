@@ -14,6 +14,16 @@ use crate::sim::{self, SimOptions};
 
 /// Arguments of `gridbeat simulate`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Worker kinds: every worker has a behaviour label (about 60 % diligent; lazy, out_of_grid, \
+static_device, replay, mock), a shift (day or night) and an app mode (continuous or sparse). \
+--night-share and --sparse-share choose round(F x workers) workers each, on random streams of \
+their own: with both at 0 (the default) the files are byte for byte those of earlier versions. \
+Night workers (any label) patrol 20:00-06:00 or 22:00-04:00 local; a shift belongs to the day \
+it starts. Sparse workers are taken from the diligent and lazy workers first (others, when the \
+share asks for more, become diligent); their phone sends one fix per checkpoint visit, with the \
+check-in. A worker may be both night and sparse. truth.json records \"shift\" and \"app_mode\" \
+per worker whenever either share is above 0.")]
 pub struct SimulateArgs {
     /// Seed: the same arguments give byte-identical files.
     #[arg(long, default_value_t = 7)]
@@ -36,6 +46,25 @@ pub struct SimulateArgs {
     /// A GeoJSON file of LineStrings to walk on instead of a generated street network.
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
+    /// Share of workers (0 to 1) on night shifts across local midnight (20:00-06:00 or
+    /// 22:00-04:00), whatever their behaviour label.
+    #[arg(long = "night-share", value_name = "F", default_value_t = 0.0, value_parser = share)]
+    pub night_share: f64,
+    /// Share of workers (0 to 1) whose app only reports at checkpoints: one fix per visit
+    /// carrying the check-in, as the 海兰江e站 app does. Taken from the diligent and lazy
+    /// workers first; they meet each checkpoint's visits_per_month.
+    #[arg(long = "sparse-share", value_name = "F", default_value_t = 0.0, value_parser = share)]
+    pub sparse_share: f64,
+}
+
+/// Parses a share: a number from 0 to 1 (clap names the option in its error).
+fn share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a share from 0 to 1 (e.g. 0.25), got {s:?}"
+        )),
+    }
 }
 
 /// Runs `gridbeat simulate`.
@@ -54,7 +83,10 @@ pub fn run(args: &SimulateArgs, config: &Config) -> anyhow::Result<ExitCode> {
         interval_s: args.interval_s,
         tz: config.tz(),
         streets: args.streets.clone(),
+        night_share: args.night_share,
+        sparse_share: args.sparse_share,
     };
+    opts.validate().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let city = sim::generate_city(&opts)?;
     std::fs::create_dir_all(&args.out)

@@ -88,6 +88,35 @@ impl Label {
     }
 }
 
+/// When a worker patrols, recorded in `truth.json` (`"day"` / `"night"`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Shift {
+    /// About 08:30–17:30 local (lazy workers about 09:15–16:00).
+    #[default]
+    Day,
+    /// Across local midnight: about 20:00–06:00 or 22:00–04:00 local; the shift belongs to
+    /// the local day it starts on.
+    Night,
+}
+
+/// How the worker's phone app reports, recorded in `truth.json`
+/// (`"continuous"` / `"sparse"`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AppMode {
+    /// A fix every reporting interval.
+    #[default]
+    Continuous,
+    /// One fix per checkpoint visit, carrying the check-in (as the 海兰江e站 app of Longjing
+    /// does: the platform joins the check-in points into a line).
+    Sparse,
+}
+
 /// A grid worker (网格员) with the grids they are assigned to.
 #[derive(Clone, Debug)]
 pub struct Worker {
@@ -99,6 +128,10 @@ pub struct Worker {
     pub grids: Vec<usize>,
     /// What the worker really does.
     pub label: Label,
+    /// Day or night shifts (see [`assign_modes`]).
+    pub shift: Shift,
+    /// Continuous or check-in-only reporting (see [`assign_modes`]).
+    pub app: AppMode,
 }
 
 /// Whether a checkpoint is a household or a key site.
@@ -637,7 +670,8 @@ pub fn build_city(opts: &SimOptions, streets: Option<&Streets>) -> Result<City, 
         graph.centroid_m = c.map(|p| [p.x(), p.y()]).unwrap_or(graph.nodes_m[0]);
     }
 
-    let workers = assign_workers(&mut rng, opts.workers, grids.len());
+    let mut workers = assign_workers(&mut rng, opts.workers, grids.len());
+    assign_modes(&mut workers, opts);
     let (checkpoints, grid_checkpoints) = place_checkpoints(&mut rng, &grids, &graphs);
 
     let n = lattice.nx;
@@ -862,6 +896,8 @@ fn assign_workers(rng: &mut ChaCha8Rng, n_workers: usize, n_grids: usize) -> Vec
             name: names::person(rng),
             grids: vec![primary[w]],
             label: labels[w],
+            shift: Shift::Day,
+            app: AppMode::Continuous,
         })
         .collect();
     if n_grids >= 2 {
@@ -875,6 +911,56 @@ fn assign_workers(rng: &mut ChaCha8Rng, n_workers: usize, n_grids: usize) -> Vec
         }
     }
     workers
+}
+
+/// The number of workers a share asks for: `round(share × n)`, within `0..=n`.
+pub fn share_count(share: f64, n: usize) -> usize {
+    if share.is_finite() && share > 0.0 {
+        ((share * n as f64).round() as usize).min(n)
+    } else {
+        0
+    }
+}
+
+/// Chooses the night-shift and the sparse-app (check-in only) workers, each on its own random
+/// stream (never the city's, so that both shares at 0 leave every other draw untouched):
+///
+/// - night: `round(night_share × n)` workers, the first of a seeded shuffle of all workers,
+///   whatever their label (a night worker keeps its behaviour, at night);
+/// - sparse: `round(sparse_share × n)` workers, the first of a seeded shuffle of the diligent
+///   and lazy workers (the behaviours a check-in-only app can show); when the share asks for
+///   more, the rest come from a seeded shuffle of the other workers, and those become
+///   diligent: a phone that only reports at check-ins cannot show a desk, a replay, a fake
+///   location or an excursion.
+///
+/// The two choices are independent: a worker may be both (a night patrol with the check-in
+/// app). A larger share keeps the workers a smaller one chose (same seed).
+pub fn assign_modes(workers: &mut [Worker], opts: &SimOptions) {
+    let n = workers.len();
+    let n_night = share_count(opts.night_share, n);
+    if n_night > 0 {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(opts.seed, &[0x416E]));
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        for &w in order.iter().take(n_night) {
+            workers[w].shift = Shift::Night;
+        }
+    }
+    let n_sparse = share_count(opts.sparse_share, n);
+    if n_sparse > 0 {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(opts.seed, &[0x5BA5]));
+        let fits = |l: Label| matches!(l, Label::Diligent | Label::Lazy);
+        let mut pool: Vec<usize> = (0..n).filter(|&w| fits(workers[w].label)).collect();
+        let mut rest: Vec<usize> = (0..n).filter(|&w| !fits(workers[w].label)).collect();
+        pool.shuffle(&mut rng);
+        rest.shuffle(&mut rng);
+        for &w in pool.iter().chain(&rest).take(n_sparse) {
+            workers[w].app = AppMode::Sparse;
+            if !fits(workers[w].label) {
+                workers[w].label = Label::Diligent;
+            }
+        }
+    }
 }
 
 /// 3–8 checkpoints per grid, a few metres off a street towards the grid's inside.

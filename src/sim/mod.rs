@@ -24,8 +24,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use city::{
-    build_city, Checkpoint, CheckpointKind, City, Grid, Label, StreetGraph, Streets, StreetsError,
-    Unit, Worker,
+    assign_modes, build_city, share_count, AppMode, Checkpoint, CheckpointKind, City, Grid, Label,
+    Shift, StreetGraph, Streets, StreetsError, Unit, Worker,
 };
 pub use frame::LocalFrame;
 pub use output::{write_simulation, OutputError, SimSummary};
@@ -51,6 +51,35 @@ pub struct SimOptions {
     pub tz: Tz,
     /// A GeoJSON file of LineStrings to walk on instead of a generated street lattice.
     pub streets: Option<PathBuf>,
+    /// Share (0..=1) of workers on night shifts across local midnight (see
+    /// [`city::assign_modes`]).
+    pub night_share: f64,
+    /// Share (0..=1) of workers whose app only reports at checkpoint check-ins.
+    pub sparse_share: f64,
+}
+
+impl SimOptions {
+    /// Checks the options a user can get wrong.
+    ///
+    /// # Errors
+    /// A message naming the command-line option at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("--night-share", self.night_share),
+            ("--sparse-share", self.sparse_share),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} must be a share from 0 to 1, not {v}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any worker may be on nights or on the sparse app: then `truth.json` names every
+    /// worker's shift and app mode (without, it keeps the format of earlier runs).
+    pub fn has_modes(&self) -> bool {
+        self.night_share > 0.0 || self.sparse_share > 0.0
+    }
 }
 
 impl Default for SimOptions {
@@ -63,6 +92,8 @@ impl Default for SimOptions {
             interval_s: 10,
             tz: chrono_tz::Asia::Shanghai,
             streets: None,
+            night_share: 0.0,
+            sparse_share: 0.0,
         }
     }
 }
@@ -133,6 +164,14 @@ pub struct WorkerTruth {
     pub worker: String,
     /// The behaviour the simulator gave the worker.
     pub label: Label,
+    /// Day or night shifts; written only when a run has `--night-share` or `--sparse-share`
+    /// above 0 (absent means day, as in earlier files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<Shift>,
+    /// Continuous or sparse (check-in only) app; written like `shift` (absent means
+    /// continuous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_mode: Option<AppMode>,
     /// Codes of the assigned grids.
     pub grids: Vec<String>,
     /// One entry per simulated day.
@@ -217,6 +256,8 @@ impl<'a> Simulation<'a> {
             .map(|w| WorkerTruth {
                 worker: w.id.to_string(),
                 label: w.label,
+                shift: opts.has_modes().then_some(w.shift),
+                app_mode: opts.has_modes().then_some(w.app),
                 grids: w
                     .grids
                     .iter()

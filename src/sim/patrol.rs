@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::city::{offset_towards, City, Label, StreetGraph};
+use super::city::{offset_towards, AppMode, City, Label, Shift, StreetGraph};
 use super::{mix_seed, SimOptions};
 
 const H: f64 = 3600.0;
@@ -92,6 +92,12 @@ pub(crate) struct WorkerPlan {
     pub replay: Option<(usize, usize)>,
     /// Share of faked fixes the mock-location app flags as mock.
     pub mock_share: f64,
+    /// Night workers: how much later the shift starts and ends than a day shift, seconds
+    /// (20:00–06:00: +11.5 h / +12.5 h; 22:00–04:00: +13.5 h / +10.5 h).
+    pub night: Option<(f64, f64)>,
+    /// Sparse-app workers: per day, the checkpoints that must be visited that day so that
+    /// every calendar month meets the required visits (empty for other workers).
+    pub forced: Vec<Vec<usize>>,
 }
 
 /// Decides a worker's days off, pace, home nodes and replay days.
@@ -127,13 +133,71 @@ pub(crate) fn plan_worker(city: &City, opts: &SimOptions, w: usize) -> WorkerPla
     } else {
         None
     };
+    let mock_share = rng.random_range(0.3..0.9);
+    // Night and sparse plans draw from streams of their own, so that a run without them
+    // draws exactly what it always drew.
+    let night = (worker.shift == Shift::Night).then(|| {
+        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(opts.seed, &[0x416E, w as u64]));
+        if rng.random_bool(0.7) {
+            (11.5 * H, 12.5 * H)
+        } else {
+            (13.5 * H, 10.5 * H)
+        }
+    });
+    let forced = if worker.app == AppMode::Sparse {
+        forced_visits(city, opts, w, &worked)
+    } else {
+        Vec::new()
+    };
     WorkerPlan {
         worked,
         speed_mps,
         home,
         replay,
-        mock_share: rng.random_range(0.3..0.9),
+        mock_share,
+        night,
+        forced,
     }
+}
+
+/// The checkpoint visits a sparse-app worker makes for sure, per day: in each local calendar
+/// month the run touches, each checkpoint of each assigned grid gets `visits_per_month` visits
+/// (pro rata, rounded up, when the run covers part of the month), on worked days when the
+/// worker patrols that grid, spread over the month.
+fn forced_visits(city: &City, opts: &SimOptions, w: usize, worked: &[bool]) -> Vec<Vec<usize>> {
+    use chrono::Datelike;
+    let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(opts.seed, &[0x5BA5, w as u64]));
+    let worker = &city.workers[w];
+    let n_slots = worker.grids.len();
+    let mut forced = vec![Vec::new(); opts.days];
+    let date = |d: usize| opts.start + chrono::Days::new(d as u64);
+    let mut d0 = 0;
+    while d0 < opts.days {
+        let (y, m) = (date(d0).year(), date(d0).month());
+        let d1 = (d0..opts.days)
+            .find(|&d| date(d).month() != m)
+            .unwrap_or(opts.days);
+        let first = chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default();
+        let next = first + chrono::Months::new(1);
+        let month_days = (next - first).num_days().max(1) as f64;
+        let covered = (d1 - d0) as f64 / month_days;
+        for (slot, &g) in worker.grids.iter().enumerate() {
+            let days: Vec<usize> = (d0..d1)
+                .filter(|&d| worked[d] && d % n_slots == slot)
+                .collect();
+            for &c in &city.grid_checkpoints[g] {
+                let need = f64::from(city.checkpoints[c].visits_per_month) * covered;
+                let k = ((need - 1e-9).ceil().max(0.0) as usize).min(days.len());
+                // One day from each of k equal stretches of the month's days.
+                for i in 0..k {
+                    let (a, b) = (i * days.len() / k, (i + 1) * days.len() / k);
+                    forced[days[rng.random_range(a..b.max(a + 1))]].push(c);
+                }
+            }
+        }
+        d0 = d1;
+    }
+    forced
 }
 
 /// Timed waypoints of a trajectory: `[t_s, x_m, y_m]`, linear in between.
@@ -380,21 +444,26 @@ pub(crate) fn real_day(
     let grid = worker.grids[slot];
     let g = &city.graphs[grid];
     let lazy = label == Label::Lazy;
+    let sparse = worker.app == AppMode::Sparse;
+    // Night shifts: the day's schedule moved into the evening (start and end offsets).
+    let (so, eo) = plan.night.unwrap_or((0.0, 0.0));
     let normal = |rng: &mut ChaCha8Rng| -> f64 { rng.sample(StandardNormal) };
 
-    let shift_start = if lazy {
-        9.25 * H + normal(&mut rng) * 600.0
-    } else {
-        8.5 * H + normal(&mut rng) * 300.0
-    }
-    .clamp(7.5 * H, 10.0 * H);
-    let shift_end = if lazy {
-        16.0 * H + normal(&mut rng) * 600.0
-    } else {
-        17.5 * H + normal(&mut rng) * 300.0
-    }
-    .clamp(15.0 * H, 18.5 * H);
-    let lunch_start = 11.8 * H + rng.random_range(0.0..1500.0);
+    let shift_start = so
+        + if lazy {
+            9.25 * H + normal(&mut rng) * 600.0
+        } else {
+            8.5 * H + normal(&mut rng) * 300.0
+        }
+        .clamp(7.5 * H, 10.0 * H);
+    let shift_end = eo
+        + if lazy {
+            16.0 * H + normal(&mut rng) * 600.0
+        } else {
+            17.5 * H + normal(&mut rng) * 300.0
+        }
+        .clamp(15.0 * H, 18.5 * H);
+    let lunch_start = so + 11.8 * H + rng.random_range(0.0..1500.0);
     let lunch_s = rng.random_range(2400.0..3300.0);
     let after_lunch = lunch_start + lunch_s;
 
@@ -406,11 +475,11 @@ pub(crate) fn real_day(
             rng.random_range(600.0..1200.0)
         }
     };
-    episodes.push(Episode::Break(rng.random_range(9.75 * H..10.5 * H)));
-    episodes.push(Episode::Break(rng.random_range(15.0 * H..15.75 * H)));
+    episodes.push(Episode::Break(so + rng.random_range(9.75 * H..10.5 * H)));
+    episodes.push(Episode::Break(so + rng.random_range(15.0 * H..15.75 * H)));
     if lazy {
-        episodes.push(Episode::Break(rng.random_range(10.75 * H..11.25 * H)));
-        episodes.push(Episode::Break(rng.random_range(14.0 * H..14.5 * H)));
+        episodes.push(Episode::Break(so + rng.random_range(10.75 * H..11.25 * H)));
+        episodes.push(Episode::Break(so + rng.random_range(14.0 * H..14.5 * H)));
     }
     match label {
         Label::StaticDevice => {
@@ -420,14 +489,14 @@ pub(crate) fn real_day(
         }
         Label::OutOfGrid if rng.random_bool(0.9) => {
             let t = if rng.random_bool(0.5) {
-                rng.random_range(9.0 * H..9.5 * H)
+                so + rng.random_range(9.0 * H..9.5 * H)
             } else {
                 after_lunch + rng.random_range(600.0..1800.0)
             };
             episodes.push(Episode::Excursion(t));
         }
         Label::Mock if rng.random_bool(0.8) => {
-            episodes.push(Episode::Mock(rng.random_range(9.25 * H..10.0 * H)));
+            episodes.push(Episode::Mock(so + rng.random_range(9.25 * H..10.0 * H)));
             if rng.random_bool(0.5) {
                 episodes.push(Episode::Mock(
                     after_lunch + rng.random_range(1800.0..5400.0),
@@ -450,6 +519,22 @@ pub(crate) fn real_day(
         })
         .collect();
     pending.shuffle(&mut rng);
+    if sparse {
+        // The visits the month needs come first (the list is taken from its end).
+        let forced = &plan.forced[day];
+        pending.retain(|c| !forced.contains(c));
+        pending.extend(forced.iter().rev());
+    }
+    // Sparse workers spread their visits over the shift (their check-ins are all the platform
+    // sees): the chance to go now grows as the time left for the pending visits shrinks.
+    let visit_p = |t: f64, pending: usize| {
+        if sparse {
+            let left = (shift_end - 1500.0 - t).max(1.0);
+            (pending as f64 * 1200.0 / left).clamp(0.05, 1.0)
+        } else {
+            0.3
+        }
+    };
     let checkin_p = if lazy { 0.4 } else { 0.7 };
 
     let home = plan.home[slot].min(g.nodes_m.len() - 1);
@@ -529,7 +614,10 @@ pub(crate) fn real_day(
                 continue;
             }
         }
-        if !pending.is_empty() && rng.random_bool(0.3) && t + 1500.0 < shift_end {
+        if !pending.is_empty()
+            && rng.random_bool(visit_p(t, pending.len()))
+            && t + 1500.0 < shift_end
+        {
             if let Some(c) = pending.pop() {
                 let cp = &city.checkpoints[c];
                 let t0 = wk.traj.now();
@@ -546,7 +634,8 @@ pub(crate) fn real_day(
                     checkpoint: c,
                     start,
                     end,
-                    checkin: rng.random_bool(checkin_p),
+                    // The sparse app reports only with a check-in.
+                    checkin: sparse || rng.random_bool(checkin_p),
                 });
                 let back = g.nodes_m[wk.node];
                 wk.traj.go_to(back, speed);
@@ -594,19 +683,23 @@ pub(crate) fn real_day(
     raw.out_of_grid_s = out_of_grid_s(city, &worker.grids, &traj, &led.away, shift_end);
     raw.visits = led.visits.clone();
 
-    let rows = emit(
-        &mut rng,
-        city,
-        w,
-        &traj,
-        &led,
-        shift_start,
-        shift_end,
-        midnight_utc_s,
-        opts.interval_s,
-        plan.mock_share,
-        &mut raw,
-    );
+    let rows = if sparse {
+        emit_sparse(&mut rng, city, w, &traj, &led, midnight_utc_s)
+    } else {
+        emit(
+            &mut rng,
+            city,
+            w,
+            &traj,
+            &led,
+            shift_start,
+            shift_end,
+            midnight_utc_s,
+            opts.interval_s,
+            plan.mock_share,
+            &mut raw,
+        )
+    };
     if let (Some(a), Some(b)) = (
         rows.iter().map(|r| r.ts_s).min(),
         rows.iter().map(|r| r.ts_s).max(),
@@ -891,6 +984,42 @@ fn emit(
                 rows.swap(i, i + 1);
             }
         }
+    }
+    rows
+}
+
+/// The sparse (check-in only) app: one fix per checkpoint visit, during the stay, carrying the
+/// check-in, with ordinary GPS noise (5–15 m, never more than 2.5 × the reported accuracy);
+/// no outliers, duplicates, mock flags or out-of-order delivery.
+fn emit_sparse(
+    rng: &mut ChaCha8Rng,
+    city: &City,
+    w: usize,
+    traj: &Traj,
+    led: &Ledger,
+    midnight_utc_s: i64,
+) -> Vec<PingRow> {
+    let mut cur = Cursor::new(traj);
+    let mut rows = Vec::with_capacity(led.visits.len());
+    for v in &led.visits {
+        let ts = (v.start + (v.end - v.start) * rng.random_range(0.3..0.7)).round();
+        let (tp, _) = cur.at(ts);
+        let acc: f64 = rng.random_range(5.0..15.0);
+        let ex = rng.sample::<f64, _>(StandardNormal) * acc / 1.5;
+        let ey = rng.sample::<f64, _>(StandardNormal) * acc / 1.5;
+        let r = ex.hypot(ey);
+        let k = if r > 2.5 * acc { 2.5 * acc / r } else { 1.0 };
+        let [lon_e7, lat_e7] = city.frame.to_lonlat_e7(tp[0] + k * ex, tp[1] + k * ey);
+        rows.push(PingRow {
+            worker: w as u32,
+            ts_s: midnight_utc_s + ts as i64,
+            lon_e7,
+            lat_e7,
+            acc_dm: (acc * 10.0).round() as u32,
+            speed_dmps: 0,
+            mock: false,
+            checkin: Some(v.checkpoint as u32),
+        });
     }
     rows
 }
