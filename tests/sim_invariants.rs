@@ -925,3 +925,74 @@ fn a_share_out_of_range_is_named_in_the_error() {
     };
     assert!(bad.validate().unwrap_err().contains("--night-share"));
 }
+
+#[test]
+fn the_engine_sees_sparse_and_night_workers_as_honest() {
+    use gridbeat::assess::Assessor;
+    use gridbeat::config::Config;
+    use gridbeat::model::{Crs, Ping, WorkerId};
+    use gridbeat::registry::{LoadOptions, Registry, Source};
+    use gridbeat::track::CleanMode;
+
+    let opts = mode_opts(25, 0.5, 0.5);
+    let dir = run(&opts);
+    let text = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap();
+    let (grids, workers, cps) = (
+        text("grids.geojson"),
+        text("workers.csv"),
+        text("checkpoints.geojson"),
+    );
+    let registry = Registry::from_sources(
+        Source::new("grids.geojson", &grids),
+        Some(Source::new("workers.csv", &workers)),
+        Some(Source::new("checkpoints.geojson", &cps)),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let pings =
+        gridbeat::ingest::csv::read_pings(text("pings.csv").as_bytes(), "pings.csv", Crs::Wgs84)
+            .unwrap()
+            .pings;
+    let assessor = Assessor::new(&registry, &Config::default(), CleanMode::Full);
+    let truth = read_truth(dir.path());
+    let (mut sparse_seen, mut night_seen, mut diligent_night) = (0, 0, 0);
+    for w in &truth.workers {
+        let id = WorkerId::new(&w.worker);
+        let mine: Vec<Ping> = pings.iter().filter(|p| p.worker == id).cloned().collect();
+        let days = assessor.summarize_worker(&id, &mine);
+        let flags: Vec<&str> = days
+            .iter()
+            .flat_map(|d| d.anomalies.iter().map(|a| a.kind()))
+            .collect();
+        if w.app_mode == Some(sim::AppMode::Sparse) {
+            sparse_seen += 1;
+            // Every fix accepted, no flag, and every true visit found through its check-in.
+            assert!(flags.is_empty(), "{}: {flags:?}", w.worker);
+            let received: u32 = days.iter().map(|d| d.pings).sum();
+            let accepted: u32 = days.iter().map(|d| d.accepted).sum();
+            assert_eq!(accepted, received, "{}", w.worker);
+            let found: usize = days.iter().map(|d| d.visits.len()).sum();
+            assert_eq!(found, w.visits.len(), "{}", w.worker);
+        }
+        if w.shift == Some(sim::Shift::Night) && w.app_mode == Some(sim::AppMode::Continuous) {
+            night_seen += 1;
+            // The steps after midnight land on the next local day (truth.json counts a shift
+            // on the day it starts); together the engine's days hold the whole patrol.
+            let truth_min: f64 = w.days.iter().map(|d| d.patrol_minutes).sum();
+            let engine_min: f64 = days.iter().map(|d| d.patrol_s).sum::<f64>() / 60.0;
+            if w.label == sim::Label::Diligent {
+                diligent_night += 1;
+                assert!(flags.is_empty(), "{}: {flags:?}", w.worker);
+                assert!(
+                    engine_min > 0.8 * truth_min,
+                    "{}: {engine_min} of {truth_min} min",
+                    w.worker
+                );
+            }
+        }
+    }
+    assert!(
+        sparse_seen >= 4 && night_seen >= 2 && diligent_night >= 1,
+        "{sparse_seen} {night_seen} {diligent_night}"
+    );
+}

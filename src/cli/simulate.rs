@@ -15,15 +15,17 @@ use crate::sim::{self, SimOptions};
 /// Arguments of `gridbeat simulate`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Worker kinds: every worker has a behaviour label (about 60 % diligent; lazy, out_of_grid, \
-static_device, replay, mock), a shift (day or night) and an app mode (continuous or sparse). \
---night-share and --sparse-share choose round(F x workers) workers each, on random streams of \
-their own: with both at 0 (the default) the files are byte for byte those of earlier versions. \
-Night workers (any label) patrol 20:00-06:00 or 22:00-04:00 local; a shift belongs to the day \
-it starts. Sparse workers are taken from the diligent and lazy workers first (others, when the \
-share asks for more, become diligent); their phone sends one fix per checkpoint visit, with the \
-check-in. A worker may be both night and sparse. truth.json records \"shift\" and \"app_mode\" \
-per worker whenever either share is above 0.")]
+Worker kinds: every worker has a behaviour label (about 60 % diligent; lazy, out_of_grid,
+static_device, replay, mock), a shift (day or night) and an app mode (continuous or sparse).
+--night-share and --sparse-share each choose round(F x workers) workers, on random streams of
+their own: with both at 0 (the default) the files are byte for byte those of earlier versions.
+  Night workers (any label, kept) patrol 20:00-06:00 or 22:00-04:00 local; a shift belongs to
+  the day it starts on.
+  Sparse workers come from the diligent and lazy workers first (when the share asks for more,
+  others follow and become diligent); their phone sends one fix per checkpoint visit, carrying
+  the check-in.
+A worker may be both. truth.json names every worker's \"shift\" and \"app_mode\" when
+either share is above 0; see data/README.md.")]
 pub struct SimulateArgs {
     /// Seed: the same arguments give byte-identical files.
     #[arg(long, default_value_t = 7)]
