@@ -6,7 +6,7 @@
 //! worker's earlier days, which it sees through their [`Fingerprint`]s. Pure computation.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::geodesy::{distance_m, LocalFrame};
@@ -50,7 +50,7 @@ impl AnomalyParams {
 }
 
 /// One flag on one worker-day, with its evidence.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// The local day.
     pub day: NaiveDate,
@@ -74,7 +74,7 @@ impl Anomaly {
 }
 
 /// The kinds of flag, each with its evidence.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "evidence", rename_all = "snake_case")]
 pub enum Finding {
     /// Many pings implied impossible speeds (teleport-like jumps).
@@ -146,7 +146,7 @@ const REPLAY_EARLY_EXIT_MINUTES: u32 = 30;
 const REPLAY_MAX_LAG_STEPS: i64 = 5;
 
 /// A day's track sampled once a minute from its first fix: what replay detection compares.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// The local day.
     pub day: NaiveDate,
@@ -166,11 +166,7 @@ pub fn detect(
     params: &AnomalyParams,
     tz: chrono_tz::Tz,
 ) -> (Vec<Anomaly>, Vec<Fingerprint>) {
-    let mut out = Vec::new();
-    jumps(track, params, tz, &mut out);
-    static_device(track, params, tz, &mut out);
-    mock_location(pings, tz, &mut out);
-    future_timestamps(track, tz, &mut out);
+    let mut out = detect_flags(pings, track, params, tz);
     let prints = fingerprints(track, tz);
     let mut seen: Vec<&Fingerprint> = earlier.iter().collect();
     for fp in &prints {
@@ -184,6 +180,22 @@ pub fn detect(
     }
     out.sort_by(|a, b| (a.day, a.kind()).cmp(&(b.day, b.kind())));
     (out, prints)
+}
+
+/// The flags that need no other day: jumps, static device, mock locations, timestamps ahead of
+/// receipt, each on the local day it happened (a static period on the day it starts).
+pub fn detect_flags(
+    pings: &[Ping],
+    track: &Track,
+    params: &AnomalyParams,
+    tz: chrono_tz::Tz,
+) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    jumps(track, params, tz, &mut out);
+    static_device(track, params, tz, &mut out);
+    mock_location(pings, tz, &mut out);
+    future_timestamps(track, tz, &mut out);
+    out
 }
 
 fn jumps(track: &Track, params: &AnomalyParams, tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
@@ -343,7 +355,9 @@ pub fn fingerprints(track: &Track, tz: chrono_tz::Tz) -> Vec<Fingerprint> {
                 if fp.samples.len() <= s {
                     fp.samples.resize(s + 1, None);
                 }
-                fp.samples[s] = Some(interpolate(f, next, t));
+                // Rounded to 1e-7° (1 cm) so that a stored fingerprint compares as the fresh one.
+                let (lon, lat) = interpolate(f, next, t);
+                fp.samples[s] = Some((round7(lon), round7(lat)));
                 s += 1;
             }
         }
@@ -364,7 +378,11 @@ fn interpolate(a: &Fix, b: Option<&Fix>, t: UnixMs) -> (f64, f64) {
 /// Compares a day's fingerprint with earlier days': the earliest day whose samples coincide
 /// (within `replay_radius_m`) on at least `replay_min_share` of the minutes in which that day
 /// moved, for at least `replay_min_s`, at the best of a few small time shifts.
-fn replay(fp: &Fingerprint, earlier: &[&Fingerprint], params: &AnomalyParams) -> Option<Finding> {
+pub fn replay(
+    fp: &Fingerprint,
+    earlier: &[&Fingerprint],
+    params: &AnomalyParams,
+) -> Option<Finding> {
     let mut best: Option<(f64, u32, &Fingerprint, i64)> = None;
     for e in earlier.iter().filter(|e| e.day < fp.day) {
         for lag in -REPLAY_MAX_LAG_STEPS..=REPLAY_MAX_LAG_STEPS {

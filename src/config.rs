@@ -66,6 +66,9 @@ pub struct Config {
     /// Time in out-of-grid episodes (each longer than `out_of_grid_min_s`) in one day that
     /// raises an `out_of_grid` flag, seconds (§4.8).
     pub out_of_grid_flag_s: f64,
+    /// A fix within this distance of one of the worker's assigned grids counts as inside it
+    /// for in-grid time and out-of-grid episodes: boundaries run along streets (§4.5), metres.
+    pub in_grid_tolerance_m: f64,
     /// The monthly score: weights, targets and penalties (§4.9), `[score]` in the file.
     pub score: ScoreConfig,
 }
@@ -224,6 +227,7 @@ impl Default for Config {
             min_active_minutes: 30.0,
             simplify_tolerance_m: 5.0,
             out_of_grid_flag_s: 1800.0,
+            in_grid_tolerance_m: 30.0,
             score: ScoreConfig::default(),
         }
     }
@@ -386,6 +390,7 @@ impl Config {
             ("visit_merge_s", self.visit_merge_s),
             ("static_min_s", self.static_min_s),
             ("out_of_grid_min_s", self.out_of_grid_min_s),
+            ("in_grid_tolerance_m", self.in_grid_tolerance_m),
             ("min_active_minutes", self.min_active_minutes),
             ("simplify_tolerance_m", self.simplify_tolerance_m),
             ("jump_flag_min_m", self.jump_flag_min_m),

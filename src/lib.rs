@@ -26,13 +26,10 @@
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
-//! - [`batch`] (feature `assess`): reading a month of pings from CSV/Parquet with polars.
 //! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 
 pub mod anomaly;
 pub mod assess;
-#[cfg(feature = "assess")]
-pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod coverage;

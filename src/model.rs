@@ -305,7 +305,9 @@ impl Period {
     /// When `last` is before `first`.
     pub fn new(first: chrono::NaiveDate, last: chrono::NaiveDate) -> Result<Period, String> {
         if last < first {
-            return Err(format!("the period ends ({last}) before it starts ({first})"));
+            return Err(format!(
+                "the period ends ({last}) before it starts ({first})"
+            ));
         }
         Ok(Period { first, last })
     }

@@ -101,6 +101,124 @@ pub fn locate_fixes(track: &Track, index: &GridIndex) -> Vec<Option<GridId>> {
         .collect()
 }
 
+/// A worker's assigned grids seen with the in-grid tolerance (DESIGN.md §4.5): a position
+/// within `tolerance_m` of one of them counts as inside it. Grid boundaries run along streets;
+/// a worker walking the boundary street is patrolling the grid, not leaving it.
+#[derive(Clone, Debug, Default)]
+pub struct AssignedArea {
+    grids: Vec<AssignedGrid>,
+    tolerance_m: f64,
+}
+
+/// One assigned grid's rings in a local metric frame, for distances to its boundary.
+#[derive(Clone, Debug)]
+struct AssignedGrid {
+    id: GridId,
+    frame: crate::geodesy::LocalFrame,
+    /// Ring edges, metres.
+    edges: Vec<[(f64, f64); 2]>,
+    /// Bounding box of the rings, metres: (min x, min y, max x, max y).
+    bbox: (f64, f64, f64, f64),
+}
+
+impl AssignedArea {
+    /// The assigned grids of a worker (ids of `registry`) with a tolerance in metres.
+    pub fn new(
+        registry: &crate::registry::Registry,
+        assigned: &[GridId],
+        tolerance_m: f64,
+    ) -> Self {
+        let grids = assigned
+            .iter()
+            .filter_map(|&id| registry.grid(id).map(|g| (id, g)))
+            .map(|(id, g)| {
+                let c = g.bbox.center();
+                let frame = crate::geodesy::LocalFrame::new(c.x, c.y);
+                let mut edges = Vec::new();
+                let mut bbox = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+                for poly in &g.polygon {
+                    for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                        let pts: Vec<(f64, f64)> =
+                            ring.coords().map(|p| frame.project(p.x, p.y)).collect();
+                        for w in pts.windows(2) {
+                            edges.push([w[0], w[1]]);
+                        }
+                        for &(x, y) in &pts {
+                            bbox = (bbox.0.min(x), bbox.1.min(y), bbox.2.max(x), bbox.3.max(y));
+                        }
+                    }
+                }
+                AssignedGrid {
+                    id,
+                    frame,
+                    edges,
+                    bbox,
+                }
+            })
+            .collect();
+        AssignedArea { grids, tolerance_m }
+    }
+
+    /// Whether a grid is one of the assigned ones.
+    pub fn is_assigned(&self, grid: GridId) -> bool {
+        self.grids.iter().any(|g| g.id == grid)
+    }
+
+    /// The assigned grid a position counts for: the one it lies in (`located`, from the
+    /// point locator) or, outside them all, the first whose boundary is within the tolerance
+    /// (≤); else `None`.
+    pub fn place(&self, located: Option<GridId>, lon: f64, lat: f64) -> Option<GridId> {
+        if let Some(g) = located.filter(|&g| self.is_assigned(g)) {
+            return Some(g);
+        }
+        let tol = self.tolerance_m;
+        if tol <= 0.0 {
+            return None;
+        }
+        self.grids.iter().find_map(|g| {
+            let (x, y) = g.frame.project(lon, lat);
+            let (x0, y0, x1, y1) = g.bbox;
+            if x < x0 - tol || x > x1 + tol || y < y0 - tol || y > y1 + tol {
+                return None;
+            }
+            let tol2 = tol * tol;
+            g.edges
+                .iter()
+                .any(|&[a, b]| segment_distance2((x, y), a, b) <= tol2)
+                .then_some(g.id)
+        })
+    }
+}
+
+/// The squared distance from `p` to the segment `a`–`b`, in the units of the inputs.
+fn segment_distance2(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (a.0 + t * dx - p.0, a.1 + t * dy - p.1);
+    cx * cx + cy * cy
+}
+
+/// The place of each accepted fix for one worker's in-grid figures: the assigned grid it is
+/// in or within the tolerance of, else the grid the locator finds (`None`: outside every grid).
+/// `located` is [`locate_fixes`] of the same track.
+pub fn places_for_worker(
+    track: &Track,
+    located: &[Option<GridId>],
+    area: &AssignedArea,
+) -> Vec<Option<GridId>> {
+    track
+        .fixes()
+        .iter()
+        .zip(located)
+        .map(|(f, &g)| area.place(g, f.lon, f.lat).or(g))
+        .collect()
+}
+
 /// In-grid time per local day (DESIGN.md §4.5): each step's duration counts for the grid of
 /// both its ends, half-half when the ends differ (a half may be "outside"); a half counts
 /// outside the assigned grids when its end is in none of `assigned`. A step belongs to the
@@ -238,7 +356,7 @@ pub fn out_of_grid_episodes(
 // ---------------------------------------------------------------------------------------------
 
 /// How a visit was established.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Via {
     /// Accepted fixes stayed within the visit radius long enough.
@@ -270,7 +388,7 @@ impl Via {
 }
 
 /// One visit of a worker to a checkpoint.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Visit {
     /// Index into the checkpoint list the [`CheckpointIndex`] was built from.
     pub checkpoint: usize,
@@ -285,7 +403,7 @@ pub struct Visit {
 }
 
 /// Why a check-in did not count.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum CheckinRejection {
     /// The ping carrying the check-in is farther from the checkpoint than `checkin_radius_m`.
@@ -298,7 +416,7 @@ pub enum CheckinRejection {
 }
 
 /// A check-in that was rejected, with the reason.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct RejectedCheckin {
     /// Who checked in.
     pub worker: WorkerId,

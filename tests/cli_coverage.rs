@@ -107,8 +107,18 @@ fn sample_pings_give_team_coverage_at_least_each_workers() {
         os("--to"),
         os("2026-10-03"),
     ]);
-    assert_eq!(out["params"]["from"], "2026-10-01");
-    assert_eq!(out["params"]["input"], "pings");
+    assert_eq!(out["period"]["from"], "2026-10-01");
+    assert_eq!(out["input"], "pings");
+    assert_eq!(out["params"]["coverage_radius_m"], 30.0);
+    // Team coverage counts the grid's assigned workers only; others who passed through are
+    // listed apart, as visitors.
+    let visitors: usize = out["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["visitors"].as_array().unwrap().len())
+        .sum();
+    assert!(visitors > 0, "sample workers cross into neighbouring grids");
     let grids = out["grids"].as_array().unwrap();
     assert_eq!(grids.len(), 12);
     for g in grids {

@@ -953,7 +953,10 @@ fn the_engine_sees_sparse_and_night_workers_as_honest() {
         gridbeat::ingest::csv::read_pings(text("pings.csv").as_bytes(), "pings.csv", Crs::Wgs84)
             .unwrap()
             .pings;
-    let assessor = Assessor::new(&registry, &Config::default(), CleanMode::Full);
+    let assessor = Assessor::new(
+        std::sync::Arc::new(registry),
+        gridbeat::assess::Params::new(Config::default(), CleanMode::Full),
+    );
     let truth = read_truth(dir.path());
     let (mut sparse_seen, mut night_seen, mut diligent_night) = (0, 0, 0);
     for w in &truth.workers {

@@ -1,36 +1,160 @@
-//! The assessment (DESIGN.md §4.9): worker-day summaries, computed by the engine from one
-//! worker-day of pings, and (with the `assess` feature) their monthly aggregation, scores,
-//! ranks and roll-ups.
+//! The assessment engine (DESIGN.md §3, §4.9): worker-day summaries, the single source of
+//! every figure, and what is computed from them.
 //!
-//! A [`WorkerDay`] holds everything a monthly report needs about one worker and one local day:
-//! the track's figures, in-grid time, out-of-grid episodes, the covered area as masks that
-//! union across days and workers, checkpoint visits, data-quality counts and plausibility
-//! flags. It is the unit of incremental work: the service stores one per worker-day and
-//! recomputes only the days that received pings; the batch door computes them all.
+//! A [`WorkerDay`] holds everything any door shows about one worker and one local day: the
+//! track's figures and stays, in-grid time, out-of-grid episodes, the covered area as masks
+//! that union across days and workers, checkpoint visits, data-quality counts, plausibility
+//! flags, the day's simplified path, and the state the next day's window starts from. It is
+//! the unit of incremental work: the service stores one per worker-day ([`stored`]) and
+//! recomputes single dirty days from a bounded window of pings ([`window`]); the batch door
+//! summarises whole streams. Both give the same summaries (see [`day`]).
+//!
+//! - [`day`]: one worker's pings → worker-days; the day rule.
+//! - [`window`]: the bounded window of pings a single worker-day is computed from.
+//! - [`period`]: figures over a period from worker-days (per worker, per grid, per checkpoint).
+//! - [`stored`]: the compact stored form, keyed by codes, with the basis it was computed on.
+//! - `month` (feature `assess`): the monthly assessment with polars: scores, ranks, roll-ups.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use chrono::NaiveDate;
-use chrono_tz::Tz;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
-use crate::anomaly::{self, Anomaly, AnomalyParams, Finding, Fingerprint};
+use crate::anomaly::AnomalyParams;
 use crate::config::Config;
-use crate::coverage::{CoverageIndex, CoverageParams, GridCoverage};
-use crate::model::{format_timestamp, Ping, WorkerId};
-use crate::registry::{GridId, Registry};
-use crate::track::days::DayClock;
-use crate::track::{self, CleanMode, DropCounts, TrackParams};
-use crate::visits::{self, CheckpointIndex, OutOfGridEpisode, Visit, VisitParams};
+use crate::coverage::{CoverageIndex, CoverageParams};
+use crate::registry::Registry;
+use crate::track::{CleanMode, TrackParams};
+use crate::visits::{CheckpointIndex, VisitParams};
+
+pub mod day;
+pub mod error;
+pub mod period;
+pub mod stored;
+pub mod window;
 
 #[cfg(feature = "assess")]
 pub mod month;
 
-/// Everything the engine needs to summarise worker-days: the registry, its coverage rasters
-/// and checkpoint index (built once), and the parameters.
-pub struct Assessor<'a> {
+pub use day::WorkerDay;
+pub use error::AssessError;
+
+/// The version of the engine's definitions: stored summaries computed by another version are
+/// stale. Bump the suffix whenever a figure's definition changes.
+pub const ENGINE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+day-rule.1");
+
+/// The one record of the parameters a figure was computed with: the engine version, the
+/// cleaning mode and every config value. Every output (tracks, coverage, visits, report, the
+/// service) records exactly this.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Params {
+    /// [`ENGINE_VERSION`].
+    pub engine: String,
+    /// Whether the accuracy and speed gates ran (`false`: duplicates only).
+    pub clean: bool,
+    /// Every parameter of DESIGN.md §4.
+    #[serde(flatten)]
+    pub config: Config,
+}
+
+impl Params {
+    /// The record of a config and a cleaning mode.
+    pub fn new(config: Config, clean: CleanMode) -> Params {
+        Params {
+            engine: ENGINE_VERSION.to_string(),
+            clean: clean == CleanMode::Full,
+            config,
+        }
+    }
+
+    /// The cleaning mode.
+    pub fn clean_mode(&self) -> CleanMode {
+        if self.clean {
+            CleanMode::Full
+        } else {
+            CleanMode::DedupeOnly
+        }
+    }
+
+    /// The record as JSON, as every output shows it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A short digest of the record (hex): summaries computed with other parameters are stale.
+    pub fn digest(&self) -> String {
+        digest_hex(self.to_json().to_string().as_bytes())
+    }
+}
+
+/// The first 16 hex digits of the SHA-256 of some bytes.
+pub(crate) fn digest_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a summary was computed on besides its pings: the parameters and the registry. A
+/// stored summary whose basis differs from the current one is stale and must be recomputed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Basis {
+    /// [`Params::digest`].
+    pub params: String,
+    /// Digest of every grid's code and polygon (point location, coverage rasters).
+    pub grids: String,
+    /// Digest of every checkpoint's code, position, grid and required visits.
+    pub checkpoints: String,
+}
+
+impl Basis {
+    /// The basis of a registry and parameters.
+    pub fn of(registry: &Registry, params: &Params) -> Basis {
+        let mut grids = Sha256::new();
+        for g in &registry.grids {
+            grids.update(g.code.as_str().as_bytes());
+            grids.update([0]);
+            for poly in &g.polygon {
+                for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                    for c in ring.coords() {
+                        grids.update(c.x.to_le_bytes());
+                        grids.update(c.y.to_le_bytes());
+                    }
+                    grids.update([1]);
+                }
+            }
+        }
+        let mut cps = Sha256::new();
+        for c in &registry.checkpoints {
+            let grid = registry.grid(c.grid).map_or("", |g| g.code.as_str());
+            cps.update(c.code.as_bytes());
+            cps.update([0]);
+            cps.update(grid.as_bytes());
+            cps.update([0]);
+            cps.update(c.lon.to_le_bytes());
+            cps.update(c.lat.to_le_bytes());
+            cps.update(c.visits_per_month.to_le_bytes());
+        }
+        let hex = |d: sha2::digest::Output<Sha256>| digest_hex(&d);
+        Basis {
+            params: params.digest(),
+            grids: hex(grids.finalize()),
+            checkpoints: hex(cps.finalize()),
+        }
+    }
+}
+
+/// The engine's context: the registry, the indexes built from it once (coverage rasters,
+/// checkpoints), and the parameters. Shared by threads and tasks (`Send + Sync`, owns its
+/// registry through an [`Arc`]).
+pub struct Assessor {
     /// The grid registry.
-    pub registry: &'a Registry,
+    pub registry: Arc<Registry>,
+    /// The parameters, as every output records them.
+    pub params: Params,
+    /// What summaries are computed on (parameters and registry digests).
+    pub basis: Basis,
     /// Rasters of every grid, for coverage.
     pub coverage: CoverageIndex,
     /// The checkpoints, for visits.
@@ -42,175 +166,66 @@ pub struct Assessor<'a> {
     /// Visit parameters.
     pub visit: VisitParams,
     /// The local time zone of days and months.
-    pub tz: Tz,
-    /// Out-of-grid episodes shorter than this are not reported, seconds.
-    pub out_of_grid_min_s: f64,
-    /// Episode time in a day that raises an `out_of_grid` flag, seconds.
-    pub out_of_grid_flag_s: f64,
+    pub tz: chrono_tz::Tz,
 }
 
-impl<'a> Assessor<'a> {
-    /// Builds the indexes for a registry and a config.
-    pub fn new(registry: &'a Registry, config: &Config, clean: CleanMode) -> Assessor<'a> {
+impl Assessor {
+    /// Builds the indexes for a registry and the parameters.
+    pub fn new(registry: Arc<Registry>, params: Params) -> Assessor {
+        let config = &params.config;
+        let clean = params.clean_mode();
         Assessor {
-            registry,
-            coverage: CoverageIndex::new(registry, CoverageParams::from_config(config)),
+            coverage: CoverageIndex::new(&registry, CoverageParams::from_config(config)),
             checkpoints: CheckpointIndex::new(&registry.checkpoints),
             track: TrackParams::from_config(config, clean),
             anomaly: AnomalyParams::from_config(config),
             visit: VisitParams::from_config(config),
             tz: config.tz(),
-            out_of_grid_min_s: config.out_of_grid_min_s,
-            out_of_grid_flag_s: config.out_of_grid_flag_s,
+            basis: Basis::of(&registry, &params),
+            registry,
+            params,
         }
     }
 
-    /// Summarises one worker-day. `pings` are the worker's pings of that local day (any
-    /// order); `earlier` are fingerprints of the worker's earlier days, for replay detection.
-    pub fn summarize_day(
-        &self,
-        worker: &WorkerId,
-        day: NaiveDate,
-        pings: &[Ping],
-        earlier: &[Fingerprint],
-    ) -> WorkerDay {
-        let t = track::build(pings, &self.track);
-        let assigned: &[GridId] = self
-            .registry
-            .worker(worker.as_str())
-            .map_or(&[], |w| w.grids.as_slice());
-        let located = visits::locate_fixes(&t, &self.registry.index);
-        let (mut in_assigned_s, mut outside_assigned_s) = (0.0, 0.0);
-        for gd in visits::grid_time(&t, &located, assigned, self.tz) {
-            outside_assigned_s += gd.outside_assigned_s;
-            in_assigned_s += assigned
-                .iter()
-                .filter_map(|g| gd.grid_s.get(g))
-                .sum::<f64>();
-        }
-        let out_of_grid =
-            visits::out_of_grid_episodes(&t, &located, assigned, self.out_of_grid_min_s);
-        let mut coverage = GridCoverage::new();
-        self.coverage.cover_track(&t, &mut coverage);
-        let (visits, _rejected) = visits::visits(worker, pings, &t, &self.checkpoints, &self.visit);
-        let (mut anomalies, prints) = anomaly::detect(pings, &t, earlier, &self.anomaly, self.tz);
-        // Out-of-grid time is the time in episodes: a worker walking a boundary street flips in
-        // and out of the grid with every noisy fix, which is not being elsewhere.
-        let out_of_grid_s: f64 = out_of_grid.iter().map(OutOfGridEpisode::duration_s).sum();
-        if !assigned.is_empty() && out_of_grid_s >= self.out_of_grid_flag_s {
-            anomalies.push(Anomaly {
-                day,
-                finding: Finding::OutOfGrid {
-                    minutes: (out_of_grid_s / 6.0).round() / 10.0,
-                    episodes: out_of_grid
-                        .iter()
-                        .map(|e| {
-                            format!("{}/{}", format_timestamp(e.start), format_timestamp(e.end))
-                        })
-                        .collect(),
-                },
-            });
-        }
-        // A day's pings may straddle its bounds by a step; the day's own figures are those of
-        // the summary whose local day it is.
-        let summary = t.days.iter().find(|d| d.day == day);
-        let (first, last) = summary.map_or((0, 0), |d| (d.first, d.last));
-        let patrol_s = t.patrol_s;
-        WorkerDay {
-            worker: worker.clone(),
-            day,
-            pings: t.pings as u32,
-            accepted: t.fixes().len() as u32,
-            dropped: t.cleaned.dropped,
-            mock_pings: t.cleaned.mock,
-            segments: t.segments.len() as u32,
-            patrol_s,
-            length_m: t.length_m,
-            stays: t.stays.len() as u32,
-            gap_s: (((last - first) as f64 / 1000.0) - patrol_s).max(0.0),
-            in_assigned_s,
-            outside_assigned_s,
-            out_of_grid_s,
-            out_of_grid,
-            coverage,
-            visits,
-            anomalies,
-            fingerprint: prints.into_iter().find(|p| p.day == day),
-        }
+    /// An assessor without a registry (no grids, workers or checkpoints): track figures only.
+    pub fn without_registry(params: Params) -> Assessor {
+        Assessor::new(Arc::new(Registry::default()), params)
     }
 
-    /// Summarises every local day of one worker's pings (any order), in day order, passing
-    /// each day the fingerprints of the days before it.
-    pub fn summarize_worker(&self, worker: &WorkerId, pings: &[Ping]) -> Vec<WorkerDay> {
-        let mut by_day: BTreeMap<NaiveDate, Vec<Ping>> = BTreeMap::new();
-        let mut clock = DayClock::new(self.tz);
-        for p in pings {
-            by_day.entry(clock.day(p.ts)).or_default().push(p.clone());
-        }
-        let mut earlier: Vec<Fingerprint> = Vec::new();
-        let mut out = Vec::with_capacity(by_day.len());
-        for (day, day_pings) in by_day {
-            let wd = self.summarize_day(worker, day, &day_pings, &earlier);
-            if let Some(fp) = &wd.fingerprint {
-                earlier.push(fp.clone());
-            }
-            out.push(wd);
-        }
-        out
+    /// The config the parameters hold.
+    pub fn config(&self) -> &Config {
+        &self.params.config
     }
 }
 
-/// One worker's figures for one local day: what the monthly assessment aggregates.
-#[derive(Clone, Debug, Serialize)]
-pub struct WorkerDay {
-    /// The worker.
-    pub worker: WorkerId,
-    /// The local day.
-    pub day: NaiveDate,
-    /// Pings received.
-    pub pings: u32,
-    /// Pings accepted by cleaning.
-    pub accepted: u32,
-    /// Pings dropped, by reason.
-    pub dropped: DropCounts,
-    /// Pings the client flagged as mock locations.
-    pub mock_pings: u32,
-    /// Segments.
-    pub segments: u32,
-    /// Patrol time, seconds.
-    pub patrol_s: f64,
-    /// Track length, metres.
-    pub length_m: f64,
-    /// Stays.
-    pub stays: u32,
-    /// Time between the day's first and last fix not covered by segments, seconds.
-    pub gap_s: f64,
-    /// Patrol time inside the worker's assigned grids, seconds.
-    pub in_assigned_s: f64,
-    /// Patrol time outside the worker's assigned grids, seconds (every step, half-half at
-    /// boundaries, DESIGN.md §4.5).
-    pub outside_assigned_s: f64,
-    /// Time in out-of-grid episodes (runs outside the assigned grids longer than
-    /// `out_of_grid_min_s`), seconds: what reports call out-of-grid time.
-    pub out_of_grid_s: f64,
-    /// Out-of-grid episodes longer than `out_of_grid_min_s`.
-    pub out_of_grid: Vec<OutOfGridEpisode>,
-    /// Covered area per grid (union-able masks).
-    #[serde(skip)]
-    pub coverage: GridCoverage,
-    /// Checkpoint visits.
-    pub visits: Vec<Visit>,
-    /// Plausibility flags with their evidence.
-    pub anomalies: Vec<Anomaly>,
-    /// The day sampled once a minute, for replay detection on later days.
-    #[serde(skip)]
-    pub fingerprint: Option<Fingerprint>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl WorkerDay {
-    /// Whether the day carries a flag that the score penalises: any plausibility flag, but
-    /// never the client's mock flag alone (DESIGN.md §4.8).
-    pub fn penalised(&self) -> bool {
-        self.anomalies.iter().any(|a| a.kind() != "mock_location")
+    #[test]
+    fn the_assessor_can_be_shared_by_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Assessor>();
+        shared::<WorkerDay>();
+    }
+
+    #[test]
+    fn the_parameter_digest_follows_every_value() {
+        let a = Params::new(Config::default(), CleanMode::Full);
+        let c = Config {
+            max_gap_s: 301.0,
+            ..Config::default()
+        };
+        assert_ne!(a.digest(), Params::new(c, CleanMode::Full).digest());
+        assert_ne!(
+            a.digest(),
+            Params::new(Config::default(), CleanMode::DedupeOnly).digest()
+        );
+        assert_eq!(
+            a.digest(),
+            Params::new(Config::default(), CleanMode::Full).digest()
+        );
+        assert_eq!(a.to_json()["engine"], ENGINE_VERSION);
+        assert_eq!(a.to_json()["max_gap_s"], 300.0);
     }
 }

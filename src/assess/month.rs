@@ -7,20 +7,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Context;
-use chrono::{Datelike, NaiveDate};
 use polars::prelude::{
     col, lit, when, Column, DataFrame, DataType, Expr, IntoLazy, JoinArgs, JoinType, RankMethod,
     RankOptions, SortMultipleOptions,
 };
 
-use super::{Assessor, WorkerDay};
-use crate::config::{Config, ScoreConfig};
-use crate::coverage::{CoverageMask, GridCoverage};
-use crate::model::Level;
+use super::{period, AssessError, Assessor, WorkerDay};
+use crate::config::ScoreConfig;
+use crate::coverage::GridCoverage;
+use crate::model::{Level, Month};
 use crate::registry::{GridId, Registry};
 use crate::report::{GridRow, NamedValue, Report, UnitRow, Weight, WorkerRow};
-use crate::visits::{self, Month};
 
 /// The plausibility flags a report counts per worker (days flagged), in column order.
 const FLAG_KINDS: [&str; 7] = [
@@ -39,19 +36,23 @@ const WEAKEST: usize = 3;
 /// What the month's assessment needs besides the worker-days.
 pub struct MonthInput<'a> {
     /// The engine context (registry, coverage rasters, parameters).
-    pub assessor: &'a Assessor<'a>,
-    /// The effective config (score weights, targets, thresholds).
-    pub config: &'a Config,
-    /// The first day of the month.
-    pub month: NaiveDate,
+    pub assessor: &'a Assessor,
+    /// The month.
+    pub month: Month,
     /// Each grid's attainable coverage mask (the street network as a track), if known.
     pub attainable: Option<&'a GridCoverage>,
     /// Restrict the report to this unit's subtree.
     pub unit: Option<&'a str>,
-    /// The effective parameters as the report records them.
-    pub params: serde_json::Value,
     /// When the report is made (RFC 3339), given by the caller: the engine reads no clock.
     pub generated_at: String,
+}
+
+impl From<polars::error::PolarsError> for AssessError {
+    fn from(e: polars::error::PolarsError) -> AssessError {
+        AssessError::Aggregation {
+            reason: e.to_string(),
+        }
+    }
 }
 
 /// The score formula as text, with the configured weights and targets.
@@ -114,34 +115,22 @@ struct WorkerExtras {
 /// Assesses one month: the report of every worker, grid and unit (restricted to
 /// `input.unit`'s subtree when given).
 ///
+/// The worker-days given are those of the month (others are ignored).
+///
 /// # Errors
-/// When polars fails on the aggregation (a bug, not bad input), or the unit is unknown.
-pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Result<Report> {
+/// [`AssessError::UnknownUnit`] when the unit is not in the registry;
+/// [`AssessError::Aggregation`] when polars fails (a bug, not bad input).
+pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> Result<Report, AssessError> {
     let a = input.assessor;
-    let reg = a.registry;
-    let month = Month::of(input.month);
+    let reg: &Registry = &a.registry;
+    let month = input.month;
+    let days: Vec<WorkerDay> = period::in_period(days, month.period());
+    let days = days.as_slice();
 
     // Coverage: each worker's month union per grid, and each grid's team union.
-    let mut per_worker: HashMap<&str, GridCoverage> = HashMap::new();
-    for d in days {
-        per_worker
-            .entry(d.worker.as_str())
-            .or_default()
-            .union_with(&d.coverage);
-    }
-    let mut team: BTreeMap<GridId, CoverageMask> = BTreeMap::new();
-    for w in &reg.workers {
-        if let Some(cov) = per_worker.get(w.id.as_str()) {
-            for &g in &w.grids {
-                if let Some(m) = cov.get(g) {
-                    team.entry(g)
-                        .and_modify(|t| t.union_with(m))
-                        .or_insert_with(|| m.clone());
-                }
-            }
-        }
-    }
-    let grid_share = |g: GridId| team.get(&g).map_or(0.0, |m| a.coverage.share(g, m));
+    let per_worker = period::coverage_by_worker(days);
+    let team = period::team_coverage(a, &per_worker);
+    let grid_share = |g: GridId| period::share(a, &team, g);
     let attainable_share = |g: GridId| {
         input
             .attainable
@@ -157,19 +146,13 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
         }
     };
 
-    // Visits per worker, for compliance.
-    let mut visits_of: HashMap<&str, Vec<visits::Visit>> = HashMap::new();
-    for d in days {
-        visits_of
-            .entry(d.worker.as_str())
-            .or_default()
-            .extend(d.visits.iter().cloned());
-    }
+    // Visits merged over the month, for compliance.
+    let merged = period::merged_visits(a, days);
     let extras: Vec<WorkerExtras> = reg
         .workers
         .iter()
         .map(|w| {
-            let cov = per_worker.get(w.id.as_str());
+            let cov = per_worker.get(&w.id);
             let own = |g: GridId| {
                 cov.and_then(|c| c.get(g))
                     .map_or(0.0, |m| a.coverage.share(g, m))
@@ -179,13 +162,7 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
                 attainable: input
                     .attainable
                     .map(|_| weighted(&w.grids, &|g| attainable_share(g).unwrap_or(0.0))),
-                compliance: visits::worker_compliance(
-                    visits_of.get(w.id.as_str()).map_or(&[][..], Vec::as_slice),
-                    &reg.checkpoints,
-                    &w.grids,
-                    month,
-                    a.tz,
-                ),
+                compliance: period::worker_compliance(a, &w.id, &merged, month),
             }
         })
         .collect();
@@ -196,8 +173,9 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
     // Scope: the unit's subtree (ranks stay those of the whole community and street).
     let in_scope_grids: Option<Vec<GridId>> = match input.unit {
         Some(code) => {
-            reg.unit(code)
-                .with_context(|| format!("--unit {code}: no such unit in the registry"))?;
+            reg.unit(code).ok_or_else(|| AssessError::UnknownUnit {
+                code: code.to_string(),
+            })?;
             Some(reg.grids_in_subtree(code))
         }
         None => None,
@@ -213,7 +191,8 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
             .get(row.worker.as_str())
             .is_some_and(|gs| gs.iter().any(|&g| grid_in_scope(g)))
     });
-    mark_weakest(&mut workers, input.config.score.weak_share);
+    let config = a.config();
+    mark_weakest(&mut workers, config.score.weak_share);
 
     // Grids.
     let mut grids: Vec<GridRow> = (0..reg.grids.len() as GridId)
@@ -244,7 +223,7 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
     {
         let mut order: Vec<usize> = (0..grids.len()).collect();
         order.sort_by(|&x, &y| grids[x].team_coverage.total_cmp(&grids[y].team_coverage));
-        let n_weak = weak_count(grids.len(), input.config.score.weak_share);
+        let n_weak = weak_count(grids.len(), config.score.weak_share);
         for &i in order.iter().take(n_weak) {
             grids[i].weak = true;
         }
@@ -252,12 +231,12 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> anyhow::Resul
 
     let units = roll_up(reg, &workers, &grids, input.unit);
     Ok(Report {
-        month: format!("{:04}-{:02}", input.month.year(), input.month.month()),
+        month: month.to_string(),
         unit: input.unit.map(String::from),
         generated_at: input.generated_at.clone(),
-        params: input.params.clone(),
-        formula: formula_text(&input.config.score),
-        weights: weights(&input.config.score),
+        params: a.params.to_json(),
+        formula: formula_text(&config.score),
+        weights: weights(&config.score),
         workers,
         grids,
         units,
@@ -287,9 +266,10 @@ fn score_workers(
     days: &[WorkerDay],
     input: &MonthInput<'_>,
     extras: &[WorkerExtras],
-) -> anyhow::Result<Vec<WorkerRow>> {
-    let reg = input.assessor.registry;
-    let s = &input.config.score;
+) -> Result<Vec<WorkerRow>, AssessError> {
+    let reg: &Registry = &input.assessor.registry;
+    let config = input.assessor.config();
+    let s = &config.score;
     let flag = |d: &WorkerDay, kind: &str| -> u32 {
         if kind == "any_penalised" {
             u32::from(d.penalised())
@@ -312,7 +292,9 @@ fn score_workers(
         ),
         Column::new(
             "stays".into(),
-            days.iter().map(|d| d.stays).collect::<Vec<_>>(),
+            days.iter()
+                .map(|d| d.stays.len() as u32)
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "pings".into(),
@@ -339,9 +321,9 @@ fn score_workers(
             days.iter().map(|d| flag(d, kind)).collect::<Vec<_>>(),
         ));
     }
-    let day_frame = DataFrame::new_infer_height(day_columns).context("worker-day frame")?;
+    let day_frame = DataFrame::new_infer_height(day_columns)?;
 
-    let min_active_s = input.config.min_active_minutes * 60.0;
+    let min_active_s = config.min_active_minutes * 60.0;
     let mut aggs = vec![
         col("patrol_s")
             .gt_eq(lit(min_active_s))
@@ -411,8 +393,7 @@ fn score_workers(
             "compliance".into(),
             extras.iter().map(|e| e.compliance).collect::<Vec<_>>(),
         ),
-    ])
-    .context("roster frame")?;
+    ])?;
 
     let capped = |x: Expr, target: f64| {
         let r = x / lit(target);
@@ -448,7 +429,7 @@ fn score_workers(
             .otherwise(raw),
     );
     // Ties share the better rank ("min"), as a league table does.
-    let rank = |by: &str| -> anyhow::Result<Expr> {
+    let rank = |by: &str| -> Result<Expr, AssessError> {
         Ok(col("score")
             .rank(
                 RankOptions {
@@ -475,17 +456,16 @@ fn score_workers(
             rank("street")?.alias("rank_street"),
         ])
         .sort(["order"], SortMultipleOptions::default())
-        .collect()
-        .context("scoring the workers")?;
+        .collect()?;
 
-    let f64s = |c: &str| -> anyhow::Result<Vec<f64>> {
+    let f64s = |c: &str| -> Result<Vec<f64>, AssessError> {
         let column = frame.column(c)?.cast(&DataType::Float64)?;
         let values = column.f64()?;
         Ok((0..values.len())
             .map(|i| values.get(i).unwrap_or(0.0))
             .collect())
     };
-    let u64s = |c: &str| -> anyhow::Result<Vec<u64>> {
+    let u64s = |c: &str| -> Result<Vec<u64>, AssessError> {
         let column = frame.column(c)?.cast(&DataType::UInt64)?;
         let values = column.u64()?;
         Ok((0..values.len())
@@ -503,7 +483,7 @@ fn score_workers(
     let flags: Vec<Vec<u64>> = FLAG_KINDS[..FLAG_KINDS.len() - 1]
         .iter()
         .map(|k| u64s(&format!("n_{k}")))
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<Result<_, AssessError>>()?;
 
     let rows = reg
         .workers

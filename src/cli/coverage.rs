@@ -6,28 +6,31 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use geo::MultiPolygon;
-use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use super::tracks::{read_pings_by_worker, round};
+use super::round;
+use crate::assess::{period, Assessor, Params};
 use crate::config::Config;
-use crate::coverage::{CoverageIndex, CoverageParams, GridCoverage};
-use crate::model::Crs;
-use crate::registry::{GridId, LoadOptions, Registry, Source};
-use crate::track::{self, CleanMode, Track, TrackParams};
+use crate::coverage::{CoverageMask, GridCoverage};
+use crate::model::{Crs, Period, WorkerId};
+use crate::registry::{GridId, Registry};
 
 /// Arguments of `gridbeat coverage`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Coverage of a grid is the share of its area within coverage_radius_m (default 30) of a track \
 (DESIGN.md §4.6), computed on 10 m cells sampled at 2.5 m (cell_size_m / 4). Grid coverage is \
-the union over all workers and days of the period (team coverage); each worker's coverage is \
-the union of that worker's days. Periods are local calendar days in the configured timezone; \
-a step between two fixes counts for the day of its first fix.")]
+team coverage: the union over the period of the tracks of the grid's assigned workers (from \
+--workers), wherever they walked; other workers who passed through are listed as `visitors` \
+and do not count. Without --workers every track counts for every grid. Each worker's coverage \
+is the union of that worker's days. Periods are local calendar days in the configured \
+timezone; a step between two fixes counts for the day of its first fix.")]
 pub struct CoverageArgs {
     /// The grid registry (GeoJSON FeatureCollection, DESIGN.md §5.2).
     #[arg(long, value_name = "FILE")]
@@ -90,76 +93,62 @@ pub enum CoverageFormat {
     Geojson,
 }
 
-/// Local calendar days, first and last inclusive.
-type Period = (NaiveDate, NaiveDate);
-
 /// Runs `gridbeat coverage`.
 ///
 /// # Errors
 /// When a file cannot be read, the registry is invalid, a GeoJSON feature is not a line, or the
 /// period is malformed; messages name the file, line or feature.
 pub fn run(args: &CoverageArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let period = period(args)?;
-    let registry = load_registry(args)?;
-    let params = CoverageParams::from_config(config);
-    let index = CoverageIndex::new(&registry, params);
-    let tz = config.tz();
+    let period = super::period_of(args.month.as_deref(), args.from, args.to)?;
+    let registry = super::load_registry(
+        &args.grids,
+        args.workers.as_deref(),
+        None,
+        Crs::Wgs84,
+        false,
+    )?;
+    let clean = args.tracks.is_none() && !args.no_clean;
+    let assessor = Assessor::new(
+        Arc::new(registry),
+        Params::new(config.clone(), super::clean_mode(!clean)),
+    );
 
-    let by_worker: BTreeMap<String, GridCoverage> = match &args.tracks {
+    let by_worker: BTreeMap<WorkerId, GridCoverage> = match &args.tracks {
         Some(path) => {
-            let mut by_worker: BTreeMap<String, GridCoverage> = BTreeMap::new();
+            let mut by_worker: BTreeMap<WorkerId, GridCoverage> = BTreeMap::new();
             for (worker, line) in read_lines(path)? {
-                index.cover_polyline(&line, by_worker.entry(worker).or_default());
+                assessor
+                    .coverage
+                    .cover_polyline(&line, by_worker.entry(WorkerId::new(&worker)).or_default());
             }
             by_worker
         }
         None => {
-            let (pings, errors) = read_pings_by_worker(&args.pings, args.crs, None)?;
-            for e in &errors {
-                eprintln!("warning: skipped {e}");
-            }
-            let mode = if args.no_clean {
-                CleanMode::DedupeOnly
-            } else {
-                CleanMode::Full
-            };
-            let track_params = TrackParams::from_config(config, mode);
-            pings
-                .into_par_iter()
-                .map(|(worker, pings)| {
-                    let track = track::build(&pings, &track_params);
-                    let mut cov = GridCoverage::new();
-                    cover_in_period(&index, &track, period, tz, &mut cov);
-                    (worker.as_str().to_string(), cov)
-                })
-                .collect()
+            let paths: Vec<PathBuf> = args.pings.clone();
+            let s = super::summarize_files(&assessor, &paths, args.crs, None, period)?;
+            super::warn_rows(&s.errors);
+            period::coverage_by_worker(&s.days)
         }
     };
-    let mut team = GridCoverage::new();
-    for cov in by_worker.values() {
-        team.union_with(cov);
-    }
+    let team = period::team_coverage(&assessor, &by_worker);
     let attainable = match &args.streets {
-        Some(path) => {
-            let mut cov = GridCoverage::new();
-            for (_, line) in read_lines(path)? {
-                index.cover_polyline(&line, &mut cov);
-            }
-            Some(cov)
-        }
+        Some(path) => Some(street_coverage(&assessor, path)?),
         None => None,
     };
 
     let report = Report {
-        registry: &registry,
-        index: &index,
+        assessor: &assessor,
         by_worker: &by_worker,
         team: &team,
         attainable: attainable.as_ref(),
     };
     let doc = match args.format {
         CoverageFormat::Json => {
-            let mut doc = json!({"params": params_json(args, config, period)});
+            let mut doc = json!({
+                "params": assessor.params.to_json(),
+                "period": period_json(period),
+                "input": if args.tracks.is_some() { "tracks" } else { "pings" },
+            });
             match args.per {
                 Per::Grid => doc["grids"] = report.per_grid(),
                 Per::Worker => doc["workers"] = report.per_worker(),
@@ -172,81 +161,24 @@ pub fn run(args: &CoverageArgs, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The period of `--month` or `--from`/`--to`, if any.
-fn period(args: &CoverageArgs) -> anyhow::Result<Option<Period>> {
-    if let Some(month) = &args.month {
-        let first = super::parse_month(month).with_context(|| format!("--month {month}"))?;
-        let last = first
-            .checked_add_months(chrono::Months::new(1))
-            .and_then(|d| d.pred_opt())
-            .with_context(|| format!("--month {month:?} is out of range"))?;
-        return Ok(Some((first, last)));
-    }
-    match (args.from, args.to) {
-        (Some(from), Some(to)) if from > to => bail!("--from {from} is after --to {to}"),
-        (Some(from), Some(to)) => Ok(Some((from, to))),
-        _ => Ok(None),
-    }
+/// The period as JSON: first and last local day (null when open).
+fn period_json(period: Option<Period>) -> Value {
+    let day = |d: chrono::NaiveDate| {
+        (d != chrono::NaiveDate::MIN && d != chrono::NaiveDate::MAX).then(|| d.to_string())
+    };
+    json!({
+        "from": period.and_then(|p| day(p.first)),
+        "to": period.and_then(|p| day(p.last)),
+    })
 }
 
-fn load_registry(args: &CoverageArgs) -> anyhow::Result<Registry> {
-    let grids_name = args.grids.display().to_string();
-    let grids_text = std::fs::read_to_string(&args.grids)
-        .with_context(|| format!("cannot read the grids file {grids_name}"))?;
-    let workers = match &args.workers {
-        Some(path) => Some((
-            path.display().to_string(),
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the workers file {}", path.display()))?,
-        )),
-        None => None,
-    };
-    let registry = Registry::from_sources(
-        Source::new(&grids_name, &grids_text),
-        workers.as_ref().map(|(n, t)| Source::new(n, t)),
-        None,
-        &LoadOptions::default(),
-    )
-    .with_context(|| format!("cannot load the registry from {grids_name}"))?;
-    for warning in &registry.warnings {
-        eprintln!("warning: {warning}");
+/// Each grid's attainable coverage: the street network taken as a track.
+pub(crate) fn street_coverage(assessor: &Assessor, path: &Path) -> anyhow::Result<GridCoverage> {
+    let mut cov = GridCoverage::new();
+    for (_, line) in read_lines(path)? {
+        assessor.coverage.cover_polyline(&line, &mut cov);
     }
-    Ok(registry)
-}
-
-/// Covers the steps of a track whose first fix falls on a local day of the period (every step
-/// without a period); a lone fix in the period is a point.
-fn cover_in_period(
-    index: &CoverageIndex,
-    track: &Track,
-    period: Option<Period>,
-    tz: chrono_tz::Tz,
-    out: &mut GridCoverage,
-) {
-    let Some((from, to)) = period else {
-        index.cover_track(track, out);
-        return;
-    };
-    let fixes = track.fixes();
-    for seg in &track.segments {
-        let run = &fixes[seg.clone()];
-        let mut start: Option<usize> = None;
-        for i in 0..=run.len() {
-            let kept = i < run.len() && {
-                let day = track::local_day(run[i].ts, tz);
-                from <= day && day <= to
-            };
-            match (kept, start) {
-                (true, None) => start = Some(i),
-                (false, Some(s)) => {
-                    // The step out of the period belongs to its first fix's day: keep it.
-                    index.cover_fixes(&run[s..(i + 1).min(run.len())], out);
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-    }
+    Ok(cov)
 }
 
 /// A worker and one line of their track, (lon, lat) degrees.
@@ -324,62 +256,35 @@ fn positions(ps: &Value) -> anyhow::Result<Vec<(f64, f64)>> {
         .collect()
 }
 
-/// The effective parameters as reports record them.
-fn params_json(args: &CoverageArgs, config: &Config, period: Option<Period>) -> Value {
-    let params = CoverageParams::from_config(config);
-    json!({
-        "coverage_radius_m": params.radius_m,
-        "cell_size_m": params.cell_size_m,
-        "sample_spacing_m": params.spacing_m(),
-        "timezone": config.timezone,
-        "from": period.map(|p| p.0.to_string()),
-        "to": period.map(|p| p.1.to_string()),
-        "input": if args.tracks.is_some() { "tracks" } else { "pings" },
-        "clean": args.tracks.is_none() && !args.no_clean,
-    })
-}
-
 /// Everything the output is drawn from.
 struct Report<'a> {
-    registry: &'a Registry,
-    index: &'a CoverageIndex,
-    by_worker: &'a BTreeMap<String, GridCoverage>,
-    team: &'a GridCoverage,
+    assessor: &'a Assessor,
+    by_worker: &'a BTreeMap<WorkerId, GridCoverage>,
+    team: &'a BTreeMap<GridId, CoverageMask>,
     attainable: Option<&'a GridCoverage>,
 }
 
 impl Report<'_> {
-    /// The figures of one grid for one coverage map.
-    fn figures(&self, grid: GridId, cov: &GridCoverage) -> (f64, f64) {
-        match cov.get(grid) {
-            Some(mask) => (
-                self.index.share(grid, mask),
-                self.index.covered_m2(grid, mask),
-            ),
-            None => (0.0, 0.0),
-        }
+    fn registry(&self) -> &Registry {
+        &self.assessor.registry
     }
 
-    /// The workers listed under a grid: those assigned to it and those who covered some of it.
-    fn workers_of(&self, grid: GridId) -> BTreeSet<&str> {
-        let mut names: BTreeSet<&str> = self
-            .registry
-            .workers
-            .iter()
-            .filter(|w| w.grids.contains(&grid))
-            .map(|w| w.id.as_str())
-            .collect();
-        for (w, cov) in self.by_worker {
-            if self.figures(grid, cov).0 > 0.0 {
-                names.insert(w);
-            }
-        }
-        names
+    /// The share and covered area of one grid in a mask.
+    fn figures(&self, grid: GridId, mask: Option<&CoverageMask>) -> (f64, f64) {
+        let index = &self.assessor.coverage;
+        mask.map_or((0.0, 0.0), |m| {
+            (index.share(grid, m), index.covered_m2(grid, m))
+        })
+    }
+
+    fn worker_share(&self, worker: &WorkerId, grid: GridId) -> f64 {
+        self.figures(grid, self.by_worker.get(worker).and_then(|c| c.get(grid)))
+            .0
     }
 
     fn grid_properties(&self, grid: GridId) -> serde_json::Map<String, Value> {
-        let g = &self.registry.grids[grid as usize];
-        let (share, covered) = self.figures(grid, self.team);
+        let g = &self.registry().grids[grid as usize];
+        let (share, covered) = self.figures(grid, self.team.get(&grid));
         let mut props = serde_json::Map::new();
         props.insert("code".into(), json!(g.code.as_str()));
         props.insert("area_m2".into(), json!(round(g.area_m2, 1)));
@@ -388,28 +293,31 @@ impl Report<'_> {
         if let Some(att) = self.attainable {
             props.insert(
                 "attainable".into(),
-                json!(round(self.figures(grid, att).0, 4)),
+                json!(round(self.figures(grid, att.get(grid)).0, 4)),
             );
         }
         props
     }
 
+    /// One entry per grid: team coverage (its assigned workers' union), each assigned
+    /// worker's coverage, and the other workers who passed through, labelled as visitors.
     fn per_grid(&self) -> Value {
-        let grids: Vec<Value> = (0..self.registry.grids.len() as GridId)
+        let reg = self.registry();
+        let grids: Vec<Value> = (0..reg.grids.len() as GridId)
             .map(|grid| {
                 let mut props = self.grid_properties(grid);
-                let workers: Vec<Value> = self
-                    .workers_of(grid)
-                    .into_iter()
-                    .map(|w| {
-                        let share = self
-                            .by_worker
-                            .get(w)
-                            .map_or(0.0, |cov| self.figures(grid, cov).0);
-                        json!({"worker": w, "coverage": round(share, 4)})
-                    })
+                let assigned: Vec<Value> = reg
+                    .workers
+                    .iter()
+                    .filter(|w| w.grids.contains(&grid))
+                    .map(|w| json!({"worker": w.id.as_str(), "coverage": round(self.worker_share(&w.id, grid), 4)}))
                     .collect();
-                props.insert("workers".into(), Value::Array(workers));
+                let visitors: Vec<Value> = period::visitors(self.assessor, self.by_worker, grid)
+                    .iter()
+                    .map(|w| json!({"worker": w.as_str(), "coverage": round(self.worker_share(w, grid), 4), "assigned": false}))
+                    .collect();
+                props.insert("workers".into(), Value::Array(assigned));
+                props.insert("visitors".into(), Value::Array(visitors));
                 Value::Object(props)
             })
             .collect();
@@ -417,26 +325,26 @@ impl Report<'_> {
     }
 
     fn per_worker(&self) -> Value {
-        let mut names: BTreeSet<&str> = self.by_worker.keys().map(String::as_str).collect();
-        names.extend(self.registry.workers.iter().map(|w| w.id.as_str()));
-        let empty = GridCoverage::new();
+        let reg = self.registry();
+        let mut names: BTreeSet<WorkerId> = self.by_worker.keys().cloned().collect();
+        names.extend(reg.workers.iter().map(|w| w.id.clone()));
         let workers: Vec<Value> = names
             .into_iter()
             .map(|w| {
-                let cov = self.by_worker.get(w).unwrap_or(&empty);
-                let assigned = self.registry.worker(w).map_or(&[][..], |x| &x.grids[..]);
-                let grids: Vec<Value> = (0..self.registry.grids.len() as GridId)
+                let assigned = self.assessor.assigned(&w);
+                let grids: Vec<Value> = (0..reg.grids.len() as GridId)
                     .filter_map(|grid| {
-                        let (share, covered) = self.figures(grid, cov);
+                        let (share, covered) =
+                            self.figures(grid, self.by_worker.get(&w).and_then(|c| c.get(grid)));
                         let is_assigned = assigned.contains(&grid);
                         (share > 0.0 || is_assigned).then(|| {
-                            json!({"code": self.registry.grids[grid as usize].code.as_str(),
+                            json!({"code": reg.grids[grid as usize].code.as_str(),
                                    "assigned": is_assigned,
                                    "coverage": round(share, 4), "covered_m2": round(covered, 1)})
                         })
                     })
                     .collect();
-                json!({"worker": w, "grids": grids})
+                json!({"worker": w.as_str(), "grids": grids})
             })
             .collect();
         Value::Array(workers)
@@ -444,7 +352,7 @@ impl Report<'_> {
 
     fn geojson(&self) -> Value {
         let mut features = Vec::new();
-        for (grid, g) in self.registry.grids.iter().enumerate() {
+        for (grid, g) in self.registry().grids.iter().enumerate() {
             let grid = grid as GridId;
             let mut props = self.grid_properties(grid);
             props.insert("kind".into(), json!("grid"));
@@ -452,7 +360,10 @@ impl Report<'_> {
                 json!({"type": "Feature", "geometry": multipolygon_json(&g.polygon),
                                  "properties": props}),
             );
-            let uncovered = self.index.uncovered_polygons(grid, self.team.get(grid));
+            let uncovered = self
+                .assessor
+                .coverage
+                .uncovered_polygons(grid, self.team.get(&grid));
             if !uncovered.0.is_empty() {
                 features.push(
                     json!({"type": "Feature", "geometry": multipolygon_json(&uncovered),

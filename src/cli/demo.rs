@@ -9,12 +9,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use crate::anomaly::{self, AnomalyParams};
+use std::sync::Arc;
+
+use crate::assess::{period, Assessor, Params, WorkerDay};
 use crate::config::Config;
 use crate::ingest::csv::read_pings;
-use crate::model::{Crs, Level, Ping};
+use crate::model::{Crs, Level, Ping, WorkerId};
 use crate::registry::{LoadOptions, Registry, Source};
-use crate::track::{self, CleanMode, TrackParams};
+use crate::track::CleanMode;
 
 /// The sample city's files, embedded so the demo runs from any directory.
 pub mod sample {
@@ -73,19 +75,21 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
         decoded.errors.len()
     );
 
-    // Group pings by worker, then run the track engine and the plausibility checks per
-    // worker, exactly as `gridbeat tracks` does.
-    let mut by_worker: BTreeMap<&str, Vec<Ping>> = BTreeMap::new();
-    for p in &decoded.pings {
-        by_worker
-            .entry(p.worker.as_str())
-            .or_default()
-            .push(p.clone());
+    // Every worker's pings through the engine: worker-day summaries, as every door gets them.
+    let registry = Arc::new(registry);
+    let assessor = Assessor::new(
+        registry.clone(),
+        Params::new(config.clone(), CleanMode::Full),
+    );
+    let mut by_worker: BTreeMap<WorkerId, Vec<Ping>> = BTreeMap::new();
+    for p in decoded.pings {
+        by_worker.entry(p.worker.clone()).or_default().push(p);
     }
-    let params = TrackParams::from_config(config, CleanMode::Full);
-    let anomaly_params = AnomalyParams::from_config(config);
-    let tz = config.tz();
-    let mut locator = registry.index.locator();
+    let days: Vec<WorkerDay> = by_worker
+        .iter()
+        .flat_map(|(w, pings)| assessor.summarize_worker(w, pings))
+        .collect();
+    let totals = period::worker_totals(&days);
 
     println!(
         "{:<8} {:<32} {:>7} {:>5} {:>8} {:>8} {:>6} {:>8}  {:<28} name",
@@ -99,23 +103,17 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .map(|g| g.code.as_str())
             .collect::<Vec<_>>()
             .join("+");
-        let pings = by_worker
-            .get(w.id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let t = track::build(pings, &params);
-        let (flags, _) = anomaly::detect(pings, &t, &[], &anomaly_params, tz);
-        let in_grid = t
-            .fixes()
-            .iter()
-            .filter(|f| {
-                locator
-                    .locate(f.lon, f.lat)
-                    .is_some_and(|g| w.grids.contains(&g))
-            })
-            .count();
+        let Some(t) = totals.iter().find(|t| t.worker == w.id) else {
+            println!(
+                "{:<8} {grid:<32} {:>7}  (no pings)  {}",
+                w.id.as_str(),
+                0,
+                w.name
+            );
+            continue;
+        };
         let mut flag_days: BTreeMap<&str, usize> = BTreeMap::new();
-        for a in &flags {
+        for a in &t.anomalies {
             *flag_days.entry(a.kind()).or_default() += 1;
         }
         let flag_text = flag_days
@@ -123,6 +121,12 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .map(|(k, n)| format!("{k}({n})"))
             .collect::<Vec<_>>()
             .join(" ");
+        // In-grid share: patrol time in the assigned grids (with the in-grid tolerance).
+        let in_grid = if t.patrol_s > 0.0 {
+            100.0 * t.in_assigned_s / t.patrol_s
+        } else {
+            0.0
+        };
         println!(
             "{:<8} {:<32} {:>7} {:>5} {:>8.1} {:>8.1} {:>6} {:>7.1}%  {:<28} {}",
             w.id.as_str(),
@@ -132,7 +136,7 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
             t.patrol_s / 3600.0,
             t.length_m / 1000.0,
             t.stays.len(),
-            100.0 * in_grid as f64 / t.fixes().len().max(1) as f64,
+            in_grid,
             flag_text,
             w.name
         );
@@ -154,7 +158,7 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
         println!("\nwrote the sample city to {}", dir.display());
     }
     #[cfg(feature = "assess")]
-    assessment(&registry, &by_worker, config, args.out.as_deref())?;
+    assessment(&assessor, &days, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -163,28 +167,22 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
 /// files when `--out` is given.
 #[cfg(feature = "assess")]
 fn assessment(
-    registry: &Registry,
-    by_worker: &BTreeMap<&str, Vec<Ping>>,
-    config: &Config,
+    assessor: &Assessor,
+    days: &[WorkerDay],
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use crate::assess::month::{assess_month, MonthInput};
-    use crate::assess::Assessor;
-    let assessor = Assessor::new(registry, config, CleanMode::Full);
-    let days: Vec<_> = by_worker
-        .iter()
-        .flat_map(|(w, pings)| assessor.summarize_worker(&crate::model::WorkerId::new(w), pings))
-        .collect();
-    let month = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).context("the sample month")?;
+    let month = crate::model::Month {
+        year: 2026,
+        month: 10,
+    };
     let report = assess_month(
-        &days,
+        days,
         &MonthInput {
-            assessor: &assessor,
-            config,
+            assessor,
             month,
             attainable: None,
             unit: None,
-            params: serde_json::to_value(config)?,
             generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         },
     )?;

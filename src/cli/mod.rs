@@ -180,11 +180,147 @@ pub fn write_json(doc: &serde_json::Value, path: Option<&std::path::Path>) -> an
     Ok(())
 }
 
-/// Parses a month given as `YYYY-MM` into its first day.
+/// Parses a month given as `YYYY-MM`.
 ///
 /// # Errors
 /// A message naming the text and the expected form.
-pub fn parse_month(text: &str) -> anyhow::Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
-        .with_context(|| format!("{text:?} is not a month; expected YYYY-MM, e.g. 2026-10"))
+pub fn parse_month(text: &str) -> anyhow::Result<crate::model::Month> {
+    text.parse().map_err(anyhow::Error::msg)
+}
+
+/// The period of `--month`, or of `--from`/`--to` (local days), if any.
+///
+/// # Errors
+/// When a month is malformed or the period ends before it starts.
+pub fn period_of(
+    month: Option<&str>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> anyhow::Result<Option<crate::model::Period>> {
+    use crate::model::Period;
+    if let Some(m) = month {
+        return Ok(Some(
+            parse_month(m)
+                .with_context(|| format!("--month {m}"))?
+                .period(),
+        ));
+    }
+    match (from, to) {
+        (Some(f), Some(t)) => Ok(Some(
+            Period::new(f, t).map_err(|e| anyhow::anyhow!("--from/--to: {e}"))?,
+        )),
+        (Some(f), None) => Ok(Some(Period {
+            first: f,
+            last: chrono::NaiveDate::MAX,
+        })),
+        (None, Some(t)) => Ok(Some(Period {
+            first: chrono::NaiveDate::MIN,
+            last: t,
+        })),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The cleaning mode of a `--no-clean` flag.
+pub fn clean_mode(no_clean: bool) -> crate::track::CleanMode {
+    if no_clean {
+        crate::track::CleanMode::DedupeOnly
+    } else {
+        crate::track::CleanMode::Full
+    }
+}
+
+/// Expands glob patterns (a plain path is kept as it is, so a missing file is reported by name).
+///
+/// # Errors
+/// When a pattern is malformed or matches no file.
+pub fn expand_globs(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in patterns {
+        if p.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(p)
+                .with_context(|| format!("--pings {p:?}: not a valid glob pattern"))?
+                .filter_map(Result::ok)
+                .collect();
+            if matches.is_empty() {
+                anyhow::bail!("--pings {p:?}: no file matches");
+            }
+            out.extend(matches);
+        } else {
+            out.push(PathBuf::from(p));
+        }
+    }
+    Ok(out)
+}
+
+/// Worker-day summaries of ping files, as every subcommand gets them.
+pub struct Summaries {
+    /// The summaries of the wanted days, by worker then day.
+    pub days: Vec<crate::assess::WorkerDay>,
+    /// Every worker the input names (also those named only by bad rows), in order.
+    pub workers: Vec<crate::model::WorkerId>,
+    /// The rows that could not be read.
+    pub errors: Vec<crate::ingest::RecordError>,
+    /// Pings read (inside the period and its context).
+    pub pings: usize,
+}
+
+/// Reads ping files and summarises every worker's days with the engine: each worker's pings
+/// are cleaned as one stream; with a period, its days are summarised from the pings of the
+/// period and one day of context on either side (so that a night shift across the period's
+/// first midnight is cleaned and measured as the service does).
+///
+/// # Errors
+/// When a file cannot be read; bad rows are in [`Summaries::errors`].
+pub fn summarize_files(
+    assessor: &crate::assess::Assessor,
+    paths: &[PathBuf],
+    crs: crate::model::Crs,
+    worker: Option<&str>,
+    period: Option<crate::model::Period>,
+) -> anyhow::Result<Summaries> {
+    use rayon::prelude::*;
+    let range = period.map(|p| {
+        let r = p.instants(assessor.tz);
+        r.start.saturating_sub(86_400_000)..r.end.saturating_add(86_400_000)
+    });
+    let (by_worker, errors) = tracks::read_pings_by_worker(paths, crs, worker)?;
+    let workers: Vec<crate::model::WorkerId> = by_worker.keys().cloned().collect();
+    let wanted = |d: chrono::NaiveDate| period.is_none_or(|p| p.contains(d));
+    let streams: Vec<(crate::model::WorkerId, Vec<crate::model::Ping>)> = by_worker
+        .into_iter()
+        .map(|(w, mut pings)| {
+            if let Some(r) = &range {
+                pings.retain(|p| r.contains(&p.ts));
+            }
+            (w, pings)
+        })
+        .collect();
+    let pings = streams.iter().map(|(_, p)| p.len()).sum();
+    let days = streams
+        .par_iter()
+        .flat_map_iter(|(w, p)| assessor.summarize_stream(w, p, None, &wanted, &[]))
+        .collect();
+    Ok(Summaries {
+        days,
+        workers,
+        errors,
+        pings,
+    })
+}
+
+/// Prints unreadable rows as warnings (the first 20, then a count).
+pub fn warn_rows(errors: &[crate::ingest::RecordError]) {
+    for e in errors.iter().take(20) {
+        eprintln!("warning: skipped {e}");
+    }
+    if errors.len() > 20 {
+        eprintln!("warning: … and {} more unreadable rows", errors.len() - 20);
+    }
+}
+
+/// Rounds to a fixed number of decimals for output (coordinates: 7, about 1 cm).
+pub fn round(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f
 }

@@ -3,27 +3,20 @@
 //! report as JSON, CSV, XLSX and HTML — the same figures the service gives.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context};
-use chrono::{Datelike, NaiveDate};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
-use serde_json::json;
 
 use super::{load_registry, parse_month};
 use crate::assess::month::{assess_month, MonthInput};
-use crate::assess::{Assessor, WorkerDay};
-use crate::batch::{read_pings, Period};
+use crate::assess::{Assessor, Params};
 use crate::config::Config;
-use crate::coverage::GridCoverage;
-use crate::model::Crs;
+use crate::model::{Crs, Period};
 use crate::report::{self, Format, Lang, Report};
-use crate::track::days::local_midnight_ms;
-use crate::track::CleanMode;
 
 /// Arguments of `gridbeat report`.
 #[derive(Debug, Args)]
@@ -72,66 +65,32 @@ pub struct ReportArgs {
     pub crs: Crs,
 }
 
-fn next_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 {
-        (d.year() + 1, 1)
-    } else {
-        (d.year(), d.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
-}
-
-/// Expands glob patterns (a plain path is kept as it is, so a missing file is reported by name).
-fn expand(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in patterns {
-        if p.contains(['*', '?', '[']) {
-            let matches: Vec<PathBuf> = glob::glob(p)
-                .with_context(|| format!("--pings {p:?}: not a valid glob pattern"))?
-                .filter_map(Result::ok)
-                .collect();
-            if matches.is_empty() {
-                bail!("--pings {p:?}: no file matches");
-            }
-            out.extend(matches);
-        } else {
-            out.push(PathBuf::from(p));
-        }
-    }
-    Ok(out)
-}
-
 /// Runs `gridbeat report`.
 ///
 /// # Errors
 /// When an input cannot be read or the output cannot be written; bad rows are reported and
 /// skipped.
 pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let months: Vec<NaiveDate> = match (&args.month, &args.from, &args.to) {
-        (Some(m), _, _) => vec![parse_month(m)?],
+    let (first, last) = match (&args.month, &args.from, &args.to) {
+        (Some(m), _, _) => {
+            let m = parse_month(m).with_context(|| format!("--month {m}"))?;
+            (m, m)
+        }
         (None, Some(f), Some(t)) => {
-            let (mut m, last) = (parse_month(f)?, parse_month(t)?);
-            if last < m {
+            let (f_m, t_m) = (
+                parse_month(f).with_context(|| format!("--from {f}"))?,
+                parse_month(t).with_context(|| format!("--to {t}"))?,
+            );
+            if t_m < f_m {
                 bail!("--to {t} is before --from {f}");
             }
-            let mut v = Vec::new();
-            while m <= last {
-                v.push(m);
-                m = next_month(m);
-            }
-            v
+            (f_m, t_m)
         }
         _ => bail!("give --month YYYY-MM, or --from YYYY-MM --to YYYY-MM"),
     };
     let formats =
         Format::parse_list(&args.format).with_context(|| format!("--format {}", args.format))?;
-    let tz = config.tz();
-    let start = *months.first().context("no month")?;
-    let end = next_month(*months.last().context("no month")?);
-    let period = Period {
-        from: local_midnight_ms(start, tz).context("month start")?,
-        to: local_midnight_ms(end, tz).context("month end")?,
-    };
+    let period = Period::months(first, last);
 
     let registry = load_registry(
         &args.grids,
@@ -140,79 +99,35 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         args.crs,
         false,
     )?;
-    let paths = expand(&args.pings)?;
-    let table = read_pings(&paths, Some(period), args.crs)?;
-    for e in table.errors.iter().take(20) {
-        eprintln!("warning: skipped {e}");
-    }
-    if table.errors.len() > 20 {
-        eprintln!(
-            "warning: … and {} more unreadable rows",
-            table.errors.len() - 20
-        );
-    }
-    let mode = if args.no_clean {
-        CleanMode::DedupeOnly
-    } else {
-        CleanMode::Full
-    };
-    let assessor = Assessor::new(&registry, config, mode);
-
-    let attainable = match &args.streets {
-        Some(path) => {
-            let mut cov = GridCoverage::new();
-            for (_, line) in super::coverage::read_lines(path)? {
-                assessor.coverage.cover_polyline(&line, &mut cov);
-            }
-            Some(cov)
+    if let Some(unit) = &args.unit {
+        if registry.unit(unit).is_none() {
+            bail!("--unit {unit}: no such unit in the registry");
         }
+    }
+    let assessor = Assessor::new(
+        Arc::new(registry),
+        Params::new(config.clone(), super::clean_mode(args.no_clean)),
+    );
+    let attainable = match &args.streets {
+        Some(path) => Some(super::coverage::street_coverage(&assessor, path)?),
         None => None,
     };
+    let paths = super::expand_globs(&args.pings)?;
+    let s = super::summarize_files(&assessor, &paths, args.crs, None, Some(period))?;
+    super::warn_rows(&s.errors);
 
-    let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(table.workers.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} workers {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b.set_prefix("summarising");
-        b
-    } else {
-        ProgressBar::hidden()
-    };
-    let days: Vec<WorkerDay> = (0..table.workers.len())
-        .into_par_iter()
-        .map(|w| {
-            let pings = table.pings(w);
-            let d = assessor.summarize_worker(&table.workers[w], &pings);
-            bar.inc(1);
-            d
-        })
-        .flatten()
-        .collect();
-    bar.finish_and_clear();
-
-    let mut params = serde_json::to_value(config).unwrap_or_else(|_| json!({}));
-    if let Some(m) = params.as_object_mut() {
-        m.insert("clean".into(), json!(!args.no_clean));
-    }
+    let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut reports: Vec<Report> = Vec::new();
+    let months = period.month_list();
     for &m in &months {
-        let month_days: Vec<WorkerDay> = days
-            .iter()
-            .filter(|d| d.day.year() == m.year() && d.day.month() == m.month())
-            .cloned()
-            .collect();
         let report = assess_month(
-            &month_days,
+            &s.days,
             &MonthInput {
                 assessor: &assessor,
-                config,
                 month: m,
                 attainable: attainable.as_ref(),
                 unit: args.unit.as_deref(),
-                params: params.clone(),
-                generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                generated_at: generated_at.clone(),
             },
         )?;
         let dir = if months.len() == 1 {
@@ -240,11 +155,10 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         println!("trend: {}", path.display());
     }
     println!(
-        "{} pings of {} workers read ({} rows scanned, {} unreadable)",
-        table.len(),
-        table.workers.len(),
-        table.rows_scanned,
-        table.errors.len()
+        "{} pings of {} workers read ({} unreadable rows)",
+        s.pings,
+        s.workers.len(),
+        s.errors.len()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,15 +6,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::anomaly::{self, Anomaly, AnomalyParams};
+use super::round;
+use crate::assess::period::{self, WorkerTotals};
+use crate::assess::{Assessor, Params, WorkerDay};
 use crate::config::Config;
 use crate::ingest::{read_file, RecordError};
 use crate::model::{format_timestamp, Crs, Ping, WorkerId};
-use crate::track::{self, CleanMode, DaySummary, DropCounts, Track, TrackParams};
+use crate::track::{self, DropCounts};
 
 /// Arguments of `gridbeat tracks`.
 #[derive(Debug, Args)]
@@ -58,46 +59,36 @@ pub enum TracksFormat {
 /// When a file cannot be read, or (with `--strict`) holds a bad row; messages name the file
 /// and line.
 pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let (by_worker, errors) = read_inputs(args)?;
-    for e in &errors {
+    let assessor = Assessor::without_registry(Params::new(
+        config.clone(),
+        super::clean_mode(args.no_clean),
+    ));
+    let s = super::summarize_files(
+        &assessor,
+        &args.pings,
+        args.crs,
+        args.worker.as_deref(),
+        None,
+    )?;
+    for e in &s.errors {
         eprintln!("warning: skipped {e}");
     }
-    if args.strict && !errors.is_empty() {
+    if args.strict && !s.errors.is_empty() {
         anyhow::bail!(
             "{} unreadable record(s) (see above); without --strict they are skipped",
-            errors.len()
+            s.errors.len()
         );
     }
-    if by_worker.is_empty() {
+    if s.workers.is_empty() {
         match &args.worker {
             Some(w) => anyhow::bail!("no pings of worker {w:?} in the input files"),
             None => anyhow::bail!("no pings found in the input files"),
         }
     }
-    let mode = if args.no_clean {
-        CleanMode::DedupeOnly
-    } else {
-        CleanMode::Full
-    };
-    let params = TrackParams::from_config(config, mode);
-    let anomaly_params = AnomalyParams::from_config(config);
-    let tz = config.tz();
-    let tracks: Vec<WorkerTrack> = by_worker
-        .into_par_iter()
-        .map(|(worker, pings)| {
-            let track = track::build(&pings, &params);
-            let (anomalies, _) = anomaly::detect(&pings, &track, &[], &anomaly_params, tz);
-            WorkerTrack {
-                worker,
-                track,
-                anomalies,
-            }
-        })
-        .collect();
-
+    let totals = period::worker_totals(&s.days);
     let doc = match args.format {
-        TracksFormat::Json => tracks_json(&tracks, config, mode),
-        TracksFormat::Geojson => tracks_geojson(&tracks, config),
+        TracksFormat::Json => tracks_json(&s.workers, &totals, &assessor),
+        TracksFormat::Geojson => tracks_geojson(&totals, &assessor),
     };
     super::write_json(&doc, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
@@ -105,11 +96,6 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
 
 /// Each worker's pings, in input order.
 pub(crate) type PingsByWorker = BTreeMap<WorkerId, Vec<Ping>>;
-
-/// Reads every input file and groups the pings by worker.
-fn read_inputs(args: &TracksArgs) -> anyhow::Result<(PingsByWorker, Vec<RecordError>)> {
-    read_pings_by_worker(&args.pings, args.crs, args.worker.as_deref())
-}
 
 /// Reads ping files and groups the pings by worker, keeping only `worker` when given (which
 /// also names the worker of GPX files). Workers named only by bad rows still appear (with no
@@ -142,35 +128,13 @@ pub(crate) fn read_pings_by_worker(
     Ok((by_worker, errors))
 }
 
-/// One worker's results.
-struct WorkerTrack {
-    worker: WorkerId,
-    track: Track,
-    anomalies: Vec<Anomaly>,
-}
-
-/// The effective parameters as reports record them: the whole config plus the cleaning mode.
-fn params_json(config: &Config, mode: CleanMode) -> Value {
-    let mut v = serde_json::to_value(config).unwrap_or_else(|_| json!({}));
-    if let Value::Object(m) = &mut v {
-        m.insert("clean".into(), json!(mode == CleanMode::Full));
-    }
-    v
-}
-
-/// Rounds to a fixed number of decimals for output.
-pub(crate) fn round(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
-}
-
 #[derive(Serialize)]
 struct WorkerOut<'a> {
     worker: &'a str,
-    pings: usize,
-    accepted: usize,
+    pings: u64,
+    accepted: u64,
     dropped: DropCounts,
-    segments: usize,
+    segments: u64,
     length_m: f64,
     patrol_s: f64,
     stays: Vec<Value>,
@@ -178,31 +142,27 @@ struct WorkerOut<'a> {
     days: Vec<Value>,
 }
 
-fn day_json(d: &DaySummary) -> Value {
+fn day_json(d: &WorkerDay) -> Value {
     json!({
         "day": d.day.to_string(),
         "length_m": round(d.length_m, 1),
         "patrol_s": round(d.patrol_s, 3),
         "segments": d.segments,
-        "stays": d.stays,
-        "fixes": d.fixes,
+        "stays": d.stays.len(),
+        "fixes": d.accepted,
     })
 }
 
-fn tracks_json(tracks: &[WorkerTrack], config: &Config, mode: CleanMode) -> Value {
-    let workers: Vec<WorkerOut> = tracks
+fn tracks_json(workers: &[WorkerId], totals: &[WorkerTotals<'_>], assessor: &Assessor) -> Value {
+    let out: Vec<WorkerOut> = workers
         .iter()
-        .map(
-            |WorkerTrack {
-                 worker,
-                 track: t,
-                 anomalies,
-             }| WorkerOut {
-                worker: worker.as_str(),
+        .map(|w| match totals.iter().find(|t| &t.worker == w) {
+            Some(t) => WorkerOut {
+                worker: w.as_str(),
                 pings: t.pings,
-                accepted: t.fixes().len(),
-                dropped: t.cleaned.dropped,
-                segments: t.segments.len(),
+                accepted: t.accepted,
+                dropped: t.dropped,
+                segments: t.segments,
                 length_m: round(t.length_m, 1),
                 patrol_s: round(t.patrol_s, 3),
                 stays: t
@@ -213,67 +173,47 @@ fn tracks_json(tracks: &[WorkerTrack], config: &Config, mode: CleanMode) -> Valu
                            "lat": round(s.lat, 7), "lon": round(s.lon, 7), "pings": s.pings})
                     })
                     .collect(),
-                anomalies: anomalies
+                anomalies: t
+                    .anomalies
                     .iter()
                     .filter_map(|a| serde_json::to_value(a).ok())
                     .collect(),
-                days: t.days.iter().map(day_json).collect(),
+                days: t.days.iter().map(|d| day_json(d)).collect(),
             },
-        )
+            None => WorkerOut {
+                worker: w.as_str(),
+                pings: 0,
+                accepted: 0,
+                dropped: DropCounts::default(),
+                segments: 0,
+                length_m: 0.0,
+                patrol_s: 0.0,
+                stays: Vec::new(),
+                anomalies: Vec::new(),
+                days: Vec::new(),
+            },
+        })
         .collect();
-    json!({"params": params_json(config, mode), "workers": workers})
+    json!({"params": assessor.params.to_json(), "workers": out})
 }
 
-fn tracks_geojson(tracks: &[WorkerTrack], config: &Config) -> Value {
-    let tz = config.tz();
+fn tracks_geojson(totals: &[WorkerTotals<'_>], assessor: &Assessor) -> Value {
+    let tz = assessor.tz;
     let mut features = Vec::new();
-    for WorkerTrack {
-        worker: w,
-        track: t,
-        ..
-    } in tracks
-    {
-        let fixes = t.fixes();
-        // One MultiLineString per worker-day: each segment's simplified pieces, cut where a
-        // step's first fix falls on another local day.
-        let mut lines_by_day: BTreeMap<chrono::NaiveDate, Vec<Vec<[f64; 2]>>> = BTreeMap::new();
-        for seg in &t.segments {
-            let run = &fixes[seg.clone()];
-            let kept = track::simplify(run, config.simplify_tolerance_m);
-            let mut current: Option<(chrono::NaiveDate, Vec<[f64; 2]>)> = None;
-            for (n, &k) in kept.iter().enumerate() {
-                let f = &run[k];
-                let day = track::local_day(f.ts, tz);
-                let pos = [round(f.lon, 7), round(f.lat, 7)];
-                match &mut current {
-                    Some((d, line)) if *d == day => line.push(pos),
-                    _ => {
-                        if let Some((d, mut line)) = current.take() {
-                            // The step into the new day belongs to the old day: end it here.
-                            line.push(pos);
-                            lines_by_day.entry(d).or_default().push(line);
-                        }
-                        current = Some((day, vec![pos]));
-                    }
-                }
-                if n + 1 == kept.len() {
-                    if let Some((d, line)) = current.take() {
-                        lines_by_day.entry(d).or_default().push(line);
-                    }
-                }
-            }
-        }
+    for t in totals {
+        let w = t.worker.as_str();
+        // One MultiLineString per worker-day: the simplified runs of the steps of that day.
         for d in &t.days {
-            let lines: Vec<Vec<[f64; 2]>> = lines_by_day
-                .remove(&d.day)
-                .unwrap_or_default()
-                .into_iter()
+            let lines: Vec<Vec<[f64; 2]>> = d
+                .path
+                .iter()
                 .filter(|l| l.len() >= 2)
+                .map(|l| l.iter().map(|&(x, y)| [round(x, 7), round(y, 7)]).collect())
                 .collect();
             features.push(json!({
                 "type": "Feature",
                 "geometry": if lines.is_empty() { Value::Null } else { json!({"type": "MultiLineString", "coordinates": lines}) },
-                "properties": {"kind": "track", "worker": w.as_str(), "day": d.day.to_string(),
+                "properties": {"kind": "track", "worker": w, "day": d.day.to_string(),
                                "length_m": round(d.length_m, 1), "patrol_s": round(d.patrol_s, 3)},
             }));
         }
@@ -281,7 +221,7 @@ fn tracks_geojson(tracks: &[WorkerTrack], config: &Config) -> Value {
             features.push(json!({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [round(s.lon, 7), round(s.lat, 7)]},
-                "properties": {"kind": "stay", "worker": w.as_str(),
+                "properties": {"kind": "stay", "worker": w,
                                "day": track::local_day(s.start, tz).to_string(),
                                "start": format_timestamp(s.start), "end": format_timestamp(s.end),
                                "duration_s": s.duration_s(), "pings": s.pings},

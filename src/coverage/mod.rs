@@ -23,7 +23,7 @@ use crate::geodesy::Scale;
 use crate::registry::{GridId, GridIndex, Registry};
 use crate::track::{Fix, Track};
 
-mod mask;
+pub mod mask;
 pub mod raster;
 mod vector;
 

@@ -12,7 +12,7 @@ use crate::geodesy::{distance_scaled_m, Scale};
 use crate::model::{Ping, UnixMs};
 
 /// How many pings each gate dropped.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DropCounts {
     /// Same worker and timestamp as an earlier ping, same position.
     pub duplicate: u32,
@@ -42,6 +42,48 @@ impl DropCounts {
     }
 }
 
+/// Why cleaning dropped a ping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// Same timestamp and position as an earlier ping.
+    Duplicate,
+    /// Same timestamp as an earlier ping, another position.
+    Conflict,
+    /// Stamped too far ahead of its receipt.
+    Future,
+    /// Reported accuracy too poor.
+    Accuracy,
+    /// A jump of the speed gate.
+    Speed,
+}
+
+impl DropCounts {
+    /// Counts one more dropped ping.
+    pub fn count(&mut self, reason: DropReason) {
+        match reason {
+            DropReason::Duplicate => self.duplicate += 1,
+            DropReason::Conflict => self.conflict += 1,
+            DropReason::Future => self.future += 1,
+            DropReason::Accuracy => self.accuracy += 1,
+            DropReason::Speed => self.speed += 1,
+        }
+    }
+}
+
+/// The speed gate's state carried into a window of pings: the last accepted fix before it
+/// (see `assess::window`). Cleaning a window from its carry accepts exactly the fixes that
+/// cleaning the whole stream accepts there.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Carry {
+    /// UTC ms.
+    pub ts: UnixMs,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Latitude, degrees.
+    pub lat: f64,
+}
+
 /// A ping the speed gate dropped: the evidence behind a jump flag.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Jump {
@@ -68,10 +110,18 @@ pub struct Cleaned {
     pub future: Vec<UnixMs>,
     /// Pings the client flagged as mock locations (among all received, before cleaning).
     pub mock: u32,
+    /// Every dropped ping: its timestamp and why, in time order (the per-day counts).
+    pub drops: Vec<(UnixMs, DropReason)>,
 }
 
 /// Cleans the pings of one worker (any order) per DESIGN.md §4.2.
 pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
+    clean_from(pings, params, None)
+}
+
+/// Cleans the pings of one worker (any order) with the speed gate starting from `carry`, the
+/// last fix accepted before these pings (`None`: nothing before them).
+pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) -> Cleaned {
     let mut out = Cleaned {
         mock: pings.iter().filter(|p| p.mock).count() as u32,
         ..Cleaned::default()
@@ -91,11 +141,13 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
         if let Some(q) = prev {
             if q.ts == p.ts {
                 // `prev` is the first received ping with this timestamp: it stays.
-                if q.lon == p.lon && q.lat == p.lat {
-                    out.dropped.duplicate += 1;
+                let reason = if q.lon == p.lon && q.lat == p.lat {
+                    DropReason::Duplicate
                 } else {
-                    out.dropped.conflict += 1;
-                }
+                    DropReason::Conflict
+                };
+                out.dropped.count(reason);
+                out.drops.push((p.ts, reason));
                 continue;
             }
         }
@@ -104,6 +156,7 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
             if p.ts > received + future_ms {
                 out.dropped.future += 1;
                 out.future.push(p.ts);
+                out.drops.push((p.ts, DropReason::Future));
                 continue;
             }
         }
@@ -111,6 +164,7 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
             if let Some(acc) = p.acc_m {
                 if f64::from(acc) > params.max_accuracy_m {
                     out.dropped.accuracy += 1;
+                    out.drops.push((p.ts, DropReason::Accuracy));
                     continue;
                 }
             }
@@ -125,9 +179,37 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
         out.fixes = candidates;
         return out;
     }
-    speed_gate(&mut candidates, params, &mut out);
+    match carry {
+        None => speed_gate(&mut candidates, params, &mut out),
+        Some(c) => {
+            // The carried fix leads the gate as the last accepted one, then leaves.
+            candidates.insert(0, Fix::new(c.ts, c.lon, c.lat, u32::MAX));
+            speed_gate(&mut candidates, params, &mut out);
+            candidates.remove(0);
+            out.relocations.retain(|&r| r > 1);
+            for r in &mut out.relocations {
+                *r -= 1;
+            }
+        }
+    }
+    out.drops.sort_by_key(|d| d.0);
     out.fixes = candidates;
     out
+}
+
+/// Whether a ping passes the gates that look at it alone (duplicates, receipt, accuracy), so
+/// that the speed gate will consider it; `prev` is the ping before it in time order.
+pub fn is_candidate(prev: Option<&Ping>, p: &Ping, params: &TrackParams) -> bool {
+    if prev.is_some_and(|q| q.ts == p.ts) {
+        return false;
+    }
+    let future_ms = (params.max_future_s * 1000.0) as UnixMs;
+    if p.received.is_some_and(|r| p.ts > r + future_ms) {
+        return false;
+    }
+    !(params.clean == CleanMode::Full
+        && p.acc_m
+            .is_some_and(|a| f64::from(a) > params.max_accuracy_m))
 }
 
 /// The indices of `pings` in time order, or `None` when they already are (the common case);
@@ -187,6 +269,7 @@ fn speed_gate(fixes: &mut Vec<Fix>, params: &TrackParams, out: &mut Cleaned) {
             w += 1;
         } else {
             out.dropped.speed += 1;
+            out.drops.push((c.ts, DropReason::Speed));
             out.jumps.push(Jump {
                 ts: c.ts,
                 distance_m: d,

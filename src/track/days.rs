@@ -122,6 +122,38 @@ pub fn split_days(
     days
 }
 
+/// Calls `f` with each day's share of each segment: the maximal runs of fixes whose steps
+/// start on one local day, each run ending with the end fix of its last step (so a step that
+/// crosses midnight is drawn, covered and measured once, for the day of its first fix). A
+/// segment of one fix is a run of one; a segment's last fix alone on a new day starts no step
+/// and is no run.
+pub fn for_each_day_run(
+    fixes: &[Fix],
+    segments: &[Range<usize>],
+    tz: Tz,
+    mut f: impl FnMut(NaiveDate, &[Fix]),
+) {
+    let mut clock = DayClock::new(tz);
+    for seg in segments {
+        let run = &fixes[seg.clone()];
+        if run.len() == 1 {
+            f(clock.day(run[0].ts), run);
+            continue;
+        }
+        let mut a = 0;
+        // Steps are run[k]→run[k+1] for k < len-1.
+        while a + 1 < run.len() {
+            let day = clock.day(run[a].ts);
+            let mut b = a;
+            while b + 2 < run.len() && clock.day(run[b + 1].ts) == day {
+                b += 1;
+            }
+            f(day, &run[a..b + 2]);
+            a = b + 1;
+        }
+    }
+}
+
 /// The index in `days` of the day of `ts`, appending the day if it is new. Fixes arrive in
 /// time order, so a day is either the last one or a new one.
 fn day_index(clock: &mut DayClock, days: &mut Vec<DaySummary>, ts: UnixMs) -> usize {

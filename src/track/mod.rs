@@ -20,8 +20,8 @@ pub mod days;
 pub mod simplify;
 pub mod stays;
 
-pub use clean::{clean, Cleaned, DropCounts, Jump};
-pub use days::{split_days, DaySummary};
+pub use clean::{clean, clean_from, Carry, Cleaned, DropCounts, DropReason, Jump};
+pub use days::{for_each_day_run, split_days, DaySummary};
 pub use simplify::simplify;
 pub use stays::{stays, Stay};
 
@@ -149,7 +149,13 @@ impl Track {
 /// Builds one worker's track from their pings (any order): cleaning, segments, length,
 /// patrol time, stays, and the per-day split.
 pub fn build(pings: &[Ping], params: &TrackParams) -> Track {
-    let cleaned = clean(pings, params);
+    build_from(pings, params, None)
+}
+
+/// Builds a track from pings whose speed gate starts at `carry`, the last fix accepted before
+/// them (see [`clean_from`]).
+pub fn build_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) -> Track {
+    let cleaned = clean_from(pings, params, carry);
     let segs = segments(&cleaned.fixes, &cleaned.relocations, params.max_gap_s);
     let mut all_stays = Vec::new();
     for seg in &segs {

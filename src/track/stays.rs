@@ -7,7 +7,7 @@ use super::{Fix, TrackParams};
 use crate::model::UnixMs;
 
 /// A period in which the worker remained within `stay_radius_m` of where it began.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Stay {
     /// The anchor's timestamp, UTC ms.
     pub start: UnixMs,

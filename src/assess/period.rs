@@ -1,0 +1,267 @@
+//! Figures over a period, computed from worker-day summaries only: a worker's totals, coverage
+//! unions per worker and per team, merged visits and checkpoint compliance over one or several
+//! months. Every door reads these, so a figure never depends on the door.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::day::{StayRecord, WorkerDay};
+use super::Assessor;
+use crate::anomaly::Anomaly;
+use crate::coverage::{CoverageMask, GridCoverage};
+use crate::model::{Month, Period, WorkerId};
+use crate::registry::GridId;
+use crate::track::days::DayClock;
+use crate::track::DropCounts;
+use crate::visits::{self, Visit};
+
+/// One worker's figures over the days given: sums of the days, stays and flags in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerTotals<'a> {
+    /// The worker.
+    pub worker: WorkerId,
+    /// Pings received.
+    pub pings: u64,
+    /// Accepted fixes.
+    pub accepted: u64,
+    /// Dropped pings by reason.
+    pub dropped: DropCounts,
+    /// Segments (counted on the day they start).
+    pub segments: u64,
+    /// Track length, metres.
+    pub length_m: f64,
+    /// Patrol time, seconds.
+    pub patrol_s: f64,
+    /// Time in the assigned grids, seconds.
+    pub in_assigned_s: f64,
+    /// Time in out-of-grid episodes, seconds.
+    pub out_of_grid_s: f64,
+    /// Stays, in time order.
+    pub stays: Vec<&'a StayRecord>,
+    /// Flags, in day order.
+    pub anomalies: Vec<&'a Anomaly>,
+    /// The days, in order.
+    pub days: Vec<&'a WorkerDay>,
+}
+
+/// Groups worker-days by worker (in worker order, days in day order) and adds them up.
+pub fn worker_totals(days: &[WorkerDay]) -> Vec<WorkerTotals<'_>> {
+    let mut by_worker: BTreeMap<&WorkerId, Vec<&WorkerDay>> = BTreeMap::new();
+    for d in days {
+        by_worker.entry(&d.worker).or_default().push(d);
+    }
+    by_worker
+        .into_iter()
+        .map(|(worker, mut ds)| {
+            ds.sort_by_key(|d| d.day);
+            let mut dropped = DropCounts::default();
+            for d in &ds {
+                dropped.add(&d.dropped);
+            }
+            WorkerTotals {
+                worker: worker.clone(),
+                pings: ds.iter().map(|d| u64::from(d.pings)).sum(),
+                accepted: ds.iter().map(|d| u64::from(d.accepted)).sum(),
+                dropped,
+                segments: ds.iter().map(|d| u64::from(d.segments_started)).sum(),
+                // Folded from +0.0: `Sum` for f64 starts at -0.0.
+                length_m: ds.iter().fold(0.0, |s, d| s + d.length_m),
+                patrol_s: ds.iter().fold(0.0, |s, d| s + d.patrol_s),
+                in_assigned_s: ds.iter().fold(0.0, |s, d| s + d.in_assigned_s),
+                out_of_grid_s: ds.iter().fold(0.0, |s, d| s + d.out_of_grid_s),
+                stays: ds.iter().flat_map(|d| &d.stays).collect(),
+                anomalies: ds.iter().flat_map(|d| &d.anomalies).collect(),
+                days: ds,
+            }
+        })
+        .collect()
+}
+
+/// Each worker's coverage over the days given: the union of their days' masks.
+pub fn coverage_by_worker(days: &[WorkerDay]) -> BTreeMap<WorkerId, GridCoverage> {
+    let mut out: BTreeMap<WorkerId, GridCoverage> = BTreeMap::new();
+    for d in days {
+        out.entry(d.worker.clone())
+            .or_default()
+            .union_with(&d.coverage);
+    }
+    out
+}
+
+/// Team coverage (DESIGN.md §4.6): per grid, the union of the masks its **assigned** workers
+/// drew on it, wherever they walked. Workers of other grids who passed through do not count.
+/// A registry without workers assigns nobody: then every track counts for every grid.
+pub fn team_coverage(
+    assessor: &Assessor,
+    by_worker: &BTreeMap<WorkerId, GridCoverage>,
+) -> BTreeMap<GridId, CoverageMask> {
+    let mut team: BTreeMap<GridId, CoverageMask> = BTreeMap::new();
+    if assessor.registry.workers.is_empty() {
+        for cov in by_worker.values() {
+            for (g, m) in cov.iter() {
+                team.entry(g)
+                    .and_modify(|t| t.union_with(m))
+                    .or_insert_with(|| m.clone());
+            }
+        }
+        return team;
+    }
+    for w in &assessor.registry.workers {
+        let Some(cov) = by_worker.get(&w.id) else {
+            continue;
+        };
+        for &g in &w.grids {
+            if let Some(m) = cov.get(g) {
+                team.entry(g)
+                    .and_modify(|t| t.union_with(m))
+                    .or_insert_with(|| m.clone());
+            }
+        }
+    }
+    team
+}
+
+/// The workers who are not assigned to a grid but covered some of it, in worker order (none
+/// when the registry assigns nobody).
+pub fn visitors(
+    assessor: &Assessor,
+    by_worker: &BTreeMap<WorkerId, GridCoverage>,
+    grid: GridId,
+) -> Vec<WorkerId> {
+    if assessor.registry.workers.is_empty() {
+        return Vec::new();
+    }
+    by_worker
+        .iter()
+        .filter(|(w, cov)| {
+            !assessor.assigned(w).contains(&grid) && cov.get(grid).is_some_and(|m| !m.is_empty())
+        })
+        .map(|(w, _)| w.clone())
+        .collect()
+}
+
+/// The covered share of a grid in a mask map (0 when nothing was drawn on it).
+pub fn share(assessor: &Assessor, masks: &BTreeMap<GridId, CoverageMask>, grid: GridId) -> f64 {
+    masks
+        .get(&grid)
+        .map_or(0.0, |m| assessor.coverage.share(grid, m))
+}
+
+/// The visits of the days given, merged per worker and checkpoint (`visit_merge_s`) across
+/// the whole period, sorted by worker, checkpoint and start.
+pub fn merged_visits(assessor: &Assessor, days: &[WorkerDay]) -> Vec<Visit> {
+    let all: Vec<Visit> = days.iter().flat_map(|d| d.visits.iter().cloned()).collect();
+    visits::merge_visits(all, assessor.visit.visit_merge_s)
+}
+
+/// One checkpoint's figures over a period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointFigures {
+    /// Index into the registry's checkpoints.
+    pub checkpoint: usize,
+    /// The merged visits (any worker) that start in the period.
+    pub visits: Vec<Visit>,
+    /// Visits per month of the period.
+    pub per_month: BTreeMap<Month, usize>,
+    /// The mean over the period's months of min(1, visits that month / required).
+    pub compliance: f64,
+}
+
+/// Every checkpoint's visits and compliance over a period (one or several months): visits of
+/// every worker count; each month's compliance is min(1, visits / required) and the period's
+/// is their mean over the months the period touches.
+pub fn checkpoint_figures(
+    assessor: &Assessor,
+    merged: &[Visit],
+    period: Period,
+) -> Vec<CheckpointFigures> {
+    let mut clock = DayClock::new(assessor.tz);
+    let months = period.month_list();
+    let mut out: Vec<CheckpointFigures> = (0..assessor.registry.checkpoints.len())
+        .map(|checkpoint| CheckpointFigures {
+            checkpoint,
+            visits: Vec::new(),
+            per_month: BTreeMap::new(),
+            compliance: 0.0,
+        })
+        .collect();
+    for v in merged {
+        let day = clock.day(v.start);
+        if !period.contains(day) {
+            continue;
+        }
+        if let Some(c) = out.get_mut(v.checkpoint) {
+            c.visits.push(v.clone());
+            *c.per_month.entry(Month::of(day)).or_insert(0) += 1;
+        }
+    }
+    for c in &mut out {
+        c.visits.sort_by_key(|v| (v.start, v.end));
+        let required = assessor.registry.checkpoints[c.checkpoint].visits_per_month;
+        c.compliance = if months.is_empty() {
+            1.0
+        } else {
+            months
+                .iter()
+                .map(|m| visits::compliance(c.per_month.get(m).copied().unwrap_or(0), required))
+                .sum::<f64>()
+                / months.len() as f64
+        };
+    }
+    out
+}
+
+/// A worker's compliance in a month (DESIGN.md §4.9): the mean over the checkpoints of their
+/// assigned grids of min(1, their own merged visits that month / required); `None` when their
+/// grids hold no checkpoint.
+pub fn worker_compliance(
+    assessor: &Assessor,
+    worker: &WorkerId,
+    merged: &[Visit],
+    month: Month,
+) -> Option<f64> {
+    let own: Vec<Visit> = merged
+        .iter()
+        .filter(|v| &v.worker == worker)
+        .cloned()
+        .collect();
+    visits::worker_compliance(
+        &own,
+        &assessor.registry.checkpoints,
+        assessor.assigned(worker),
+        month,
+        assessor.tz,
+    )
+}
+
+/// A worker's compliance over a period of one or several months: the mean over the months of
+/// [`worker_compliance`]; `None` when their grids hold no checkpoint.
+pub fn worker_compliance_over(
+    assessor: &Assessor,
+    worker: &WorkerId,
+    merged: &[Visit],
+    period: Period,
+) -> Option<f64> {
+    let months = period.month_list();
+    let per_month: Vec<f64> = months
+        .iter()
+        .map(|&m| worker_compliance(assessor, worker, merged, m))
+        .collect::<Option<Vec<f64>>>()?;
+    (!per_month.is_empty()).then(|| per_month.iter().sum::<f64>() / per_month.len() as f64)
+}
+
+/// The days of a period among worker-days.
+pub fn in_period(days: &[WorkerDay], period: Period) -> Vec<WorkerDay> {
+    days.iter()
+        .filter(|d| period.contains(d.day))
+        .cloned()
+        .collect()
+}
+
+/// The distinct local days of the worker-days, in order.
+pub fn day_span(days: &[WorkerDay]) -> Option<Period> {
+    let set: BTreeSet<chrono::NaiveDate> = days.iter().map(|d| d.day).collect();
+    Some(Period {
+        first: *set.first()?,
+        last: *set.last()?,
+    })
+}
