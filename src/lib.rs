@@ -26,12 +26,11 @@
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
-//! - [`batch`] (feature `assess`): reading a month of pings from CSV/Parquet with polars.
+//! - [`batch`]: the batch door's period reader, a thin wrapper over [`ingest::read_table`].
 //! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 
 pub mod anomaly;
 pub mod assess;
-#[cfg(feature = "assess")]
 pub mod batch;
 pub mod cli;
 pub mod config;
