@@ -402,6 +402,30 @@ pub fn parse_timestamp(text: &str) -> Result<UnixMs, TimestampError> {
     Ok(ms)
 }
 
+/// Reads a Unix time given as a number (not text) the way [`parse_timestamp`] reads digits:
+/// seconds below 1e11, else milliseconds.
+///
+/// # Errors
+/// [`TimestampError`] when it is not finite or names an instant outside 1970–2200.
+pub fn timestamp_from_unix(x: f64) -> Result<UnixMs, TimestampError> {
+    if !x.is_finite() {
+        return Err(TimestampError::Unparseable(x.to_string()));
+    }
+    check_timestamp_ms(unix_number_to_ms(x)).map_err(|_| TimestampError::OutOfRange(x.to_string()))
+}
+
+/// Checks that UTC milliseconds (e.g. from a typed timestamp column) lie in 1970–2200.
+///
+/// # Errors
+/// [`TimestampError::OutOfRange`] otherwise.
+pub fn check_timestamp_ms(ms: UnixMs) -> Result<UnixMs, TimestampError> {
+    if (0..MAX_PLAUSIBLE_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(TimestampError::OutOfRange(ms.to_string()))
+    }
+}
+
 /// Interprets a bare Unix number: below 1e11 it is seconds (that is the year 5138), else
 /// milliseconds.
 fn unix_number_to_ms(x: f64) -> UnixMs {

@@ -284,28 +284,41 @@ pub fn summarize_files(
         let r = p.instants(assessor.tz);
         r.start.saturating_sub(86_400_000)..r.end.saturating_add(86_400_000)
     });
-    let (by_worker, errors) = tracks::read_pings_by_worker(paths, crs, worker)?;
-    let workers: Vec<crate::model::WorkerId> = by_worker.keys().cloned().collect();
+    let opts = crate::ingest::ReadOptions {
+        crs,
+        range,
+        worker: worker.map(String::from),
+    };
+    let table = crate::ingest::read_table(paths, &opts)?;
     let wanted = |d: chrono::NaiveDate| period.is_none_or(|p| p.contains(d));
-    let streams: Vec<(crate::model::WorkerId, Vec<crate::model::Ping>)> = by_worker
-        .into_iter()
-        .map(|(w, mut pings)| {
-            if let Some(r) = &range {
-                pings.retain(|p| r.contains(&p.ts));
-            }
-            (w, pings)
+    // One worker's pings at a time, materialised and dropped inside the parallel loop, so a
+    // month never exists as one `Ping` per row.
+    let days = (0..table.workers.len())
+        .into_par_iter()
+        .flat_map_iter(|w| {
+            let pings = table.pings(w);
+            assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[])
         })
         .collect();
-    let pings = streams.iter().map(|(_, p)| p.len()).sum();
-    let days = streams
-        .par_iter()
-        .flat_map_iter(|(w, p)| assessor.summarize_stream(w, p, None, &wanted, &[]))
-        .collect();
+    // Workers named only by bad rows are listed too, so they are reported with zeros.
+    let mut workers: Vec<crate::model::WorkerId> = table.workers.clone();
+    for e in &table.errors {
+        if let Some(w) = e
+            .worker
+            .as_deref()
+            .filter(|w| worker.is_none_or(|only| only == *w))
+        {
+            if !workers.iter().any(|x| x.as_str() == w) {
+                workers.push(crate::model::WorkerId::new(w));
+            }
+        }
+    }
+    workers.sort();
     Ok(Summaries {
         days,
         workers,
-        errors,
-        pings,
+        pings: table.len(),
+        errors: table.errors,
     })
 }
 

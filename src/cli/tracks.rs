@@ -1,7 +1,6 @@
 //! `gridbeat tracks`: clean tracks, lengths, patrol time, stays and anomaly flags per worker,
 //! from CSV, Parquet or GPX files, as JSON or GeoJSON.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,8 +12,7 @@ use super::round;
 use crate::assess::period::{self, WorkerTotals};
 use crate::assess::{Assessor, Params, WorkerDay};
 use crate::config::Config;
-use crate::ingest::{read_file, RecordError};
-use crate::model::{format_timestamp, Crs, Ping, WorkerId};
+use crate::model::{format_timestamp, Crs, WorkerId};
 use crate::track::{self, DropCounts};
 
 /// Arguments of `gridbeat tracks`.
@@ -92,40 +90,6 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
     };
     super::write_json(&doc, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Each worker's pings, in input order.
-pub(crate) type PingsByWorker = BTreeMap<WorkerId, Vec<Ping>>;
-
-/// Reads ping files and groups the pings by worker, keeping only `worker` when given (which
-/// also names the worker of GPX files). Workers named only by bad rows still appear (with no
-/// pings), so they are reported with zeros.
-pub(crate) fn read_pings_by_worker(
-    paths: &[PathBuf],
-    crs: Crs,
-    worker: Option<&str>,
-) -> anyhow::Result<(PingsByWorker, Vec<RecordError>)> {
-    let mut by_worker = PingsByWorker::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        let decoded = read_file(path, crs, worker)?;
-        if decoded.pings.is_empty() && decoded.errors.is_empty() {
-            eprintln!("warning: {} holds no pings", path.display());
-        }
-        let wanted = |w: &str| worker.is_none_or(|only| only == w);
-        for p in decoded.pings {
-            if wanted(p.worker.as_str()) {
-                by_worker.entry(p.worker.clone()).or_default().push(p);
-            }
-        }
-        for e in decoded.errors {
-            if let Some(w) = e.worker.as_deref().filter(|w| wanted(w)) {
-                by_worker.entry(WorkerId::new(w)).or_default();
-            }
-            errors.push(e);
-        }
-    }
-    Ok((by_worker, errors))
 }
 
 #[derive(Serialize)]

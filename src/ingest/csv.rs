@@ -1,169 +1,107 @@
 //! Pings from CSV: a header naming the columns, then one ping per row.
 //!
-//! Required columns: `worker` (alias `worker_id`), `ts`, `lat`, `lon`. Optional: `acc`
-//! (alias `accuracy`), `speed`, `bearing`, `alt` (alias `altitude_m`), `batt`, `mock`,
-//! `checkin`. Other columns are ignored. `ts` is RFC 3339 with an offset or Unix seconds or
-//! milliseconds; an accuracy of 0 means unknown (DESIGN.md §4.2).
+//! Required columns: `worker` (alias `worker_id`), `ts` (or `ts_ms`, Unix milliseconds, which
+//! wins when both are present), `lat`, `lon`. Optional: `acc` (alias `accuracy`), `speed`,
+//! `bearing`, `alt` (alias `altitude_m`), `batt`, `mock`, `checkin`. Other columns are
+//! ignored. Each row goes through the one set of row rules ([`super::row`]); a bad row is
+//! reported with its line (the header is line 1) and skipped.
+//!
+//! Records are read into one reused [`csv::ByteRecord`]: nothing is allocated per row but the
+//! interned worker ids and check-in codes.
 
 use std::io::Read;
 use std::sync::Arc;
 
-use super::{check_position, Columns, Decoded, RecordError};
-use crate::crs;
-use crate::model::{parse_timestamp, Crs, Ping, WorkerId};
+use super::row::{Field, RawRow};
+use super::{Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
+use crate::model::Crs;
 
-/// Why a CSV file could not be read at all (as opposed to a bad row, which is skipped).
-#[derive(Debug, thiserror::Error)]
-pub enum CsvError {
-    /// The header lacks a required column.
-    #[error("{source_name}: the header has no {column:?} column (found: {found}); required: worker (or worker_id), ts, lat, lon")]
-    MissingColumn {
-        /// The file.
-        source_name: String,
-        /// The missing column.
-        column: &'static str,
-        /// The columns the header does have.
-        found: String,
-    },
-    /// The file is empty or its header cannot be read.
-    #[error("{source_name}: {reason}")]
-    Header {
-        /// The file.
-        source_name: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-/// Reads pings from CSV text in `crs`, converting them to WGS84. Bad rows are returned as
-/// errors beside the good pings.
-///
-/// # Errors
-/// [`CsvError`] when the header is missing or lacks a required column.
-pub fn read_pings<R: Read>(reader: R, source_name: &str, crs: Crs) -> Result<Decoded, CsvError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let header = rdr.headers().map_err(|e| CsvError::Header {
+/// Reads CSV text into `table`.
+pub(crate) fn read_into<R: Read>(
+    table: &mut PingTable,
+    reader: R,
+    source_name: &str,
+    opts: &ReadOptions,
+) -> Result<(), IngestError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(reader);
+    let io_error = |e: csv::Error| IngestError::Read {
         source_name: source_name.to_string(),
-        reason: format!("cannot read the header: {e}"),
-    })?;
-    if header.is_empty() {
-        return Err(CsvError::Header {
+        reason: e.to_string(),
+    };
+    let header = rdr.byte_headers().map_err(io_error)?;
+    if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
+        return Err(IngestError::Empty {
             source_name: source_name.to_string(),
-            reason: "the file is empty; expected a header such as worker,ts,lat,lon".into(),
         });
     }
-    let cols = Columns::resolve(&header.iter().collect::<Vec<_>>()).map_err(|m| {
-        CsvError::MissingColumn {
-            source_name: source_name.to_string(),
-            column: m.column,
-            found: m.found,
-        }
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let cols = Columns::resolve(&names).map_err(|m| IngestError::MissingColumn {
+        source_name: source_name.to_string(),
+        column: m.column,
+        found: m.found,
     })?;
-    let mut out = Decoded::default();
-    // Worker ids repeat on every row: intern them so a file allocates one id per worker.
-    let mut last_worker: Option<WorkerId> = None;
-    let mut record = csv::StringRecord::new();
+    let source: Arc<str> = Arc::from(source_name);
+    let filter = opts.filter();
+    let mut record = csv::ByteRecord::new();
     loop {
         let line = rdr.position().line();
-        match rdr.read_record(&mut record) {
+        match rdr.read_byte_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => match parse_row(&record, &cols, crs, &mut last_worker) {
-                Ok(ping) => out.pings.push(ping),
-                Err(reason) => out.errors.push(RecordError {
-                    source: source_name.to_string(),
-                    line: record.position().map_or(line, |p| p.line()),
-                    reason,
-                    worker: record
-                        .get(cols.worker)
-                        .map(str::trim)
-                        .filter(|w| !w.is_empty())
-                        .map(String::from),
-                }),
-            },
-            Err(e) => out.errors.push(RecordError {
-                source: source_name.to_string(),
-                line: e.position().map_or(line, |p| p.line()),
-                reason: format!("unreadable row: {e}"),
-                worker: None,
-            }),
+            Ok(true) => {
+                table.rows_scanned += 1;
+                let line = record.position().map_or(line, |p| p.line());
+                let at = |i: usize| record.get(i).map_or(Field::Null, Field::Text);
+                let opt = |i: Option<usize>| i.map_or(Field::Null, at);
+                let raw = RawRow {
+                    worker: at(cols.worker),
+                    ts: at(cols.ts),
+                    ts_unit: cols.ts_unit,
+                    lat: at(cols.lat),
+                    lon: at(cols.lon),
+                    acc: opt(cols.acc),
+                    speed: opt(cols.speed),
+                    bearing: opt(cols.bearing),
+                    alt: opt(cols.alt),
+                    batt: opt(cols.batt),
+                    mock: opt(cols.mock),
+                    checkin: opt(cols.checkin),
+                };
+                table.accept(&raw, &filter, &source, line)?;
+            }
+            Err(e) if e.is_io_error() => return Err(io_error(e)),
+            Err(e) => {
+                table.rows_scanned += 1;
+                let line = e.position().map_or(line, |p| p.line());
+                let fault = RecordFault::UnreadableRow {
+                    reason: e.to_string(),
+                };
+                table.fault(&source, line, fault, None);
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn parse_row(
-    record: &csv::StringRecord,
-    cols: &Columns,
-    crs: Crs,
-    last_worker: &mut Option<WorkerId>,
-) -> Result<Ping, String> {
-    let field = |i: usize, name: &str| {
-        record
-            .get(i)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("the {name} field is empty"))
+/// Reads pings from CSV text in `crs`, converting them to WGS84; bad rows are returned as
+/// errors beside the good pings. The whole file becomes [`crate::model::Ping`]s: for large
+/// files read a [`PingTable`] with [`super::read_table`] instead.
+///
+/// # Errors
+/// [`IngestError`] when the header is missing or lacks a required column.
+pub fn read_pings<R: Read>(reader: R, source_name: &str, crs: Crs) -> Result<Decoded, IngestError> {
+    let mut table = PingTable::new();
+    let opts = ReadOptions {
+        crs,
+        ..ReadOptions::default()
     };
-    let worker_text = field(cols.worker, "worker")?;
-    let worker = match last_worker {
-        Some(w) if w.as_str() == worker_text => w.clone(),
-        _ => {
-            let w = WorkerId::new(worker_text);
-            *last_worker = Some(w.clone());
-            w
-        }
-    };
-    let ts = parse_timestamp(field(cols.ts, "ts")?).map_err(|e| e.to_string())?;
-    let number = |i: usize, name: &str| -> Result<f64, String> {
-        let text = field(i, name)?;
-        text.parse::<f64>()
-            .map_err(|_| format!("{name} {text:?} is not a number"))
-    };
-    let (lat, lon) = (number(cols.lat, "lat")?, number(cols.lon, "lon")?);
-    check_position(lon, lat)?;
-    let (lon, lat) = crs::to_wgs84(crs, lon, lat);
-    let optional = |i: Option<usize>, name: &str| -> Result<Option<f32>, String> {
-        match i.and_then(|i| record.get(i)).map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(text) => match text.parse::<f32>() {
-                Ok(v) if v.is_finite() => Ok(Some(v)),
-                _ => Err(format!("{name} {text:?} is not a number")),
-            },
-        }
-    };
-    let acc_m = optional(cols.acc, "acc")?.filter(|a| *a > 0.0);
-    let mock = match cols.mock.and_then(|i| record.get(i)).map(str::trim) {
-        None | Some("") => false,
-        Some(t) => parse_bool(t).ok_or_else(|| format!("mock {t:?} is not true/false"))?,
-    };
-    let checkin = cols
-        .checkin
-        .and_then(|i| record.get(i))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(Arc::from);
-    Ok(Ping {
-        worker,
-        ts,
-        lon,
-        lat,
-        acc_m,
-        speed_mps: optional(cols.speed, "speed")?,
-        bearing_deg: optional(cols.bearing, "bearing")?,
-        alt_m: optional(cols.alt, "alt")?,
-        batt_pct: optional(cols.batt, "batt")?,
-        mock,
-        checkin,
-        received: None,
-    })
-}
-
-fn parse_bool(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "t" | "y" => Some(true),
-        "false" | "0" | "no" | "f" | "n" => Some(false),
-        _ => None,
-    }
+    table.read_csv(reader, source_name, &opts)?;
+    Ok(table.into_decoded())
 }
 
 #[cfg(test)]
@@ -201,8 +139,12 @@ mod tests {
         let lines: Vec<u64> = d.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert!(d.errors[0].to_string().starts_with("p.csv:3: "));
-        assert!(d.errors[1].reason.contains("lat"));
-        assert!(d.errors[2].reason.contains("swapped"), "{}", d.errors[2]);
+        assert!(d.errors[1].reason().contains("lat"));
+        assert_eq!(
+            d.errors.iter().map(|e| e.code()).collect::<Vec<_>>(),
+            ["bad_timestamp", "bad_number", "bad_position"]
+        );
+        assert!(d.errors[2].reason().contains("swapped"), "{}", d.errors[2]);
     }
 
     #[test]

@@ -1,38 +1,30 @@
-//! Pings from GPX 1.0/1.1: every track point (and route or waypoint with a time) of a file,
-//! all for one worker, since GPX does not say whose phone recorded it.
+//! Pings from GPX 1.0/1.1: every track point (and route point) of a file, all for one worker,
+//! since GPX does not say whose phone recorded it. Each point goes through the one set of row
+//! rules ([`super::row`]) with its position, `<time>`, `<ele>` (altitude) and `<speed>`; a
+//! point without a time is a bad record (`missing_field`), numbered by its place among the
+//! file's points (from 1).
 
 use std::io::Read;
+use std::sync::Arc;
 
-use super::{check_position, Decoded, RecordError};
-use crate::crs;
-use crate::model::{parse_timestamp, Crs, Ping, WorkerId};
+use super::row::{Field, RawRow, TsUnit};
+use super::{Decoded, IngestError, PingTable, ReadOptions};
+use crate::model::{Crs, WorkerId};
 
-/// Why a GPX file could not be read at all.
-#[derive(Debug, thiserror::Error)]
-#[error("{source_name}: not a readable GPX file: {reason}")]
-pub struct GpxError {
-    /// The file.
-    pub source_name: String,
-    /// The parser's message.
-    pub reason: String,
-}
-
-/// Reads the track points of a GPX document as pings of `worker`. Points without a time are
-/// reported as bad records (a patrol needs timestamps) and skipped.
-///
-/// # Errors
-/// [`GpxError`] when the document is not GPX.
-pub fn read_pings<R: Read>(
+/// Reads a GPX document into `table` as the pings of `worker`.
+pub(crate) fn read_into<R: Read>(
+    table: &mut PingTable,
     reader: R,
     source_name: &str,
-    worker: &WorkerId,
-    crs: Crs,
-) -> Result<Decoded, GpxError> {
-    let doc = gpx::read(reader).map_err(|e| GpxError {
+    worker: &str,
+    opts: &ReadOptions,
+) -> Result<(), IngestError> {
+    let doc = gpx::read(reader).map_err(|e| IngestError::NotGpx {
         source_name: source_name.to_string(),
         reason: e.to_string(),
     })?;
-    let mut out = Decoded::default();
+    let source: Arc<str> = Arc::from(source_name);
+    let filter = opts.filter();
     let points = doc
         .tracks
         .iter()
@@ -40,42 +32,48 @@ pub fn read_pings<R: Read>(
         .flat_map(|s| s.points.iter())
         .chain(doc.routes.iter().flat_map(|r| r.points.iter()));
     for (n, wpt) in points.enumerate() {
-        let record = n as u64 + 1;
-        let bad = |reason: String| RecordError {
-            source: source_name.to_string(),
-            line: record,
-            reason: format!("track point {record}: {reason}"),
-            worker: Some(worker.to_string()),
-        };
+        table.rows_scanned += 1;
         let p = wpt.point();
-        let (lon, lat) = (p.x(), p.y());
-        if let Err(reason) = check_position(lon, lat) {
-            out.errors.push(bad(reason));
-            continue;
-        }
-        let Some(time) = wpt.time else {
-            out.errors.push(bad("has no <time>".into()));
-            continue;
+        // A time the gpx crate cannot format is passed on as unreadable text.
+        let time = wpt
+            .time
+            .map(|t| t.format().unwrap_or_else(|e| format!("unreadable: {e}")));
+        let raw = RawRow {
+            worker: Field::Text(worker.as_bytes()),
+            ts: time
+                .as_deref()
+                .map_or(Field::Null, |t| Field::Text(t.as_bytes())),
+            ts_unit: TsUnit::Auto,
+            lat: Field::Float(p.y()),
+            lon: Field::Float(p.x()),
+            alt: wpt.elevation.map_or(Field::Null, Field::Float),
+            speed: wpt.speed.map_or(Field::Null, Field::Float),
+            // GPX carries no accuracy; horizontal dilution is not metres, so it stays unknown.
+            ..RawRow::default()
         };
-        let ts = match time
-            .format()
-            .map_err(|e| e.to_string())
-            .and_then(|t| parse_timestamp(&t).map_err(|e| e.to_string()))
-        {
-            Ok(ts) => ts,
-            Err(reason) => {
-                out.errors.push(bad(reason));
-                continue;
-            }
-        };
-        let (lon, lat) = crs::to_wgs84(crs, lon, lat);
-        let mut ping = Ping::new(worker.clone(), ts, lon, lat);
-        ping.alt_m = wpt.elevation.map(|e| e as f32);
-        ping.speed_mps = wpt.speed.map(|s| s as f32);
-        // GPX carries no accuracy; horizontal dilution is not metres, so it stays unknown.
-        out.pings.push(ping);
+        table.accept(&raw, &filter, &source, n as u64 + 1)?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Reads the track points of a GPX document as pings of `worker`, in `crs`. Points without a
+/// time are reported as bad records (a patrol needs timestamps) and skipped.
+///
+/// # Errors
+/// [`IngestError::NotGpx`] when the document is not GPX.
+pub fn read_pings<R: Read>(
+    reader: R,
+    source_name: &str,
+    worker: &WorkerId,
+    crs: Crs,
+) -> Result<Decoded, IngestError> {
+    let mut table = PingTable::new();
+    let opts = ReadOptions {
+        crs,
+        ..ReadOptions::default()
+    };
+    table.read_gpx(reader, source_name, worker.as_str(), &opts)?;
+    Ok(table.into_decoded())
 }
 
 #[cfg(test)]
@@ -99,10 +97,9 @@ mod tests {
         assert_eq!(d.pings[0].alt_m, Some(50.0));
         assert_eq!((d.pings[1].lon, d.pings[1].lat), (112.9802, 28.2002));
         assert_eq!(d.errors.len(), 1);
-        assert!(
-            d.errors[0].to_string().contains("track point 2")
-                && d.errors[0].reason.contains("<time>")
-        );
+        assert_eq!(d.errors[0].line, 2, "the second point");
+        assert_eq!(d.errors[0].code(), "missing_field");
+        assert!(d.errors[0].to_string().starts_with("t.gpx:2: the ts field"));
     }
 
     #[test]

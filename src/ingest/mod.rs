@@ -4,34 +4,20 @@
 //! Every decoder keeps the good records and reports each bad one with where it is (file and
 //! line) and what is wrong, so a single broken row never takes a file down with it.
 
-use std::fmt;
+use std::path::Path;
 
-use crate::model::Ping;
+use crate::model::{Crs, Ping};
 
 pub mod csv;
+mod error;
 pub mod gpx;
 pub mod parquet;
+pub mod row;
+pub mod table;
 
-/// One input record that could not be read, with where it is and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordError {
-    /// The file or stream it came from.
-    pub source: String,
-    /// The 1-based line (CSV) or record number.
-    pub line: u64,
-    /// What is wrong and what is expected.
-    pub reason: String,
-    /// The worker the record names, when that much could be read.
-    pub worker: Option<String>,
-}
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.source, self.line, self.reason)
-    }
-}
-
-impl std::error::Error for RecordError {}
+pub use error::{IngestError, RecordError};
+pub use row::{RecordFault, TsUnit};
+pub use table::{read_table, PingTable, ReadOptions};
 
 /// What a decoder produced: the pings it could read, and one error per record it could not.
 #[derive(Debug, Default)]
@@ -44,15 +30,17 @@ pub struct Decoded {
 
 /// Where each column the engine reads sits among a file's columns, found by name
 /// (case-insensitive, a leading BOM ignored) with the accepted aliases: `worker`/`worker_id`,
-/// `ts`/`timestamp`/`time`, `lat`/`latitude`, `lon`/`lng`/`longitude`, `acc`/`accuracy`,
+/// `ts_ms` (Unix milliseconds; preferred when present) or `ts`/`timestamp`/`time`, `lat`/`latitude`, `lon`/`lng`/`longitude`, `acc`/`accuracy`,
 /// `speed`, `bearing`/`course`, `alt`/`altitude`/`altitude_m`, `batt`/`battery`, `mock`,
 /// `checkin`. Every decoder of tabular files uses this one table.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Columns {
     /// The worker id column.
     pub worker: usize,
-    /// The timestamp column.
+    /// The timestamp column: `ts_ms` when the file has one, else `ts` (or an alias).
     pub ts: usize,
+    /// How the timestamp column's values are read.
+    pub ts_unit: TsUnit,
     /// Latitude.
     pub lat: usize,
     /// Longitude.
@@ -104,9 +92,15 @@ impl Columns {
                 found: names.join(","),
             })
         };
+        // A typed millisecond column beats a text one (the simulator writes both).
+        let (ts, ts_unit) = match find(&["ts_ms"]) {
+            Some(i) => (i, TsUnit::Millis),
+            None => (require("ts", &["ts", "timestamp", "time"])?, TsUnit::Auto),
+        };
         Ok(Columns {
             worker: require("worker", &["worker", "worker_id"])?,
-            ts: require("ts", &["ts", "timestamp", "time"])?,
+            ts,
+            ts_unit,
             lat: require("lat", &["lat", "latitude"])?,
             lon: require("lon", &["lon", "lng", "longitude"])?,
             acc: find(&["acc", "accuracy"]),
@@ -120,26 +114,49 @@ impl Columns {
     }
 }
 
+/// Why a position is not a real WGS84 position.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+pub enum PositionError {
+    /// A coordinate is NaN or infinite.
+    #[error("coordinates must be finite numbers, got lat={lat}, lon={lon}")]
+    NotFinite {
+        /// Longitude as given.
+        lon: f64,
+        /// Latitude as given.
+        lat: f64,
+    },
+    /// The latitude is outside −90..90 (with a hint when lat and lon look swapped).
+    #[error("lat {lat} is outside -90..90{}", if *.swapped { " (lat and lon look swapped)" } else { "" })]
+    LatOutOfRange {
+        /// Latitude as given.
+        lat: f64,
+        /// The longitude would be a valid latitude.
+        swapped: bool,
+    },
+    /// The longitude is outside −180..180.
+    #[error("lon {lon} is outside -180..180")]
+    LonOutOfRange {
+        /// Longitude as given.
+        lon: f64,
+    },
+}
+
 /// Checks that a position is a real WGS84 position.
 ///
 /// # Errors
-/// A reason naming the bad coordinate.
-pub fn check_position(lon: f64, lat: f64) -> Result<(), String> {
+/// [`PositionError`] naming the bad coordinate.
+pub fn check_position(lon: f64, lat: f64) -> Result<(), PositionError> {
     if !lon.is_finite() || !lat.is_finite() {
-        return Err(format!(
-            "coordinates must be finite numbers, got lat={lat}, lon={lon}"
-        ));
+        return Err(PositionError::NotFinite { lon, lat });
     }
     if !(-90.0..=90.0).contains(&lat) {
-        let hint = if (-90.0..=90.0).contains(&lon) {
-            " (lat and lon look swapped)"
-        } else {
-            ""
-        };
-        return Err(format!("lat {lat} is outside -90..90{hint}"));
+        return Err(PositionError::LatOutOfRange {
+            lat,
+            swapped: (-90.0..=90.0).contains(&lon),
+        });
     }
     if !(-180.0..=180.0).contains(&lon) {
-        return Err(format!("lon {lon} is outside -180..180"));
+        return Err(PositionError::LonOutOfRange { lon });
     }
     Ok(())
 }
@@ -168,30 +185,19 @@ impl FileFormat {
     }
 }
 
-/// Reads the pings of one file, choosing the decoder by its extension. GPX files hold one
-/// worker's track, named by `gpx_worker` (or, without it, by the file's stem).
+/// Reads the pings of one file, choosing the decoder by its extension, through
+/// [`read_table`]. GPX files hold one worker's track, named by `worker` (or, without it, by the
+/// file's stem); with `worker`, only that worker's rows of CSV and Parquet files are kept.
 ///
 /// # Errors
-/// When the file cannot be opened, has an unknown extension, or is not of its format; the
-/// message names the file. Bad records are not errors: they are in [`Decoded::errors`].
-pub fn read_file(
-    path: &std::path::Path,
-    crs: crate::model::Crs,
-    gpx_worker: Option<&str>,
-) -> anyhow::Result<Decoded> {
-    use anyhow::Context;
-    let name = path.display().to_string();
-    let format = FileFormat::from_path(path)
-        .with_context(|| format!("{name}: unknown file type; expected .csv, .parquet or .gpx"))?;
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-    let decoded = match format {
-        FileFormat::Csv => csv::read_pings(std::io::BufReader::new(file), &name, crs)?,
-        FileFormat::Parquet => parquet::read_pings(file, &name, crs)?,
-        FileFormat::Gpx => {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("gpx");
-            let worker = crate::model::WorkerId::new(gpx_worker.unwrap_or(stem));
-            gpx::read_pings(std::io::BufReader::new(file), &name, &worker, crs)?
-        }
+/// [`IngestError`] when the file cannot be opened, has an unknown extension, or is not of its
+/// format; the message names the file. Bad records are not errors: they are in
+/// [`Decoded::errors`].
+pub fn read_file(path: &Path, crs: Crs, worker: Option<&str>) -> Result<Decoded, IngestError> {
+    let opts = ReadOptions {
+        crs,
+        range: None,
+        worker: worker.map(String::from),
     };
-    Ok(decoded)
+    Ok(read_table(&[path.to_path_buf()], &opts)?.into_decoded())
 }

@@ -1,191 +1,495 @@
-//! Pings from Parquet files with the same columns as CSV (`worker`/`worker_id`, `ts`, `lat`,
-//! `lon`, and optionally `acc`, `speed`, `bearing`, `alt`, `batt`, `mock`, `checkin`). `ts` may
-//! be a string (RFC 3339 or Unix digits), a Parquet timestamp, or an integer of Unix seconds
-//! or milliseconds.
+//! Pings from Parquet files with the same columns as CSV (`worker`/`worker_id`, `ts` or `ts_ms`,
+//! `lat`, `lon`, and optionally `acc`, `speed`, `bearing`, `alt`, `batt`, `mock`, `checkin`),
+//! read column by column with the `parquet` crate's typed column readers.
+//!
+//! Accepted column types (any column may be OPTIONAL; a null is an empty field):
+//! - `worker`, `checkin`: `BYTE_ARRAY` (UTF8), plain or dictionary-encoded.
+//! - `ts`: `INT64` `TIMESTAMP(MILLIS|MICROS|NANOS)`; `INT64` named `ts_ms` (Unix
+//!   milliseconds, preferred over a text `ts` when both exist); text (RFC 3339 or Unix digits);
+//!   other integers or floats as Unix seconds or milliseconds.
+//! - `lat`, `lon`, `acc`, `speed`, `bearing`, `alt`, `batt`: `DOUBLE`, `FLOAT`, `INT32`,
+//!   `INT64`, or text.
+//! - `mock`: `BOOLEAN`, `INT32`/`INT64` (0/1), or text.
+//!
+//! Each row goes through the one set of row rules ([`super::row`]); a bad row is reported
+//! with its 1-based row number in the file. With a period, row groups whose `ts` statistics
+//! lie wholly outside it (and hold no null or implausible timestamp, which would be a bad row)
+//! are skipped without being read. Rows are decoded in batches, so memory stays at the size
+//! of the table being built.
 
+use std::cell::Cell;
 use std::fs::File;
+use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use parquet::record::Field;
+use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as PhysicalType};
+use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
+use parquet::data_type::{
+    BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type,
+};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::file::statistics::Statistics;
+use parquet::schema::types::ColumnDescriptor;
 
-use super::{check_position, Columns, Decoded, RecordError};
-use crate::crs;
-use crate::model::{parse_timestamp, Crs, Ping, UnixMs, WorkerId};
+use super::row::{Field, RawRow, TsUnit};
+use super::{Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
+use crate::model::{check_timestamp_ms, Crs, UnixMs};
 
-/// Why a Parquet file could not be read at all.
-#[derive(Debug, thiserror::Error)]
-pub enum ParquetError {
-    /// The file is not Parquet, or is damaged.
-    #[error("{source_name}: not a readable Parquet file: {reason}")]
-    Unreadable {
-        /// The file.
-        source_name: String,
-        /// The reader's message.
-        reason: String,
-    },
-    /// The schema lacks a required column.
-    #[error("{source_name}: no {column:?} column (found: {found}); required: worker (or worker_id), ts, lat, lon")]
-    MissingColumn {
-        /// The file.
-        source_name: String,
-        /// The missing column.
-        column: &'static str,
-        /// The columns the file has.
-        found: String,
-    },
+/// Rows decoded per batch: large enough to amortise the calls, small enough to stay in cache.
+const BATCH_ROWS: usize = 16 * 1024;
+
+/// What values a column may hold, for the type check.
+#[derive(Clone, Copy)]
+enum Want {
+    Text,
+    Time,
+    Number,
+    Bool,
 }
 
-/// Reads every row of a Parquet file as a ping in `crs`, converted to WGS84. Bad rows are
-/// returned as errors (numbered from 1) beside the good pings.
-///
-/// # Errors
-/// [`ParquetError`] when the file is not Parquet or lacks a required column.
-pub fn read_pings(file: File, source_name: &str, crs: Crs) -> Result<Decoded, ParquetError> {
-    let unreadable = |e: parquet::errors::ParquetError| ParquetError::Unreadable {
-        source_name: source_name.to_string(),
-        reason: e.to_string(),
-    };
-    let reader = SerializedFileReader::new(file).map_err(unreadable)?;
-    let names: Vec<String> = reader
-        .metadata()
-        .file_metadata()
-        .schema_descr()
-        .root_schema()
-        .get_fields()
-        .iter()
-        .map(|f| f.name().to_ascii_lowercase())
-        .collect();
-    let cols = Columns::resolve(&names).map_err(|m| ParquetError::MissingColumn {
+impl Want {
+    fn accepts(self, t: PhysicalType) -> bool {
+        use PhysicalType as P;
+        match self {
+            Want::Text => t == P::BYTE_ARRAY,
+            Want::Time | Want::Number => matches!(
+                t,
+                P::BYTE_ARRAY | P::INT32 | P::INT64 | P::FLOAT | P::DOUBLE
+            ),
+            Want::Bool => matches!(t, P::BOOLEAN | P::INT32 | P::INT64 | P::BYTE_ARRAY),
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Want::Text => "BYTE_ARRAY (UTF8 text)",
+            Want::Time => "INT64 (TIMESTAMP or Unix ms), text, or a number of Unix s/ms",
+            Want::Number => "DOUBLE, FLOAT, INT32, INT64 or text",
+            Want::Bool => "BOOLEAN, INT32/INT64 (0/1) or text",
+        }
+    }
+}
+
+/// One column the reader uses: where it is and how to read it.
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    leaf: usize,
+    max_def: i16,
+    /// Divisor that turns a typed INT64 timestamp into milliseconds (1 for other columns).
+    ts_div: i64,
+}
+
+/// The columns of one file.
+struct Specs {
+    worker: Spec,
+    ts: Spec,
+    ts_unit: TsUnit,
+    /// `ts` is INT64 milliseconds (after `ts_div`): its statistics can skip row groups.
+    ts_typed: bool,
+    lat: Spec,
+    lon: Spec,
+    acc: Option<Spec>,
+    speed: Option<Spec>,
+    bearing: Option<Spec>,
+    alt: Option<Spec>,
+    batt: Option<Spec>,
+    mock: Option<Spec>,
+    checkin: Option<Spec>,
+}
+
+/// The divisor from a typed INT64 timestamp column to milliseconds, if it is one.
+fn timestamp_divisor(d: &ColumnDescriptor) -> Option<i64> {
+    if d.physical_type() != PhysicalType::INT64 {
+        return None;
+    }
+    match d.logical_type_ref() {
+        Some(LogicalType::Timestamp(t)) => Some(match t.unit {
+            TimeUnit::MILLIS => 1,
+            TimeUnit::MICROS => 1_000,
+            TimeUnit::NANOS => 1_000_000,
+        }),
+        _ => match d.converted_type() {
+            ConvertedType::TIMESTAMP_MILLIS => Some(1),
+            ConvertedType::TIMESTAMP_MICROS => Some(1_000),
+            _ => None,
+        },
+    }
+}
+
+fn describe(d: &ColumnDescriptor) -> String {
+    let mut t = d.physical_type().to_string();
+    if let Some(l) = d.logical_type_ref() {
+        t.push_str(&format!(" ({l:?})"));
+    }
+    if d.max_rep_level() > 0 {
+        t = format!("a repeated {t}");
+    }
+    t
+}
+
+fn specs(reader: &SerializedFileReader<File>, source_name: &str) -> Result<Specs, IngestError> {
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let leaves = schema.columns();
+    let names: Vec<String> = leaves.iter().map(|c| c.path().string()).collect();
+    let cols = Columns::resolve(&names).map_err(|m| IngestError::MissingColumn {
         source_name: source_name.to_string(),
         column: m.column,
         found: m.found,
     })?;
-    let mut out = Decoded::default();
-    let mut last_worker: Option<WorkerId> = None;
-    let rows = reader.get_row_iter(None).map_err(unreadable)?;
-    for (n, row) in rows.enumerate() {
-        let line = n as u64 + 1;
-        let fields: Vec<(String, Field)> = match row {
-            Ok(row) => row.into_columns(),
-            Err(e) => {
-                out.errors.push(RecordError {
-                    source: source_name.to_string(),
-                    line,
-                    reason: format!("unreadable row: {e}"),
-                    worker: None,
-                });
-                continue;
-            }
-        };
-        match parse_row(&fields, &cols, crs, &mut last_worker) {
-            Ok(p) => out.pings.push(p),
-            Err(reason) => out.errors.push(RecordError {
-                source: source_name.to_string(),
-                line,
-                reason,
-                worker: match fields.get(cols.worker).map(|f| &f.1) {
-                    Some(Field::Str(s)) => Some(s.clone()),
-                    _ => None,
-                },
-            }),
+    let spec = |leaf: usize, want: Want| -> Result<Spec, IngestError> {
+        let d = &leaves[leaf];
+        if d.max_rep_level() > 0 || !want.accepts(d.physical_type()) {
+            return Err(IngestError::ColumnType {
+                source_name: source_name.to_string(),
+                column: names[leaf].clone(),
+                found: describe(d),
+                expected: want.expected(),
+            });
         }
-    }
-    Ok(out)
-}
-
-fn parse_row(
-    fields: &[(String, Field)],
-    cols: &Columns,
-    crs: Crs,
-    last_worker: &mut Option<WorkerId>,
-) -> Result<Ping, String> {
-    let get = |i: usize| {
-        fields
-            .get(i)
-            .map(|f| &f.1)
-            .filter(|f| !matches!(f, Field::Null))
+        Ok(Spec {
+            leaf,
+            max_def: d.max_def_level(),
+            ts_div: 1,
+        })
     };
-    let worker = match get(cols.worker) {
-        Some(Field::Str(s)) if !s.trim().is_empty() => s.trim(),
-        Some(Field::Long(_) | Field::Int(_)) => return Err("worker must be a string column".into()),
-        _ => return Err("the worker field is empty".into()),
-    };
-    let worker = match last_worker {
-        Some(w) if w.as_str() == worker => w.clone(),
-        _ => {
-            let w = WorkerId::new(worker);
-            *last_worker = Some(w.clone());
-            w
+    let opt = |leaf: Option<usize>, want: Want| leaf.map(|l| spec(l, want)).transpose();
+    let mut ts = spec(cols.ts, Want::Time)?;
+    let (ts_unit, ts_typed) = match timestamp_divisor(&leaves[cols.ts]) {
+        Some(div) => {
+            ts.ts_div = div;
+            (TsUnit::Millis, true)
         }
+        None => (
+            cols.ts_unit,
+            cols.ts_unit == TsUnit::Millis
+                && leaves[cols.ts].physical_type() == PhysicalType::INT64,
+        ),
     };
-    let ts = match get(cols.ts) {
-        Some(f) => timestamp(f)?,
-        None => return Err("the ts field is empty".into()),
-    };
-    let number = |i: Option<usize>, name: &str| -> Result<Option<f64>, String> {
-        match i.and_then(get) {
-            None => Ok(None),
-            Some(f) => as_f64(f)
-                .map(Some)
-                .ok_or_else(|| format!("{name} is not a number: {f}")),
-        }
-    };
-    let lat = number(Some(cols.lat), "lat")?.ok_or("the lat field is empty")?;
-    let lon = number(Some(cols.lon), "lon")?.ok_or("the lon field is empty")?;
-    check_position(lon, lat)?;
-    let (lon, lat) = crs::to_wgs84(crs, lon, lat);
-    let small = |i: Option<usize>, name: &str| -> Result<Option<f32>, String> {
-        Ok(number(i, name)?.map(|v| v as f32))
-    };
-    let mock = match cols.mock.and_then(get) {
-        None => false,
-        Some(Field::Bool(b)) => *b,
-        Some(f) => as_f64(f)
-            .map(|v| v != 0.0)
-            .ok_or_else(|| format!("mock is not a boolean: {f}"))?,
-    };
-    let checkin = match cols.checkin.and_then(get) {
-        Some(Field::Str(s)) if !s.trim().is_empty() => Some(Arc::from(s.trim())),
-        _ => None,
-    };
-    Ok(Ping {
-        worker,
+    Ok(Specs {
+        worker: spec(cols.worker, Want::Text)?,
         ts,
-        lon,
-        lat,
-        acc_m: small(cols.acc, "acc")?.filter(|a| *a > 0.0),
-        speed_mps: small(cols.speed, "speed")?,
-        bearing_deg: small(cols.bearing, "bearing")?,
-        alt_m: small(cols.alt, "alt")?,
-        batt_pct: small(cols.batt, "batt")?,
-        mock,
-        checkin,
-        received: None,
+        ts_unit,
+        ts_typed,
+        lat: spec(cols.lat, Want::Number)?,
+        lon: spec(cols.lon, Want::Number)?,
+        acc: opt(cols.acc, Want::Number)?,
+        speed: opt(cols.speed, Want::Number)?,
+        bearing: opt(cols.bearing, Want::Number)?,
+        alt: opt(cols.alt, Want::Number)?,
+        batt: opt(cols.batt, Want::Number)?,
+        mock: opt(cols.mock, Want::Bool)?,
+        checkin: opt(cols.checkin, Want::Text)?,
     })
 }
 
-fn as_f64(f: &Field) -> Option<f64> {
-    match f {
-        Field::Double(v) => Some(*v),
-        Field::Float(v) => Some(f64::from(*v)),
-        Field::Int(v) => Some(f64::from(*v)),
-        Field::Long(v) => Some(*v as f64),
-        Field::Short(v) => Some(f64::from(*v)),
-        Field::Str(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|v: &f64| v.is_finite())
+/// Whether every row of a row group lies outside `range` by its `ts` statistics, so that
+/// reading it would skip every row and report none as bad.
+fn outside(rg: &RowGroupMetaData, ts: &Spec, range: &Range<UnixMs>) -> bool {
+    let Some(Statistics::Int64(s)) = rg.column(ts.leaf).statistics() else {
+        return false;
+    };
+    let no_nulls = ts.max_def == 0 || s.null_count_opt() == Some(0);
+    let (Some(&min), Some(&max)) = (s.min_opt(), s.max_opt()) else {
+        return false;
+    };
+    let (min, max) = (min.div_euclid(ts.ts_div), max.div_euclid(ts.ts_div));
+    let plausible = check_timestamp_ms(min).is_ok() && check_timestamp_ms(max).is_ok();
+    no_nulls && plausible && (max < range.start || min >= range.end)
 }
 
-fn timestamp(f: &Field) -> Result<UnixMs, String> {
-    match f {
-        Field::TimestampMillis(ms) => Ok(*ms),
-        Field::TimestampMicros(us) => Ok(us.div_euclid(1000)),
-        Field::Str(s) => parse_timestamp(s).map_err(|e| e.to_string()),
-        Field::Long(n) => parse_timestamp(&n.to_string()).map_err(|e| e.to_string()),
-        Field::Int(n) => parse_timestamp(&n.to_string()).map_err(|e| e.to_string()),
-        Field::Double(x) => parse_timestamp(&x.to_string()).map_err(|e| e.to_string()),
-        other => Err(format!("ts has an unsupported type: {other}")),
+/// A column's decoded values for one batch.
+enum Values {
+    Bool(ColumnReaderImpl<BoolType>, Vec<bool>),
+    I32(ColumnReaderImpl<Int32Type>, Vec<i32>),
+    I64(ColumnReaderImpl<Int64Type>, Vec<i64>),
+    F32(ColumnReaderImpl<FloatType>, Vec<f32>),
+    F64(ColumnReaderImpl<DoubleType>, Vec<f64>),
+    Bytes(ColumnReaderImpl<ByteArrayType>, Vec<ByteArray>),
+}
+
+/// One column of one row group being read batch by batch.
+struct Col {
+    spec: Spec,
+    values: Values,
+    defs: Vec<i16>,
+    /// The next value to hand out (values skip the nulls).
+    next: Cell<usize>,
+}
+
+impl Col {
+    fn open(rg: &dyn RowGroupReader, spec: Spec) -> Result<Col, ParquetError> {
+        let values = match rg.get_column_reader(spec.leaf)? {
+            ColumnReader::BoolColumnReader(r) => Values::Bool(r, Vec::new()),
+            ColumnReader::Int32ColumnReader(r) => Values::I32(r, Vec::new()),
+            ColumnReader::Int64ColumnReader(r) => Values::I64(r, Vec::new()),
+            ColumnReader::FloatColumnReader(r) => Values::F32(r, Vec::new()),
+            ColumnReader::DoubleColumnReader(r) => Values::F64(r, Vec::new()),
+            ColumnReader::ByteArrayColumnReader(r) => Values::Bytes(r, Vec::new()),
+            _ => return Err(ParquetError::General("unsupported column type".into())),
+        };
+        Ok(Col {
+            spec,
+            values,
+            defs: Vec::new(),
+            next: Cell::new(0),
+        })
     }
+
+    /// Decodes the next `n` rows.
+    fn fill(&mut self, n: usize) -> Result<(), ParquetError> {
+        self.defs.clear();
+        self.next.set(0);
+        let defs = (self.spec.max_def > 0).then_some(&mut self.defs);
+        let (rows, _, _) = match &mut self.values {
+            Values::Bool(r, v) => {
+                v.clear();
+                r.read_records(n, defs, None, v)?
+            }
+            Values::I32(r, v) => {
+                v.clear();
+                r.read_records(n, defs, None, v)?
+            }
+            Values::I64(r, v) => {
+                v.clear();
+                r.read_records(n, defs, None, v)?
+            }
+            Values::F32(r, v) => {
+                v.clear();
+                r.read_records(n, defs, None, v)?
+            }
+            Values::F64(r, v) => {
+                v.clear();
+                r.read_records(n, defs, None, v)?
+            }
+            Values::Bytes(r, v) => {
+                v.clear();
+                r.read_records(n, defs, None, v)?
+            }
+        };
+        if rows != n {
+            return Err(ParquetError::General(format!(
+                "column {} ended after {rows} of {n} rows",
+                self.spec.leaf
+            )));
+        }
+        Ok(())
+    }
+
+    /// The field of row `i` of the batch; rows must be asked for in order.
+    #[inline]
+    fn field(&self, i: usize) -> Field<'_> {
+        let k = if self.spec.max_def > 0 {
+            if self.defs.get(i) != Some(&self.spec.max_def) {
+                return Field::Null;
+            }
+            let k = self.next.get();
+            self.next.set(k + 1);
+            k
+        } else {
+            i
+        };
+        let got = match &self.values {
+            Values::Bool(_, v) => v.get(k).map(|&b| Field::Bool(b)),
+            Values::I32(_, v) => v.get(k).map(|&x| Field::Int(i64::from(x))),
+            Values::I64(_, v) => v
+                .get(k)
+                .map(|&x| Field::Int(x.div_euclid(self.spec.ts_div))),
+            Values::F32(_, v) => v.get(k).map(|&x| Field::Float(f64::from(x))),
+            Values::F64(_, v) => v.get(k).map(|&x| Field::Float(x)),
+            Values::Bytes(_, v) => v.get(k).map(|b| Field::Text(b.data())),
+        };
+        got.unwrap_or(Field::Null)
+    }
+}
+
+/// The columns of one row group.
+struct Cols {
+    worker: Col,
+    ts: Col,
+    lat: Col,
+    lon: Col,
+    acc: Option<Col>,
+    speed: Option<Col>,
+    bearing: Option<Col>,
+    alt: Option<Col>,
+    batt: Option<Col>,
+    mock: Option<Col>,
+    checkin: Option<Col>,
+}
+
+impl Cols {
+    fn open(rg: &dyn RowGroupReader, s: &Specs) -> Result<Cols, ParquetError> {
+        let opt = |spec: Option<Spec>| spec.map(|sp| Col::open(rg, sp)).transpose();
+        Ok(Cols {
+            worker: Col::open(rg, s.worker)?,
+            ts: Col::open(rg, s.ts)?,
+            lat: Col::open(rg, s.lat)?,
+            lon: Col::open(rg, s.lon)?,
+            acc: opt(s.acc)?,
+            speed: opt(s.speed)?,
+            bearing: opt(s.bearing)?,
+            alt: opt(s.alt)?,
+            batt: opt(s.batt)?,
+            mock: opt(s.mock)?,
+            checkin: opt(s.checkin)?,
+        })
+    }
+
+    fn fill(&mut self, n: usize) -> Result<(), ParquetError> {
+        for c in [&mut self.worker, &mut self.ts, &mut self.lat, &mut self.lon] {
+            c.fill(n)?;
+        }
+        for c in [
+            &mut self.acc,
+            &mut self.speed,
+            &mut self.bearing,
+            &mut self.alt,
+            &mut self.batt,
+            &mut self.mock,
+            &mut self.checkin,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            c.fill(n)?;
+        }
+        Ok(())
+    }
+}
+
+fn opt_field(c: &Option<Col>, i: usize) -> Field<'_> {
+    c.as_ref().map_or(Field::Null, |c| c.field(i))
+}
+
+/// Turns a panic of the decoder (a damaged file can trip one) into an error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ParquetError>) -> Result<T, ParquetError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the decoder failed".into());
+        Err(ParquetError::General(msg))
+    })
+}
+
+/// Reads a Parquet file into `table`.
+pub(crate) fn read_into(
+    table: &mut PingTable,
+    file: File,
+    source_name: &str,
+    opts: &ReadOptions,
+) -> Result<(), IngestError> {
+    let reader =
+        guarded(|| SerializedFileReader::new(file)).map_err(|e| IngestError::NotParquet {
+            source_name: source_name.to_string(),
+            reason: e.to_string(),
+        })?;
+    let specs = specs(&reader, source_name)?;
+    let source: Arc<str> = Arc::from(source_name);
+    let filter = opts.filter();
+    let meta = reader.metadata();
+    let wanted: Vec<bool> = meta
+        .row_groups()
+        .iter()
+        .map(|rg| match (&opts.range, specs.ts_typed) {
+            (Some(range), true) => !outside(rg, &specs.ts, range),
+            _ => true,
+        })
+        .collect();
+    let rows_to_read: i64 = meta
+        .row_groups()
+        .iter()
+        .zip(&wanted)
+        .filter(|(_, &w)| w)
+        .map(|(rg, _)| rg.num_rows())
+        .sum();
+    table.reserve(usize::try_from(rows_to_read).unwrap_or(0));
+
+    // Rows are numbered from 1 across the whole file, skipped row groups included.
+    let mut first_row: u64 = 1;
+    for (g, rg_meta) in meta.row_groups().iter().enumerate() {
+        let rows = usize::try_from(rg_meta.num_rows()).unwrap_or(0);
+        let group_start = first_row;
+        first_row += rows as u64;
+        if !wanted[g] {
+            continue;
+        }
+        table.rows_scanned += rows;
+        let opened = guarded(|| {
+            let rg = reader.get_row_group(g)?;
+            Cols::open(rg.as_ref(), &specs)
+        });
+        let mut cols = match opened {
+            Ok(cols) => cols,
+            Err(e) => {
+                unreadable(table, &source, g, group_start..first_row, group_start, &e);
+                continue;
+            }
+        };
+        let mut done = 0;
+        while done < rows {
+            let n = BATCH_ROWS.min(rows - done);
+            if let Err(e) = guarded(|| cols.fill(n)) {
+                let from = group_start + done as u64;
+                unreadable(table, &source, g, group_start..first_row, from, &e);
+                break;
+            }
+            for i in 0..n {
+                let raw = RawRow {
+                    worker: cols.worker.field(i),
+                    ts: cols.ts.field(i),
+                    ts_unit: specs.ts_unit,
+                    lat: cols.lat.field(i),
+                    lon: cols.lon.field(i),
+                    acc: opt_field(&cols.acc, i),
+                    speed: opt_field(&cols.speed, i),
+                    bearing: opt_field(&cols.bearing, i),
+                    alt: opt_field(&cols.alt, i),
+                    batt: opt_field(&cols.batt, i),
+                    mock: opt_field(&cols.mock, i),
+                    checkin: opt_field(&cols.checkin, i),
+                };
+                table.accept(&raw, &filter, &source, group_start + (done + i) as u64)?;
+            }
+            done += n;
+        }
+    }
+    Ok(())
+}
+
+/// Reports the rows `from..group.end` of row group `g` as unreadable: the good rows before
+/// the damage are kept.
+fn unreadable(
+    table: &mut PingTable,
+    source: &Arc<str>,
+    g: usize,
+    group: Range<u64>,
+    from: u64,
+    e: &ParquetError,
+) {
+    let to = group.end.saturating_sub(1);
+    let fault = RecordFault::UnreadableRow {
+        reason: format!("{e} (rows {from}-{to} of row group {g} not read)"),
+    };
+    table.fault(source, from, fault, None);
+}
+
+/// Reads every row of a Parquet file as a ping in `crs`, converted to WGS84. Bad rows are
+/// returned as errors (numbered from 1) beside the good pings. The whole file becomes
+/// [`crate::model::Ping`]s: for large files read a [`PingTable`] with [`super::read_table`].
+///
+/// # Errors
+/// [`IngestError`] when the file is not Parquet or lacks a required column.
+pub fn read_pings(file: File, source_name: &str, crs: Crs) -> Result<Decoded, IngestError> {
+    let mut table = PingTable::new();
+    let opts = ReadOptions {
+        crs,
+        ..ReadOptions::default()
+    };
+    table.read_parquet(file, source_name, &opts)?;
+    Ok(table.into_decoded())
 }

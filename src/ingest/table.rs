@@ -1,0 +1,348 @@
+//! [`PingTable`]: the pings of many files as columns, with interned worker ids and each
+//! worker's rows, and [`read_table`], the one reader every door uses (CSV, Parquet, GPX).
+//!
+//! A month of the reference workload is 16 M pings; as [`Ping`] structs (~120 bytes each, plus
+//! a shared worker id) that would be 2 GB. The table holds ~45 bytes a row, and
+//! [`PingTable::pings`] builds one worker's pings at a time, to be dropped after use.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::row::{read_row, Outcome, ParsedRow, RawRow, RowFilter};
+use super::{Decoded, FileFormat, IngestError, RecordError, RecordFault};
+use crate::model::{Crs, Ping, UnixMs, WorkerId};
+
+/// What [`read_table`] keeps.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadOptions {
+    /// The coordinate system of the input; pings are converted to WGS84.
+    pub crs: Crs,
+    /// Only pings at these UTC instants (`None`: all). Rows outside are skipped silently.
+    pub range: Option<Range<UnixMs>>,
+    /// Only this worker's pings; also the worker of GPX files (else the file's stem).
+    pub worker: Option<String>,
+}
+
+impl ReadOptions {
+    /// The row filter of these options.
+    pub(crate) fn filter(&self) -> RowFilter<'_> {
+        RowFilter {
+            crs: self.crs,
+            range: self.range.as_ref(),
+            worker: self.worker.as_deref(),
+        }
+    }
+}
+
+/// An optional column stored only as far as it has values: rows past its end hold `empty`.
+/// A file without the column costs nothing.
+#[derive(Clone, Debug, Default)]
+struct Sparse<T> {
+    values: Vec<T>,
+}
+
+impl<T: Copy> Sparse<T> {
+    fn put(&mut self, row: usize, value: Option<T>, empty: T) {
+        if let Some(v) = value {
+            if self.values.len() < row {
+                self.values.resize(row, empty);
+            }
+            self.values.push(v);
+        }
+    }
+
+    fn get(&self, row: usize) -> Option<T> {
+        self.values.get(row).copied()
+    }
+}
+
+/// Reads an `f32` column where NaN stands for "absent" (the row rules never let NaN through).
+fn f32_at(col: &Sparse<f32>, row: usize) -> Option<f32> {
+    col.get(row).filter(|v| !v.is_nan())
+}
+
+/// The pings of one or more files, as columns, grouped by worker.
+#[derive(Debug, Default)]
+pub struct PingTable {
+    /// Worker ids, indexed by worker number.
+    pub workers: Vec<WorkerId>,
+    /// Row indices of each worker (same index as `workers`), in input order.
+    pub rows: Vec<Vec<u32>>,
+    /// Rows that could not be read, with file and line or row number, in input order.
+    pub errors: Vec<RecordError>,
+    /// Rows read from the files, before the period and worker filters (rows of Parquet row
+    /// groups skipped by their statistics are not read, so not counted).
+    pub rows_scanned: usize,
+    worker: Vec<u32>,
+    ts: Vec<UnixMs>,
+    lon: Vec<f64>,
+    lat: Vec<f64>,
+    acc: Sparse<f32>,
+    speed: Sparse<f32>,
+    bearing: Sparse<f32>,
+    alt: Sparse<f32>,
+    batt: Sparse<f32>,
+    mock: Sparse<bool>,
+    /// 1 + the index in `checkins`; 0 is none.
+    checkin: Sparse<u32>,
+    checkins: Vec<Arc<str>>,
+    worker_index: HashMap<Arc<str>, u32>,
+    checkin_index: HashMap<Arc<str>, u32>,
+    last_worker: Option<u32>,
+}
+
+impl PingTable {
+    /// An empty table.
+    pub fn new() -> PingTable {
+        PingTable::default()
+    }
+
+    /// How many pings the table holds.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Whether the table holds no ping.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// The ping of row `r` (rows count from 0 in input order).
+    ///
+    /// # Panics
+    /// When `r >= self.len()`.
+    pub fn ping(&self, r: usize) -> Ping {
+        Ping {
+            worker: self.workers[self.worker[r] as usize].clone(),
+            ts: self.ts[r],
+            lon: self.lon[r],
+            lat: self.lat[r],
+            acc_m: f32_at(&self.acc, r),
+            speed_mps: f32_at(&self.speed, r),
+            bearing_deg: f32_at(&self.bearing, r),
+            alt_m: f32_at(&self.alt, r),
+            batt_pct: f32_at(&self.batt, r),
+            mock: self.mock.get(r).unwrap_or(false),
+            checkin: match self.checkin.get(r) {
+                Some(c) if c > 0 => Some(self.checkins[c as usize - 1].clone()),
+                _ => None,
+            },
+            received: None,
+        }
+    }
+
+    /// The pings of worker number `w`, in input order.
+    ///
+    /// # Panics
+    /// When `w >= self.workers.len()`.
+    pub fn pings(&self, w: usize) -> Vec<Ping> {
+        self.rows[w]
+            .iter()
+            .map(|&r| self.ping(r as usize))
+            .collect()
+    }
+
+    /// The number of worker `id`, if the table holds any of its pings.
+    pub fn worker_number(&self, id: &str) -> Option<usize> {
+        self.worker_index.get(id).map(|&w| w as usize)
+    }
+
+    /// Every ping in input order, and the errors: the form of the older per-file decoders.
+    pub fn into_decoded(self) -> Decoded {
+        let pings = (0..self.len()).map(|r| self.ping(r)).collect();
+        Decoded {
+            pings,
+            errors: self.errors,
+        }
+    }
+
+    /// Reads one file into the table, choosing the decoder by its extension.
+    ///
+    /// # Errors
+    /// [`IngestError`] when the file cannot be read at all; the table then holds what was
+    /// read before (bad records are not errors: they go to [`PingTable::errors`]).
+    pub fn read_path(&mut self, path: &Path, opts: &ReadOptions) -> Result<(), IngestError> {
+        let name = path.display().to_string();
+        let format = FileFormat::from_path(path).ok_or_else(|| IngestError::UnknownFormat {
+            source_name: name.clone(),
+        })?;
+        let file = std::fs::File::open(path).map_err(|error| IngestError::Open {
+            source_name: name.clone(),
+            error,
+        })?;
+        match format {
+            FileFormat::Csv => self.read_csv(file, &name, opts),
+            FileFormat::Parquet => self.read_parquet(file, &name, opts),
+            FileFormat::Gpx => {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("gpx");
+                let worker = opts.worker.as_deref().unwrap_or(stem).to_string();
+                self.read_gpx(std::io::BufReader::new(file), &name, &worker, opts)
+            }
+        }
+    }
+
+    /// Reads CSV text into the table (see [`super::csv`]).
+    ///
+    /// # Errors
+    /// [`IngestError`] when the header is missing or lacks a required column, or reading fails.
+    pub fn read_csv<R: std::io::Read>(
+        &mut self,
+        reader: R,
+        source_name: &str,
+        opts: &ReadOptions,
+    ) -> Result<(), IngestError> {
+        super::csv::read_into(self, reader, source_name, opts)
+    }
+
+    /// Reads a Parquet file into the table (see [`super::parquet`]).
+    ///
+    /// # Errors
+    /// [`IngestError`] when the file is not Parquet, lacks a required column, or has a column
+    /// of a type its values cannot be read from.
+    pub fn read_parquet(
+        &mut self,
+        file: std::fs::File,
+        source_name: &str,
+        opts: &ReadOptions,
+    ) -> Result<(), IngestError> {
+        super::parquet::read_into(self, file, source_name, opts)
+    }
+
+    /// Reads a GPX document into the table as the pings of `worker` (see [`super::gpx`]).
+    ///
+    /// # Errors
+    /// [`IngestError::NotGpx`] when the document is not GPX.
+    pub fn read_gpx<R: std::io::Read>(
+        &mut self,
+        reader: R,
+        source_name: &str,
+        worker: &str,
+        opts: &ReadOptions,
+    ) -> Result<(), IngestError> {
+        super::gpx::read_into(self, reader, source_name, worker, opts)
+    }
+
+    /// Makes room for `additional` more rows in the dense columns.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.worker.reserve(additional);
+        self.ts.reserve(additional);
+        self.lon.reserve(additional);
+        self.lat.reserve(additional);
+    }
+
+    /// Applies the row rules to one raw record found at `line` of `source` and keeps the
+    /// ping, or the error.
+    ///
+    /// # Errors
+    /// [`IngestError::TooManyRows`] when the table is full.
+    #[inline]
+    pub(crate) fn accept(
+        &mut self,
+        raw: &RawRow<'_>,
+        filter: &RowFilter<'_>,
+        source: &Arc<str>,
+        line: u64,
+    ) -> Result<(), IngestError> {
+        match read_row(raw, filter) {
+            Outcome::Ping(row) => self.push(&row, source),
+            Outcome::Skipped => Ok(()),
+            Outcome::Fault(fault, worker) => {
+                self.fault(source, line, fault, worker);
+                Ok(())
+            }
+        }
+    }
+
+    /// Records a bad record.
+    pub(crate) fn fault(
+        &mut self,
+        source: &Arc<str>,
+        line: u64,
+        fault: RecordFault,
+        worker: Option<&str>,
+    ) {
+        self.errors.push(RecordError {
+            source: source.clone(),
+            line,
+            fault,
+            worker: worker.map(String::from),
+        });
+    }
+
+    /// Appends one good row.
+    fn push(&mut self, row: &ParsedRow<'_>, source: &Arc<str>) -> Result<(), IngestError> {
+        let r = self.ts.len();
+        if r >= u32::MAX as usize {
+            return Err(IngestError::TooManyRows {
+                source_name: source.to_string(),
+            });
+        }
+        let w = self.intern_worker(row.worker);
+        self.rows[w as usize].push(r as u32);
+        self.worker.push(w);
+        self.ts.push(row.ts);
+        self.lon.push(row.lon);
+        self.lat.push(row.lat);
+        self.acc.put(r, row.acc_m, f32::NAN);
+        self.speed.put(r, row.speed_mps, f32::NAN);
+        self.bearing.put(r, row.bearing_deg, f32::NAN);
+        self.alt.put(r, row.alt_m, f32::NAN);
+        self.batt.put(r, row.batt_pct, f32::NAN);
+        self.mock.put(r, Some(true).filter(|_| row.mock), false);
+        let checkin = row.checkin.map(|c| self.intern_checkin(c) + 1);
+        self.checkin.put(r, checkin, 0);
+        Ok(())
+    }
+
+    fn intern_worker(&mut self, id: &str) -> u32 {
+        // Files hold runs of one worker's rows: try the last one before hashing.
+        if let Some(w) = self.last_worker {
+            if self.workers[w as usize].as_str() == id {
+                return w;
+            }
+        }
+        let w = match self.worker_index.get(id) {
+            Some(&w) => w,
+            None => {
+                let w = self.workers.len() as u32;
+                let id = WorkerId::new(id);
+                self.worker_index.insert(id.0.clone(), w);
+                self.workers.push(id);
+                self.rows.push(Vec::new());
+                w
+            }
+        };
+        self.last_worker = Some(w);
+        w
+    }
+
+    fn intern_checkin(&mut self, code: &str) -> u32 {
+        match self.checkin_index.get(code) {
+            Some(&c) => c,
+            None => {
+                let c = self.checkins.len() as u32;
+                let code: Arc<str> = Arc::from(code);
+                self.checkin_index.insert(code.clone(), c);
+                self.checkins.push(code);
+                c
+            }
+        }
+    }
+}
+
+/// Reads the pings of every file into one table: CSV, Parquet or GPX by extension, in `crs`,
+/// keeping only `range` and `worker` when given. Bad rows are kept in [`PingTable::errors`]
+/// with their file and line (CSV, header = line 1) or row (Parquet, from 1), numbered before
+/// any filtering.
+///
+/// # Errors
+/// [`IngestError`] for the first file that cannot be read at all.
+pub fn read_table(paths: &[PathBuf], opts: &ReadOptions) -> Result<PingTable, IngestError> {
+    let mut table = PingTable::new();
+    for path in paths {
+        table.read_path(path, opts)?;
+    }
+    Ok(table)
+}
