@@ -765,6 +765,26 @@ mod tests {
             .expect("test grids load")
     }
 
+    #[test]
+    fn a_fix_within_the_tolerance_of_an_assigned_grid_counts_inside_it() {
+        // g1 spans 100 m west of LON0 to LON0, 100 m either side of LAT0; g2 lies east of it.
+        let r = two_grids();
+        let area = AssignedArea::new(&r, &[0], 30.0);
+        let place = |east: f64, north: f64| {
+            let p = ping(0, east, north);
+            area.place(r.locate(p.lon, p.lat), p.lon, p.lat)
+        };
+        assert_eq!(place(-50.0, 0.0), Some(0), "inside");
+        assert_eq!(place(20.0, 0.0), Some(0), "20 m into the neighbouring grid");
+        assert_eq!(place(-50.0, 125.0), Some(0), "25 m outside every grid");
+        assert_eq!(place(45.0, 0.0), None, "45 m into the neighbour");
+        assert_eq!(place(-50.0, 135.0), None, "35 m outside every grid");
+        // Without tolerance only the polygon counts.
+        let strict = AssignedArea::new(&r, &[0], 0.0);
+        let p = ping(0, 20.0, 0.0);
+        assert_eq!(strict.place(r.locate(p.lon, p.lat), p.lon, p.lat), None);
+    }
+
     fn track_of(pings: &[Ping]) -> Track {
         build(pings, &TrackParams::default())
     }

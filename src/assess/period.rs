@@ -43,6 +43,18 @@ pub struct WorkerTotals<'a> {
     pub days: Vec<&'a WorkerDay>,
 }
 
+impl WorkerTotals<'_> {
+    /// The share of patrol time spent in the assigned grids (with the in-grid tolerance),
+    /// 0–1; 0 without patrol time.
+    pub fn in_grid_share(&self) -> f64 {
+        if self.patrol_s > 0.0 {
+            (self.in_assigned_s / self.patrol_s).min(1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Groups worker-days by worker (in worker order, days in day order) and adds them up.
 pub fn worker_totals(days: &[WorkerDay]) -> Vec<WorkerTotals<'_>> {
     let mut by_worker: BTreeMap<&WorkerId, Vec<&WorkerDay>> = BTreeMap::new();

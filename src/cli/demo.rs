@@ -122,11 +122,7 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(" ");
         // In-grid share: patrol time in the assigned grids (with the in-grid tolerance).
-        let in_grid = if t.patrol_s > 0.0 {
-            100.0 * t.in_assigned_s / t.patrol_s
-        } else {
-            0.0
-        };
+        let in_grid = 100.0 * t.in_grid_share();
         println!(
             "{:<8} {:<32} {:>7} {:>5} {:>8.1} {:>8.1} {:>6} {:>7.1}%  {:<28} {}",
             w.id.as_str(),

@@ -322,6 +322,15 @@ pub fn summarize_files(
     })
 }
 
+/// The files of a command line, for messages: `a.csv, b.parquet`.
+pub fn file_list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Prints unreadable rows as warnings (the first 20, then a count).
 pub fn warn_rows(errors: &[crate::ingest::RecordError]) {
     for e in errors.iter().take(20) {

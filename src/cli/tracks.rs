@@ -80,7 +80,7 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if s.workers.is_empty() {
         match &args.worker {
             Some(w) => anyhow::bail!("no pings of worker {w:?} in the input files"),
-            None => anyhow::bail!("no pings found in the input files"),
+            None => anyhow::bail!("no pings found in {}", super::file_list(&args.pings)),
         }
     }
     let totals = period::worker_totals(&s.days);

@@ -103,8 +103,8 @@ pub fn run(args: &VisitsArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let asked = month.or(super::period_of(None, args.from, args.to)?);
     let s = super::summarize_files(&assessor, &args.pings, args.crs, None, asked)?;
     super::warn_rows(&s.errors);
-    if s.workers.is_empty() {
-        anyhow::bail!("no pings found in the input files");
+    if s.workers.is_empty() && asked.is_none() {
+        anyhow::bail!("no pings found in {}", super::file_list(&args.pings));
     }
     // The period: --month, --from/--to, else the local days the input spans.
     let span = assess_period::day_span(&s.days);
