@@ -5,7 +5,7 @@
 //! Scalar figures go through a polars frame (one row per worker-day → one per worker);
 //! coverage masks and visits, which are not scalars, are combined in Rust beside it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use polars::prelude::{
     col, lit, when, Column, DataFrame, DataType, Expr, IntoLazy, JoinArgs, JoinType, RankMethod,
