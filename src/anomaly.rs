@@ -243,13 +243,17 @@ fn static_device(track: &Track, params: &AnomalyParams, tz: chrono_tz::Tz, out: 
     let mut clock = DayClock::new(tz);
     for seg in &track.segments {
         let run = &fixes[seg.clone()];
+        // One metric frame per segment (a walk of a few km: the scale error over it is far
+        // below a millimetre on the 20 m radius); every fix projected once.
+        let frame = LocalFrame::new(run[0].lon, run[0].lat);
+        let xy: Vec<(f64, f64)> = run.iter().map(|f| frame.project(f.lon, f.lat)).collect();
         let mut i = 0;
         while i < run.len() {
-            let frame = LocalFrame::new(run[i].lon, run[i].lat);
+            let (x0, y0) = xy[i];
             let (mut mx, mut my, mut n) = (0.0, 0.0, 1.0);
             let mut j = i + 1;
             while j < run.len() {
-                let (x, y) = frame.project(run[j].lon, run[j].lat);
+                let (x, y) = (xy[j].0 - x0, xy[j].1 - y0);
                 let (nx, ny) = ((mx * n + x) / (n + 1.0), (my * n + y) / (n + 1.0));
                 if (x - nx).powi(2) + (y - ny).powi(2) >= r2 {
                     break;
@@ -259,7 +263,7 @@ fn static_device(track: &Track, params: &AnomalyParams, tz: chrono_tz::Tz, out: 
             }
             let (first, last) = (&run[i], &run[j - 1]);
             if ((last.ts - first.ts) as f64) >= min_ms {
-                let (lon, lat) = frame.unproject(mx, my);
+                let (lon, lat) = frame.unproject(x0 + mx, y0 + my);
                 out.push(Anomaly {
                     day: clock.day(first.ts),
                     finding: Finding::StaticDevice {

@@ -188,9 +188,18 @@ impl Assessor {
         // The days: every local day with a ping that is wanted.
         let mut days: Vec<WorkerDay> = Vec::new();
         {
-            let mut seen: Vec<NaiveDate> = pings.iter().map(|p| clock.day(p.ts)).collect();
-            seen.sort_unstable();
-            seen.dedup();
+            // A handful of days among many pings: insert each new day in order.
+            let mut seen: Vec<NaiveDate> = Vec::new();
+            let mut last: Option<NaiveDate> = None;
+            for p in pings {
+                let d = clock.day(p.ts);
+                if last != Some(d) {
+                    last = Some(d);
+                    if let Err(at) = seen.binary_search(&d) {
+                        seen.insert(at, d);
+                    }
+                }
+            }
             days.extend(
                 seen.into_iter()
                     .filter(|d| wanted(*d))

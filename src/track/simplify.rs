@@ -1,7 +1,5 @@
 //! Simplification for display: Douglas–Peucker with a tolerance in metres.
 
-use geo::{Coord, LineString, SimplifyIdx};
-
 use super::Fix;
 use crate::geodesy::LocalFrame;
 
@@ -17,16 +15,50 @@ pub fn simplify(fixes: &[Fix], tolerance_m: f64) -> Vec<usize> {
                 return (0..fixes.len()).collect();
             }
             let frame = LocalFrame::new(first.lon, first.lat);
-            let line: LineString<f64> = fixes
-                .iter()
-                .map(|f| {
-                    let (x, y) = frame.project(f.lon, f.lat);
-                    Coord { x, y }
-                })
-                .collect();
-            line.simplify_idx(tolerance_m)
+            let pts: Vec<(f64, f64)> = fixes.iter().map(|f| frame.project(f.lon, f.lat)).collect();
+            douglas_peucker(&pts, tolerance_m)
         }
     }
+}
+
+/// Douglas–Peucker on planar points: keeps the first and last point and, recursively, the
+/// point farthest from the segment between kept neighbours while that distance exceeds the
+/// tolerance. Iterative, on squared distances (the hot loop takes no square root).
+fn douglas_peucker(pts: &[(f64, f64)], tolerance: f64) -> Vec<usize> {
+    let n = pts.len();
+    let mut keep = vec![false; n];
+    keep[0] = true;
+    keep[n - 1] = true;
+    let tol2 = tolerance * tolerance;
+    let mut stack: Vec<(usize, usize)> = vec![(0, n - 1)];
+    while let Some((a, b)) = stack.pop() {
+        if b <= a + 1 {
+            continue;
+        }
+        let (ax, ay) = pts[a];
+        let (dx, dy) = (pts[b].0 - ax, pts[b].1 - ay);
+        let len2 = dx * dx + dy * dy;
+        let (mut far, mut far_d2) = (a, -1.0);
+        for (k, &(px, py)) in pts.iter().enumerate().take(b).skip(a + 1) {
+            let (qx, qy) = (px - ax, py - ay);
+            let d2 = if len2 > 0.0 {
+                let t = ((qx * dx + qy * dy) / len2).clamp(0.0, 1.0);
+                let (ex, ey) = (qx - t * dx, qy - t * dy);
+                ex * ex + ey * ey
+            } else {
+                qx * qx + qy * qy
+            };
+            if d2 > far_d2 {
+                (far, far_d2) = (k, d2);
+            }
+        }
+        if far_d2 > tol2 {
+            keep[far] = true;
+            stack.push((a, far));
+            stack.push((far, b));
+        }
+    }
+    (0..n).filter(|&k| keep[k]).collect()
 }
 
 #[cfg(test)]
