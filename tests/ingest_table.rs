@@ -543,6 +543,10 @@ fn the_sample_city_reads_the_same_from_csv_and_parquet() {
     assert_eq!(from_csv.len(), text.lines().count() - 1);
     assert_eq!(pings(&from_csv), pings(&from_pq));
     assert_eq!(from_csv.workers, from_pq.workers);
+    assert_eq!(
+        from_csv.rows, from_pq.rows,
+        "each worker's rows, in file order"
+    );
     let p = pings(&from_pq);
     assert!(p.iter().any(|p| p.mock) && p.iter().any(|p| p.checkin.is_some()));
     assert!(p.iter().filter(|p| p.acc_m.is_some()).count() > p.len() / 2);
