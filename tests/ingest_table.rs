@@ -620,3 +620,34 @@ fn gpx_points_go_into_the_same_table_under_the_given_worker() {
     };
     assert_eq!(read(&gpx, &named).workers, vec![WorkerId::new("w9")]);
 }
+
+#[test]
+fn several_files_share_worker_numbers_and_optional_columns_fill_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = tmp(
+        &dir,
+        "a.csv",
+        "worker,ts,lat,lon\nw1,1791423000,28.2,112.98\nw2,1791423000,28.3,112.9\n",
+    );
+    let second = tmp(
+        &dir,
+        "b.csv",
+        "worker,ts,lat,lon,acc,batt,checkin\nw2,1791423010,28.3,112.9,5,80,cp-9\nw1,1791423010,28.2,112.98,,,\n",
+    );
+    let t = read_table(&[first, second], &all()).unwrap();
+    let mut w2 = ping("w2", T0 + 10_000, 28.3, 112.9);
+    w2.acc_m = Some(5.0);
+    w2.batt_pct = Some(80.0);
+    w2.checkin = Some(Arc::from("cp-9"));
+    assert_eq!(
+        pings(&t),
+        vec![
+            ping("w1", T0, 28.2, 112.98),
+            ping("w2", T0, 28.3, 112.9),
+            w2,
+            ping("w1", T0 + 10_000, 28.2, 112.98),
+        ]
+    );
+    assert_eq!(t.rows, vec![vec![0, 3], vec![1, 2]]);
+    assert_eq!(t.worker_number("w2"), Some(1));
+}
