@@ -651,3 +651,27 @@ fn several_files_share_worker_numbers_and_optional_columns_fill_in() {
     assert_eq!(t.rows, vec![vec![0, 3], vec![1, 2]]);
     assert_eq!(t.worker_number("w2"), Some(1));
 }
+
+#[test]
+fn a_microsecond_timestamp_column_is_read_as_milliseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("us.parquet");
+    write_parquet(
+        &pq,
+        "message p {
+           OPTIONAL BYTE_ARRAY worker_id (UTF8);
+           OPTIONAL INT64 timestamp (TIMESTAMP(MICROS,true));
+           OPTIONAL FLOAT latitude;
+           OPTIONAL FLOAT longitude;
+         }",
+        &[vec![
+            Col::Text(vec![Some("w1"), Some("w1")]),
+            Col::I64(vec![Some(T0 * 1000 + 999), None]),
+            Col::F32(vec![Some(28.5), Some(28.5)]),
+            Col::F32(vec![Some(112.75), Some(112.75)]),
+        ]],
+    );
+    let t = read(&pq, &all());
+    assert_eq!(pings(&t), vec![ping("w1", T0, 28.5, 112.75)]);
+    assert_eq!(faults(&t), vec![(2, "missing_field", Some("w1".into()))]);
+}

@@ -4,9 +4,9 @@
 //!
 //! Accepted column types (any column may be OPTIONAL; a null is an empty field):
 //! - `worker`, `checkin`: `BYTE_ARRAY` (UTF8), plain or dictionary-encoded.
-//! - `ts`: `INT64` `TIMESTAMP(MILLIS|MICROS|NANOS)`; `INT64` named `ts_ms` (Unix
-//!   milliseconds, preferred over a text `ts` when both exist); text (RFC 3339 or Unix digits);
-//!   other integers or floats as Unix seconds or milliseconds.
+//! - `ts`: `INT64` `TIMESTAMP(MILLIS|MICROS|NANOS)` (read as UTC, adjusted or not); `INT64`
+//!   named `ts_ms` (Unix milliseconds, preferred over a text `ts` when both exist); text
+//!   (RFC 3339 or Unix digits); other integers or floats as Unix seconds or milliseconds.
 //! - `lat`, `lon`, `acc`, `speed`, `bearing`, `alt`, `batt`: `DOUBLE`, `FLOAT`, `INT32`,
 //!   `INT64`, or text.
 //! - `mock`: `BOOLEAN`, `INT32`/`INT64` (0/1), or text.
@@ -510,7 +510,7 @@ pub(crate) fn read_into(
             })
             .collect();
         for part in parts {
-            table.append(part?)?;
+            table.append(part?, source_name)?;
         }
     }
     Ok(())

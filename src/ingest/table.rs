@@ -309,15 +309,12 @@ impl PingTable {
     /// one worker number per worker.
     ///
     /// # Errors
-    /// [`IngestError::TooManyRows`] when the rows would not fit.
-    pub fn append(&mut self, other: PingTable) -> Result<(), IngestError> {
+    /// [`IngestError::TooManyRows`] (naming `source_name`) when the rows would not fit.
+    pub fn append(&mut self, other: PingTable, source_name: &str) -> Result<(), IngestError> {
         let base = self.len();
         if base + other.len() >= u32::MAX as usize {
             return Err(IngestError::TooManyRows {
-                source_name: other
-                    .errors
-                    .first()
-                    .map_or_else(String::new, |e| e.source.to_string()),
+                source_name: source_name.to_string(),
             });
         }
         let workers: Vec<u32> = other
