@@ -543,6 +543,10 @@ fn the_sample_city_reads_the_same_from_csv_and_parquet() {
     assert_eq!(from_csv.len(), text.lines().count() - 1);
     assert_eq!(pings(&from_csv), pings(&from_pq));
     assert_eq!(from_csv.workers, from_pq.workers);
+    assert_eq!(
+        from_csv.rows, from_pq.rows,
+        "each worker's rows, in file order"
+    );
     let p = pings(&from_pq);
     assert!(p.iter().any(|p| p.mock) && p.iter().any(|p| p.checkin.is_some()));
     assert!(p.iter().filter(|p| p.acc_m.is_some()).count() > p.len() / 2);
@@ -615,4 +619,59 @@ fn gpx_points_go_into_the_same_table_under_the_given_worker() {
         ..ReadOptions::default()
     };
     assert_eq!(read(&gpx, &named).workers, vec![WorkerId::new("w9")]);
+}
+
+#[test]
+fn several_files_share_worker_numbers_and_optional_columns_fill_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = tmp(
+        &dir,
+        "a.csv",
+        "worker,ts,lat,lon\nw1,1791423000,28.2,112.98\nw2,1791423000,28.3,112.9\n",
+    );
+    let second = tmp(
+        &dir,
+        "b.csv",
+        "worker,ts,lat,lon,acc,batt,checkin\nw2,1791423010,28.3,112.9,5,80,cp-9\nw1,1791423010,28.2,112.98,,,\n",
+    );
+    let t = read_table(&[first, second], &all()).unwrap();
+    let mut w2 = ping("w2", T0 + 10_000, 28.3, 112.9);
+    w2.acc_m = Some(5.0);
+    w2.batt_pct = Some(80.0);
+    w2.checkin = Some(Arc::from("cp-9"));
+    assert_eq!(
+        pings(&t),
+        vec![
+            ping("w1", T0, 28.2, 112.98),
+            ping("w2", T0, 28.3, 112.9),
+            w2,
+            ping("w1", T0 + 10_000, 28.2, 112.98),
+        ]
+    );
+    assert_eq!(t.rows, vec![vec![0, 3], vec![1, 2]]);
+    assert_eq!(t.worker_number("w2"), Some(1));
+}
+
+#[test]
+fn a_microsecond_timestamp_column_is_read_as_milliseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("us.parquet");
+    write_parquet(
+        &pq,
+        "message p {
+           OPTIONAL BYTE_ARRAY worker_id (UTF8);
+           OPTIONAL INT64 timestamp (TIMESTAMP(MICROS,true));
+           OPTIONAL FLOAT latitude;
+           OPTIONAL FLOAT longitude;
+         }",
+        &[vec![
+            Col::Text(vec![Some("w1"), Some("w1")]),
+            Col::I64(vec![Some(T0 * 1000 + 999), None]),
+            Col::F32(vec![Some(28.5), Some(28.5)]),
+            Col::F32(vec![Some(112.75), Some(112.75)]),
+        ]],
+    );
+    let t = read(&pq, &all());
+    assert_eq!(pings(&t), vec![ping("w1", T0, 28.5, 112.75)]);
+    assert_eq!(faults(&t), vec![(2, "missing_field", Some("w1".into()))]);
 }

@@ -4,9 +4,9 @@
 //!
 //! Accepted column types (any column may be OPTIONAL; a null is an empty field):
 //! - `worker`, `checkin`: `BYTE_ARRAY` (UTF8), plain or dictionary-encoded.
-//! - `ts`: `INT64` `TIMESTAMP(MILLIS|MICROS|NANOS)`; `INT64` named `ts_ms` (Unix
-//!   milliseconds, preferred over a text `ts` when both exist); text (RFC 3339 or Unix digits);
-//!   other integers or floats as Unix seconds or milliseconds.
+//! - `ts`: `INT64` `TIMESTAMP(MILLIS|MICROS|NANOS)` (read as UTC, adjusted or not); `INT64`
+//!   named `ts_ms` (Unix milliseconds, preferred over a text `ts` when both exist); text
+//!   (RFC 3339 or Unix digits); other integers or floats as Unix seconds or milliseconds.
 //! - `lat`, `lon`, `acc`, `speed`, `bearing`, `alt`, `batt`: `DOUBLE`, `FLOAT`, `INT32`,
 //!   `INT64`, or text.
 //! - `mock`: `BOOLEAN`, `INT32`/`INT64` (0/1), or text.
@@ -14,15 +14,17 @@
 //! Each row goes through the one set of row rules ([`super::row`]); a bad row is reported
 //! with its 1-based row number in the file. With a period, row groups whose `ts` statistics
 //! lie wholly outside it (and hold no null or implausible timestamp, which would be a bad row)
-//! are skipped without being read. Rows are decoded in batches, so memory stays at the size
-//! of the table being built.
+//! are skipped without being read. Row groups are decoded in parallel, rows in batches, so
+//! memory stays near the size of the table being built.
 
 use std::cell::Cell;
 use std::fs::File;
+use std::io::{BufReader, Read};
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as PhysicalType};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::{
@@ -30,11 +32,15 @@ use parquet::data_type::{
 };
 use parquet::errors::ParquetError;
 use parquet::file::metadata::RowGroupMetaData;
-use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::file::reader::{
+    ChunkReader, FileReader, Length, RowGroupReader, SerializedFileReader,
+};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnDescriptor;
 
-use super::row::{Field, RawRow, TsUnit};
+use rayon::prelude::*;
+
+use super::row::{Field, RawRow, RowFilter, TsUnit};
 use super::{Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
 use crate::model::{check_timestamp_ms, Crs, UnixMs};
 
@@ -130,7 +136,7 @@ fn describe(d: &ColumnDescriptor) -> String {
     t
 }
 
-fn specs(reader: &SerializedFileReader<File>, source_name: &str) -> Result<Specs, IngestError> {
+fn specs(reader: &SerializedFileReader<PosFile>, source_name: &str) -> Result<Specs, IngestError> {
     let schema = reader.metadata().file_metadata().schema_descr();
     let leaves = schema.columns();
     let names: Vec<String> = leaves.iter().map(|c| c.path().string()).collect();
@@ -376,13 +382,93 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, ParquetError>) -> Result<T, ParquetE
     })
 }
 
-/// Reads a Parquet file into `table`.
+/// A file read with positioned reads, so that row groups can be decoded on several threads
+/// at once (`File`'s own `ChunkReader` shares one seek offset between its clones).
+struct PosFile {
+    file: Arc<File>,
+    len: u64,
+}
+
+/// A reader at an offset of a [`PosFile`].
+struct PosReader {
+    file: Arc<File>,
+    pos: u64,
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+impl Read for PosReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Length for PosFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for PosFile {
+    type T = BufReader<PosReader>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let reader = PosReader {
+            file: self.file.clone(),
+            pos: start,
+        };
+        // Page headers are read through this: a small buffer saves a call per field.
+        Ok(BufReader::with_capacity(4096, reader))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let mut buf = vec![0; length];
+        let mut done = 0;
+        while done < length {
+            match read_at(&self.file, &mut buf[done..], start + done as u64)? {
+                0 => {
+                    return Err(ParquetError::EOF(format!(
+                        "expected {length} bytes at {start}, the file ends after {done}"
+                    )))
+                }
+                n => done += n,
+            }
+        }
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// One row group to read, and the file row number of its first row.
+#[derive(Clone, Copy)]
+struct Group {
+    index: usize,
+    first_row: u64,
+    rows: usize,
+}
+
+/// Reads a Parquet file into `table`. Row groups are decoded in parallel, each into a table of
+/// its own, and appended in file order, so the result is the same as a sequential read.
 pub(crate) fn read_into(
     table: &mut PingTable,
     file: File,
     source_name: &str,
     opts: &ReadOptions,
 ) -> Result<(), IngestError> {
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let file = PosFile {
+        file: Arc::new(file),
+        len,
+    };
     let reader =
         guarded(|| SerializedFileReader::new(file)).map_err(|e| IngestError::NotParquet {
             source_name: source_name.to_string(),
@@ -391,72 +477,99 @@ pub(crate) fn read_into(
     let specs = specs(&reader, source_name)?;
     let source: Arc<str> = Arc::from(source_name);
     let filter = opts.filter();
-    let meta = reader.metadata();
-    let wanted: Vec<bool> = meta
-        .row_groups()
-        .iter()
-        .map(|rg| match (&opts.range, specs.ts_typed) {
-            (Some(range), true) => !outside(rg, &specs.ts, range),
-            _ => true,
-        })
-        .collect();
-    let rows_to_read: i64 = meta
-        .row_groups()
-        .iter()
-        .zip(&wanted)
-        .filter(|(_, &w)| w)
-        .map(|(rg, _)| rg.num_rows())
-        .sum();
-    table.reserve(usize::try_from(rows_to_read).unwrap_or(0));
 
     // Rows are numbered from 1 across the whole file, skipped row groups included.
+    let mut groups = Vec::new();
     let mut first_row: u64 = 1;
-    for (g, rg_meta) in meta.row_groups().iter().enumerate() {
-        let rows = usize::try_from(rg_meta.num_rows()).unwrap_or(0);
-        let group_start = first_row;
-        first_row += rows as u64;
-        if !wanted[g] {
-            continue;
-        }
-        table.rows_scanned += rows;
-        let opened = guarded(|| {
-            let rg = reader.get_row_group(g)?;
-            Cols::open(rg.as_ref(), &specs)
-        });
-        let mut cols = match opened {
-            Ok(cols) => cols,
-            Err(e) => {
-                unreadable(table, &source, g, group_start..first_row, group_start, &e);
-                continue;
-            }
+    for (index, rg) in reader.metadata().row_groups().iter().enumerate() {
+        let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
+        let wanted = match (&opts.range, specs.ts_typed) {
+            (Some(range), true) => !outside(rg, &specs.ts, range),
+            _ => true,
         };
-        let mut done = 0;
-        while done < rows {
-            let n = BATCH_ROWS.min(rows - done);
-            if let Err(e) = guarded(|| cols.fill(n)) {
-                let from = group_start + done as u64;
-                unreadable(table, &source, g, group_start..first_row, from, &e);
-                break;
-            }
-            for i in 0..n {
-                let raw = RawRow {
-                    worker: cols.worker.field(i),
-                    ts: cols.ts.field(i),
-                    ts_unit: specs.ts_unit,
-                    lat: cols.lat.field(i),
-                    lon: cols.lon.field(i),
-                    acc: opt_field(&cols.acc, i),
-                    speed: opt_field(&cols.speed, i),
-                    bearing: opt_field(&cols.bearing, i),
-                    alt: opt_field(&cols.alt, i),
-                    batt: opt_field(&cols.batt, i),
-                    mock: opt_field(&cols.mock, i),
-                    checkin: opt_field(&cols.checkin, i),
-                };
-                table.accept(&raw, &filter, &source, group_start + (done + i) as u64)?;
-            }
-            done += n;
+        if wanted {
+            groups.push(Group {
+                index,
+                first_row,
+                rows,
+            });
         }
+        first_row += rows as u64;
+    }
+    table.reserve(groups.iter().map(|g| g.rows).sum());
+
+    // A few row groups at a time, so that the groups' own tables stay small beside the result.
+    let window = 2 * rayon::current_num_threads().max(1);
+    for batch in groups.chunks(window) {
+        let parts: Vec<Result<PingTable, IngestError>> = batch
+            .par_iter()
+            .map(|group| {
+                let mut part = PingTable::new();
+                read_group(&reader, &specs, group, &filter, &source, &mut part)?;
+                Ok(part)
+            })
+            .collect();
+        for part in parts {
+            table.append(part?, source_name)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads one row group into `table`; damage is reported as an unreadable row, not an error.
+fn read_group(
+    reader: &SerializedFileReader<PosFile>,
+    specs: &Specs,
+    group: &Group,
+    filter: &RowFilter<'_>,
+    source: &Arc<str>,
+    table: &mut PingTable,
+) -> Result<(), IngestError> {
+    let Group {
+        index: g,
+        first_row,
+        rows,
+    } = *group;
+    let group_rows = first_row..first_row + rows as u64;
+    table.rows_scanned += rows;
+    table.reserve(rows);
+    let opened = guarded(|| {
+        let rg = reader.get_row_group(g)?;
+        Cols::open(rg.as_ref(), specs)
+    });
+    let mut cols = match opened {
+        Ok(cols) => cols,
+        Err(e) => {
+            unreadable(table, source, g, group_rows, first_row, &e);
+            return Ok(());
+        }
+    };
+    let mut done = 0;
+    while done < rows {
+        let n = BATCH_ROWS.min(rows - done);
+        if let Err(e) = guarded(|| cols.fill(n)) {
+            let from = first_row + done as u64;
+            unreadable(table, source, g, group_rows, from, &e);
+            break;
+        }
+        for i in 0..n {
+            let raw = RawRow {
+                worker: cols.worker.field(i),
+                ts: cols.ts.field(i),
+                ts_unit: specs.ts_unit,
+                lat: cols.lat.field(i),
+                lon: cols.lon.field(i),
+                acc: opt_field(&cols.acc, i),
+                speed: opt_field(&cols.speed, i),
+                bearing: opt_field(&cols.bearing, i),
+                alt: opt_field(&cols.alt, i),
+                batt: opt_field(&cols.batt, i),
+                mock: opt_field(&cols.mock, i),
+                checkin: opt_field(&cols.checkin, i),
+            };
+            table.accept(&raw, filter, source, first_row + (done + i) as u64)?;
+        }
+        done += n;
     }
     Ok(())
 }

@@ -321,6 +321,7 @@ fn rest<'a>(
 }
 
 /// Text, trimmed; `None` when absent or empty.
+#[inline]
 fn text<'a>(f: Field<'a>, field: &'static str) -> Result<Option<&'a str>, RecordFault> {
     match f {
         Field::Null => Ok(None),
@@ -345,6 +346,7 @@ fn shown(t: &str) -> String {
     }
 }
 
+#[inline]
 fn timestamp(f: Field<'_>, unit: TsUnit) -> Result<UnixMs, RecordFault> {
     let from_model = |e: TimestampError| match e {
         TimestampError::Unparseable(value) => RecordFault::BadTimestamp {
@@ -385,7 +387,18 @@ fn timestamp(f: Field<'_>, unit: TsUnit) -> Result<UnixMs, RecordFault> {
 }
 
 /// A finite number; `None` when absent or empty.
+#[inline(always)]
 fn number(f: Field<'_>, field: &'static str) -> Result<Option<f64>, RecordFault> {
+    // The common cases inline; text and faults out of line.
+    match f {
+        Field::Float(x) if x.is_finite() => Ok(Some(x)),
+        Field::Null => Ok(None),
+        _ => number_slow(f, field),
+    }
+}
+
+#[inline(never)]
+fn number_slow(f: Field<'_>, field: &'static str) -> Result<Option<f64>, RecordFault> {
     let x = match f {
         Field::Null => return Ok(None),
         Field::Text(_) => {
@@ -424,7 +437,17 @@ fn number(f: Field<'_>, field: &'static str) -> Result<Option<f64>, RecordFault>
 
 /// An optional reading stored as `f32` (read as `f64` first, so text and binary doubles
 /// round the same way); a value beyond the `f32` range is not a finite number.
+#[inline(always)]
 fn small(f: Field<'_>, field: &'static str) -> Result<Option<f32>, RecordFault> {
+    match f {
+        Field::Float(x) if (x as f32).is_finite() => Ok(Some(x as f32)),
+        Field::Null => Ok(None),
+        _ => small_slow(f, field),
+    }
+}
+
+#[inline(never)]
+fn small_slow(f: Field<'_>, field: &'static str) -> Result<Option<f32>, RecordFault> {
     match number(f, field)? {
         None => Ok(None),
         Some(x) => {
@@ -441,7 +464,17 @@ fn small(f: Field<'_>, field: &'static str) -> Result<Option<f32>, RecordFault> 
     }
 }
 
+#[inline]
 fn boolean(f: Field<'_>, field: &'static str) -> Result<bool, RecordFault> {
+    match f {
+        Field::Bool(b) => Ok(b),
+        Field::Null => Ok(false),
+        _ => boolean_slow(f, field),
+    }
+}
+
+#[inline(never)]
+fn boolean_slow(f: Field<'_>, field: &'static str) -> Result<bool, RecordFault> {
     match f {
         Field::Null => Ok(false),
         Field::Bool(b) => Ok(b),

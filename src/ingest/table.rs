@@ -56,6 +56,15 @@ impl<T: Copy> Sparse<T> {
     fn get(&self, row: usize) -> Option<T> {
         self.values.get(row).copied()
     }
+
+    /// Appends `other`, a column of rows that start at row `base` here.
+    fn append(&mut self, base: usize, other: &Sparse<T>, empty: T, map: impl Fn(T) -> T) {
+        if other.values.is_empty() {
+            return;
+        }
+        self.values.resize(base, empty);
+        self.values.extend(other.values.iter().map(|&v| map(v)));
+    }
 }
 
 /// Reads an `f32` column where NaN stands for "absent" (the row rules never let NaN through).
@@ -293,6 +302,53 @@ impl PingTable {
         self.mock.put(r, Some(true).filter(|_| row.mock), false);
         let checkin = row.checkin.map(|c| self.intern_checkin(c) + 1);
         self.checkin.put(r, checkin, 0);
+        Ok(())
+    }
+
+    /// Appends the rows and errors of `other` (read from later input) after these, keeping
+    /// one worker number per worker.
+    ///
+    /// # Errors
+    /// [`IngestError::TooManyRows`] (naming `source_name`) when the rows would not fit.
+    pub fn append(&mut self, other: PingTable, source_name: &str) -> Result<(), IngestError> {
+        let base = self.len();
+        if base + other.len() >= u32::MAX as usize {
+            return Err(IngestError::TooManyRows {
+                source_name: source_name.to_string(),
+            });
+        }
+        let workers: Vec<u32> = other
+            .workers
+            .iter()
+            .map(|w| self.intern_worker(w.as_str()))
+            .collect();
+        for (w, rows) in other.rows.iter().enumerate() {
+            let to = &mut self.rows[workers[w] as usize];
+            to.extend(rows.iter().map(|&r| r + base as u32));
+        }
+        self.worker
+            .extend(other.worker.iter().map(|&w| workers[w as usize]));
+        self.ts.extend_from_slice(&other.ts);
+        self.lon.extend_from_slice(&other.lon);
+        self.lat.extend_from_slice(&other.lat);
+        let same = |v: f32| v;
+        self.acc.append(base, &other.acc, f32::NAN, same);
+        self.speed.append(base, &other.speed, f32::NAN, same);
+        self.bearing.append(base, &other.bearing, f32::NAN, same);
+        self.alt.append(base, &other.alt, f32::NAN, same);
+        self.batt.append(base, &other.batt, f32::NAN, same);
+        self.mock.append(base, &other.mock, false, |v| v);
+        let checkins: Vec<u32> = other
+            .checkins
+            .iter()
+            .map(|c| self.intern_checkin(c) + 1)
+            .collect();
+        self.checkin.append(base, &other.checkin, 0, |c| match c {
+            0 => 0,
+            c => checkins[c as usize - 1],
+        });
+        self.errors.extend(other.errors);
+        self.rows_scanned += other.rows_scanned;
         Ok(())
     }
 
