@@ -159,6 +159,10 @@ pub struct Fingerprint {
 /// Flags every day of one worker's track. `earlier` holds fingerprints of days before the
 /// track's first day (from stored summaries); the track's own days are compared with each
 /// other too. Returns the flags, and the fingerprint of each of the track's days.
+///
+/// This compares every day given, whatever its month; the figures every door reports come from
+/// `assess::day`, which calls [`detect_flags`] and [`replay`] itself and compares a day only
+/// with the earlier days of its own month.
 pub fn detect(
     pings: &[Ping],
     track: &Track,
