@@ -71,6 +71,75 @@ pub struct Config {
     pub in_grid_tolerance_m: f64,
     /// The monthly score: weights, targets and penalties (§4.9), `[score]` in the file.
     pub score: ScoreConfig,
+    /// The service (`gridbeat serve`): addresses, paths and limits, `[server]` in the file.
+    /// Not a parameter of any figure: reports do not record it.
+    pub server: ServerConfig,
+    /// Bearer tokens of the service (DESIGN.md §7), `[[tokens]]` in the file; only their
+    /// SHA-256 hashes. Not recorded by reports.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// The service's addresses, paths and limits (`[server]`). Command-line flags override the
+/// addresses and the data directory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where the HTTP API listens.
+    pub listen: String,
+    /// Where the OsmAnd protocol listens at `/` (the port Traccar Client is pointed at); empty
+    /// for none (it is always served at `/osmand` too).
+    pub osmand_listen: String,
+    /// The data directory (the embedded store).
+    pub data: String,
+    /// Largest request body accepted, bytes (after gzip decompression too).
+    pub max_body_bytes: u64,
+    /// Most records in one ingest batch.
+    pub max_batch: u64,
+    /// Requests per second each token may make (sustained).
+    pub rate_per_s: u32,
+    /// Requests a token may make in a burst above the sustained rate.
+    pub rate_burst: u32,
+    /// A dirty worker-day is recomputed once no ping has marked it for this long, ms.
+    pub recompute_quiet_ms: u64,
+    /// ... and at the latest this long after it was first marked, ms.
+    pub recompute_max_delay_ms: u64,
+    /// Worker-days recomputed at once (0: one per core).
+    pub recompute_threads: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            osmand_listen: String::new(),
+            data: "./gridbeat-data".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 50_000,
+            rate_per_s: 50,
+            rate_burst: 200,
+            recompute_quiet_ms: 2_000,
+            recompute_max_delay_ms: 30_000,
+            recompute_threads: 0,
+        }
+    }
+}
+
+/// One bearer token (DESIGN.md §7).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Shown in logs, never the token.
+    pub name: String,
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
+    /// `device`, `viewer` or `admin`.
+    pub role: String,
+    /// Scope: this unit and its subtree; omitted = everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Device tokens: the workers it may post for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
 }
 
 /// The monthly score (DESIGN.md §4.9): a weighted mean of capped attainment terms, minus a
@@ -229,6 +298,8 @@ impl Default for Config {
             out_of_grid_flag_s: 1800.0,
             in_grid_tolerance_m: 30.0,
             score: ScoreConfig::default(),
+            server: ServerConfig::default(),
+            tokens: Vec::new(),
         }
     }
 }

@@ -39,6 +39,9 @@ pub mod ingest;
 pub mod model;
 pub mod registry;
 pub mod report;
+#[cfg(feature = "assess")]
+pub mod server;
 pub mod sim;
+pub mod store;
 pub mod track;
 pub mod visits;

@@ -6,7 +6,7 @@ use std::process::Command;
 fn demo_summarises_the_embedded_sample_city() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-        .args(["demo", "--out"])
+        .args(["demo", "--no-serve", "--out"])
         .arg(dir.path().join("city"))
         .current_dir(dir.path())
         .output()

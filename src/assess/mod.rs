@@ -78,7 +78,13 @@ impl Params {
 
     /// The record as JSON, as every output shows it.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        // How the service runs and who may call it change no figure.
+        if let Some(o) = v.as_object_mut() {
+            o.remove("server");
+            o.remove("tokens");
+        }
+        v
     }
 
     /// A short digest of the record (hex): summaries computed with other parameters are stale.

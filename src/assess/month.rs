@@ -234,6 +234,7 @@ pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> Result<Report
         month: month.to_string(),
         unit: input.unit.map(String::from),
         generated_at: input.generated_at.clone(),
+        freshness: None,
         params: a.params.to_json(),
         formula: formula_text(&config.score),
         weights: weights(&config.score),

@@ -94,6 +94,45 @@ pub(crate) fn carry_before(raw_ts: &[UnixMs], end: UnixMs, max_gap_ms: UnixMs) -
     raw_ts[j]
 }
 
+/// One worker-day computed on its own, as the service recomputes a dirty day.
+#[derive(Clone, Debug)]
+pub struct DaySummary {
+    /// The summary.
+    pub day: super::WorkerDay,
+    /// The instants of the window's first and last ping; the end is `None` when the window
+    /// ran to the end of the pings given (a later ping may extend it).
+    pub window: (UnixMs, Option<UnixMs>),
+}
+
+impl super::Assessor {
+    /// Summarises `day` of one worker from `pings` (sorted by timestamp, duplicates after
+    /// their original in order of receipt), which must hold the day's whole window (see the
+    /// module documentation); `carry` is the carry of the worker's previous day, `earlier`
+    /// the fingerprints of the earlier days of the month. `None` when the day has no ping.
+    /// `open_end`: the pings run to the worker's newest, so a window reaching their end is
+    /// open.
+    pub fn summarize_day(
+        &self,
+        worker: &crate::model::WorkerId,
+        pings: &[Ping],
+        day: NaiveDate,
+        carry: Option<crate::track::Carry>,
+        earlier: &[crate::anomaly::Fingerprint],
+        open_end: bool,
+    ) -> Option<DaySummary> {
+        let range = day_window(pings, day, self.tz, &self.track)?;
+        let window = &pings[range.clone()];
+        let start = window.first()?.ts;
+        let end = (!(open_end && range.end == pings.len())).then(|| window[window.len() - 1].ts);
+        let mut days = self.summarize_stream(worker, window, carry, &|d| d == day, earlier);
+        let summary = days.pop()?;
+        Some(DaySummary {
+            day: summary,
+            window: (start, end),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

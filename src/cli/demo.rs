@@ -38,6 +38,15 @@ pub struct DemoArgs {
     /// Also write the sample city's files into this directory, to try the other commands on.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print the figures and stop, without starting the service.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// The service's data directory (the sample is loaded into it on first start).
+    #[arg(long, value_name = "DIR", default_value = "gridbeat-demo-data")]
+    pub data: PathBuf,
+    /// Where the service listens.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 /// Runs `gridbeat demo`.
@@ -155,6 +164,119 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
     }
     #[cfg(feature = "assess")]
     assessment(&assessor, &days, args.out.as_deref())?;
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    #[cfg(feature = "assess")]
+    return serve_sample(args, config, &days);
+    #[cfg(not(feature = "assess"))]
+    {
+        eprintln!("this build has no service (it was built without the `assess` feature)");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Starts the service on the sample city: on first start the registry is loaded and the
+/// sample pings are posted through the HTTP ingest path; then it prints the URL, a viewer
+/// token for one community and three `curl` commands, and serves until stopped.
+#[cfg(feature = "assess")]
+fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow::Result<ExitCode> {
+    use crate::server::auth::{new_token, token_hash};
+    use crate::store::RegistryFile;
+    super::serve::init_logging();
+    let listen: std::net::SocketAddr = args.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?}: expected an address such as 127.0.0.1:8080",
+            args.listen
+        )
+    })?;
+    let registry = Registry::from_sources(
+        Source::new("sample/grids.geojson", sample::GRIDS),
+        None,
+        None,
+        &LoadOptions::default(),
+    )?;
+    let community = registry
+        .units
+        .iter()
+        .find(|u| u.level == Level::Community)
+        .map(|u| (u.code.as_str().to_string(), u.name.clone()))
+        .context("the sample city has no community")?;
+    // Fresh tokens each start: a viewer for one community and an admin (not printed).
+    let viewer = new_token();
+    let admin = new_token();
+    let mut config = config.clone();
+    config.tokens = vec![
+        crate::config::TokenConfig {
+            name: format!("demo-viewer-{}", community.0),
+            sha256: token_hash(&viewer),
+            role: "viewer".into(),
+            unit: Some(community.0.clone()),
+            workers: vec![],
+        },
+        crate::config::TokenConfig {
+            name: "demo-admin".into(),
+            sha256: token_hash(&admin),
+            role: "admin".into(),
+            unit: None,
+            workers: vec![],
+        },
+    ];
+    let state = crate::server::AppState::open(config, &args.data).with_context(|| {
+        format!(
+            "cannot open the demo data directory {}",
+            args.data.display()
+        )
+    })?;
+    let rt = super::serve::runtime()?;
+    let first = state.store.registry_file(RegistryFile::Grids)?.is_none();
+    if first {
+        let files = vec![
+            (RegistryFile::Grids, sample::GRIDS.to_string()),
+            (RegistryFile::Workers, sample::WORKERS.to_string()),
+            (RegistryFile::Checkpoints, sample::CHECKPOINTS.to_string()),
+        ];
+        let sent = rt.block_on(super::serve::seed_through_http(
+            &state,
+            &files,
+            sample::PINGS,
+            Some(&admin),
+        ))?;
+        println!(
+            "\nloaded the sample city into {} and posted {sent} pings through /api/v1/pings",
+            args.data.display()
+        );
+    }
+    let n = state.settle()?;
+    if n > 0 {
+        println!("summarised {n} worker-days");
+    }
+    let month = days
+        .iter()
+        .map(|d| crate::model::Month::of(d.day))
+        .max()
+        .map_or_else(|| "2026-10".to_string(), |m| m.to_string());
+    let url = format!("http://{listen}");
+    println!("\ngridbeat is serving the sample city at {url}  (Ctrl-C stops it)");
+    println!(
+        "viewer token for community {} {}:\n  {viewer}\n",
+        community.0, community.1
+    );
+    println!("try:");
+    println!("  curl -H 'Authorization: Bearer {viewer}' {url}/api/v1/workers");
+    println!(
+        "  curl -H 'Authorization: Bearer {viewer}' '{url}/api/v1/reports/{month}?format=json'"
+    );
+    println!("  curl -H 'Authorization: Bearer {viewer}' -o report.html '{url}/api/v1/reports/{month}?format=html&lang=zh'");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    rt.block_on(crate::server::serve(
+        state,
+        crate::server::ServeOptions {
+            listen,
+            osmand_listen: None,
+        },
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

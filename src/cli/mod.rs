@@ -17,6 +17,8 @@ pub mod demo;
 pub mod locate;
 #[cfg(feature = "assess")]
 pub mod report;
+#[cfg(feature = "assess")]
+pub mod serve;
 pub mod simulate;
 pub mod tracks;
 pub mod visits;
@@ -68,6 +70,18 @@ pub enum Command {
     /// The monthly assessment report (JSON, CSV, XLSX, HTML) from files: the batch door.
     #[cfg(feature = "assess")]
     Report(report::ReportArgs),
+    /// Run the service: ingest from phones, summaries kept current, reports over HTTP.
+    #[cfg(feature = "assess")]
+    Serve(serve::ServeArgs),
+    /// Import ping files (CSV, Parquet, GPX) into a data directory.
+    #[cfg(feature = "assess")]
+    Import(serve::ImportArgs),
+    /// Load registry files into a data directory.
+    #[cfg(feature = "assess")]
+    Registry(serve::RegistryArgs),
+    /// Make bearer tokens for the service.
+    #[cfg(feature = "assess")]
+    Token(serve::TokenArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
@@ -105,6 +119,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Locate(args) => locate::run(&args, &config),
         #[cfg(feature = "assess")]
         Command::Report(args) => report::run(&args, &config),
+        #[cfg(feature = "assess")]
+        Command::Serve(args) => serve::run(&args, &config),
+        #[cfg(feature = "assess")]
+        Command::Import(args) => serve::run_import(&args, &config),
+        #[cfg(feature = "assess")]
+        Command::Registry(args) => serve::run_registry(&args, &config),
+        #[cfg(feature = "assess")]
+        Command::Token(args) => serve::run_token(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),
         Command::Visits(args) => visits::run(&args, &config),

@@ -14,6 +14,7 @@ pub mod gpx;
 pub mod parquet;
 pub mod row;
 pub mod table;
+pub mod wire;
 
 pub use error::{IngestError, RecordError};
 pub use row::{RecordFault, TsUnit};

@@ -196,6 +196,46 @@ pub(crate) struct Texts {
     pub weak_note: &'static str,
     /// "Month".
     pub month: &'static str,
+    /// The summary section's heading.
+    pub summary: &'static str,
+    /// Key figures: workers, grids, mean score, team coverage, weak workers, weak grids.
+    pub key_figures: [&'static str; 6],
+    /// The heading of the ranked units.
+    pub units_ranked: &'static str,
+    /// "Rank".
+    pub rank: &'static str,
+    /// The heading of the weakest grids.
+    pub weakest_grids: &'static str,
+    /// The heading of the weakest workers.
+    pub weakest_workers: &'static str,
+    /// Said under a shortened list: "{shown} of {total} shown; see the table below".
+    pub more_in_table: &'static str,
+    /// The heading of all units (the per-level tables).
+    pub units: &'static str,
+    /// The header of a column holding a community's name.
+    pub community: &'static str,
+    /// The header of a column holding the parent unit's name.
+    pub parent_unit: &'static str,
+    /// The anomalies section's heading.
+    pub anomalies: &'static str,
+    /// Anomaly table headers: kind, what it means, workers (days flagged).
+    pub anomaly_headers: [&'static str; 3],
+    /// Shown when no worker was flagged.
+    pub no_anomalies: &'static str,
+    /// The localized score formula; `{penalty}` is replaced by the penalty sentence.
+    pub formula_text: &'static str,
+    /// The penalty sentence with the configured figures; `{pen}` and `{cap}` are replaced.
+    pub penalty_text: &'static str,
+    /// The penalty sentence when the report does not record the figures.
+    pub penalty_text_unknown: &'static str,
+    /// The label of the formula as the assessment recorded it (kept verbatim).
+    pub formula_recorded: &'static str,
+    /// Days, after a number.
+    pub unit_days: &'static str,
+    /// Hours, after a number.
+    pub unit_hours: &'static str,
+    /// The separator of the items of a list in running text.
+    pub list_sep: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -215,6 +255,27 @@ const ZH: Texts = Texts {
     no_data: "无数据",
     weak_note: "红底行为重点关注（最薄弱）的网格员或网格。",
     month: "月份",
+    summary: "概况",
+    key_figures: ["网格员", "网格", "平均得分", "团队覆盖率", "重点关注网格员", "重点关注网格"],
+    units_ranked: "单位排名（按平均得分）",
+    rank: "名次",
+    weakest_grids: "覆盖最弱的网格",
+    weakest_workers: "得分最低的网格员",
+    more_in_table: "共 {total} 个，此处列出 {shown} 个，其余见下表。",
+    units: "各级单位",
+    community: "社区",
+    parent_unit: "上级单位",
+    anomalies: "异常说明",
+    anomaly_headers: ["异常类型", "含义", "涉及网格员（异常天数）"],
+    no_anomalies: "本月没有网格员被标记异常。",
+    formula_text: "得分 = 100 × Σ（权重 × min(1, 实际值 ÷ 目标值)）÷ Σ权重 − 异常扣分，结果限定在 0 到 100 之间。\
+                   某项没有数值时（如所辖网格没有点位），该项不计入分子和分母。{penalty}",
+    penalty_text: "异常扣分：每个有异常标记的日子扣 {pen} 分，最多扣 {cap} 分；仅有模拟定位标记的日子不扣分。",
+    penalty_text_unknown: "异常扣分：按有异常标记的天数扣分（分值见计算参数）；仅有模拟定位标记的日子不扣分。",
+    formula_recorded: "公式原文（考核程序记录）",
+    unit_days: "天",
+    unit_hours: "小时",
+    list_sep: "、",
 };
 
 const EN: Texts = Texts {
@@ -234,6 +295,38 @@ const EN: Texts = Texts {
     no_data: "no data",
     weak_note: "Rows on red are the weakest workers or grids.",
     month: "Month",
+    summary: "Summary",
+    key_figures: [
+        "Workers",
+        "Grids",
+        "Mean score",
+        "Team coverage",
+        "Weakest workers",
+        "Weakest grids",
+    ],
+    units_ranked: "Units ranked by mean score",
+    rank: "Rank",
+    weakest_grids: "Grids with the lowest coverage",
+    weakest_workers: "Workers with the lowest score",
+    more_in_table: "{shown} of {total} shown; the rest are in the tables below.",
+    units: "Units",
+    community: "Community",
+    parent_unit: "Parent unit",
+    anomalies: "Anomalies explained",
+    anomaly_headers: ["Anomaly", "What it means", "Workers (days flagged)"],
+    no_anomalies: "No worker was flagged this month.",
+    formula_text:
+        "score = 100 × Σ (weight × min(1, value ÷ target)) ÷ Σ weight − anomaly penalty, \
+                   kept within 0 to 100. A term without a value (e.g. no checkpoints in the \
+                   worker's grids) is left out of both sums. {penalty}",
+    penalty_text: "Anomaly penalty: {pen} points per day with a plausibility flag, at most {cap} \
+                   points; days flagged only as mock location are not penalised.",
+    penalty_text_unknown: "Anomaly penalty: points per day with a plausibility flag (see the \
+                           parameters); days flagged only as mock location are not penalised.",
+    formula_recorded: "The formula as recorded by the assessment",
+    unit_days: "days",
+    unit_hours: "h",
+    list_sep: ", ",
 };
 
 /// The fixed texts in `lang`.
@@ -253,6 +346,145 @@ pub(crate) fn level_name(level: &str, lang: Lang) -> &str {
             Lang::Zh => zh,
             Lang::En => en,
         })
+}
+
+/// The name of one unit's level (`community` → 社区 / Community) in `lang`, singular, for
+/// cells; unknown levels as given.
+pub(crate) fn level_label(level: &str, lang: Lang) -> &str {
+    const SINGULAR: &[(&str, &str, &str)] = &[
+        ("city", "市", "City"),
+        ("district", "区", "District"),
+        ("street", "街道", "Street"),
+        ("community", "社区", "Community"),
+        ("grid", "网格", "Grid"),
+    ];
+    SINGULAR
+        .iter()
+        .find(|(key, _, _)| *key == level)
+        .map_or(level, |(_, zh, en)| match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        })
+}
+
+/// One kind of anomaly flag: its key in [`WorkerRow::anomalies`], its name and what it means.
+pub(crate) struct AnomalyLabel {
+    /// The key the assessment writes (`crate::anomaly::Finding::kind`).
+    pub key: &'static str,
+    /// The Chinese name.
+    pub zh: &'static str,
+    /// The English name.
+    pub en: &'static str,
+    /// What it means, in Chinese.
+    pub zh_meaning: &'static str,
+    /// What it means, in English.
+    pub en_meaning: &'static str,
+}
+
+/// Every anomaly kind the assessment produces (`src/anomaly.rs`, `FLAG_KINDS` in
+/// `src/assess/month.rs`), in the order the page explains them.
+#[rustfmt::skip]
+pub(crate) const ANOMALIES: &[AnomalyLabel] = &[
+    AnomalyLabel { key: "static_device", zh: "静止设备", en: "Static device",
+        zh_meaning: "设备长时间停在一个小范围内却被记为巡查，可能是把手机放着不动。",
+        en_meaning: "The device stayed inside a small circle for a long time while recording patrol; it may have been left lying." },
+    AnomalyLabel { key: "replay", zh: "轨迹重放", en: "Replayed track",
+        zh_meaning: "当天轨迹与本月另一天的轨迹几乎重合，可能是重复上传的旧轨迹。",
+        en_meaning: "The day's track nearly repeats another day's track of the month; it may be an old track uploaded again." },
+    AnomalyLabel { key: "mock_location", zh: "模拟定位", en: "Mock location",
+        zh_meaning: "手机报告定位来自模拟定位程序（仅提示，不扣分）。",
+        en_meaning: "The phone reported that its position came from a mock-location app (noted, never penalised)." },
+    AnomalyLabel { key: "jumps", zh: "跳点", en: "Jumps",
+        zh_meaning: "定位多次在短时间内跳到很远处，超出步行或骑行可能的速度。",
+        en_meaning: "The position jumped far away several times, faster than walking or riding allows." },
+    AnomalyLabel { key: "out_of_grid", zh: "离开网格", en: "Out of grid",
+        zh_meaning: "巡查时段内长时间在所辖网格之外。",
+        en_meaning: "A long time during patrol was spent outside the assigned grids." },
+    AnomalyLabel { key: "future_timestamps", zh: "时间超前", en: "Future timestamps",
+        zh_meaning: "定位时间晚于服务器收到的时间，手机时钟可能被调快。",
+        en_meaning: "Pings were stamped later than they were received; the phone's clock may have been set ahead." },
+];
+
+/// The anomaly kind `key` (also the singular `future_timestamp`), if known.
+pub(crate) fn anomaly(key: &str) -> Option<&'static AnomalyLabel> {
+    let key = if key == "future_timestamp" {
+        "future_timestamps"
+    } else {
+        key
+    };
+    ANOMALIES.iter().find(|a| a.key == key)
+}
+
+/// The name of anomaly kind `key` in `lang`; unknown kinds as given.
+pub(crate) fn anomaly_name(key: &str, lang: Lang) -> &str {
+    anomaly(key).map_or(key, |a| match lang {
+        Lang::Zh => a.zh,
+        Lang::En => a.en,
+    })
+}
+
+/// A worker's anomalies in words, one item per kind with the days flagged, e.g.
+/// `静止设备 ×6` (rather than the key `static_device:6`), kinds in alphabetical key order.
+pub(crate) fn anomaly_items(w: &WorkerRow, lang: Lang) -> Vec<String> {
+    w.anomalies
+        .iter()
+        .map(|(k, d)| format!("{} ×{d}", anomaly_name(k, lang)))
+        .collect()
+}
+
+/// How a score term's target is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TermUnit {
+    /// Days.
+    Days,
+    /// Hours.
+    Hours,
+    /// A share 0..1.
+    Share,
+}
+
+/// One score term: the names it goes by, its label and description in both languages.
+pub(crate) struct TermLabel {
+    /// The names the term goes by ([`crate::config::ScoreConfig::terms`], the report fixture,
+    /// the worker column it reads).
+    pub keys: &'static [&'static str],
+    /// The Chinese name.
+    pub zh: &'static str,
+    /// The English name.
+    pub en: &'static str,
+    /// What it measures, in Chinese.
+    pub zh_description: &'static str,
+    /// What it measures, in English.
+    pub en_description: &'static str,
+    /// The unit of its target.
+    pub unit: TermUnit,
+}
+
+/// Every score term.
+#[rustfmt::skip]
+pub(crate) const TERMS: &[TermLabel] = &[
+    TermLabel { keys: &["days", "days_active"], zh: "出勤天数", en: "Days active",
+        zh_description: "巡查达到最短时长的天数", en_description: "days with at least the minimum patrol time",
+        unit: TermUnit::Days },
+    TermLabel { keys: &["hours", "patrol_h"], zh: "巡查时长", en: "Patrol hours",
+        zh_description: "本月巡查小时数", en_description: "patrol hours in the month",
+        unit: TermUnit::Hours },
+    TermLabel { keys: &["coverage"], zh: "网格覆盖率", en: "Grid coverage",
+        zh_description: "所辖网格被本月轨迹覆盖的面积比例（按面积加权）",
+        en_description: "share of the assigned grids covered by the month's tracks (area-weighted)",
+        unit: TermUnit::Share },
+    TermLabel { keys: &["checkpoints", "checkpoint_compliance"], zh: "点位完成率", en: "Checkpoint compliance",
+        zh_description: "各点位 min(1, 到访次数 ÷ 要求次数) 的平均值",
+        en_description: "mean over checkpoints of min(1, visits ÷ required)",
+        unit: TermUnit::Share },
+    TermLabel { keys: &["quality", "data_quality", "accepted_share"], zh: "有效定位率", en: "Accepted share",
+        zh_description: "收到的定位中通过清洗的比例", en_description: "share of received pings accepted by cleaning",
+        unit: TermUnit::Share },
+];
+
+/// The score term named `term`, if known.
+pub(crate) fn term(term: &str) -> Option<&'static TermLabel> {
+    TERMS.iter().find(|t| t.keys.contains(&term))
 }
 
 /// The report's units grouped by level: the known levels in order, then any other level the
@@ -306,7 +538,60 @@ mod tests {
     }
 
     #[test]
+    fn every_anomaly_kind_and_term_has_both_languages() {
+        let cjk = |s: &str| s.chars().any(|ch| ch >= '\u{2e80}');
+        for a in ANOMALIES {
+            assert!(cjk(a.zh) && cjk(a.zh_meaning), "{}", a.key);
+            assert!(!cjk(a.en) && !cjk(a.en_meaning), "{}", a.key);
+        }
+        for t in TERMS {
+            assert!(cjk(t.zh) && !cjk(t.en), "{}", t.keys[0]);
+        }
+        // The kinds the detector and the assessment write, and the singular spelling.
+        for kind in [
+            "jumps",
+            "static_device",
+            "replay",
+            "mock_location",
+            "future_timestamps",
+            "future_timestamp",
+            "out_of_grid",
+        ] {
+            assert!(anomaly(kind).is_some(), "{kind}");
+        }
+        assert_eq!(anomaly_name("static_device", Lang::Zh), "静止设备");
+        assert_eq!(anomaly_name("teleport", Lang::Zh), "teleport");
+        // The config's term names and the fixture's.
+        for name in [
+            "days",
+            "hours",
+            "coverage",
+            "checkpoints",
+            "quality",
+            "data_quality",
+        ] {
+            assert!(term(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn anomalies_in_words() {
+        let mut w = Report::sample().workers[0].clone();
+        w.anomalies = [("static_device".to_string(), 6), ("replay".to_string(), 1)]
+            .into_iter()
+            .collect();
+        assert_eq!(anomaly_items(&w, Lang::Zh), ["轨迹重放 ×1", "静止设备 ×6"]);
+        assert_eq!(
+            anomaly_items(&w, Lang::En),
+            ["Replayed track ×1", "Static device ×6"]
+        );
+    }
+
+    #[test]
     fn level_names() {
+        assert_eq!(level_label("community", Lang::Zh), "社区");
+        assert_eq!(level_label("grid", Lang::Zh), "网格");
+        assert_eq!(level_label("city", Lang::En), "City");
         assert_eq!(level_name("street", Lang::Zh), "街道");
         assert_eq!(level_name("district", Lang::En), "Districts");
         assert_eq!(level_name("village", Lang::En), "village");

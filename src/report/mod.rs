@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 pub use model::{
-    Format, GridRow, Lang, NamedValue, Report, ReportError, UnitRow, Weight, WorkerRow,
+    Format, Freshness, GridRow, Lang, NamedValue, Report, ReportError, UnitRow, Weight, WorkerRow,
 };
 
 /// Writes the report in each of `formats` into `dir` (created if missing) and returns the

@@ -17,6 +17,10 @@ pub struct Report {
     pub unit: Option<String>,
     /// When the report was made, RFC 3339 with offset.
     pub generated_at: String,
+    /// How current the figures are: the service's report says how many worker-days were
+    /// still waiting to be recomputed, and the newest ping it includes (absent from files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
     /// The effective config the figures were computed with (DESIGN.md §4: every report records
     /// its parameters).
     pub params: serde_json::Value,
@@ -30,6 +34,17 @@ pub struct Report {
     pub grids: Vec<GridRow>,
     /// Roll-ups: communities, streets, districts and the city (`level` says which).
     pub units: Vec<UnitRow>,
+}
+
+/// How current a report from the service is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Freshness {
+    /// Worker-days marked dirty and not yet recomputed when the report was made.
+    pub pending: u64,
+    /// How long the oldest of them has waited, seconds (0 when none).
+    pub lag_s: f64,
+    /// The newest ping timestamp stored, RFC 3339 (UTC).
+    pub newest_ping: Option<String>,
 }
 
 /// One term of the score formula.
@@ -427,6 +442,7 @@ impl Report {
             month: "2026-10".into(),
             unit: Some(st.0.into()),
             generated_at: "2026-11-01T08:00:00+08:00".into(),
+            freshness: None,
             params: json!({
                 "timezone": "Asia/Shanghai",
                 "min_active_minutes": 30,

@@ -1,0 +1,314 @@
+//! Accounts and scopes (DESIGN.md §7): bearer tokens from the config, kept only as SHA-256
+//! hashes; a role (`device`, `viewer`, `admin`) and a unit whose subtree is the scope.
+
+use std::collections::{BTreeSet, HashMap};
+
+use sha2::{Digest, Sha256};
+
+use super::error::ApiError;
+use crate::config::TokenConfig;
+use crate::registry::Registry;
+
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// May post pings for its workers, and read nothing.
+    Device,
+    /// Reads within its scope.
+    Viewer,
+    /// Reads, posts pings for any worker and changes the registry, within its scope.
+    Admin,
+}
+
+impl Role {
+    /// The role's name in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Device => "device",
+            Role::Viewer => "viewer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role of a config name.
+    ///
+    /// # Errors
+    /// When the name is not a role.
+    pub fn parse(name: &str) -> Result<Role, String> {
+        match name {
+            "device" => Ok(Role::Device),
+            "viewer" => Ok(Role::Viewer),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "role {other:?} is not a role: expected device, viewer or admin"
+            )),
+        }
+    }
+}
+
+/// The caller of a request, once its token is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name (for logs), or `open` on a server without tokens.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The unit whose subtree it may see; `None` = everything.
+    pub unit: Option<String>,
+    /// Device tokens: the workers it may post for.
+    pub workers: Vec<String>,
+}
+
+impl Caller {
+    /// The caller of a server without tokens: everything is allowed.
+    pub fn open() -> Caller {
+        Caller {
+            name: "open".into(),
+            role: Role::Admin,
+            unit: None,
+            workers: Vec::new(),
+        }
+    }
+
+    /// Fails with 403 unless the caller may read.
+    ///
+    /// # Errors
+    /// `forbidden` for device tokens.
+    pub fn require_read(&self) -> Result<(), ApiError> {
+        if self.role == Role::Device {
+            return Err(ApiError::forbidden(
+                "a device token may only post pings; use a viewer or admin token to read",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fails with 403 unless the caller is an admin of the whole registry.
+    ///
+    /// # Errors
+    /// `forbidden` otherwise.
+    pub fn require_registry_admin(&self, registry: &Registry) -> Result<(), ApiError> {
+        let whole = match &self.unit {
+            None => true,
+            // A token scoped to the only root unit covers everything.
+            Some(u) => {
+                let roots: Vec<&str> = registry
+                    .units
+                    .iter()
+                    .filter(|x| x.parent.is_none())
+                    .map(|x| x.code.as_str())
+                    .collect();
+                roots == [u.as_str()]
+            }
+        };
+        if self.role != Role::Admin || !whole {
+            return Err(ApiError::forbidden(
+                "changing the registry needs an admin token for the whole city",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The hex SHA-256 of a token, as the config stores it.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh random token: 32 bytes from the OS generator, URL-safe hex.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("gb_{}", hex::encode(bytes))
+}
+
+/// The configured tokens, by hash.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    by_hash: HashMap<String, Caller>,
+}
+
+impl Tokens {
+    /// Reads the config's tokens.
+    ///
+    /// # Errors
+    /// A message naming the token whose role, hash or name is bad.
+    pub fn from_config(tokens: &[TokenConfig]) -> Result<Tokens, String> {
+        let mut by_hash = HashMap::new();
+        let mut names = BTreeSet::new();
+        for t in tokens {
+            let role = Role::parse(&t.role).map_err(|e| format!("[[tokens]] {}: {e}", t.name))?;
+            let hash = t.sha256.trim().to_ascii_lowercase();
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "[[tokens]] {}: sha256 must be 64 hex digits (use `gridbeat token new`)",
+                    t.name
+                ));
+            }
+            if !names.insert(t.name.clone()) {
+                return Err(format!("[[tokens]] {}: the name is used twice", t.name));
+            }
+            if role == Role::Device && t.workers.is_empty() {
+                return Err(format!(
+                    "[[tokens]] {}: a device token needs workers = [\"…\"]",
+                    t.name
+                ));
+            }
+            by_hash.insert(
+                hash,
+                Caller {
+                    name: t.name.clone(),
+                    role,
+                    unit: t.unit.clone(),
+                    workers: t.workers.clone(),
+                },
+            );
+        }
+        Ok(Tokens { by_hash })
+    }
+
+    /// Whether no token is configured (the server is open, on loopback only).
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// The caller holding `token`.
+    ///
+    /// # Errors
+    /// `unauthorized` when no token is given or it is unknown (on a server with tokens).
+    pub fn caller(&self, token: Option<&str>) -> Result<Caller, ApiError> {
+        if self.is_empty() {
+            return Ok(Caller::open());
+        }
+        let token = token.ok_or_else(|| {
+            ApiError::unauthorized("this server needs a token: Authorization: Bearer <token>")
+        })?;
+        self.by_hash
+            .get(&token_hash(token))
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("unknown token"))
+    }
+}
+
+/// What a caller may see of the registry: the units, grids and workers of its subtree.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// Unit codes in scope (`None` = all).
+    units: Option<BTreeSet<String>>,
+    /// Workers in scope (`None` = all).
+    workers: Option<BTreeSet<String>>,
+}
+
+impl Scope {
+    /// The scope of a caller over a registry.
+    pub fn of(caller: &Caller, registry: &Registry) -> Scope {
+        let Some(unit) = &caller.unit else {
+            return Scope {
+                units: None,
+                workers: None,
+            };
+        };
+        let Some(root) = registry.units.iter().position(|u| u.code.as_str() == unit) else {
+            return Scope {
+                units: Some(BTreeSet::new()),
+                workers: Some(BTreeSet::new()),
+            };
+        };
+        let mut inside = vec![false; registry.units.len()];
+        inside[root] = true;
+        // Parents come before children only by accident of file order: walk up instead.
+        for (i, slot) in inside.iter_mut().enumerate() {
+            let mut at = Some(i);
+            let mut guard = 0;
+            while let Some(j) = at {
+                if j == root {
+                    *slot = true;
+                    break;
+                }
+                at = registry.units[j].parent;
+                guard += 1;
+                if guard > 64 {
+                    break;
+                }
+            }
+        }
+        let units: BTreeSet<String> = registry
+            .units
+            .iter()
+            .zip(&inside)
+            .filter(|(_, &i)| i)
+            .map(|(u, _)| u.code.as_str().to_string())
+            .collect();
+        let workers = registry
+            .workers
+            .iter()
+            .filter(|w| {
+                w.grids.iter().any(|g| {
+                    registry
+                        .grid(*g)
+                        .is_some_and(|g| units.contains(g.code.as_str()))
+                })
+            })
+            .map(|w| w.id.as_str().to_string())
+            .collect();
+        Scope {
+            units: Some(units),
+            workers: Some(workers),
+        }
+    }
+
+    /// Whether a unit is in scope.
+    pub fn has_unit(&self, code: &str) -> bool {
+        self.units.as_ref().is_none_or(|u| u.contains(code))
+    }
+
+    /// Whether a worker is in scope.
+    pub fn has_worker(&self, id: &str) -> bool {
+        self.workers.as_ref().is_none_or(|w| w.contains(id))
+    }
+
+    /// Whether the scope is everything.
+    pub fn is_everything(&self) -> bool {
+        self.units.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_of_test_is_the_one_in_design_md() {
+        // DESIGN.md §7's example starts with 9f86d08…, the SHA-256 of "test".
+        assert!(token_hash("test").starts_with("9f86d08"));
+    }
+
+    #[test]
+    fn tokens_are_looked_up_by_hash_and_bad_entries_are_named() {
+        let cfg = |role: &str, hash: String| TokenConfig {
+            name: "furong".into(),
+            sha256: hash,
+            role: role.into(),
+            unit: Some("430102".into()),
+            workers: vec![],
+        };
+        let t = Tokens::from_config(&[cfg("viewer", token_hash("secret"))]).unwrap();
+        let c = t.caller(Some("secret")).unwrap();
+        assert_eq!((c.role, c.unit.as_deref()), (Role::Viewer, Some("430102")));
+        assert_eq!(t.caller(Some("other")).unwrap_err().code, "unauthorized");
+        assert_eq!(t.caller(None).unwrap_err().code, "unauthorized");
+        let err = Tokens::from_config(&[cfg("boss", token_hash("x"))]).unwrap_err();
+        assert!(err.contains("furong") && err.contains("boss"), "{err}");
+        let err = Tokens::from_config(&[cfg("viewer", "abc".into())]).unwrap_err();
+        assert!(err.contains("64 hex"), "{err}");
+        let err = Tokens::from_config(&[cfg("device", token_hash("x"))]).unwrap_err();
+        assert!(err.contains("workers"), "{err}");
+    }
+
+    #[test]
+    fn fresh_tokens_differ() {
+        assert_ne!(new_token(), new_token());
+        assert_eq!(new_token().len(), 3 + 64);
+    }
+}

@@ -1,0 +1,467 @@
+//! Ingest endpoints (DESIGN.md §5.4): gridbeat's JSON/NDJSON, the OsmAnd protocol (Traccar
+//! Client) and OwnTracks HTTP mode. Each decodes with [`crate::ingest::wire`] (the row rules
+//! every door shares), checks the timestamp against the receipt time and the caller's right
+//! to post for the worker, and stores; a 2xx is sent only after the commit.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::auth::{Caller, Role};
+use super::error::ApiError;
+use super::{AppState, Engine};
+use crate::ingest::wire::{self, Fix, WireError};
+use crate::model::{Ping, UnixMs, WorkerId};
+use crate::store::{Insert, NewPing, Source};
+
+/// The answer to a batch of pings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BatchAnswer {
+    /// Pings stored.
+    pub accepted: usize,
+    /// Pings whose (worker, ts) was already stored (conflicts included).
+    pub duplicates: usize,
+    /// Of the duplicates, those at another position than the stored ping.
+    pub conflicts: usize,
+    /// The records refused, by index in the batch.
+    pub rejected: Vec<Rejected>,
+}
+
+/// One refused record.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Rejected {
+    /// Its index in the batch (array index, or the 0-based index among NDJSON records).
+    pub index: usize,
+    /// The stable code.
+    pub code: String,
+    /// What to fix.
+    pub message: String,
+}
+
+fn now_ms() -> UnixMs {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Reads a request body up to the limit, un-gzipping it when it says so.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limit = state.config.server.max_body_bytes as usize;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is over {limit} bytes: send smaller batches"),
+        )
+    };
+    let raw = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match gzip.as_deref() {
+        None | Some("identity") | Some("") => Ok(raw),
+        Some("gzip") | Some("x-gzip") => {
+            let mut out = Vec::new();
+            let mut dec = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
+            dec.read_to_end(&mut out).map_err(|e| {
+                ApiError::bad_request("bad_gzip", format!("the gzip body cannot be read: {e}"))
+            })?;
+            if out.len() > limit {
+                return Err(too_large());
+            }
+            Ok(Bytes::from(out))
+        }
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {other} is not supported: send gzip or plain"),
+        )),
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// A decoded fix on its way in: whose it is, when and how it arrived.
+struct Arrival {
+    fix: Fix,
+    worker: String,
+    received: UnixMs,
+    source: Source,
+    device: Option<String>,
+}
+
+/// Turns a decoded fix into a ping for the store: the worker, the receipt time, the checks
+/// that need the server (future timestamps, the caller's right to post for the worker).
+fn admit(
+    state: &AppState,
+    engine: &Engine,
+    caller: &Caller,
+    arrival: Arrival,
+) -> Result<NewPing, WireError> {
+    let Arrival {
+        fix,
+        worker,
+        received,
+        source,
+        device,
+    } = arrival;
+    match caller.role {
+        Role::Viewer => {
+            return Err(WireError {
+                code: "forbidden",
+                message: "a viewer token cannot post pings".into(),
+            })
+        }
+        Role::Device if !caller.workers.contains(&worker) => {
+            return Err(WireError {
+                code: "worker_not_allowed",
+                message: format!(
+                    "token {} may post only for {}, not for worker {worker}",
+                    caller.name,
+                    caller.workers.join(", ")
+                ),
+            })
+        }
+        Role::Admin if caller.unit.is_some() => {
+            let scope = super::auth::Scope::of(caller, &engine.assessor.registry);
+            if !scope.has_worker(&worker) {
+                return Err(WireError {
+                    code: "worker_not_allowed",
+                    message: format!(
+                        "worker {worker} is outside the unit {} of token {}",
+                        caller.unit.as_deref().unwrap_or(""),
+                        caller.name
+                    ),
+                });
+            }
+        }
+        _ => {}
+    }
+    let ts = fix.ts.unwrap_or(received);
+    let future_ms = (state.config.max_future_s * 1000.0) as UnixMs;
+    if ts > received + future_ms {
+        return Err(WireError {
+            code: "future_timestamp",
+            message: format!(
+                "ts {} is {:.0} s after the server received it (at most {} s): check the phone's clock",
+                crate::model::format_timestamp(ts),
+                (ts - received) as f64 / 1000.0,
+                state.config.max_future_s
+            ),
+        });
+    }
+    let tz = engine.assessor.tz;
+    let day = chrono::DateTime::from_timestamp_millis(ts)
+        .map(|t| t.with_timezone(&tz).date_naive())
+        .ok_or_else(|| WireError {
+            code: "timestamp_out_of_range",
+            message: format!("ts {ts} is out of range"),
+        })?;
+    let ping = Ping {
+        worker: WorkerId::new(&worker),
+        ts,
+        lon: fix.lon,
+        lat: fix.lat,
+        acc_m: fix.acc_m,
+        speed_mps: fix.speed_mps,
+        bearing_deg: fix.bearing_deg,
+        alt_m: fix.alt_m,
+        batt_pct: fix.batt_pct,
+        mock: fix.mock,
+        checkin: fix.checkin.map(Into::into),
+        received: Some(received),
+    };
+    Ok(NewPing {
+        ping,
+        day,
+        source,
+        device,
+    })
+}
+
+/// Stores admitted pings (waiting for the commit) and counts them in the metrics.
+async fn store(
+    state: &Arc<AppState>,
+    pings: Vec<NewPing>,
+    source: Source,
+) -> Result<Vec<Insert>, ApiError> {
+    if pings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let store = Arc::clone(&state.store);
+    let margin = (state.config.max_gap_s * 1000.0) as i64;
+    let outcomes = tokio::task::spawn_blocking(move || store.insert_pings(pings, margin))
+        .await
+        .map_err(ApiError::internal)??;
+    let accepted = outcomes.iter().filter(|o| **o == Insert::Accepted).count();
+    metrics::counter!("gridbeat_pings_accepted_total", "source" => source.as_str())
+        .increment(accepted as u64);
+    let dups = outcomes.len() - accepted;
+    if dups > 0 {
+        metrics::counter!("gridbeat_pings_duplicate_total", "source" => source.as_str())
+            .increment(dups as u64);
+    }
+    state.wake.notify_one();
+    Ok(outcomes)
+}
+
+fn count_rejection(source: Source, code: &'static str) {
+    metrics::counter!("gridbeat_pings_rejected_total", "source" => source.as_str(), "reason" => code).increment(1);
+}
+
+/// `POST /api/v1/pings`: a JSON array or NDJSON of §5.1 pings (gzip allowed).
+#[utoipa::path(post, path = "/api/v1/pings", tag = "ingest",
+    request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1)",
+        content_type = "application/json"),
+    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected"),
+        (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read"),
+        (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
+        (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody)))]
+pub async fn post_pings(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    if caller.role == Role::Viewer {
+        return Err(ApiError::forbidden("a viewer token cannot post pings"));
+    }
+    let ndjson = match content_type(&headers).as_deref() {
+        Some("application/json") => false,
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl" | "application/json-seq") => true,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "Content-Type {} is not accepted: send application/json (an array) or application/x-ndjson",
+                    other.unwrap_or("(none)")
+                ),
+            ))
+        }
+    };
+    let body = read_body(&state, &headers, body).await?;
+    let engine = state.engine();
+    let records = wire::decode_pings(&body, ndjson, crate::model::Crs::Wgs84)
+        .map_err(|e| ApiError::bad_request(e.code, e.message))?;
+    if records.len() as u64 > state.config.server.max_batch {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_records",
+            format!(
+                "{} records in one batch; at most {}: split the batch",
+                records.len(),
+                state.config.server.max_batch
+            ),
+        ));
+    }
+    let received = now_ms();
+    let mut answer = BatchAnswer::default();
+    let mut admitted = Vec::with_capacity(records.len());
+    for (index, record) in records.into_iter().enumerate() {
+        let result = record.and_then(|fix| {
+            let worker = fix.id.clone();
+            admit(
+                &state,
+                &engine,
+                &caller,
+                Arrival {
+                    fix,
+                    worker,
+                    received,
+                    source: Source::Json,
+                    device: None,
+                },
+            )
+        });
+        match result {
+            Ok(p) => admitted.push(p),
+            Err(e) => {
+                count_rejection(Source::Json, e.code);
+                answer.rejected.push(Rejected {
+                    index,
+                    code: e.code.to_string(),
+                    message: e.message,
+                });
+            }
+        }
+    }
+    for o in store(&state, admitted, Source::Json).await? {
+        match o {
+            Insert::Accepted => answer.accepted += 1,
+            Insert::Duplicate => answer.duplicates += 1,
+            Insert::Conflict => {
+                answer.duplicates += 1;
+                answer.conflicts += 1;
+            }
+        }
+    }
+    Ok(axum::Json(answer).into_response())
+}
+
+/// `GET|POST /osmand` (and `/` on `--osmand-listen`): the OsmAnd protocol.
+#[utoipa::path(get, path = "/osmand", tag = "ingest",
+    params(("id" = Option<String>, Query, description = "device id (or deviceid)"),
+        ("lat" = Option<f64>, Query), ("lon" = Option<f64>, Query),
+        ("timestamp" = Option<String>, Query, description = "Unix s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss local"),
+        ("speed" = Option<f64>, Query, description = "knots"),
+        ("token" = Option<String>, Query, description = "the device's token (the app cannot set headers)")),
+    responses((status = 200, description = "stored (empty body)"),
+        (status = 400, body = super::error::ErrorBody, description = "e.g. unknown_device, no_position")))]
+pub async fn osmand(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(&state, &headers, body).await?;
+    let ct = content_type(&headers);
+    let engine = state.engine();
+    let reject = |e: WireError| {
+        count_rejection(Source::Osmand, e.code);
+        ApiError::bad_request(e.code, e.message)
+    };
+    let (fix, token) =
+        wire::decode_osmand(query.as_deref(), ct.as_deref(), &body, engine.assessor.tz)
+            .map_err(reject)?;
+    let caller = state.caller(&headers, token.as_deref())?;
+    let device = fix.id.clone();
+    let worker = engine.worker_of_device(&device).ok_or_else(|| {
+        reject(WireError {
+            code: "unknown_device",
+            message: format!(
+                "no worker has device {device:?}: add it to devices.csv (device,worker)"
+            ),
+        })
+    })?;
+    let p = admit(
+        &state,
+        &engine,
+        &caller,
+        Arrival {
+            fix,
+            worker,
+            received: now_ms(),
+            source: Source::Osmand,
+            device: Some(device),
+        },
+    )
+    .map_err(|e| {
+        let status = if e.code == "worker_not_allowed" || e.code == "forbidden" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        count_rejection(Source::Osmand, e.code);
+        ApiError::new(status, e.code, e.message)
+    })?;
+    store(&state, vec![p], Source::Osmand).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// The OwnTracks user and password: `X-Limit-U`, else Basic auth.
+fn owntracks_user(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+        });
+    let user = headers
+        .get("x-limit-u")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|(u, _)| u.clone()));
+    (user, basic.map(|(_, p)| p))
+}
+
+/// `POST /owntracks`: OwnTracks HTTP mode.
+#[utoipa::path(post, path = "/owntracks", tag = "ingest",
+    request_body(content = String, description = "an OwnTracks JSON message", content_type = "application/json"),
+    responses((status = 200, description = "`[]`: stored, or a message type that carries no position"),
+        (status = 400, body = super::error::ErrorBody)))]
+pub async fn owntracks(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (user, password) = owntracks_user(&headers);
+    let bearer = headers.contains_key(header::AUTHORIZATION)
+        && headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "));
+    let caller = state.caller(&headers, if bearer { None } else { password.as_deref() })?;
+    let body = read_body(&state, &headers, body).await?;
+    let engine = state.engine();
+    let reject = |e: WireError| {
+        count_rejection(Source::Owntracks, e.code);
+        ApiError::bad_request(e.code, e.message)
+    };
+    let Some(fix) = wire::decode_owntracks(&body, user.as_deref()).map_err(reject)? else {
+        return Ok(axum::Json(serde_json::json!([])).into_response());
+    };
+    let device = fix.id.clone();
+    let worker = engine.worker_of_device(&device).ok_or_else(|| {
+        reject(WireError {
+            code: "unknown_device",
+            message: format!(
+                "no worker has device {device:?}: add it to devices.csv (device,worker)"
+            ),
+        })
+    })?;
+    let phone = headers
+        .get("x-limit-d")
+        .and_then(|v| v.to_str().ok())
+        .map(|d| format!("{device}/{d}"))
+        .unwrap_or(device);
+    let p = admit(
+        &state,
+        &engine,
+        &caller,
+        Arrival {
+            fix,
+            worker,
+            received: now_ms(),
+            source: Source::Owntracks,
+            device: Some(phone),
+        },
+    )
+    .map_err(|e| {
+        let status = if e.code == "worker_not_allowed" || e.code == "forbidden" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        count_rejection(Source::Owntracks, e.code);
+        ApiError::new(status, e.code, e.message)
+    })?;
+    store(&state, vec![p], Source::Owntracks).await?;
+    Ok(axum::Json(serde_json::json!([])).into_response())
+}

@@ -1,0 +1,451 @@
+//! The HTTP door (`gridbeat serve`, DESIGN.md §5.4): ingest from phone clients, the registry,
+//! reports and reads, limited to each token's scope; a background task keeps the stored
+//! worker-day summaries current.
+//!
+//! The door computes nothing: ingest validates with the row rules of [`crate::ingest`] and
+//! stores; [`recompute`] calls the engine ([`crate::assess::Assessor::summarize_day`]) for
+//! each dirty worker-day; reports call [`crate::assess::month::assess_month`] on the stored
+//! summaries, exactly as `gridbeat report` does on files.
+
+pub mod auth;
+pub mod error;
+pub mod ingest;
+pub mod openapi;
+pub mod read;
+pub mod recompute;
+pub mod registry;
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::assess::{Assessor, Params};
+use crate::config::Config;
+use crate::report::Report;
+use crate::store::{SqliteStore, Store};
+use crate::track::CleanMode;
+use auth::{Caller, Tokens};
+use error::ApiError;
+
+/// The engine's context of the moment: the registry with its indexes and the parameters,
+/// and which device reports for which worker. Replaced whole when the registry changes.
+pub struct Engine {
+    /// The engine.
+    pub assessor: Assessor,
+    /// Device id → worker id (`devices.csv`).
+    pub devices: HashMap<String, String>,
+    /// A number that changes with every registry change (cache key).
+    pub generation: u64,
+}
+
+impl Engine {
+    /// The worker a device reports for: the device's row of `devices.csv`, else a worker
+    /// whose id is the device id.
+    pub fn worker_of_device(&self, device: &str) -> Option<String> {
+        if let Some(w) = self.devices.get(device) {
+            return Some(w.clone());
+        }
+        self.assessor
+            .registry
+            .worker(device)
+            .map(|w| w.id.as_str().to_string())
+    }
+}
+
+/// A cached report: (month, unit).
+type ReportKey = (String, Option<String>);
+
+/// A report with the summaries version and engine generation it was made at.
+type CachedReport = (u64, u64, Arc<Report>);
+
+/// Everything a request handler needs.
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    engine: RwLock<Arc<Engine>>,
+    /// The effective configuration.
+    pub config: Config,
+    /// The configured tokens.
+    pub tokens: Tokens,
+    limiter: DefaultKeyedRateLimiter<String>,
+    metrics: PrometheusHandle,
+    reports: Mutex<HashMap<ReportKey, CachedReport>>,
+    /// Wakes the recompute task.
+    pub wake: tokio::sync::Notify,
+    /// Serialises registry changes.
+    pub registry_lock: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+    started: Instant,
+}
+
+/// The Prometheus recorder: one per process (tests build many servers).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0,
+                    ],
+                )
+                .unwrap_or_else(|_| metrics_exporter_prometheus::PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+impl AppState {
+    /// Opens the data directory and builds the engine from the stored registry.
+    ///
+    /// # Errors
+    /// When the store cannot be opened, the stored registry no longer loads, or a token in
+    /// the config is malformed.
+    pub fn open(config: Config, data: &Path) -> anyhow::Result<Arc<AppState>> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(data)?);
+        AppState::with_store(config, store)
+    }
+
+    /// Builds the state around a store.
+    ///
+    /// # Errors
+    /// As [`AppState::open`].
+    pub fn with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<AppState>> {
+        let tokens = Tokens::from_config(&config.tokens).map_err(anyhow::Error::msg)?;
+        let engine = registry::engine_from_store(store.as_ref(), &config, 1)?;
+        // Summaries computed on other parameters or another engine version are stale.
+        let basis = serde_json::to_string(&engine.assessor.basis)?;
+        if store.meta("basis")?.as_deref() != Some(basis.as_str()) {
+            store.mark_all_dirty()?;
+            store.set_meta("basis", &basis)?;
+        }
+        let per_s = NonZeroU32::new(config.server.rate_per_s.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.server.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        Ok(Arc::new(AppState {
+            store,
+            engine: RwLock::new(Arc::new(engine)),
+            tokens,
+            limiter: RateLimiter::keyed(Quota::per_second(per_s).allow_burst(burst)),
+            metrics: metrics_handle(),
+            reports: Mutex::new(HashMap::new()),
+            wake: tokio::sync::Notify::new(),
+            registry_lock: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(1),
+            started: Instant::now(),
+            config,
+        }))
+    }
+
+    /// The engine of the moment.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine
+            .read()
+            .map(|e| Arc::clone(&e))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Replaces the engine after a registry change.
+    fn set_engine(&self, engine: Engine) {
+        match self.engine.write() {
+            Ok(mut e) => *e = Arc::new(engine),
+            Err(p) => *p.into_inner() = Arc::new(engine),
+        }
+    }
+
+    /// A fresh engine generation number.
+    fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The caller of a request: the bearer token, else a protocol's own token (OsmAnd
+    /// `token` parameter, OwnTracks Basic-auth password). Rate-limited per token.
+    ///
+    /// # Errors
+    /// 401 for a missing or unknown token, 429 over the rate.
+    pub fn caller(
+        &self,
+        headers: &HeaderMap,
+        protocol_token: Option<&str>,
+    ) -> Result<Caller, ApiError> {
+        let bearer = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let caller = self.tokens.caller(bearer.or(protocol_token))?;
+        if !self.tokens.is_empty() {
+            if let Err(not_until) = self.limiter.check_key(&caller.name) {
+                let wait = not_until
+                    .wait_time_from(governor::clock::Clock::now(
+                        &governor::clock::DefaultClock::default(),
+                    ))
+                    .as_secs()
+                    + 1;
+                let mut e = ApiError::new(
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("token {} is over its rate; retry in {wait} s", caller.name),
+                );
+                e.retry_after = Some(wait);
+                return Err(e);
+            }
+        }
+        Ok(caller)
+    }
+
+    /// Recomputes every dirty worker-day now, ignoring the debounce (tests, `demo`, the end of
+    /// an import).
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn settle(&self) -> anyhow::Result<usize> {
+        let mut done = 0;
+        loop {
+            let n = recompute::run_once(self, i64::MAX, i64::MAX)?;
+            if n == 0 {
+                return Ok(done);
+            }
+            done += n;
+        }
+    }
+
+    /// Uptime, seconds.
+    pub fn uptime_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+}
+
+/// The engine and parameters a config gives, without a registry (for tests and tools).
+pub fn params_of(config: &Config) -> Params {
+    Params::new(config.clone(), CleanMode::Full)
+}
+
+/// The router of the API (without the background task): what tests drive with `oneshot`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(read::healthz))
+        .route("/metrics", get(read::metrics))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/pings", post(ingest::post_pings))
+        .route("/osmand", get(ingest::osmand).post(ingest::osmand))
+        .route("/owntracks", post(ingest::owntracks))
+        .route(
+            "/api/v1/registry/{file}",
+            get(registry::get_file).put(registry::put_file),
+        )
+        .route("/api/v1/units", get(read::units))
+        .route("/api/v1/units/{code}", get(read::unit))
+        .route("/api/v1/workers", get(read::workers))
+        .route("/api/v1/workers/{id}", get(read::worker))
+        .route("/api/v1/workers/{id}/days/{day}", get(read::worker_day))
+        .route("/api/v1/reports/{month}", get(read::report))
+        .route("/api/v1/positions", get(read::positions))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(observe))
+        .with_state(state)
+}
+
+/// The router of `--osmand-listen`: the OsmAnd protocol at `/` (and `/osmand`).
+pub fn osmand_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(ingest::osmand).post(ingest::osmand))
+        .route("/osmand", get(ingest::osmand).post(ingest::osmand))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(observe))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
+}
+
+/// A request id for every request (the client's `x-request-id` when it sent a sane one), a
+/// span with it for the logs, the latency histogram, and the id on the response.
+async fn observe(request: Request, next: Next) -> Response {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(String::from)
+        .unwrap_or_else(|| {
+            format!(
+                "{:08x}-{:06}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            )
+        });
+    let method = request.method().clone();
+    let path = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!("request", id = %id, method = %method, path = %path);
+    let start = Instant::now();
+    let mut response = {
+        use tracing::Instrument;
+        next.run(request).instrument(span.clone()).await
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    metrics::histogram!("gridbeat_http_request_duration_seconds",
+        "method" => method.to_string(), "path" => path.clone(), "status" => status.to_string())
+    .record(elapsed);
+    span.in_scope(|| {
+        tracing::info!(status, ms = elapsed * 1000.0, "done");
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// How `gridbeat serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The API address.
+    pub listen: SocketAddr,
+    /// The OsmAnd address, if any.
+    pub osmand_listen: Option<SocketAddr>,
+}
+
+/// Checks that a server without tokens listens on loopback only.
+///
+/// # Errors
+/// A message saying what to do.
+pub fn check_open_listen(tokens: &Tokens, addrs: &[SocketAddr]) -> anyhow::Result<()> {
+    if tokens.is_empty() {
+        if let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
+            anyhow::bail!(
+                "no tokens are configured, so the server is open and may listen on loopback only, \
+                 but --listen is {a}: add [[tokens]] to the config (`gridbeat token new --role admin`) \
+                 or listen on 127.0.0.1"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs the service until Ctrl-C or SIGTERM: the API, the optional OsmAnd port and the
+/// background recompute. In-flight requests finish (their commits included) before it returns.
+///
+/// # Errors
+/// When an address cannot be bound.
+pub async fn serve(state: Arc<AppState>, opts: ServeOptions) -> anyhow::Result<()> {
+    let mut addrs = vec![opts.listen];
+    addrs.extend(opts.osmand_listen);
+    check_open_listen(&state.tokens, &addrs)?;
+    if state.tokens.is_empty() {
+        tracing::warn!("no tokens configured: the server is open to every local caller");
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let recompute = tokio::spawn(recompute::run(Arc::clone(&state), stop_rx.clone()));
+
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+    let mut servers = Vec::new();
+    let shutdown = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    servers.push(tokio::spawn(
+        axum::serve(listener, router(Arc::clone(&state)))
+            .with_graceful_shutdown(shutdown(stop_rx.clone()))
+            .into_future(),
+    ));
+    if let Some(addr) = opts.osmand_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--osmand-listen): {e}"))?;
+        servers.push(tokio::spawn(
+            axum::serve(l, osmand_router(Arc::clone(&state)))
+                .with_graceful_shutdown(shutdown(stop_rx.clone()))
+                .into_future(),
+        ));
+        tracing::info!(%addr, "OsmAnd protocol listening");
+    }
+    tracing::info!(addr = %opts.listen, "gridbeat listening");
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    for s in servers {
+        let _ = s.await;
+    }
+    let _ = recompute.await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Answers a cached report when the summaries and registry have not changed since.
+fn cached_report(
+    state: &AppState,
+    key: &(String, Option<String>),
+    version: (u64, u64),
+) -> Option<Arc<Report>> {
+    let cache = state.reports.lock().ok()?;
+    cache
+        .get(key)
+        .filter(|(s, g, _)| (*s, *g) == version)
+        .map(|(_, _, r)| Arc::clone(r))
+}
+
+fn cache_report(
+    state: &AppState,
+    key: (String, Option<String>),
+    version: (u64, u64),
+    report: Arc<Report>,
+) {
+    if let Ok(mut cache) = state.reports.lock() {
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(key, (version.0, version.1, report));
+    }
+}
+
+/// The state as handlers extract it.
+pub type AppStateRef = State<Arc<AppState>>;

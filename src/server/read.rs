@@ -1,0 +1,590 @@
+//! Read endpoints (DESIGN.md §5.4), each limited to the caller's scope: a code outside it is
+//! 403, a list is silently limited to it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Caller, Scope};
+use super::error::ApiError;
+use super::AppState;
+use crate::assess::month::{assess_month, MonthInput};
+use crate::assess::WorkerDay;
+use crate::model::{format_timestamp, Month};
+use crate::registry::Registry;
+use crate::report::{Format, Freshness, Lang, Report};
+
+/// `GET /healthz`: the process is up and the store answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "ok"), (status = 503, body = super::error::ErrorBody)))]
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let store = Arc::clone(&state.store);
+    let ok = tokio::task::spawn_blocking(move || store.meta("basis").is_ok())
+        .await
+        .unwrap_or(false);
+    if !ok {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the store does not answer",
+        ));
+    }
+    Ok(
+        axum::Json(serde_json::json!({"status": "ok", "uptime_s": state.uptime_s().round()}))
+            .into_response(),
+    )
+}
+
+/// `GET /metrics`: Prometheus text (admin, or anyone on a server without tokens).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format"), (status = 403, body = super::error::ErrorBody)))]
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    if caller.role != super::auth::Role::Admin {
+        return Err(ApiError::forbidden("/metrics needs an admin token"));
+    }
+    let s = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || super::recompute::publish_lag(&s))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response())
+}
+
+/// A caller allowed to read, with its scope over the current registry.
+fn reader(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Caller, Arc<super::Engine>, Scope), ApiError> {
+    let caller = state.caller(headers, None)?;
+    caller.require_read()?;
+    let engine = state.engine();
+    let scope = Scope::of(&caller, &engine.assessor.registry);
+    Ok((caller, engine, scope))
+}
+
+/// A unit of the tree.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct UnitOut {
+    /// The code.
+    pub code: String,
+    /// The name.
+    pub name: String,
+    /// `city|district|street|community|grid`.
+    pub level: String,
+    /// The parent's code.
+    pub parent: Option<String>,
+    /// The children's codes.
+    pub children: Vec<String>,
+    /// Grids: the workers assigned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<String>,
+}
+
+fn unit_out(reg: &Registry, i: usize, scope: &Scope) -> UnitOut {
+    let u = &reg.units[i];
+    let children = reg
+        .units
+        .iter()
+        .filter(|c| c.parent == Some(i) && scope.has_unit(c.code.as_str()))
+        .map(|c| c.code.as_str().to_string())
+        .collect();
+    let workers = reg
+        .grid_by_code(u.code.as_str())
+        .map(|g| {
+            reg.workers
+                .iter()
+                .filter(|w| w.grids.contains(&g) && scope.has_worker(w.id.as_str()))
+                .map(|w| w.id.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    UnitOut {
+        code: u.code.as_str().to_string(),
+        name: u.name.clone(),
+        level: u.level.as_str().to_string(),
+        parent: u.parent.map(|p| reg.units[p].code.as_str().to_string()),
+        children,
+        workers,
+    }
+}
+
+/// `GET /api/v1/units`: the units in scope, parents before children.
+#[utoipa::path(get, path = "/api/v1/units", tag = "read",
+    responses((status = 200, body = Vec<UnitOut>), (status = 401, body = super::error::ErrorBody)))]
+pub async fn units(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (_, engine, scope) = reader(&state, &headers)?;
+    let reg = &engine.assessor.registry;
+    let mut order: Vec<usize> = (0..reg.units.len())
+        .filter(|&i| scope.has_unit(reg.units[i].code.as_str()))
+        .collect();
+    order.sort_by_key(|&i| (reg.units[i].level, reg.units[i].code.clone()));
+    let out: Vec<UnitOut> = order
+        .into_iter()
+        .map(|i| unit_out(reg, i, &scope))
+        .collect();
+    Ok(axum::Json(out).into_response())
+}
+
+/// `GET /api/v1/units/{code}`.
+#[utoipa::path(get, path = "/api/v1/units/{code}", tag = "read",
+    params(("code" = String, Path)),
+    responses((status = 200, body = UnitOut), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn unit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let (caller, engine, scope) = reader(&state, &headers)?;
+    let reg = &engine.assessor.registry;
+    let i = reg
+        .units
+        .iter()
+        .position(|u| u.code.as_str() == code)
+        .ok_or_else(|| ApiError::not_found(format!("no unit {code}")))?;
+    if !scope.has_unit(&code) {
+        return Err(outside(&caller, &format!("unit {code}")));
+    }
+    Ok(axum::Json(unit_out(reg, i, &scope)).into_response())
+}
+
+fn outside(caller: &Caller, what: &str) -> ApiError {
+    ApiError::forbidden(format!(
+        "{what} is outside the scope of token {} (unit {})",
+        caller.name,
+        caller.unit.as_deref().unwrap_or("-")
+    ))
+}
+
+/// A worker.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct WorkerOut {
+    /// The id.
+    pub id: String,
+    /// The name.
+    pub name: String,
+    /// The assigned grids' codes.
+    pub grids: Vec<String>,
+    /// Days with a stored summary (only on `/workers/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<Vec<String>>,
+}
+
+fn worker_out(reg: &Registry, w: &crate::registry::Worker) -> WorkerOut {
+    WorkerOut {
+        id: w.id.as_str().to_string(),
+        name: w.name.clone(),
+        grids: w
+            .grids
+            .iter()
+            .filter_map(|g| reg.grid(*g).map(|g| g.code.as_str().to_string()))
+            .collect(),
+        days: None,
+    }
+}
+
+/// `GET /api/v1/workers`: the workers in scope.
+#[utoipa::path(get, path = "/api/v1/workers", tag = "read",
+    responses((status = 200, body = Vec<WorkerOut>)))]
+pub async fn workers(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (_, engine, scope) = reader(&state, &headers)?;
+    let reg = &engine.assessor.registry;
+    let out: Vec<WorkerOut> = reg
+        .workers
+        .iter()
+        .filter(|w| scope.has_worker(w.id.as_str()))
+        .map(|w| worker_out(reg, w))
+        .collect();
+    Ok(axum::Json(out).into_response())
+}
+
+/// Fails unless the worker is known and in scope.
+fn check_worker(caller: &Caller, scope: &Scope, reg: &Registry, id: &str) -> Result<(), ApiError> {
+    if reg.worker(id).is_none() && !scope.is_everything() {
+        return Err(ApiError::not_found(format!("no worker {id}")));
+    }
+    if !scope.has_worker(id) {
+        return Err(outside(caller, &format!("worker {id}")));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/workers/{id}`: the worker and the days with figures.
+#[utoipa::path(get, path = "/api/v1/workers/{id}", tag = "read",
+    params(("id" = String, Path)),
+    responses((status = 200, body = WorkerOut), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn worker(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (caller, engine, scope) = reader(&state, &headers)?;
+    let reg = &engine.assessor.registry;
+    check_worker(&caller, &scope, reg, &id)?;
+    let store = Arc::clone(&state.store);
+    let wid = id.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        store.worker_summaries(&wid, NaiveDate::MIN..NaiveDate::MAX)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let mut out = match reg.worker(&id) {
+        Some(w) => worker_out(reg, w),
+        None if rows.is_empty() => return Err(ApiError::not_found(format!("no worker {id}"))),
+        None => WorkerOut {
+            id: id.clone(),
+            name: String::new(),
+            grids: Vec::new(),
+            days: None,
+        },
+    };
+    out.days = Some(rows.iter().map(|r| r.day.to_string()).collect());
+    Ok(axum::Json(out).into_response())
+}
+
+/// Query of the worker-day endpoint.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// `json` (default) or `geojson` (the day's track).
+    pub format: Option<String>,
+}
+
+/// `GET /api/v1/workers/{id}/days/{day}`: the worker-day summary, or its track as GeoJSON.
+#[utoipa::path(get, path = "/api/v1/workers/{id}/days/{day}", tag = "read",
+    params(("id" = String, Path), ("day" = String, Path, description = "YYYY-MM-DD (local)"), DayQuery),
+    responses((status = 200, description = "the summary (JSON) or the track (GeoJSON FeatureCollection)"),
+        (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn worker_day(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, day)): Path<(String, String)>,
+    Query(q): Query<DayQuery>,
+) -> Result<Response, ApiError> {
+    let (caller, engine, scope) = reader(&state, &headers)?;
+    let reg = &engine.assessor.registry;
+    check_worker(&caller, &scope, reg, &id)?;
+    let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("bad_day", format!("day {day:?} is not YYYY-MM-DD")))?;
+    let store = Arc::clone(&state.store);
+    let wid = id.clone();
+    let row = tokio::task::spawn_blocking(move || store.summary(&wid, date))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| ApiError::not_found(format!("worker {id} has no figures for {day}")))?;
+    let restored = engine
+        .assessor
+        .decode(&row.data)
+        .map_err(ApiError::internal)?;
+    let d = restored.day;
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let mut v = day_json(&engine.assessor, &d);
+            v["stale"] = serde_json::json!(restored
+                .stale
+                .iter()
+                .map(|s| format!("{s:?}").to_lowercase())
+                .collect::<Vec<_>>());
+            Ok(axum::Json(v).into_response())
+        }
+        Some("geojson") => Ok((
+            [(header::CONTENT_TYPE, "application/geo+json")],
+            axum::Json(track_geojson(&d)),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::bad_request(
+            "bad_format",
+            format!("format {other:?}: expected json or geojson"),
+        )),
+    }
+}
+
+/// A worker-day as JSON, grids and checkpoints named by code.
+fn day_json(a: &crate::assess::Assessor, d: &WorkerDay) -> serde_json::Value {
+    let reg = &a.registry;
+    let code = |g: crate::registry::GridId| {
+        reg.grid(g)
+            .map_or(String::new(), |g| g.code.as_str().to_string())
+    };
+    let mut v = serde_json::to_value(d).unwrap_or_default();
+    let grid_s: serde_json::Map<String, serde_json::Value> = d
+        .grid_s
+        .iter()
+        .map(|(g, s)| (code(*g), serde_json::json!(s)))
+        .collect();
+    v["grid_s"] = serde_json::Value::Object(grid_s);
+    let coverage: serde_json::Map<String, serde_json::Value> = d
+        .coverage
+        .iter()
+        .map(|(g, m)| (code(g), serde_json::json!(a.coverage.share(g, m))))
+        .collect();
+    v["coverage"] = serde_json::Value::Object(coverage);
+    if let Some(visits) = v.get_mut("visits").and_then(|x| x.as_array_mut()) {
+        for (out, visit) in visits.iter_mut().zip(&d.visits) {
+            let cp = reg
+                .checkpoints
+                .get(visit.checkpoint)
+                .map(|c| c.code.clone());
+            out["checkpoint"] = serde_json::json!(cp);
+        }
+    }
+    v["first_fix"] = serde_json::json!((d.first_fix != 0).then(|| format_timestamp(d.first_fix)));
+    v["last_fix"] = serde_json::json!((d.last_fix != 0).then(|| format_timestamp(d.last_fix)));
+    v
+}
+
+/// The day's steps as a GeoJSON FeatureCollection of LineStrings (one per segment).
+fn track_geojson(d: &WorkerDay) -> serde_json::Value {
+    let features: Vec<serde_json::Value> = d
+        .path
+        .iter()
+        .map(|line| {
+            let coords: Vec<[f64; 2]> = line.iter().map(|&(x, y)| [x, y]).collect();
+            let geometry = if coords.len() == 1 {
+                serde_json::json!({"type": "Point", "coordinates": coords[0]})
+            } else {
+                serde_json::json!({"type": "LineString", "coordinates": coords})
+            };
+            serde_json::json!({"type": "Feature", "geometry": geometry,
+                "properties": {"worker": d.worker.as_str(), "day": d.day.to_string()}})
+        })
+        .collect();
+    serde_json::json!({"type": "FeatureCollection", "features": features,
+        "properties": {"worker": d.worker.as_str(), "day": d.day.to_string(),
+            "length_m": d.length_m, "patrol_s": d.patrol_s}})
+}
+
+/// Query of the report endpoint.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// The unit whose subtree is assessed (default: the token's unit, or everything).
+    pub unit: Option<String>,
+    /// `json` (default), `csv`, `xlsx` or `html`.
+    pub format: Option<String>,
+    /// Labels of CSV, XLSX and HTML: `zh` (default) or `en`.
+    pub lang: Option<String>,
+    /// CSV only: `workers` (default), `grids` or `units`.
+    pub table: Option<String>,
+}
+
+/// The monthly report of a unit from the stored summaries (cached until a summary or the
+/// registry changes).
+///
+/// # Errors
+/// A bad unit or a store failure.
+pub fn month_report(
+    state: &AppState,
+    month: Month,
+    unit: Option<&str>,
+) -> Result<Arc<Report>, ApiError> {
+    let engine = state.engine();
+    let key = (month.to_string(), unit.map(String::from));
+    let version = (state.store.summaries_version(), engine.generation);
+    let stats = state.store.stats()?;
+    let freshness = Freshness {
+        pending: stats.pending,
+        lag_s: stats.oldest_pending.map_or(0.0, |t| {
+            ((chrono::Utc::now().timestamp_millis() - t).max(0) as f64 / 1000.0).round()
+        }),
+        newest_ping: stats.newest_ping.map(format_timestamp),
+    };
+    if let Some(r) = super::cached_report(state, &key, version) {
+        let mut r = (*r).clone();
+        r.freshness = Some(freshness);
+        return Ok(Arc::new(r));
+    }
+    let period = month.period();
+    let end = period.last.succ_opt().unwrap_or(period.last);
+    let rows = state.store.summaries(period.first..end)?;
+    let a = &engine.assessor;
+    let days: Vec<WorkerDay> = {
+        use rayon::prelude::*;
+        rows.par_iter()
+            .filter_map(|row| match a.decode(&row.data) {
+                Ok(r) => Some(r.day),
+                Err(e) => {
+                    tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
+                    None
+                }
+            })
+            .collect()
+    };
+    let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let report = assess_month(
+        &days,
+        &MonthInput {
+            assessor: a,
+            month,
+            attainable: None,
+            unit,
+            generated_at,
+        },
+    )
+    .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let report = Arc::new(report);
+    super::cache_report(state, key, version, Arc::clone(&report));
+    let mut r = (*report).clone();
+    r.freshness = Some(freshness);
+    Ok(Arc::new(r))
+}
+
+/// `GET /api/v1/reports/{YYYY-MM}`: the monthly assessment of a subtree.
+#[utoipa::path(get, path = "/api/v1/reports/{month}", tag = "read",
+    params(("month" = String, Path, description = "YYYY-MM (local calendar month)"), ReportQuery),
+    responses((status = 200, description = "the report: JSON (with `freshness`), CSV, XLSX or HTML"),
+        (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(month): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let (caller, engine, scope) = reader(&state, &headers)?;
+    let m: Month = month
+        .parse()
+        .map_err(|e| ApiError::bad_request("bad_month", format!("month {month:?}: {e}")))?;
+    let unit = q.unit.clone().or_else(|| caller.unit.clone());
+    if let Some(u) = &unit {
+        if engine.assessor.registry.unit(u).is_none() {
+            return Err(ApiError::not_found(format!("no unit {u}")));
+        }
+        if !scope.has_unit(u) {
+            return Err(outside(&caller, &format!("unit {u}")));
+        }
+    }
+    let format: Format = q.format.as_deref().unwrap_or("json").parse().map_err(
+        |e: crate::report::ReportError| ApiError::bad_request("bad_format", e.to_string()),
+    )?;
+    let lang: Lang =
+        q.lang
+            .as_deref()
+            .unwrap_or("zh")
+            .parse()
+            .map_err(|e: crate::report::ReportError| {
+                ApiError::bad_request("bad_lang", e.to_string())
+            })?;
+    let s = Arc::clone(&state);
+    let r = tokio::task::spawn_blocking(move || month_report(&s, m, unit.as_deref()))
+        .await
+        .map_err(ApiError::internal)??;
+    let name = format!(
+        "gridbeat-{}{}",
+        r.month,
+        r.unit
+            .as_deref()
+            .map(|u| format!("-{u}"))
+            .unwrap_or_default()
+    );
+    let attach = |ext: &str| format!("attachment; filename=\"{name}.{ext}\"");
+    Ok(match format {
+        Format::Json => (
+            [(header::CONTENT_TYPE, "application/json")],
+            crate::report::json::to_json(&r).map_err(ApiError::internal)?,
+        )
+            .into_response(),
+        Format::Html => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            crate::report::html::to_html(&r, lang),
+        )
+            .into_response(),
+        Format::Xlsx => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, attach("xlsx")),
+            ],
+            crate::report::xlsx::to_xlsx(&r, lang).map_err(ApiError::internal)?,
+        )
+            .into_response(),
+        Format::Csv => {
+            let table = q.table.as_deref().unwrap_or("workers");
+            let bytes = match table {
+                "workers" => crate::report::csv::workers_csv(&r, lang),
+                "grids" => crate::report::csv::grids_csv(&r, lang),
+                "units" => crate::report::csv::units_csv(&r, lang),
+                other => {
+                    return Err(ApiError::bad_request(
+                        "bad_table",
+                        format!("table {other:?}: expected workers, grids or units"),
+                    ))
+                }
+            }
+            .map_err(ApiError::internal)?;
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, attach(&format!("{table}.csv"))),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+    })
+}
+
+/// A latest position.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PositionOut {
+    /// The worker.
+    pub worker: String,
+    /// When the fix was taken (RFC 3339, UTC).
+    pub ts: String,
+    /// Longitude (WGS84).
+    pub lon: f64,
+    /// Latitude (WGS84).
+    pub lat: f64,
+    /// Reported accuracy, metres.
+    pub acc_m: Option<f32>,
+    /// Seconds since the fix was taken.
+    pub age_s: f64,
+}
+
+/// `GET /api/v1/positions`: the latest position of each worker in scope.
+#[utoipa::path(get, path = "/api/v1/positions", tag = "read",
+    responses((status = 200, body = Vec<PositionOut>)))]
+pub async fn positions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (_, _, scope) = reader(&state, &headers)?;
+    let store = Arc::clone(&state.store);
+    let rows = tokio::task::spawn_blocking(move || store.positions())
+        .await
+        .map_err(ApiError::internal)??;
+    let now = chrono::Utc::now().timestamp_millis();
+    let out: Vec<PositionOut> = rows
+        .into_iter()
+        .filter(|p| scope.has_worker(&p.worker))
+        .map(|p| PositionOut {
+            age_s: ((now - p.ts).max(0) as f64 / 1000.0).round(),
+            ts: format_timestamp(p.ts),
+            worker: p.worker,
+            lon: p.lon,
+            lat: p.lat,
+            acc_m: p.acc_m,
+        })
+        .collect();
+    Ok(axum::Json(out).into_response())
+}

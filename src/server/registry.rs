@@ -1,0 +1,345 @@
+//! The registry of the service: its four files kept in the store, loaded into the engine, and
+//! replaced whole by `PUT /api/v1/registry/{file}` (or `gridbeat registry load`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::{AppState, Engine};
+use crate::assess::Assessor;
+use crate::config::Config;
+use crate::registry::{LoadOptions, Registry, Source};
+use crate::store::{Affected, RegistryFile, Store};
+
+/// The four files of a registry, as text.
+#[derive(Clone, Debug, Default)]
+pub struct Files {
+    /// `grids.geojson`.
+    pub grids: Option<String>,
+    /// `workers.csv`.
+    pub workers: Option<String>,
+    /// `checkpoints.geojson`.
+    pub checkpoints: Option<String>,
+    /// `devices.csv`.
+    pub devices: Option<String>,
+}
+
+impl Files {
+    /// The stored files.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub fn from_store(store: &dyn Store) -> Result<Files, crate::store::StoreError> {
+        Ok(Files {
+            grids: store.registry_file(RegistryFile::Grids)?,
+            workers: store.registry_file(RegistryFile::Workers)?,
+            checkpoints: store.registry_file(RegistryFile::Checkpoints)?,
+            devices: store.registry_file(RegistryFile::Devices)?,
+        })
+    }
+
+    /// The same files with one replaced.
+    pub fn with(&self, file: RegistryFile, content: String) -> Files {
+        let mut f = self.clone();
+        *match file {
+            RegistryFile::Grids => &mut f.grids,
+            RegistryFile::Workers => &mut f.workers,
+            RegistryFile::Checkpoints => &mut f.checkpoints,
+            RegistryFile::Devices => &mut f.devices,
+        } = Some(content);
+        f
+    }
+}
+
+/// Loads a registry and its device map from the files, validating them all.
+///
+/// # Errors
+/// Every fault, each naming its file and feature or line.
+pub fn load(files: &Files) -> Result<(Registry, HashMap<String, String>), Vec<String>> {
+    let registry = match &files.grids {
+        None => {
+            if files.workers.is_some() || files.checkpoints.is_some() {
+                return Err(vec![
+                    "grids.geojson: load the grids before workers and checkpoints".into(),
+                ]);
+            }
+            Registry::default()
+        }
+        Some(grids) => Registry::from_sources(
+            Source::new("grids.geojson", grids),
+            files
+                .workers
+                .as_deref()
+                .map(|t| Source::new("workers.csv", t)),
+            files
+                .checkpoints
+                .as_deref()
+                .map(|t| Source::new("checkpoints.geojson", t)),
+            &LoadOptions {
+                crs: None,
+                keep_going: false,
+            },
+        )
+        .map_err(|e| e.issues.iter().map(ToString::to_string).collect::<Vec<_>>())?,
+    };
+    let devices = match &files.devices {
+        Some(text) => parse_devices(text, &registry)?,
+        None => HashMap::new(),
+    };
+    Ok((registry, devices))
+}
+
+/// Reads `devices.csv` (`device,worker`, DESIGN.md §5.2).
+///
+/// # Errors
+/// Every bad line: a missing header, an empty field, a device listed twice, a worker the
+/// registry does not know.
+pub fn parse_devices(
+    text: &str,
+    registry: &Registry,
+) -> Result<HashMap<String, String>, Vec<String>> {
+    let mut faults = Vec::new();
+    let mut map = HashMap::new();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(vec![format!("devices.csv: cannot read the header: {e}")]),
+    };
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(d), Some(w)) = (col("device"), col("worker")) else {
+        return Err(vec![format!(
+            "devices.csv line 1: the header must name the columns device,worker (found {})",
+            headers.iter().collect::<Vec<_>>().join(",")
+        )]);
+    };
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                faults.push(format!("devices.csv line {line}: {e}"));
+                continue;
+            }
+        };
+        let device = rec.get(d).unwrap_or("");
+        let worker = rec.get(w).unwrap_or("");
+        if device.is_empty() || worker.is_empty() {
+            faults.push(format!(
+                "devices.csv line {line}: device and worker must both be given"
+            ));
+            continue;
+        }
+        if !registry.workers.is_empty() && registry.worker(worker).is_none() {
+            faults.push(format!(
+                "devices.csv line {line}: worker {worker:?} is not in workers.csv"
+            ));
+            continue;
+        }
+        if map.insert(device.to_string(), worker.to_string()).is_some() {
+            faults.push(format!(
+                "devices.csv line {line}: device {device:?} is listed twice"
+            ));
+        }
+    }
+    if faults.is_empty() {
+        Ok(map)
+    } else {
+        Err(faults)
+    }
+}
+
+/// The engine of the registry stored in `store`.
+///
+/// # Errors
+/// When the stored registry no longer loads (the message lists the faults).
+pub fn engine_from_store(
+    store: &dyn Store,
+    config: &Config,
+    generation: u64,
+) -> anyhow::Result<Engine> {
+    let files = Files::from_store(store)?;
+    let (registry, devices) = load(&files).map_err(|faults| {
+        anyhow::anyhow!(
+            "the registry stored in the data directory does not load:\n  {}",
+            faults.join("\n  ")
+        )
+    })?;
+    Ok(Engine {
+        assessor: Assessor::new(Arc::new(registry), super::params_of(config)),
+        devices,
+        generation,
+    })
+}
+
+/// What replacing a file makes stale: new grids or checkpoints change every summary; new
+/// assignments change the workers whose grids differ; devices change only where future pings
+/// go.
+pub fn affected(old: &Registry, new: &Registry, file: RegistryFile) -> Affected {
+    match file {
+        RegistryFile::Grids | RegistryFile::Checkpoints => Affected::Everything,
+        RegistryFile::Devices => Affected::Nothing,
+        RegistryFile::Workers => {
+            let codes = |r: &Registry, id: &str| -> Vec<String> {
+                r.worker(id)
+                    .map(|w| {
+                        w.grids
+                            .iter()
+                            .filter_map(|g| r.grid(*g).map(|g| g.code.as_str().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut ids: Vec<String> = old
+                .workers
+                .iter()
+                .chain(&new.workers)
+                .map(|w| w.id.as_str().to_string())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            Affected::Workers(
+                ids.into_iter()
+                    .filter(|id| codes(old, id) != codes(new, id))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Validates and stores a new file, swaps the engine, and marks what it affects dirty.
+///
+/// # Errors
+/// The faults of the new registry (nothing changed), or a store failure.
+pub async fn replace(
+    state: &AppState,
+    file: RegistryFile,
+    content: String,
+) -> Result<Affected, ApiError> {
+    let _guard = state.registry_lock.lock().await;
+    let store = Arc::clone(&state.store);
+    let files = {
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || Files::from_store(store.as_ref()))
+            .await
+            .map_err(ApiError::internal)??
+    };
+    let next = files.with(file, content.clone());
+    let config = state.config.clone();
+    let generation = state.next_generation();
+    let built = tokio::task::spawn_blocking(move || -> Result<Engine, Vec<String>> {
+        let (registry, devices) = load(&next)?;
+        Ok(Engine {
+            assessor: Assessor::new(Arc::new(registry), super::params_of(&config)),
+            devices,
+            generation,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let engine = built.map_err(|faults| {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_registry",
+            format!(
+                "{}.{}: {} fault{}; nothing was changed",
+                file.as_str(),
+                if matches!(file, RegistryFile::Workers | RegistryFile::Devices) {
+                    "csv"
+                } else {
+                    "geojson"
+                },
+                faults.len(),
+                if faults.len() == 1 { "" } else { "s" }
+            ),
+        );
+        e.faults = faults;
+        e
+    })?;
+    let affected = affected(
+        &state.engine().assessor.registry,
+        &engine.assessor.registry,
+        file,
+    );
+    let basis = serde_json::to_string(&engine.assessor.basis).map_err(ApiError::internal)?;
+    {
+        let store = Arc::clone(&store);
+        let affected = affected.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
+            store.put_registry_file(file, &content, &affected)?;
+            store.set_meta("basis", &basis)
+        })
+        .await
+        .map_err(ApiError::internal)??;
+    }
+    state.set_engine(engine);
+    state.wake.notify_one();
+    Ok(affected)
+}
+
+/// `GET /api/v1/registry/{file}`: the current file.
+#[utoipa::path(get, path = "/api/v1/registry/{file}", tag = "registry",
+    params(("file" = String, Path, description = "grids | workers | checkpoints | devices")),
+    responses((status = 200, description = "the file's content"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn get_file(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    caller.require_registry_admin(&state.engine().assessor.registry)?;
+    let file = parse_file(&name)?;
+    let store = Arc::clone(&state.store);
+    let content = tokio::task::spawn_blocking(move || store.registry_file(file))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| ApiError::not_found(format!("no {name} file has been loaded yet")))?;
+    Ok(([(header::CONTENT_TYPE, file.media_type())], content).into_response())
+}
+
+/// `PUT /api/v1/registry/{file}`: replace a file; validated whole.
+#[utoipa::path(put, path = "/api/v1/registry/{file}", tag = "registry",
+    params(("file" = String, Path, description = "grids | workers | checkpoints | devices")),
+    request_body(content = String, description = "the file's content"),
+    responses((status = 200, description = "replaced; what it affects is being recomputed"),
+        (status = 422, description = "faults, every one listed; nothing changed", body = super::error::ErrorBody)))]
+pub async fn put_file(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    caller.require_registry_admin(&state.engine().assessor.registry)?;
+    let file = parse_file(&name)?;
+    let content = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::bad_request(
+            "bad_encoding",
+            format!("the {name} file must be UTF-8 text"),
+        )
+    })?;
+    let affected = replace(&state, file, content).await?;
+    let marked = match &affected {
+        Affected::Nothing => serde_json::json!("nothing"),
+        Affected::Everything => serde_json::json!("everything"),
+        Affected::Workers(w) => serde_json::json!({"workers": w}),
+    };
+    Ok(
+        axum::Json(serde_json::json!({"replaced": file.as_str(), "recompute": marked}))
+            .into_response(),
+    )
+}
+
+fn parse_file(name: &str) -> Result<RegistryFile, ApiError> {
+    RegistryFile::parse(name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no registry file {name:?}: expected grids, workers, checkpoints or devices"
+        ))
+    })
+}

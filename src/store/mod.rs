@@ -1,0 +1,395 @@
+//! Persistence behind one trait: every accepted ping (with its receipt time and source), the
+//! registry files, the stored worker-day summaries and the queue of dirty worker-days.
+//!
+//! The service's handlers and its background recompute see only [`Store`]; the embedded
+//! default is [`sqlite::SqliteStore`] (one file in the data directory, WAL, group commit). The
+//! trait is synchronous and object-safe (`Arc<dyn Store>`): async handlers call it on the
+//! blocking pool. A PostgreSQL store (several stateless replicas on one database) implements
+//! the same trait with the `postgres` client: the keys, the "insert or count a duplicate" rule
+//! and the dirty-queue generations below are all expressible as ordinary SQL there.
+//!
+//! **What a store guarantees**
+//! - [`Store::insert_pings`] returns only after the batch is durable (committed); a ping is
+//!   keyed by (worker, timestamp), so a resent ping is stored once. A ping whose key is already
+//!   stored is a *duplicate* (a *conflict* when its position differs): it is recorded in a
+//!   duplicates log, so the summaries count it exactly as the batch door counts a repeated
+//!   row (DESIGN.md §4.2 step 1).
+//! - In the same transaction, the worker-days the batch may change are marked dirty: the day
+//!   of each ping, and every stored worker-day whose window ([`SummaryRow::window`]) reaches
+//!   the ping (a night shift's earlier day, a relocation look-ahead).
+//! - A dirty mark carries a generation; [`Store::put_summary`] clears the mark only if no
+//!   newer ping re-marked the day meanwhile, so no ping is ever left out of a summary.
+
+pub mod sqlite;
+
+use std::ops::Range;
+
+use chrono::NaiveDate;
+
+use crate::model::{Ping, UnixMs};
+
+pub use sqlite::SqliteStore;
+
+/// Where a ping came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// `POST /api/v1/pings` (JSON or NDJSON).
+    Json,
+    /// The OsmAnd protocol (Traccar Client).
+    Osmand,
+    /// OwnTracks HTTP mode.
+    Owntracks,
+    /// `gridbeat import` (CSV, Parquet, GPX).
+    Import,
+}
+
+impl Source {
+    /// The name stored and shown in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Json => "json",
+            Source::Osmand => "osmand",
+            Source::Owntracks => "owntracks",
+            Source::Import => "import",
+        }
+    }
+
+    /// The source of a stored name.
+    pub fn parse(name: &str) -> Option<Source> {
+        Some(match name {
+            "json" => Source::Json,
+            "osmand" => Source::Osmand,
+            "owntracks" => Source::Owntracks,
+            "import" => Source::Import,
+            _ => return None,
+        })
+    }
+}
+
+/// A validated ping on its way into the store.
+#[derive(Clone, Debug)]
+pub struct NewPing {
+    /// The ping (its `received` is the receipt time).
+    pub ping: Ping,
+    /// The local day of its timestamp (the worker-day it marks dirty).
+    pub day: NaiveDate,
+    /// Where it came from.
+    pub source: Source,
+    /// The device that sent it (OsmAnd id, OwnTracks user/device), when not the worker itself.
+    pub device: Option<String>,
+}
+
+/// What became of one ping of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insert {
+    /// Stored.
+    Accepted,
+    /// The same (worker, ts) was already stored at the same position.
+    Duplicate,
+    /// The same (worker, ts) was already stored at another position (the first is kept).
+    Conflict,
+}
+
+/// A stored worker-day summary and the window of pings it was computed from.
+#[derive(Clone, Debug)]
+pub struct SummaryRow {
+    /// The worker.
+    pub worker: String,
+    /// The local day.
+    pub day: NaiveDate,
+    /// [`crate::assess::Assessor::encode`]d summary.
+    pub data: Vec<u8>,
+    /// The instants of the first and last ping of the window; the end is `None` while the
+    /// window is open (it ran to the worker's newest ping, so a later ping may extend it).
+    pub window: (UnixMs, Option<UnixMs>),
+}
+
+/// A worker-day waiting to be recomputed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirtyDay {
+    /// The worker.
+    pub worker: String,
+    /// The local day.
+    pub day: NaiveDate,
+    /// The generation of the mark: [`Store::put_summary`] clears the mark only at this
+    /// generation.
+    pub generation: i64,
+    /// When the day was first marked (UTC ms).
+    pub since: UnixMs,
+}
+
+/// Which stored summaries a change makes stale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Affected {
+    /// None (e.g. a device mapping: it changes only where future pings go).
+    Nothing,
+    /// These workers' days.
+    Workers(Vec<String>),
+    /// Every worker-day.
+    Everything,
+}
+
+/// The registry files the service keeps (DESIGN.md §5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegistryFile {
+    /// `grids.geojson`.
+    Grids,
+    /// `workers.csv`.
+    Workers,
+    /// `checkpoints.geojson`.
+    Checkpoints,
+    /// `devices.csv`.
+    Devices,
+}
+
+impl RegistryFile {
+    /// Every file, in load order.
+    pub const ALL: [RegistryFile; 4] = [
+        RegistryFile::Grids,
+        RegistryFile::Workers,
+        RegistryFile::Checkpoints,
+        RegistryFile::Devices,
+    ];
+
+    /// The name in URLs and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistryFile::Grids => "grids",
+            RegistryFile::Workers => "workers",
+            RegistryFile::Checkpoints => "checkpoints",
+            RegistryFile::Devices => "devices",
+        }
+    }
+
+    /// The file of a URL segment.
+    pub fn parse(name: &str) -> Option<RegistryFile> {
+        RegistryFile::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// The media type of the file's content.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            RegistryFile::Grids | RegistryFile::Checkpoints => "application/geo+json",
+            RegistryFile::Workers | RegistryFile::Devices => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// The latest position of a worker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Position {
+    /// The worker.
+    pub worker: String,
+    /// When the fix was taken (UTC ms).
+    pub ts: UnixMs,
+    /// Longitude (WGS84).
+    pub lon: f64,
+    /// Latitude (WGS84).
+    pub lat: f64,
+    /// Reported accuracy, metres.
+    pub acc_m: Option<f32>,
+    /// When it was received (UTC ms).
+    pub received: UnixMs,
+}
+
+/// Counts for `/metrics` and the report's metadata.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreStats {
+    /// Stored pings.
+    pub pings: u64,
+    /// Duplicates recorded.
+    pub duplicates: u64,
+    /// Stored summaries.
+    pub summaries: u64,
+    /// Dirty worker-days.
+    pub pending: u64,
+    /// When the oldest dirty mark was set (UTC ms).
+    pub oldest_pending: Option<UnixMs>,
+    /// The newest ping timestamp stored.
+    pub newest_ping: Option<UnixMs>,
+    /// Bytes on disk.
+    pub bytes: u64,
+}
+
+/// Why the store failed. The message is for the log; clients see "internal error".
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The data directory cannot be used.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// The data directory was written by a newer gridbeat.
+    #[error("data directory {path} has schema version {found}; this gridbeat knows up to {known}: upgrade gridbeat, or point --data at another directory")]
+    TooNew {
+        /// The directory.
+        path: String,
+        /// The version found.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// The writer thread is gone (the store is shutting down).
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+/// Everything the service persists. See the module documentation for the guarantees.
+pub trait Store: Send + Sync {
+    /// Stores a batch durably and marks the worker-days it changes dirty; one outcome per
+    /// ping, in order. `margin_ms` widens the window test (the longest gap that does not split
+    /// a segment): a ping within that of a stored window also dirties it.
+    ///
+    /// # Errors
+    /// When nothing could be committed; then no ping of the batch is stored.
+    fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError>;
+
+    /// One worker's pings at `range`, sorted by timestamp, each duplicate right after the ping
+    /// it repeats, in order of receipt (so cleaning keeps the first and counts the others).
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError>;
+
+    /// The newest ping of a worker before `ts`, and the oldest at or after `ts`: where the
+    /// worker's stream continues beyond a loaded range.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn neighbours(
+        &self,
+        worker: &str,
+        ts: UnixMs,
+    ) -> Result<(Option<UnixMs>, Option<UnixMs>), StoreError>;
+
+    /// The content of a registry file, if one was stored.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn registry_file(&self, file: RegistryFile) -> Result<Option<String>, StoreError>;
+
+    /// Replaces a registry file and marks what it affects dirty, in one transaction.
+    ///
+    /// # Errors
+    /// On a database failure; then nothing changed.
+    fn put_registry_file(
+        &self,
+        file: RegistryFile,
+        content: &str,
+        affected: &Affected,
+    ) -> Result<(), StoreError>;
+
+    /// Marks worker-days dirty (e.g. the next day after a summary's carry changed).
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn mark_dirty(&self, days: &[(String, NaiveDate)]) -> Result<(), StoreError>;
+
+    /// Marks everything dirty (new parameters or engine version).
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn mark_all_dirty(&self) -> Result<(), StoreError>;
+
+    /// Up to `limit` dirty worker-days that are due: last marked before `quiet_before`
+    /// (debounce), or first marked before `due_before` (a day that keeps getting pings is
+    /// still recomputed regularly). Ordered by worker, then day.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn due(
+        &self,
+        quiet_before: UnixMs,
+        due_before: UnixMs,
+        limit: usize,
+    ) -> Result<Vec<DirtyDay>, StoreError>;
+
+    /// Stores a summary and clears its dirty mark if it is still at `generation`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn put_summary(&self, row: &SummaryRow, generation: i64) -> Result<(), StoreError>;
+
+    /// Removes a worker-day's summary (its pings are gone) and clears its mark at `generation`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn drop_summary(&self, worker: &str, day: NaiveDate, generation: i64)
+        -> Result<(), StoreError>;
+
+    /// One stored summary.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn summary(&self, worker: &str, day: NaiveDate) -> Result<Option<SummaryRow>, StoreError>;
+
+    /// The stored summaries of one worker at `days` (inclusive), by day.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn worker_summaries(
+        &self,
+        worker: &str,
+        days: Range<NaiveDate>,
+    ) -> Result<Vec<SummaryRow>, StoreError>;
+
+    /// The stored summary of a worker's latest day before `day`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn summary_before(
+        &self,
+        worker: &str,
+        day: NaiveDate,
+    ) -> Result<Option<SummaryRow>, StoreError>;
+
+    /// Every stored summary of days at `days` (half-open), for reports.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError>;
+
+    /// The later stored days of a worker after `day` (for replay and carry cascades).
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn days_after(
+        &self,
+        worker: &str,
+        day: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError>;
+
+    /// The latest position of every worker.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn positions(&self) -> Result<Vec<Position>, StoreError>;
+
+    /// A counter that changes whenever a summary is written or removed (cache key).
+    fn summaries_version(&self) -> u64;
+
+    /// Counts for metrics and reports.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// A string the store keeps for the service (e.g. the basis summaries were computed on).
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets a meta string.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}

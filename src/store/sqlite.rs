@@ -1,0 +1,936 @@
+//! The embedded default store: one SQLite database (`gridbeat.db`) in the data directory.
+//!
+//! - **WAL, `synchronous = FULL`**: a commit is on disk before the answer; killing the
+//!   process (or the machine) loses nothing acknowledged.
+//! - **Group commit**: one writer thread owns the write connection. Ingest requests queue
+//!   their batches; the writer takes every batch waiting, writes them in one transaction,
+//!   commits once, and then answers each. Under load many requests share one fsync.
+//! - **Readers** use a small pool of read-only connections; WAL lets them read while the
+//!   writer writes.
+//! - Pings are a `WITHOUT ROWID` table keyed by (worker, ts): a resent ping finds its key.
+//! - **Migrations** are numbered (`PRAGMA user_version`); opening an older directory applies
+//!   the missing ones in one transaction; a newer one is refused with what to do.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use super::{
+    Affected, DirtyDay, Insert, NewPing, Position, RegistryFile, Store, StoreError, StoreStats,
+    SummaryRow,
+};
+use crate::model::{Ping, UnixMs, WorkerId};
+
+/// The database file's name inside the data directory.
+pub const DB_FILE: &str = "gridbeat.db";
+
+/// The schema, one entry per version; entry `i` upgrades version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: pings, duplicates, registry, summaries, the dirty queue, latest positions, meta.
+    "CREATE TABLE pings (
+        worker TEXT NOT NULL, ts INTEGER NOT NULL,
+        lon REAL NOT NULL, lat REAL NOT NULL,
+        acc REAL, speed REAL, bearing REAL, alt REAL, batt REAL,
+        mock INTEGER NOT NULL DEFAULT 0, checkin TEXT,
+        received INTEGER NOT NULL, source TEXT NOT NULL, device TEXT,
+        PRIMARY KEY (worker, ts)) WITHOUT ROWID;
+     CREATE TABLE duplicates (
+        seq INTEGER PRIMARY KEY, worker TEXT NOT NULL, ts INTEGER NOT NULL,
+        lon REAL NOT NULL, lat REAL NOT NULL,
+        acc REAL, speed REAL, bearing REAL, alt REAL, batt REAL,
+        mock INTEGER NOT NULL DEFAULT 0, checkin TEXT,
+        received INTEGER NOT NULL, source TEXT NOT NULL, device TEXT,
+        conflict INTEGER NOT NULL);
+     CREATE INDEX duplicates_by_key ON duplicates (worker, ts);
+     CREATE TABLE registry (file TEXT PRIMARY KEY, content TEXT NOT NULL, updated INTEGER NOT NULL);
+     CREATE TABLE summaries (
+        worker TEXT NOT NULL, day TEXT NOT NULL, data BLOB NOT NULL,
+        window_start INTEGER NOT NULL, window_end INTEGER, computed INTEGER NOT NULL,
+        PRIMARY KEY (worker, day)) WITHOUT ROWID;
+     CREATE INDEX summaries_by_day ON summaries (day);
+     CREATE TABLE dirty (
+        worker TEXT NOT NULL, day TEXT NOT NULL, generation INTEGER NOT NULL,
+        since INTEGER NOT NULL, updated INTEGER NOT NULL,
+        PRIMARY KEY (worker, day)) WITHOUT ROWID;
+     CREATE TABLE latest (
+        worker TEXT PRIMARY KEY, ts INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL,
+        acc REAL, received INTEGER NOT NULL) WITHOUT ROWID;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+];
+
+/// How many read connections are kept open.
+const READERS: usize = 4;
+
+/// A batch waiting for the writer, with where to send its outcome.
+struct Job {
+    pings: Vec<NewPing>,
+    margin_ms: i64,
+    reply: mpsc::SyncSender<Result<Vec<Insert>, StoreError>>,
+}
+
+/// The embedded SQLite store. See the module documentation.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Connection for non-ping writes (registry, summaries, marks); busy-waits on the writer.
+    side: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    generation: Arc<AtomicI64>,
+    version: AtomicU64,
+}
+
+fn now_ms() -> UnixMs {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A day as stored: `YYYY-MM-DD`, which sorts as the days do (years 0–9999; days beyond are
+/// clamped, so `NaiveDate::MIN..NaiveDate::MAX` means every day).
+fn day_text(day: NaiveDate) -> String {
+    let lo = NaiveDate::from_ymd_opt(0, 1, 1).unwrap_or(NaiveDate::MIN);
+    let hi = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+    day.clamp(lo, hi).format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(text: &str) -> rusqlite::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
+}
+
+/// Applies the missing migrations.
+fn migrate(conn: &mut Connection, dir: &Path) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: dir.display().to_string(),
+            found: version,
+            known,
+        });
+    }
+    if version == known {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    tracing::info!(from = version, to = known, "data directory schema upgraded");
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in a data directory and starts its writer.
+    ///
+    /// # Errors
+    /// When the directory cannot be created or used, or its schema is newer than this build.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir {
+            path: dir.display().to_string(),
+            reason: format!("cannot create it: {e}"),
+        })?;
+        let path = dir.join(DB_FILE);
+        let mut write = open_connection(&path, false)?;
+        migrate(&mut write, dir)?;
+        let side = open_connection(&path, false)?;
+        let generation: i64 =
+            write.query_row("SELECT COALESCE(MAX(generation), 0) FROM dirty", [], |r| {
+                r.get(0)
+            })?;
+        let generation = Arc::new(AtomicI64::new(generation + 1));
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(open_connection(&path, true)?);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let gen = Arc::clone(&generation);
+        let writer = std::thread::Builder::new()
+            .name("gridbeat-writer".into())
+            .spawn(move || writer_loop(write, &rx, &gen))
+            .map_err(|e| StoreError::DataDir {
+                path: dir.display().to_string(),
+                reason: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(SqliteStore {
+            path,
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            side: Mutex::new(side),
+            readers: Mutex::new(readers),
+            generation,
+            version: AtomicU64::new(1),
+        })
+    }
+
+    /// Finishes the writes queued so far and stops the writer (graceful shutdown).
+    pub fn close(&self) {
+        let jobs = self.jobs.lock().map(|mut j| j.take()).ok().flatten();
+        drop(jobs);
+        if let Some(handle) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = handle.join();
+        }
+    }
+
+    fn next_generation(&self) -> i64 {
+        self.generation.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs `f` on a pooled read connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self.readers.lock().ok().and_then(|mut r| r.pop());
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path, true)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut r) = self.readers.lock() {
+            if r.len() < READERS {
+                r.push(conn);
+            }
+        }
+        Ok(out?)
+    }
+
+    /// Runs `f` in a transaction on the side write connection.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.side.lock().map_err(|_| StoreError::Closed)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The writer thread: takes every waiting batch, writes them in one transaction, commits,
+/// answers.
+fn writer_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, generation: &AtomicI64) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        let mut rows = batch[0].pings.len();
+        while rows < 200_000 {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    rows += job.pings.len();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let gen = generation.fetch_add(1, Ordering::Relaxed);
+        match write_batches(&mut conn, &batch, gen) {
+            Ok(outcomes) => {
+                for (job, out) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(out));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ping batch not committed");
+                let msg = e.to_string();
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::DataDir {
+                        path: String::new(),
+                        reason: msg.clone(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+fn write_batches(
+    conn: &mut Connection,
+    batch: &[Job],
+    generation: i64,
+) -> rusqlite::Result<Vec<Vec<Insert>>> {
+    let now = now_ms();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut all = Vec::with_capacity(batch.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (worker, ts) DO NOTHING",
+        )?;
+        let mut existing =
+            tx.prepare_cached("SELECT lon, lat FROM pings WHERE worker = ?1 AND ts = ?2")?;
+        let mut duplicate = tx.prepare_cached(
+            "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device, conflict)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        let mut mark = tx.prepare_cached(
+            "INSERT INTO dirty (worker, day, generation, since, updated) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (worker, day) DO UPDATE SET generation = excluded.generation, updated = excluded.updated",
+        )?;
+        let mut reach = tx.prepare_cached(
+            "INSERT INTO dirty (worker, day, generation, since, updated)
+             SELECT worker, day, ?4, ?5, ?5 FROM summaries
+             WHERE worker = ?1 AND window_start - ?6 <= ?3 AND (window_end IS NULL OR ?2 <= window_end + ?6)
+             ON CONFLICT (worker, day) DO UPDATE SET generation = excluded.generation, updated = excluded.updated",
+        )?;
+        let mut latest = tx.prepare_cached(
+            "INSERT INTO latest (worker, ts, lon, lat, acc, received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (worker) DO UPDATE SET ts = excluded.ts, lon = excluded.lon, lat = excluded.lat,
+                 acc = excluded.acc, received = excluded.received
+             WHERE excluded.ts > latest.ts",
+        )?;
+        for job in batch {
+            let mut out = Vec::with_capacity(job.pings.len());
+            // Per worker: the days touched, the earliest and latest ping, the newest position.
+            let mut touched: std::collections::BTreeMap<&str, (Vec<NaiveDate>, UnixMs, UnixMs)> =
+                std::collections::BTreeMap::new();
+            let mut newest: std::collections::HashMap<&str, &NewPing> =
+                std::collections::HashMap::new();
+            for n in &job.pings {
+                let p = &n.ping;
+                let worker = p.worker.as_str();
+                let received = p.received.unwrap_or(now);
+                let values = params![
+                    worker,
+                    p.ts,
+                    p.lon,
+                    p.lat,
+                    p.acc_m,
+                    p.speed_mps,
+                    p.bearing_deg,
+                    p.alt_m,
+                    p.batt_pct,
+                    p.mock,
+                    p.checkin.as_deref(),
+                    received,
+                    n.source.as_str(),
+                    n.device.as_deref(),
+                ];
+                let outcome = if insert.execute(values)? == 1 {
+                    Insert::Accepted
+                } else {
+                    let (lon, lat): (f64, f64) = existing
+                        .query_row(params![worker, p.ts], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    let conflict = lon != p.lon || lat != p.lat;
+                    duplicate.execute(params![
+                        worker,
+                        p.ts,
+                        p.lon,
+                        p.lat,
+                        p.acc_m,
+                        p.speed_mps,
+                        p.bearing_deg,
+                        p.alt_m,
+                        p.batt_pct,
+                        p.mock,
+                        p.checkin.as_deref(),
+                        received,
+                        n.source.as_str(),
+                        n.device.as_deref(),
+                        conflict,
+                    ])?;
+                    if conflict {
+                        Insert::Conflict
+                    } else {
+                        Insert::Duplicate
+                    }
+                };
+                out.push(outcome);
+                let e = touched.entry(worker).or_insert((Vec::new(), p.ts, p.ts));
+                if !e.0.contains(&n.day) {
+                    e.0.push(n.day);
+                }
+                e.1 = e.1.min(p.ts);
+                e.2 = e.2.max(p.ts);
+                if outcome == Insert::Accepted {
+                    let slot = newest.entry(worker).or_insert(n);
+                    if p.ts > slot.ping.ts {
+                        *slot = n;
+                    }
+                }
+            }
+            for (worker, (days, lo, hi)) in &touched {
+                for day in days {
+                    mark.execute(params![worker, day_text(*day), generation, now])?;
+                }
+                // Stored windows the batch's span reaches into (a superset of those its
+                // pings reach: marking one too many costs a recompute, never a figure).
+                reach.execute(params![worker, lo, hi, generation, now, job.margin_ms])?;
+            }
+            for (worker, n) in newest {
+                let p = &n.ping;
+                latest.execute(params![
+                    worker,
+                    p.ts,
+                    p.lon,
+                    p.lat,
+                    p.acc_m,
+                    p.received.unwrap_or(now)
+                ])?;
+            }
+            all.push(out);
+        }
+    }
+    tx.commit()?;
+    Ok(all)
+}
+
+fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
+    let worker: String = r.get(0)?;
+    let checkin: Option<String> = r.get(10)?;
+    Ok(Ping {
+        worker: WorkerId::new(&worker),
+        ts: r.get(1)?,
+        lon: r.get(2)?,
+        lat: r.get(3)?,
+        acc_m: r.get(4)?,
+        speed_mps: r.get(5)?,
+        bearing_deg: r.get(6)?,
+        alt_m: r.get(7)?,
+        batt_pct: r.get(8)?,
+        mock: r.get(9)?,
+        checkin: checkin.map(Into::into),
+        received: r.get(11)?,
+    })
+}
+
+fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
+    let day: String = r.get(1)?;
+    Ok(SummaryRow {
+        worker: r.get(0)?,
+        day: parse_day(&day)?,
+        data: r.get(2)?,
+        window: (r.get(3)?, r.get(4)?),
+    })
+}
+
+const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end";
+
+impl Store for SqliteStore {
+    fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
+        if pings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        {
+            let jobs = self.jobs.lock().map_err(|_| StoreError::Closed)?;
+            let jobs = jobs.as_ref().ok_or(StoreError::Closed)?;
+            jobs.send(Job {
+                pings,
+                margin_ms,
+                reply,
+            })
+            .map_err(|_| StoreError::Closed)?;
+        }
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
+        self.read(|c| {
+            let mut out: Vec<Ping> = c
+                .prepare_cached(
+                    "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                     FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+                )?
+                .query_map(params![worker, range.start, range.end], ping_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let dups: Vec<Ping> = c
+                .prepare_cached(
+                    "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                     FROM duplicates WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq",
+                )?
+                .query_map(params![worker, range.start, range.end], ping_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            if !dups.is_empty() {
+                // Each duplicate right after the stored ping it repeats (a stable merge).
+                let mut merged = Vec::with_capacity(out.len() + dups.len());
+                let mut d = dups.into_iter().peekable();
+                for p in out {
+                    let ts = p.ts;
+                    merged.push(p);
+                    while d.peek().is_some_and(|x| x.ts == ts) {
+                        merged.extend(d.next());
+                    }
+                }
+                merged.extend(d);
+                out = merged;
+            }
+            Ok(out)
+        })
+    }
+
+    fn neighbours(
+        &self,
+        worker: &str,
+        ts: UnixMs,
+    ) -> Result<(Option<UnixMs>, Option<UnixMs>), StoreError> {
+        self.read(|c| {
+            let before: Option<UnixMs> = c
+                .prepare_cached("SELECT MAX(ts) FROM pings WHERE worker = ?1 AND ts < ?2")?
+                .query_row(params![worker, ts], |r| r.get(0))?;
+            let after: Option<UnixMs> = c
+                .prepare_cached("SELECT MIN(ts) FROM pings WHERE worker = ?1 AND ts >= ?2")?
+                .query_row(params![worker, ts], |r| r.get(0))?;
+            Ok((before, after))
+        })
+    }
+
+    fn registry_file(&self, file: RegistryFile) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT content FROM registry WHERE file = ?1",
+                [file.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn put_registry_file(
+        &self,
+        file: RegistryFile,
+        content: &str,
+        affected: &Affected,
+    ) -> Result<(), StoreError> {
+        let gen = self.next_generation();
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO registry (file, content, updated) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (file) DO UPDATE SET content = excluded.content, updated = excluded.updated",
+                params![file.as_str(), content, now],
+            )?;
+            mark_affected(tx, affected, gen, now)
+        })
+    }
+
+    fn mark_dirty(&self, days: &[(String, NaiveDate)]) -> Result<(), StoreError> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let gen = self.next_generation();
+        let now = now_ms();
+        self.write(|tx| {
+            let mut mark = tx.prepare_cached(
+                "INSERT INTO dirty (worker, day, generation, since, updated) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (worker, day) DO UPDATE SET generation = excluded.generation",
+            )?;
+            for (w, d) in days {
+                mark.execute(params![w, day_text(*d), gen, now])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn mark_all_dirty(&self) -> Result<(), StoreError> {
+        let gen = self.next_generation();
+        let now = now_ms();
+        self.write(|tx| mark_affected(tx, &Affected::Everything, gen, now))
+    }
+
+    fn due(
+        &self,
+        quiet_before: UnixMs,
+        due_before: UnixMs,
+        limit: usize,
+    ) -> Result<Vec<DirtyDay>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT worker, day, generation, since FROM dirty
+                 WHERE updated <= ?1 OR since <= ?2 ORDER BY worker, day LIMIT ?3",
+            )?
+            .query_map(params![quiet_before, due_before, limit as i64], |r| {
+                let day: String = r.get(1)?;
+                Ok(DirtyDay {
+                    worker: r.get(0)?,
+                    day: parse_day(&day)?,
+                    generation: r.get(2)?,
+                    since: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn put_summary(&self, row: &SummaryRow, generation: i64) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO summaries (worker, day, data, window_start, window_end, computed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (worker, day) DO UPDATE SET data = excluded.data,
+                     window_start = excluded.window_start, window_end = excluded.window_end,
+                     computed = excluded.computed",
+            )?
+            .execute(params![
+                row.worker,
+                day_text(row.day),
+                row.data,
+                row.window.0,
+                row.window.1,
+                now
+            ])?;
+            tx.prepare_cached(
+                "DELETE FROM dirty WHERE worker = ?1 AND day = ?2 AND generation = ?3",
+            )?
+            .execute(params![row.worker, day_text(row.day), generation])?;
+            Ok(())
+        })?;
+        self.version.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn drop_summary(
+        &self,
+        worker: &str,
+        day: NaiveDate,
+        generation: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM summaries WHERE worker = ?1 AND day = ?2",
+                params![worker, day_text(day)],
+            )?;
+            tx.execute(
+                "DELETE FROM dirty WHERE worker = ?1 AND day = ?2 AND generation = ?3",
+                params![worker, day_text(day), generation],
+            )?;
+            Ok(())
+        })?;
+        self.version.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn summary(&self, worker: &str, day: NaiveDate) -> Result<Option<SummaryRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day = ?2"
+            ))?
+            .query_row(params![worker, day_text(day)], summary_from_row)
+            .optional()
+        })
+    }
+
+    fn worker_summaries(
+        &self,
+        worker: &str,
+        days: Range<NaiveDate>,
+    ) -> Result<Vec<SummaryRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day >= ?2 AND day < ?3 ORDER BY day"
+            ))?
+            .query_map(
+                params![worker, day_text(days.start), day_text(days.end)],
+                summary_from_row,
+            )?
+            .collect()
+        })
+    }
+
+    fn summary_before(
+        &self,
+        worker: &str,
+        day: NaiveDate,
+    ) -> Result<Option<SummaryRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day < ?2 ORDER BY day DESC LIMIT 1"
+            ))?
+            .query_row(params![worker, day_text(day)], summary_from_row)
+            .optional()
+        })
+    }
+
+    fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE day >= ?1 AND day < ?2 ORDER BY worker, day"
+            ))?
+            .query_map(
+                params![day_text(days.start), day_text(days.end)],
+                summary_from_row,
+            )?
+            .collect()
+        })
+    }
+
+    fn days_after(
+        &self,
+        worker: &str,
+        day: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT day FROM summaries WHERE worker = ?1 AND day > ?2 AND day <= ?3 ORDER BY day",
+            )?
+            .query_map(params![worker, day_text(day), day_text(until)], |r| {
+                let d: String = r.get(0)?;
+                parse_day(&d)
+            })?
+            .collect()
+        })
+    }
+
+    fn positions(&self) -> Result<Vec<Position>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT worker, ts, lon, lat, acc, received FROM latest ORDER BY worker",
+            )?
+            .query_map([], |r| {
+                Ok(Position {
+                    worker: r.get(0)?,
+                    ts: r.get(1)?,
+                    lon: r.get(2)?,
+                    lat: r.get(3)?,
+                    acc_m: r.get(4)?,
+                    received: r.get(5)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn summaries_version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let mut s = self.read(|c| {
+            let count = |sql: &str| -> rusqlite::Result<u64> {
+                c.query_row(sql, [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+            };
+            let (pending, oldest): (i64, Option<i64>) =
+                c.query_row("SELECT COUNT(*), MIN(since) FROM dirty", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            Ok(StoreStats {
+                // Counting a large WITHOUT ROWID table walks it; the latest table gives the
+                // newest ping cheaply.
+                pings: count("SELECT COUNT(*) FROM pings")?,
+                duplicates: count("SELECT COUNT(*) FROM duplicates")?,
+                summaries: count("SELECT COUNT(*) FROM summaries")?,
+                pending: pending as u64,
+                oldest_pending: oldest,
+                newest_ping: c.query_row("SELECT MAX(ts) FROM latest", [], |r| r.get(0))?,
+                bytes: 0,
+            })
+        })?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        s.bytes = ["gridbeat.db", "gridbeat.db-wal", "gridbeat.db-shm"]
+            .iter()
+            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+            .map(|m| m.len())
+            .sum();
+        Ok(s)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+        })
+    }
+}
+
+fn mark_affected(
+    tx: &rusqlite::Transaction<'_>,
+    affected: &Affected,
+    gen: i64,
+    now: UnixMs,
+) -> rusqlite::Result<()> {
+    const ALL: &str = "INSERT INTO dirty (worker, day, generation, since, updated)
+         SELECT worker, day, ?1, ?2, ?2 FROM summaries WHERE true
+         ON CONFLICT (worker, day) DO UPDATE SET generation = excluded.generation";
+    match affected {
+        Affected::Nothing => Ok(()),
+        Affected::Everything => tx.execute(ALL, params![gen, now]).map(|_| ()),
+        Affected::Workers(ws) => {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO dirty (worker, day, generation, since, updated)
+                 SELECT worker, day, ?1, ?2, ?2 FROM summaries WHERE worker = ?3
+                 ON CONFLICT (worker, day) DO UPDATE SET generation = excluded.generation",
+            )?;
+            for w in ws {
+                stmt.execute(params![gen, now, w])?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Source;
+
+    fn ping(worker: &str, ts: UnixMs, lon: f64) -> NewPing {
+        let mut p = Ping::new(WorkerId::new(worker), ts, lon, 30.0);
+        p.received = Some(ts + 1000);
+        NewPing {
+            day: chrono::DateTime::from_timestamp_millis(ts)
+                .map(|t| t.date_naive())
+                .unwrap_or_default(),
+            ping: p,
+            source: Source::Json,
+            device: None,
+        }
+    }
+
+    #[test]
+    fn a_resent_ping_is_stored_once_and_counted_as_a_duplicate_or_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let first = store
+            .insert_pings(
+                vec![ping("w1", 1_000_000, 112.0), ping("w1", 2_000_000, 112.0)],
+                300_000,
+            )
+            .unwrap();
+        assert_eq!(first, vec![Insert::Accepted, Insert::Accepted]);
+        let again = store
+            .insert_pings(
+                vec![ping("w1", 1_000_000, 112.0), ping("w1", 2_000_000, 112.5)],
+                300_000,
+            )
+            .unwrap();
+        assert_eq!(again, vec![Insert::Duplicate, Insert::Conflict]);
+        let pings = store.pings("w1", 0..10_000_000).unwrap();
+        // Stored once each, each repeat right after its original, in order of receipt.
+        let shape: Vec<(UnixMs, f64)> = pings.iter().map(|p| (p.ts, p.lon)).collect();
+        assert_eq!(
+            shape,
+            vec![
+                (1_000_000, 112.0),
+                (1_000_000, 112.0),
+                (2_000_000, 112.0),
+                (2_000_000, 112.5)
+            ]
+        );
+        let stats = store.stats().unwrap();
+        assert_eq!((stats.pings, stats.duplicates), (2, 2));
+    }
+
+    #[test]
+    fn pings_survive_reopening_and_mark_their_days_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            store
+                .insert_pings(
+                    vec![ping("w1", 86_400_000 + 5, 112.0), ping("w2", 5, 112.0)],
+                    0,
+                )
+                .unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.pings("w1", 0..UnixMs::MAX).unwrap().len(), 1);
+        let due = store.due(UnixMs::MAX, 0, 10).unwrap();
+        let keys: Vec<(String, String)> = due
+            .iter()
+            .map(|d| (d.worker.clone(), day_text(d.day)))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("w1".to_string(), "1970-01-02".to_string()),
+                ("w2".to_string(), "1970-01-01".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_summary_clears_its_mark_only_at_its_generation_and_windows_reach_new_pings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store
+            .insert_pings(vec![ping("w1", 10_000, 112.0)], 300_000)
+            .unwrap();
+        let d = store.due(UnixMs::MAX, 0, 10).unwrap().remove(0);
+        // A newer ping re-marks the day before the summary is written: the mark stays.
+        store
+            .insert_pings(vec![ping("w1", 20_000, 112.0)], 300_000)
+            .unwrap();
+        let row = SummaryRow {
+            worker: "w1".into(),
+            day: d.day,
+            data: vec![1, 2, 3],
+            window: (10_000, Some(20_000)),
+        };
+        store.put_summary(&row, d.generation).unwrap();
+        let d2 = store.due(UnixMs::MAX, 0, 10).unwrap();
+        assert_eq!(d2.len(), 1);
+        store.put_summary(&row, d2[0].generation).unwrap();
+        assert!(store.due(UnixMs::MAX, 0, 10).unwrap().is_empty());
+        // A ping on the next day but within the window's margin dirties the earlier day too.
+        store
+            .insert_pings(vec![ping("w1", 86_400_000 + 1, 112.0)], 90_000_000)
+            .unwrap();
+        let due: Vec<String> = store
+            .due(UnixMs::MAX, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|d| day_text(d.day))
+            .collect();
+        assert_eq!(due, vec!["1970-01-01", "1970-01-02"]);
+        assert_eq!(
+            store.summary("w1", d.day).unwrap().unwrap().data,
+            vec![1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("schema version 99"), "{err}");
+        assert!(err.contains("upgrade gridbeat"), "{err}");
+    }
+}
