@@ -61,6 +61,10 @@ const MIGRATIONS: &[&str] = &[
         worker TEXT PRIMARY KEY, ts INTEGER NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL,
         acc REAL, received INTEGER NOT NULL) WITHOUT ROWID;
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    // 2: running counts, so metrics and reports need not walk millions of pings.
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+     INSERT INTO counters (name, n) SELECT 'pings', COUNT(*) FROM pings;
+     INSERT INTO counters (name, n) SELECT 'duplicates', COUNT(*) FROM duplicates;",
 ];
 
 /// How many read connections are kept open.
@@ -281,6 +285,7 @@ fn write_batches(
     let now = now_ms();
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut all = Vec::with_capacity(batch.len());
+    let (mut stored, mut repeated) = (0i64, 0i64);
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device)
@@ -365,6 +370,11 @@ fn write_batches(
                         Insert::Duplicate
                     }
                 };
+                if outcome == Insert::Accepted {
+                    stored += 1;
+                } else {
+                    repeated += 1;
+                }
                 out.push(outcome);
                 let e = touched.entry(worker).or_insert((Vec::new(), p.ts, p.ts));
                 if !e.0.contains(&n.day) {
@@ -400,6 +410,9 @@ fn write_batches(
             }
             all.push(out);
         }
+        let mut count = tx.prepare_cached("UPDATE counters SET n = n + ?2 WHERE name = ?1")?;
+        count.execute(params!["pings", stored])?;
+        count.execute(params!["duplicates", repeated])?;
     }
     tx.commit()?;
     Ok(all)
@@ -737,10 +750,10 @@ impl Store for SqliteStore {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
             Ok(StoreStats {
-                // Counting a large WITHOUT ROWID table walks it; the latest table gives the
-                // newest ping cheaply.
-                pings: count("SELECT COUNT(*) FROM pings")?,
-                duplicates: count("SELECT COUNT(*) FROM duplicates")?,
+                // Counting a large table walks it: the writer keeps running counts, and the
+                // latest table gives the newest ping.
+                pings: count("SELECT n FROM counters WHERE name = 'pings'")?,
+                duplicates: count("SELECT n FROM counters WHERE name = 'duplicates'")?,
                 summaries: count("SELECT COUNT(*) FROM summaries")?,
                 pending: pending as u64,
                 oldest_pending: oldest,
@@ -920,6 +933,30 @@ mod tests {
             store.summary("w1", d.day).unwrap().unwrap().data,
             vec![1, 2, 3]
         );
+    }
+
+    #[test]
+    fn an_older_data_directory_is_upgraded_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A version-1 directory with two pings and a repeat, as the first release wrote it.
+            let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute_batch(
+                "INSERT INTO pings (worker, ts, lon, lat, received, source) VALUES ('w1', 1, 112.0, 28.0, 5, 'json'), ('w1', 2, 112.0, 28.0, 5, 'json');
+                 INSERT INTO duplicates (worker, ts, lon, lat, received, source, conflict) VALUES ('w1', 1, 112.0, 28.0, 6, 'json', 0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let s = store.stats().unwrap();
+        assert_eq!((s.pings, s.duplicates), (2, 1));
+        store.insert_pings(vec![ping("w1", 3_000, 112.0)], 0).unwrap();
+        assert_eq!(store.stats().unwrap().pings, 3);
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
     }
 
     #[test]
