@@ -952,10 +952,14 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let s = store.stats().unwrap();
         assert_eq!((s.pings, s.duplicates), (2, 1));
-        store.insert_pings(vec![ping("w1", 3_000, 112.0)], 0).unwrap();
+        store
+            .insert_pings(vec![ping("w1", 3_000, 112.0)], 0)
+            .unwrap();
         assert_eq!(store.stats().unwrap().pings, 3);
         let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
-        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
     }
 
