@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use super::AppState;
@@ -121,20 +121,54 @@ pub fn run_once(
     Ok(count)
 }
 
-/// Recomputes one worker's dirty days, in day order.
+/// What a later day needs of an earlier one: its carry and its replay fingerprint.
+struct Links {
+    carry: Option<crate::track::Carry>,
+    fingerprint: Option<Fingerprint>,
+}
+
+/// Recomputes one worker's dirty days, in day order. Each stored summary the days depend on
+/// is decoded once per call (a month of dirty days costs a month of decodes, not its square).
 fn recompute_worker(state: &AppState, worker: &str, days: &[DirtyDay]) -> Result<(), StoreError> {
     let engine = state.engine();
     let assessor = &engine.assessor;
     let store = state.store.as_ref();
     let id = WorkerId::new(worker);
     let gap_ms = (assessor.track.max_gap_s * 1000.0) as UnixMs;
+    let decode = |row: &SummaryRow| -> Links {
+        match assessor.decode(&row.data) {
+            Ok(r) => Links {
+                carry: r.day.carry,
+                fingerprint: r.day.fingerprint,
+            },
+            Err(_) => Links {
+                carry: None,
+                fingerprint: None,
+            },
+        }
+    };
+    let mut links: BTreeMap<NaiveDate, Links> = BTreeMap::new();
+    let mut months_loaded: Vec<Month> = Vec::new();
     for d in days {
-        let previous = store.summary_before(worker, d.day)?;
-        let carry = previous
-            .as_ref()
-            .and_then(|row| assessor.decode(&row.data).ok())
-            .and_then(|r| r.day.carry);
-        let earlier = earlier_fingerprints(state, worker, d.day)?;
+        let month = Month::of(d.day);
+        let first = month.first_day();
+        if !months_loaded.contains(&month) {
+            months_loaded.push(month);
+            for row in store.worker_summaries(worker, first..d.day)? {
+                links.entry(row.day).or_insert_with(|| decode(&row));
+            }
+        }
+        let carry = match store.summary_before(worker, d.day)? {
+            Some(row) => match links.get(&row.day) {
+                Some(l) => l.carry,
+                None => decode(&row).carry,
+            },
+            None => None,
+        };
+        let earlier: Vec<Fingerprint> = links
+            .range(first..d.day)
+            .filter_map(|(_, l)| l.fingerprint.clone())
+            .collect();
         let (pings, open_end) = load_window(store, worker, d.day, assessor.tz, gap_ms, |p| {
             crate::assess::window::day_window(p, d.day, assessor.tz, &assessor.track)
         })?;
@@ -163,6 +197,13 @@ fn recompute_worker(state: &AppState, worker: &str, days: &[DirtyDay]) -> Result
                 None => (true, true),
             };
         store.put_summary(&row, d.generation)?;
+        links.insert(
+            d.day,
+            Links {
+                carry: summary.day.carry,
+                fingerprint: summary.day.fingerprint.clone(),
+            },
+        );
         let month_end = Month::of(d.day).last_day();
         let mut cascade: Vec<(String, NaiveDate)> = Vec::new();
         if fp_changed {
@@ -185,26 +226,6 @@ fn recompute_worker(state: &AppState, worker: &str, days: &[DirtyDay]) -> Result
         store.mark_dirty(&cascade)?;
     }
     Ok(())
-}
-
-/// The fingerprints of a worker's earlier days in the month of `day`.
-fn earlier_fingerprints(
-    state: &AppState,
-    worker: &str,
-    day: NaiveDate,
-) -> Result<Vec<Fingerprint>, StoreError> {
-    let first = day.with_day(1).unwrap_or(day);
-    if first == day {
-        return Ok(Vec::new());
-    }
-    let engine = state.engine();
-    Ok(state
-        .store
-        .worker_summaries(worker, first..day)?
-        .iter()
-        .filter_map(|row| engine.assessor.decode(&row.data).ok())
-        .filter_map(|r| r.day.fingerprint)
-        .collect())
 }
 
 /// Loads the pings around `day` until its window (as `window` finds it) lies inside what was
