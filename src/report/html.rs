@@ -112,6 +112,24 @@ pub fn to_html(report: &Report, lang: Lang) -> String {
         // RFC 3339 reads better with a space than a `T`.
         generated = escape(&report.generated_at.replacen('T', " ", 1)),
     );
+    if let Some(f) = &report.freshness {
+        // The service says how current the figures are (DESIGN.md §5.4).
+        let newest = f
+            .newest_ping
+            .as_deref()
+            .map_or_else(|| "-".to_string(), |n| n.replacen('T', " ", 1));
+        let line = match lang {
+            Lang::Zh => format!(
+                "数据截至最新定位 {newest}；待重算的工作日 {}（最久已等 {:.0} 秒）",
+                f.pending, f.lag_s
+            ),
+            Lang::En => format!(
+                "Figures include pings up to {newest}; worker-days awaiting recomputation: {} (oldest waiting {:.0} s)",
+                f.pending, f.lag_s
+            ),
+        };
+        let _ = writeln!(h, "<p class=\"meta freshness\">{}</p>", escape(&line));
+    }
     summary_section(&mut h, report, &names, lang);
     workers_section(&mut h, report, &names, lang);
     grids_section(&mut h, report, &names, lang);
@@ -1176,6 +1194,21 @@ mod tests {
         assert!(html.contains(
             "<span class=\"nw\">东华门一网格</span>、<span class=\"nw\">东华门二网格</span>"
         ));
+    }
+
+    #[test]
+    fn a_served_report_says_how_current_it_is() {
+        let mut r = tiny();
+        assert!(!to_html(&r, Lang::Zh).contains("待重算"));
+        r.freshness = Some(crate::report::Freshness {
+            pending: 3,
+            lag_s: 12.0,
+            newest_ping: Some("2026-03-31T23:59:00Z".into()),
+        });
+        let zh = to_html(&r, Lang::Zh);
+        assert!(zh.contains("待重算的工作日 3"), "{zh}");
+        assert!(zh.contains("2026-03-31 23:59:00Z"));
+        assert!(to_html(&r, Lang::En).contains("awaiting recomputation: 3"));
     }
 
     #[test]
