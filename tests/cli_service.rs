@@ -235,8 +235,8 @@ fn the_demo_serves_the_sample_city_and_its_curl_commands_work_as_printed() {
         }
     }
     // SIGTERM: a graceful stop, exit status 0.
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let term = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(term.success());

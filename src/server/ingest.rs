@@ -343,37 +343,57 @@ pub async fn osmand(
             .map_err(reject)?;
     let caller = state.caller(&headers, token.as_deref())?;
     let device = fix.id.clone();
-    let worker = engine.worker_of_device(&device).ok_or_else(|| {
-        reject(WireError {
+    store_fix(
+        &state,
+        &engine,
+        &caller,
+        fix,
+        &device,
+        Some(device.clone()),
+        Source::Osmand,
+    )
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Stores one fix of a device protocol (OsmAnd, OwnTracks): the device's worker, the checks
+/// of [`admit`] (403 for a worker the caller may not post for, else 400), the commit.
+async fn store_fix(
+    state: &Arc<AppState>,
+    engine: &Engine,
+    caller: &Caller,
+    fix: Fix,
+    device: &str,
+    kept_device: Option<String>,
+    source: Source,
+) -> Result<(), ApiError> {
+    let refuse = |e: WireError| {
+        count_rejection(source, e.code);
+        let status = if e.code == "worker_not_allowed" || e.code == "forbidden" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::new(status, e.code, e.message)
+    };
+    let worker = engine.worker_of_device(device).ok_or_else(|| {
+        refuse(WireError {
             code: "unknown_device",
             message: format!(
                 "no worker has device {device:?}: add it to devices.csv (device,worker)"
             ),
         })
     })?;
-    let p = admit(
-        &state,
-        &engine,
-        &caller,
-        Arrival {
-            fix,
-            worker,
-            received: now_ms(),
-            source: Source::Osmand,
-            device: Some(device),
-        },
-    )
-    .map_err(|e| {
-        let status = if e.code == "worker_not_allowed" || e.code == "forbidden" {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        count_rejection(Source::Osmand, e.code);
-        ApiError::new(status, e.code, e.message)
-    })?;
-    store(&state, vec![p], Source::Osmand).await?;
-    Ok(StatusCode::OK.into_response())
+    let arrival = Arrival {
+        fix,
+        worker,
+        received: now_ms(),
+        source,
+        device: kept_device,
+    };
+    let p = admit(state, engine, caller, arrival).map_err(refuse)?;
+    store(state, vec![p], source).await?;
+    Ok(())
 }
 
 /// The OwnTracks user and password: `X-Limit-U`, else Basic auth.
@@ -412,11 +432,10 @@ pub async fn owntracks(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (user, password) = owntracks_user(&headers);
-    let bearer = headers.contains_key(header::AUTHORIZATION)
-        && headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Bearer "));
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
     let caller = state.caller(&headers, if bearer { None } else { password.as_deref() })?;
     let body = read_body(&state, &headers, body).await?;
     let engine = state.engine();
@@ -428,40 +447,19 @@ pub async fn owntracks(
         return Ok(axum::Json(serde_json::json!([])).into_response());
     };
     let device = fix.id.clone();
-    let worker = engine.worker_of_device(&device).ok_or_else(|| {
-        reject(WireError {
-            code: "unknown_device",
-            message: format!(
-                "no worker has device {device:?}: add it to devices.csv (device,worker)"
-            ),
-        })
-    })?;
     let phone = headers
         .get("x-limit-d")
         .and_then(|v| v.to_str().ok())
-        .map(|d| format!("{device}/{d}"))
-        .unwrap_or(device);
-    let p = admit(
+        .map_or_else(|| device.clone(), |d| format!("{device}/{d}"));
+    store_fix(
         &state,
         &engine,
         &caller,
-        Arrival {
-            fix,
-            worker,
-            received: now_ms(),
-            source: Source::Owntracks,
-            device: Some(phone),
-        },
+        fix,
+        &device,
+        Some(phone),
+        Source::Owntracks,
     )
-    .map_err(|e| {
-        let status = if e.code == "worker_not_allowed" || e.code == "forbidden" {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        count_rejection(Source::Owntracks, e.code);
-        ApiError::new(status, e.code, e.message)
-    })?;
-    store(&state, vec![p], Source::Owntracks).await?;
+    .await?;
     Ok(axum::Json(serde_json::json!([])).into_response())
 }

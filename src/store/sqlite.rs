@@ -347,23 +347,13 @@ fn write_batches(
                     let (lon, lat): (f64, f64) = existing
                         .query_row(params![worker, p.ts], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     let conflict = lon != p.lon || lat != p.lat;
-                    duplicate.execute(params![
-                        worker,
-                        p.ts,
-                        p.lon,
-                        p.lat,
-                        p.acc_m,
-                        p.speed_mps,
-                        p.bearing_deg,
-                        p.alt_m,
-                        p.batt_pct,
-                        p.mock,
-                        p.checkin.as_deref(),
-                        received,
-                        n.source.as_str(),
-                        n.device.as_deref(),
-                        conflict,
-                    ])?;
+                    // The repeat's own values, and whether its position differs.
+                    duplicate.execute(rusqlite::params_from_iter(
+                        values
+                            .iter()
+                            .copied()
+                            .chain([&conflict as &dyn rusqlite::ToSql]),
+                    ))?;
                     if conflict {
                         Insert::Conflict
                     } else {
