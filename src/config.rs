@@ -105,6 +105,15 @@ pub struct ServerConfig {
     pub recompute_max_delay_ms: u64,
     /// Worker-days recomputed at once (0: one per core).
     pub recompute_threads: usize,
+    /// A basemap under the map page: a raster tile URL template
+    /// (`https://…/{z}/{x}/{y}.png`) or a MapLibre style URL; empty for none (the page then
+    /// draws grids on a plain background, which works offline).
+    pub basemap_url: String,
+    /// `raster` or `vector` (a style URL).
+    pub basemap_type: String,
+    /// The datum of the basemap: `wgs84`, or `gcj02` (AMap, Tencent) / `bd09` (Baidu), so
+    /// the page asks for its layers in that datum.
+    pub basemap_crs: String,
 }
 
 impl Default for ServerConfig {
@@ -120,6 +129,9 @@ impl Default for ServerConfig {
             recompute_quiet_ms: 2_000,
             recompute_max_delay_ms: 30_000,
             recompute_threads: 0,
+            basemap_url: String::new(),
+            basemap_type: "raster".into(),
+            basemap_crs: "wgs84".into(),
         }
     }
 }
@@ -425,6 +437,21 @@ impl Config {
     /// # Errors
     /// [`ConfigError::BadValue`] naming the first key out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.server.basemap_type.as_str(), "raster" | "vector") {
+            return Err(ConfigError::BadValue {
+                key: "server.basemap_type".into(),
+                reason: format!("{:?}: expected raster or vector", self.server.basemap_type),
+            });
+        }
+        if self.server.basemap_crs.parse::<crate::model::Crs>().is_err() {
+            return Err(ConfigError::BadValue {
+                key: "server.basemap_crs".into(),
+                reason: format!(
+                    "{:?}: expected wgs84, gcj02 or bd09",
+                    self.server.basemap_crs
+                ),
+            });
+        }
         if self.timezone.parse::<Tz>().is_err() {
             return Err(ConfigError::BadValue {
                 key: "timezone".into(),

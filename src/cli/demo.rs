@@ -47,6 +47,11 @@ pub struct DemoArgs {
     /// Where the service listens.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Replay the sample week's pings through the ingest path as if sent now, this many
+    /// times faster than recorded (e.g. 60), into a fresh `replay` directory inside `--data`,
+    /// so positions move and figures update on the map while you watch.
+    #[arg(long, value_name = "SPEEDUP")]
+    pub replay: Option<f64>,
 }
 
 /// Runs `gridbeat demo`.
@@ -190,6 +195,28 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
             args.listen
         )
     })?;
+    if let Some(speed) = args.replay {
+        if !(1.0..=100_000.0).contains(&speed) {
+            anyhow::bail!("--replay {speed}: expected a speed-up between 1 and 100000, e.g. 60");
+        }
+    }
+    // A replay starts from an empty store of its own, so the stored week stays as it was.
+    let data = match args.replay {
+        None => args.data.clone(),
+        Some(_) => {
+            let dir = args.data.join("replay");
+            for name in ["gridbeat.db", "gridbeat.db-wal", "gridbeat.db-shm"] {
+                match std::fs::remove_file(dir.join(name)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot empty {}", dir.display()))
+                    }
+                }
+            }
+            dir
+        }
+    };
     let registry = Registry::from_sources(
         Source::new("sample/grids.geojson", sample::GRIDS),
         None,
@@ -202,8 +229,10 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
         .find(|u| u.level == Level::Community)
         .map(|u| (u.code.as_str().to_string(), u.name.clone()))
         .context("the sample city has no community")?;
-    // Fresh tokens each start: a viewer for one community and an admin (not printed).
+    // Fresh tokens each start: a viewer for one community, a viewer for the whole city (the
+    // map link) and an admin (not printed).
     let viewer = new_token();
+    let city_viewer = new_token();
     let admin = new_token();
     let mut config = config.clone();
     config.tokens = vec![
@@ -215,6 +244,13 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
             workers: vec![],
         },
         crate::config::TokenConfig {
+            name: "demo-viewer-city".into(),
+            sha256: token_hash(&city_viewer),
+            role: "viewer".into(),
+            unit: None,
+            workers: vec![],
+        },
+        crate::config::TokenConfig {
             name: "demo-admin".into(),
             sha256: token_hash(&admin),
             role: "admin".into(),
@@ -222,20 +258,38 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
             workers: vec![],
         },
     ];
-    let state = crate::server::AppState::open(config, &args.data).with_context(|| {
-        format!(
-            "cannot open the demo data directory {}",
-            args.data.display()
-        )
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create the demo data directory {}", data.display()))?;
+    let state = crate::server::AppState::open(config, &data).with_context(|| {
+        format!("cannot open the demo data directory {}", data.display())
     })?;
     let rt = super::serve::runtime()?;
     let first = state.store.registry_file(RegistryFile::Grids)?.is_none();
-    if first {
-        let files = vec![
-            (RegistryFile::Grids, sample::GRIDS.to_string()),
-            (RegistryFile::Workers, sample::WORKERS.to_string()),
-            (RegistryFile::Checkpoints, sample::CHECKPOINTS.to_string()),
-        ];
+    let files = vec![
+        (RegistryFile::Grids, sample::GRIDS.to_string()),
+        (RegistryFile::Workers, sample::WORKERS.to_string()),
+        (RegistryFile::Checkpoints, sample::CHECKPOINTS.to_string()),
+    ];
+    if let Some(speed) = args.replay {
+        rt.block_on(super::serve::load_registry_files(&state, &files))?;
+        let decoded = read_pings(sample::PINGS.as_bytes(), "sample/pings.csv", Crs::Wgs84)?;
+        let replay = super::replay::Replay::plan(
+            decoded.pings,
+            speed,
+            chrono::Utc::now().timestamp_millis(),
+        );
+        let days = replay.shift_ms / 86_400_000;
+        println!(
+            "\nreplaying {} sample pings {speed}× faster than recorded, moved {days} days forward, into {}",
+            replay.len(),
+            data.display()
+        );
+        rt.spawn(super::replay::run(
+            std::sync::Arc::clone(&state),
+            replay,
+            admin.clone(),
+        ));
+    } else if first {
         let sent = rt.block_on(super::serve::seed_through_http(
             &state,
             &files,
@@ -244,20 +298,30 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
         ))?;
         println!(
             "\nloaded the sample city into {} and posted {sent} pings through /api/v1/pings",
-            args.data.display()
+            data.display()
         );
     }
     let n = state.settle()?;
     if n > 0 {
         println!("summarised {n} worker-days");
     }
-    let month = days
-        .iter()
-        .map(|d| crate::model::Month::of(d.day))
-        .max()
-        .map_or_else(|| "2026-10".to_string(), |m| m.to_string());
+    let month = match args.replay {
+        // The replayed week ends today.
+        Some(_) => crate::model::Month::of(
+            chrono::Utc::now()
+                .with_timezone(&state.engine().assessor.tz)
+                .date_naive(),
+        )
+        .to_string(),
+        None => days
+            .iter()
+            .map(|d| crate::model::Month::of(d.day))
+            .max()
+            .map_or_else(|| "2026-10".to_string(), |m| m.to_string()),
+    };
     let url = format!("http://{listen}");
     println!("\ngridbeat is serving the sample city at {url}  (Ctrl-C stops it)");
+    println!("the map (a city-wide viewer token in the link):\n  {url}/#token={city_viewer}\n");
     println!(
         "viewer token for community {} {}:\n  {viewer}\n",
         community.0, community.1

@@ -14,6 +14,8 @@ use crate::config::Config;
 
 pub mod coverage;
 pub mod demo;
+#[cfg(feature = "assess")]
+pub mod replay;
 pub mod locate;
 #[cfg(feature = "assess")]
 pub mod report;

@@ -400,46 +400,58 @@ pub async fn seed_through_http(
     pings_csv: &str,
     bearer: Option<&str>,
 ) -> anyhow::Result<usize> {
-    use tower::ServiceExt;
     load_registry_files(state, registry).await?;
     let decoded =
         crate::ingest::csv::read_pings(pings_csv.as_bytes(), "sample/pings.csv", Crs::Wgs84)?;
     let mut sent = 0;
     for chunk in decoded.pings.chunks(5_000) {
-        let mut body = String::new();
-        for p in chunk {
-            let mut v = serde_json::json!({"worker": p.worker.as_str(), "ts": p.ts, "lat": p.lat, "lon": p.lon});
-            for (k, x) in [
-                ("acc", p.acc_m),
-                ("speed", p.speed_mps),
-                ("bearing", p.bearing_deg),
-                ("alt", p.alt_m),
-                ("batt", p.batt_pct),
-            ] {
-                if let Some(x) = x {
-                    v[k] = serde_json::json!(x);
-                }
-            }
-            if p.mock {
-                v["mock"] = serde_json::json!(true);
-            }
-            if let Some(c) = &p.checkin {
-                v["checkin"] = serde_json::json!(c.as_ref());
-            }
-            body.push_str(&v.to_string());
-            body.push('\n');
-        }
-        let mut request = axum::http::Request::post("/api/v1/pings")
-            .header("content-type", "application/x-ndjson");
-        if let Some(t) = bearer {
-            request = request.header("authorization", format!("Bearer {t}"));
-        }
-        let request = request.body(axum::body::Body::from(body))?;
-        let response = server::router(Arc::clone(state)).oneshot(request).await?;
-        if !response.status().is_success() {
-            bail!("the sample pings were refused: {}", response.status());
-        }
-        sent += chunk.len();
+        sent += post_pings(state, chunk, bearer).await?;
     }
     Ok(sent)
+}
+
+/// Posts pings as NDJSON through the service's own router, as a phone would.
+///
+/// # Errors
+/// When the server refuses the batch.
+pub async fn post_pings(
+    state: &Arc<AppState>,
+    pings: &[crate::model::Ping],
+    bearer: Option<&str>,
+) -> anyhow::Result<usize> {
+    use tower::ServiceExt;
+    let mut body = String::new();
+    for p in pings {
+        let mut v = serde_json::json!({"worker": p.worker.as_str(), "ts": p.ts, "lat": p.lat, "lon": p.lon});
+        for (k, x) in [
+            ("acc", p.acc_m),
+            ("speed", p.speed_mps),
+            ("bearing", p.bearing_deg),
+            ("alt", p.alt_m),
+            ("batt", p.batt_pct),
+        ] {
+            if let Some(x) = x {
+                v[k] = serde_json::json!(x);
+            }
+        }
+        if p.mock {
+            v["mock"] = serde_json::json!(true);
+        }
+        if let Some(c) = &p.checkin {
+            v["checkin"] = serde_json::json!(c.as_ref());
+        }
+        body.push_str(&v.to_string());
+        body.push('\n');
+    }
+    let mut request =
+        axum::http::Request::post("/api/v1/pings").header("content-type", "application/x-ndjson");
+    if let Some(t) = bearer {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    let request = request.body(axum::body::Body::from(body))?;
+    let response = server::router(Arc::clone(state)).oneshot(request).await?;
+    if !response.status().is_success() {
+        bail!("the pings were refused: {}", response.status());
+    }
+    Ok(pings.len())
 }

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod error;
 pub mod ingest;
+pub mod layers;
 pub mod openapi;
 pub mod read;
 pub mod recompute;
@@ -84,6 +85,8 @@ pub struct AppState {
     limiter: DefaultKeyedRateLimiter<String>,
     metrics: PrometheusHandle,
     reports: Mutex<HashMap<ReportKey, CachedReport>>,
+    /// Decoded summaries, built layers and cut tiles of the map door.
+    pub(crate) layers: layers::Cache,
     /// Wakes the recompute task.
     pub wake: tokio::sync::Notify,
     /// Serialises registry changes.
@@ -147,6 +150,7 @@ impl AppState {
             limiter: RateLimiter::keyed(Quota::per_second(per_s).allow_burst(burst)),
             metrics: metrics_handle(),
             reports: Mutex::new(HashMap::new()),
+            layers: layers::Cache::default(),
             wake: tokio::sync::Notify::new(),
             registry_lock: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(1),
@@ -262,7 +266,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/workers/{id}/days/{day}", get(read::worker_day))
         .route("/api/v1/reports/{month}", get(read::report))
         .route("/api/v1/positions", get(read::positions))
+        .route("/api/v1/layers/{layer}", get(layers::layer))
+        .route("/api/v1/style.json", get(layers::style))
+        .route("/api/v1/config.json", get(layers::config))
+        .route("/tiles/{file}", get(layers::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(layers::tile))
         .fallback(not_found)
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true).br(true))
         .layer(axum::middleware::from_fn(observe))
         .with_state(state)
 }

@@ -23,6 +23,11 @@ use utoipa::OpenApi;
         super::read::worker_day,
         super::read::report,
         super::read::positions,
+        super::layers::layer,
+        super::layers::tile,
+        super::layers::tilejson,
+        super::layers::style,
+        super::layers::config,
     ),
     components(schemas(
         super::error::ErrorBody,

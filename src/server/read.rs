@@ -164,7 +164,7 @@ pub async fn unit(
     Ok(axum::Json(unit_out(reg, i, &scope)).into_response())
 }
 
-fn outside(caller: &Caller, what: &str) -> ApiError {
+pub(crate) fn outside(caller: &Caller, what: &str) -> ApiError {
     ApiError::forbidden(format!(
         "{what} is outside the scope of token {} (unit {})",
         caller.name,

@@ -355,6 +355,13 @@ pub trait Store: Send + Sync {
     /// On a database failure.
     fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError>;
 
+    /// The months that have at least one stored summary, oldest first (the map page's
+    /// month picker).
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn summary_months(&self) -> Result<Vec<crate::model::Month>, StoreError>;
+
     /// The later stored days of a worker after `day` (for replay and carry cascades).
     ///
     /// # Errors

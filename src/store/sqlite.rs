@@ -688,6 +688,26 @@ impl Store for SqliteStore {
         })
     }
 
+    fn summary_months(&self) -> Result<Vec<crate::model::Month>, StoreError> {
+        // Walks the day index from month to month rather than every row.
+        self.read(|c| {
+            let mut months = Vec::new();
+            let mut after = String::new();
+            loop {
+                let next: Option<String> = c
+                    .prepare_cached("SELECT min(day) FROM summaries WHERE day > ?1")?
+                    .query_row(params![after], |r| r.get(0))?;
+                let Some(day) = next else { break };
+                let day = parse_day(&day)?;
+                let month = crate::model::Month::of(day);
+                months.push(month);
+                let last = month.last_day();
+                after = day_text(last) + "~";
+            }
+            Ok(months)
+        })
+    }
+
     fn days_after(
         &self,
         worker: &str,

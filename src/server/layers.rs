@@ -1,0 +1,670 @@
+//! Map layers over HTTP: GeoJSON layers (`/api/v1/layers/{layer}`), vector tiles
+//! (`/tiles/{layer}/{z}/{x}/{y}.mvt`), TileJSON (`/tiles/{layer}.json`), the MapLibre style
+//! (`/api/v1/style.json`) and the map page's configuration (`/api/v1/config.json`).
+//!
+//! The door computes nothing: it resolves the query into a [`layers::Filter`], reads the
+//! stored summaries of the period, and calls [`layers::build`] (and [`tiles`] to cut a tile),
+//! exactly as `gridbeat layers` does on files. Decoded summaries, built layers and cut tiles
+//! are cached until a summary or the registry changes; every answer carries an ETag of its
+//! bytes and a matching `If-None-Match` gets `304`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use sha2::Digest;
+
+use super::auth::{Caller, Scope};
+use super::error::ApiError;
+use super::AppState;
+use crate::assess::WorkerDay;
+use crate::layers::{self, Filter, Layer};
+use crate::model::{Crs, Month, Period};
+use crate::tiles::{self, TileId};
+
+/// What a built layer depends on besides its query: the stored summaries and the engine.
+type Version = (u64, u64);
+
+/// A built layer: its GeoJSON, the serialised body and its ETag.
+pub struct Built {
+    /// The collection (tiles are cut from it).
+    pub value: Arc<serde_json::Value>,
+    /// The JSON body.
+    pub body: Bytes,
+    /// The entity tag of the body.
+    pub etag: String,
+}
+
+/// The caches of the map door.
+#[derive(Default)]
+pub struct Cache {
+    /// Decoded worker-days per period.
+    days: Mutex<HashMap<(NaiveDate, NaiveDate), (Version, Arc<Vec<WorkerDay>>)>>,
+    /// Built layers per (layer, canonical query, scope).
+    built: Mutex<HashMap<String, (Version, Arc<Built>)>>,
+    /// Cut tiles per (layer key, tile).
+    tiles: Mutex<HashMap<(String, TileId), (Version, Option<Bytes>)>>,
+}
+
+/// Most entries a cache holds before it is emptied (a crude bound on memory).
+const CACHE_LIMIT: usize = 4096;
+
+fn cached<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, (Version, V)>>,
+    key: &K,
+    version: Version,
+) -> Option<V> {
+    let map = map.lock().ok()?;
+    map.get(key)
+        .filter(|(v, _)| *v == version)
+        .map(|(_, x)| x.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(
+    map: &Mutex<HashMap<K, (Version, V)>>,
+    key: K,
+    version: Version,
+    value: V,
+) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key, (version, value));
+    }
+}
+
+/// The query of a layer, a tile, TileJSON or the style (DESIGN.md §5.4).
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LayerQuery {
+    /// `w,s,e,n` in degrees: only features that reach into it.
+    pub bbox: Option<String>,
+    /// One local day, `YYYY-MM-DD`.
+    pub day: Option<String>,
+    /// A local month, `YYYY-MM` (the default: the newest month with figures).
+    pub month: Option<String>,
+    /// The first day of a period (with `to`).
+    pub from: Option<String>,
+    /// The last day of a period (with `from`), inclusive.
+    pub to: Option<String>,
+    /// A unit code: its subtree only.
+    pub unit: Option<String>,
+    /// One worker only.
+    pub worker: Option<String>,
+    /// `wgs84` (default), `gcj02` (AMap, Tencent) or `bd09` (Baidu).
+    pub crs: Option<String>,
+    /// Simplification tolerance of tracks, metres.
+    pub simplify_m: Option<f64>,
+    /// A map zoom the tolerance is derived from (about one pixel).
+    pub zoom: Option<f64>,
+    /// The side of a heat cell, metres (default 50).
+    pub cell_m: Option<f64>,
+}
+
+impl LayerQuery {
+    /// The query in canonical form (a cache key, and what tile URLs carry on).
+    fn canonical(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut push = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                parts.push(format!("{k}={}", encode(&v)));
+            }
+        };
+        push("bbox", self.bbox.clone());
+        push("day", self.day.clone());
+        push("month", self.month.clone());
+        push("from", self.from.clone());
+        push("to", self.to.clone());
+        push("unit", self.unit.clone());
+        push("worker", self.worker.clone());
+        push("crs", self.crs.clone());
+        push("simplify_m", self.simplify_m.map(|x| x.to_string()));
+        push("zoom", self.zoom.map(|x| x.to_string()));
+        push("cell_m", self.cell_m.map(|x| x.to_string()));
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn bad(code: &'static str, message: String) -> ApiError {
+    ApiError::bad_request(code, message)
+}
+
+fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| bad("bad_day", format!("{field}={text:?}: expected YYYY-MM-DD")))
+}
+
+/// The period of a query: `day`, `month`, `from`&`to`, else the newest month with figures
+/// (else the current month).
+fn period_of(state: &AppState, q: &LayerQuery) -> Result<Period, ApiError> {
+    let given = [q.day.is_some(), q.month.is_some(), q.from.is_some() || q.to.is_some()];
+    if given.iter().filter(|x| **x).count() > 1 {
+        return Err(bad(
+            "bad_period",
+            "give one of day, month, or from and to".into(),
+        ));
+    }
+    if let Some(d) = &q.day {
+        let d = parse_day("day", d)?;
+        return Ok(Period { first: d, last: d });
+    }
+    if let Some(m) = &q.month {
+        let m: Month = m
+            .parse()
+            .map_err(|e| bad("bad_month", format!("month={m:?}: {e}")))?;
+        return Ok(m.period());
+    }
+    match (&q.from, &q.to) {
+        (Some(f), Some(t)) => {
+            let (f, t) = (parse_day("from", f)?, parse_day("to", t)?);
+            return Period::new(f, t).map_err(|e| bad("bad_period", e));
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(bad("bad_period", "from and to go together".into()))
+        }
+        (None, None) => {}
+    }
+    let newest = state.store.summary_months()?.into_iter().last();
+    let month = match newest {
+        Some(m) => m,
+        None => {
+            let tz = state.engine().assessor.tz;
+            Month::of(chrono::Utc::now().with_timezone(&tz).date_naive())
+        }
+    };
+    Ok(month.period())
+}
+
+/// The filter of a query, checked against the registry and the caller's scope.
+fn filter_of(
+    state: &AppState,
+    caller: &Caller,
+    scope: &Scope,
+    q: &LayerQuery,
+) -> Result<Filter, ApiError> {
+    let engine = state.engine();
+    let reg = &engine.assessor.registry;
+    let bbox = match &q.bbox {
+        None => None,
+        Some(text) => {
+            let v: Vec<f64> = text
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("bad_bbox", format!("bbox={text:?}: expected w,s,e,n in degrees")))?;
+            match v[..] {
+                [w, s, e, n] if w <= e && s <= n && (-180.0..=180.0).contains(&w) && (-180.0..=180.0).contains(&e) && (-90.0..=90.0).contains(&s) && (-90.0..=90.0).contains(&n) => {
+                    Some([w, s, e, n])
+                }
+                _ => {
+                    return Err(bad(
+                        "bad_bbox",
+                        format!("bbox={text:?}: expected w,s,e,n with w <= e, s <= n, in range"),
+                    ))
+                }
+            }
+        }
+    };
+    let crs = match &q.crs {
+        None => Crs::Wgs84,
+        Some(c) => c.parse().map_err(|_| {
+            bad("bad_crs", format!("crs={c:?}: expected wgs84, gcj02 or bd09"))
+        })?,
+    };
+    if let Some(u) = &q.unit {
+        if reg.unit(u).is_none() {
+            return Err(ApiError::not_found(format!("no unit {u}")));
+        }
+        if !scope.has_unit(u) {
+            return Err(super::read::outside(caller, &format!("unit {u}")));
+        }
+    }
+    if let Some(w) = &q.worker {
+        if !scope.has_worker(w) {
+            return Err(super::read::outside(caller, &format!("worker {w}")));
+        }
+    }
+    for (name, x, range) in [
+        ("simplify_m", q.simplify_m, 0.0..=10_000.0),
+        ("zoom", q.zoom, 0.0..=24.0),
+        ("cell_m", q.cell_m, 5.0..=10_000.0),
+    ] {
+        if let Some(x) = x {
+            if !range.contains(&x) {
+                return Err(bad(
+                    "bad_parameter",
+                    format!("{name}={x}: expected {}..={}", range.start(), range.end()),
+                ));
+            }
+        }
+    }
+    Ok(Filter {
+        bbox,
+        period: Some(period_of(state, q)?),
+        unit: q.unit.clone(),
+        worker: q.worker.clone(),
+        crs,
+        simplify_m: q.simplify_m,
+        zoom: q.zoom,
+        cell_m: q.cell_m,
+    })
+}
+
+/// The token's scope as the layers module asks for it.
+struct ScopeView<'a>(&'a Scope);
+
+impl layers::Scope for ScopeView<'_> {
+    fn grid(&self, code: &str) -> bool {
+        self.0.has_unit(code)
+    }
+    fn worker(&self, id: &str) -> bool {
+        self.0.has_worker(id)
+    }
+}
+
+/// The version a built layer depends on.
+fn version(state: &AppState) -> Version {
+    (state.store.summaries_version(), state.engine().generation)
+}
+
+fn decode(state: &AppState, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay> {
+    use rayon::prelude::*;
+    let engine = state.engine();
+    rows.par_iter()
+        .filter_map(|row| match engine.assessor.decode(&row.data) {
+            Ok(r) => Some(r.day),
+            Err(e) => {
+                tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
+                None
+            }
+        })
+        .collect()
+}
+
+/// The decoded worker-days of a period, of one worker or of everyone (cached).
+fn days_of(
+    state: &AppState,
+    period: Period,
+    worker: Option<&str>,
+) -> Result<Arc<Vec<WorkerDay>>, ApiError> {
+    let end = period.last.succ_opt().unwrap_or(period.last);
+    if let Some(w) = worker {
+        // One worker's days are read directly: a few rows, no need to decode the city's.
+        let rows = state.store.worker_summaries(w, period.first..end)?;
+        return Ok(Arc::new(decode(state, &rows)));
+    }
+    let v = version(state);
+    let key = (period.first, period.last);
+    if let Some(days) = cached(&state.layers.days, &key, v) {
+        return Ok(days);
+    }
+    let rows = state.store.summaries(period.first..end)?;
+    let days = Arc::new(decode(state, &rows));
+    remember(&state.layers.days, key, v, Arc::clone(&days));
+    Ok(days)
+}
+
+/// Worker scores of the month a period lies in (from the cached monthly report), if it lies
+/// in one month.
+fn scores_of(
+    state: &AppState,
+    period: Period,
+    unit: Option<&str>,
+) -> Result<Option<BTreeMap<String, f64>>, ApiError> {
+    let month = Month::of(period.first);
+    if Month::of(period.last) != month {
+        return Ok(None);
+    }
+    let report = super::read::month_report(state, month, unit)?;
+    Ok(Some(
+        report
+            .workers
+            .iter()
+            .map(|w| (w.worker.clone(), w.score))
+            .collect(),
+    ))
+}
+
+/// Builds (or takes from the cache) a layer for a caller.
+fn built(
+    state: &AppState,
+    caller: &Caller,
+    layer: Layer,
+    q: &LayerQuery,
+) -> Result<Arc<Built>, ApiError> {
+    let engine = state.engine();
+    let scope = Scope::of(caller, &engine.assessor.registry);
+    let filter = filter_of(state, caller, &scope, q)?;
+    let key = format!(
+        "{}?{}#{}",
+        layer.name(),
+        q.canonical(),
+        caller.unit.as_deref().unwrap_or("*")
+    );
+    let v = version(state);
+    // Positions change with every ping, not with the summaries: never cached.
+    if layer != Layer::Positions {
+        if let Some(b) = cached(&state.layers.built, &key, v) {
+            return Ok(b);
+        }
+    }
+    let period = filter.period.expect("filter_of sets the period");
+    let (days, scores, positions) = match layer {
+        Layer::Positions => {
+            let rows = state.store.positions()?;
+            let ps: Vec<layers::Position> = rows
+                .into_iter()
+                .map(|p| layers::Position {
+                    worker: p.worker,
+                    ts: p.ts,
+                    lon: p.lon,
+                    lat: p.lat,
+                    acc_m: p.acc_m,
+                })
+                .collect();
+            (Arc::new(Vec::new()), None, ps)
+        }
+        Layer::Grids | Layer::Units => {
+            let unit = q.unit.as_deref().or(caller.unit.as_deref());
+            (
+                days_of(state, period, None)?,
+                scores_of(state, period, unit)?,
+                Vec::new(),
+            )
+        }
+        _ => (days_of(state, period, q.worker.as_deref())?, None, Vec::new()),
+    };
+    let extras = layers::Extras {
+        attainable: None,
+        scores: scores.as_ref(),
+        positions: &positions,
+        now_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let value = layers::build(
+        layer,
+        &engine.assessor,
+        &days,
+        &extras,
+        &filter,
+        &ScopeView(&scope),
+    )
+    .map_err(|e| match e.code() {
+        "unknown_unit" | "unknown_worker" => ApiError::not_found(e.to_string()),
+        code => ApiError::bad_request(code, e.to_string()),
+    })?;
+    let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
+    let built = Arc::new(Built {
+        etag: etag(&body),
+        value: Arc::new(value),
+        body,
+    });
+    if layer != Layer::Positions {
+        remember(&state.layers.built, key, v, Arc::clone(&built));
+    }
+    Ok(built)
+}
+
+/// A strong entity tag of a body.
+fn etag(body: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// Whether the request's `If-None-Match` names this tag.
+fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+fn answer(headers: &HeaderMap, tag: &str, content_type: &'static str, body: Bytes) -> Response {
+    let mut response = if not_modified(headers, tag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("authorization, accept-encoding"));
+    response
+}
+
+fn layer_named(name: &str) -> Result<Layer, ApiError> {
+    Layer::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
+        ApiError::not_found(format!(
+            "no layer {name:?}; the layers are {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// `GET /api/v1/layers/{layer}`: a GeoJSON layer (RFC 7946).
+#[utoipa::path(get, path = "/api/v1/layers/{layer}", tag = "map",
+    params(("layer" = String, Path, description = "grids, units, tracks, coverage, stays, visits, checkpoints, positions or heat"), LayerQuery),
+    responses((status = 200, description = "a GeoJSON FeatureCollection", content_type = "application/geo+json"),
+        (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn layer(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<LayerQuery>,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    caller.require_read()?;
+    let layer = layer_named(&name)?;
+    let st = Arc::clone(&state);
+    let b = tokio::task::spawn_blocking(move || built(&st, &caller, layer, &q))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(answer(
+        &headers,
+        &b.etag,
+        "application/geo+json",
+        b.body.clone(),
+    ))
+}
+
+fn tiled(name: &str) -> Result<Layer, ApiError> {
+    let layer = layer_named(name)?;
+    if !tiles::TILED_LAYERS.contains(&layer.name()) {
+        return Err(ApiError::not_found(format!(
+            "layer {name} has no tiles; tiled layers: {}",
+            tiles::TILED_LAYERS.join(", ")
+        )));
+    }
+    Ok(layer)
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: a Mapbox Vector Tile (204 when empty).
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "map",
+    params(("layer" = String, Path, description = "grids, tracks, coverage or heat"), ("z" = u8, Path), ("x" = u32, Path), ("y" = u32, Path), LayerQuery),
+    responses((status = 200, description = "a vector tile", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 204, description = "no feature in this tile"),
+        (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn tile(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((name, z, x, y)): Path<(String, String, String, String)>,
+    Query(q): Query<LayerQuery>,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    caller.require_read()?;
+    let layer = tiled(&name)?;
+    let id = TileId::parse(&z, &x, &y).map_err(|e| bad(e.code(), e.to_string()))?;
+    if q.crs.as_deref().is_some_and(|c| c != "wgs84") {
+        return Err(bad(
+            "bad_crs",
+            "tiles are Web Mercator over WGS84; crs applies to GeoJSON layers".into(),
+        ));
+    }
+    let st = Arc::clone(&state);
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Option<Bytes>, ApiError> {
+        let b = built(&st, &caller, layer, &q)?;
+        let key = (format!("{}#{}", b.etag, layer.name()), id);
+        let v = version(&st);
+        if let Some(t) = cached(&st.layers.tiles, &key, v) {
+            return Ok(t);
+        }
+        let t = tiles::encode_tile(layer.name(), &b.value, id)
+            .map_err(|e| bad(e.code(), e.to_string()))?
+            .map(Bytes::from);
+        remember(&st.layers.tiles, key, v, t.clone());
+        Ok(t)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    match bytes {
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+        Some(b) => {
+            let tag = etag(&b);
+            Ok(answer(
+                &headers,
+                &tag,
+                "application/vnd.mapbox-vector-tile",
+                b,
+            ))
+        }
+    }
+}
+
+/// The URL the client reached us at (for TileJSON and the style).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1:8080");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+/// The bounds of the grids a caller may see (the whole registry's when none).
+fn bounds(state: &AppState, scope: &Scope) -> [f64; 4] {
+    let engine = state.engine();
+    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    for g in &engine.assessor.registry.grids {
+        if !scope.has_unit(g.code.as_str()) {
+            continue;
+        }
+        let (min, max) = (g.bbox.min(), g.bbox.max());
+        b = [b[0].min(min.x), b[1].min(min.y), b[2].max(max.x), b[3].max(max.y)];
+    }
+    if b[0].is_finite() {
+        b
+    } else {
+        [-180.0, -85.0511, 180.0, 85.0511]
+    }
+}
+
+/// `GET /tiles/{layer}.json`: the TileJSON 3.0 document of a tiled layer.
+#[utoipa::path(get, path = "/tiles/{file}", tag = "map",
+    params(("file" = String, Path, description = "LAYER.json"), LayerQuery),
+    responses((status = 200, description = "TileJSON 3.0.0"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn tilejson(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    Query(q): Query<LayerQuery>,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    caller.require_read()?;
+    let name = file
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::not_found(format!("no such file {file}; try /tiles/grids.json")))?;
+    let layer = tiled(name)?;
+    let scope = Scope::of(&caller, &state.engine().assessor.registry);
+    let query = q.canonical();
+    let sep = if query.is_empty() { "" } else { "?" };
+    let url = format!(
+        "{}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{sep}{query}",
+        base_url(&headers),
+        layer.name()
+    );
+    let doc = tiles::tilejson(layer.name(), &url, bounds(&state, &scope), 0, 22);
+    Ok(axum::Json(doc).into_response())
+}
+
+/// `GET /api/v1/style.json`: a MapLibre style drawing the tiled layers.
+#[utoipa::path(get, path = "/api/v1/style.json", tag = "map", params(LayerQuery),
+    responses((status = 200, description = "a MapLibre style (version 8)")))]
+pub async fn style(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<LayerQuery>,
+) -> Result<Response, ApiError> {
+    let caller = state.caller(&headers, None)?;
+    caller.require_read()?;
+    let scope = Scope::of(&caller, &state.engine().assessor.registry);
+    let doc = tiles::style(&base_url(&headers), &q.canonical(), bounds(&state, &scope));
+    Ok(axum::Json(doc).into_response())
+}
+
+/// `GET /api/v1/config.json`: what the map page needs to start. Without a token it says only
+/// whether one is needed and which basemap to draw; with one it adds the caller's bounds and
+/// the months with figures.
+#[utoipa::path(get, path = "/api/v1/config.json", tag = "map",
+    responses((status = 200, description = "the map page's configuration")))]
+pub async fn config(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let server = &state.config.server;
+    let auth = !state.tokens.is_empty();
+    let engine = state.engine();
+    let mut doc = serde_json::json!({
+        "auth": auth,
+        "tz": engine.assessor.tz.name(),
+        "lang": "zh",
+        "basemap": {
+            "url": (!server.basemap_url.is_empty()).then(|| server.basemap_url.clone()),
+            "type": (!server.basemap_url.is_empty()).then(|| server.basemap_type.clone()),
+            "crs": server.basemap_crs,
+        },
+    });
+    let caller = match state.caller(&headers, None) {
+        Ok(c) if c.require_read().is_ok() => Some(c),
+        _ => None,
+    };
+    if let Some(caller) = caller {
+        let scope = Scope::of(&caller, &engine.assessor.registry);
+        let b = bounds(&state, &scope);
+        let st = Arc::clone(&state);
+        let months = tokio::task::spawn_blocking(move || st.store.summary_months())
+            .await
+            .map_err(ApiError::internal)??;
+        doc["bounds"] = serde_json::json!(b);
+        doc["center"] = serde_json::json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]);
+        doc["months"] = serde_json::json!(months.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+        doc["unit"] = serde_json::json!(caller.unit);
+    }
+    Ok(axum::Json(doc).into_response())
+}
