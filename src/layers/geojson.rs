@@ -71,6 +71,13 @@ impl Extent {
     }
 }
 
+/// Twice the signed area of a written ring (positive when counter-clockwise).
+fn signed_area2(ring: &[[f64; 2]]) -> f64 {
+    ring.windows(2)
+        .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
+        .sum()
+}
+
 /// Writes positions in one output CRS and records their extent.
 struct Writer {
     crs: Crs,
@@ -113,17 +120,31 @@ impl Writer {
                 json!({"type": "MultiLineString", "coordinates": lines})
             }
             Geom::Polygons(mp) => {
-                let polys: Vec<Vec<Vec<[f64; 2]>>> = mp
-                    .iter()
-                    .filter(|p| p.exterior().0.len() >= 4 && p.unsigned_area() > SLIVER_DEG2)
-                    .map(|p| {
-                        let p = p.orient(Direction::Default);
-                        std::iter::once(p.exterior())
-                            .chain(p.interiors().iter().filter(|r| r.0.len() >= 4))
-                            .map(|r| self.ring(r))
-                            .collect()
-                    })
-                    .collect();
+                let mut polys: Vec<Vec<Vec<[f64; 2]>>> = Vec::new();
+                for p in mp.iter() {
+                    if p.exterior().0.len() < 4 || p.unsigned_area() <= SLIVER_DEG2 {
+                        continue;
+                    }
+                    let p = p.orient(Direction::Default);
+                    let exterior = self.ring(p.exterior());
+                    // Rounding can flatten a tiny ring: keep only rings whose written
+                    // orientation is still the right one.
+                    if signed_area2(&exterior) <= 0.0 {
+                        continue;
+                    }
+                    let mut rings = vec![exterior];
+                    for hole in p.interiors() {
+                        let hole_poly = geo::Polygon::new(hole.clone(), Vec::new());
+                        if hole.0.len() < 4 || hole_poly.unsigned_area() <= SLIVER_DEG2 {
+                            continue;
+                        }
+                        let r = self.ring(hole);
+                        if signed_area2(&r) < 0.0 {
+                            rings.push(r);
+                        }
+                    }
+                    polys.push(rings);
+                }
                 match polys.len() {
                     0 => return None,
                     1 => json!({"type": "Polygon", "coordinates": polys[0]}),
