@@ -192,7 +192,10 @@ fn check_rings(poly: &Value, what: &str) {
         assert_eq!(r.first(), r.last(), "{what}: ring {k} is not closed");
         let a = signed_area2(&r);
         if k == 0 {
-            assert!(a > 0.0, "{what}: exterior ring is not counter-clockwise ({a})");
+            assert!(
+                a > 0.0,
+                "{what}: exterior ring is not counter-clockwise ({a})"
+            );
         } else {
             assert!(a < 0.0, "{what}: hole {k} is not clockwise ({a})");
         }
@@ -203,7 +206,10 @@ fn check_rings(poly: &Value, what: &str) {
 fn check_rfc7946(doc: &Value, layer: Layer) {
     let what = layer.name();
     assert_eq!(doc["type"], "FeatureCollection", "{what}");
-    assert!(doc.get("crs").is_none(), "{what}: RFC 7946 has no crs member");
+    assert!(
+        doc.get("crs").is_none(),
+        "{what}: RFC 7946 has no crs member"
+    );
     assert_eq!(doc["gridbeat"]["layer"], what);
     let allowed: &[&str] = match layer {
         Layer::Grids | Layer::Units | Layer::Coverage | Layer::Heat => &["Polygon", "MultiPolygon"],
@@ -421,10 +427,11 @@ fn the_period_keeps_its_days_only() {
 }
 
 fn extent(g: &Value) -> [f64; 4] {
-    coords(g).iter().fold(
-        [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
-        |b, &(x, y)| [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)],
-    )
+    coords(g)
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, &(x, y)| {
+            [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
+        })
 }
 
 #[test]
@@ -435,7 +442,13 @@ fn the_bbox_keeps_features_that_reach_into_it() {
         bbox: Some(bbox),
         ..month_filter()
     };
-    for layer in [Layer::Grids, Layer::Tracks, Layer::Stays, Layer::Heat, Layer::Checkpoints] {
+    for layer in [
+        Layer::Grids,
+        Layer::Tracks,
+        Layer::Stays,
+        Layer::Heat,
+        Layer::Checkpoints,
+    ] {
         let doc = build(layer, &f);
         check_rfc7946(&doc, layer);
         let all = features(&build(layer, &month_filter())).len();
@@ -500,7 +513,11 @@ fn the_scope_holds_in_every_layer() {
                 _ => None,
             };
             if let Some(g) = grid {
-                let g = if layer == Layer::Grids { p["code"].as_str().unwrap() } else { g };
+                let g = if layer == Layer::Grids {
+                    p["code"].as_str().unwrap()
+                } else {
+                    g
+                };
                 assert!(scope.grid(g), "{}: grid {g}", layer.name());
             }
         }
@@ -544,9 +561,15 @@ fn output_crs_matches_the_published_vectors() {
             crs: to,
             ..Filter::default()
         };
-        let doc =
-            layers::build(Layer::Positions, &c.assessor, &c.days, &extras, &f, &Everything)
-                .unwrap();
+        let doc = layers::build(
+            Layer::Positions,
+            &c.assessor,
+            &c.days,
+            &extras,
+            &f,
+            &Everything,
+        )
+        .unwrap();
         check_rfc7946(&doc, Layer::Positions);
         assert_eq!(doc["gridbeat"]["crs"], to.as_str());
         let (x, y) = pt(&features(&doc)[0]["geometry"]["coordinates"]);
@@ -650,7 +673,11 @@ fn grid_coverage_and_scores_agree_with_the_report() {
             .collect();
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         let score = f["properties"]["score"].as_f64().unwrap();
-        assert!((score - mean).abs() <= 0.005, "{}: {score} vs {mean}", row.code);
+        assert!(
+            (score - mean).abs() <= 0.005,
+            "{}: {score} vs {mean}",
+            row.code
+        );
     }
 }
 

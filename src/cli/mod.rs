@@ -321,16 +321,16 @@ pub fn summarize_files(
     let wanted = |d: chrono::NaiveDate| period.is_none_or(|p| p.contains(d));
     // One worker's pings at a time, materialised and dropped inside the parallel loop, so a
     // month never exists as one `Ping` per row.
-    let per_worker: Vec<(Vec<crate::assess::WorkerDay>, Option<crate::model::Ping>)> = (0
-        ..table.workers.len())
-        .into_par_iter()
-        .map(|w| {
-            let pings = table.pings(w);
-            let latest = pings.iter().max_by_key(|p| p.ts).cloned();
-            let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
-            (days, latest)
-        })
-        .collect();
+    let per_worker: Vec<(Vec<crate::assess::WorkerDay>, Option<crate::model::Ping>)> =
+        (0..table.workers.len())
+            .into_par_iter()
+            .map(|w| {
+                let pings = table.pings(w);
+                let latest = pings.iter().max_by_key(|p| p.ts).cloned();
+                let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
+                (days, latest)
+            })
+            .collect();
     let mut days = Vec::new();
     let mut latest = Vec::new();
     for (d, l) in per_worker {

@@ -49,7 +49,12 @@ struct Extent([f64; 4]);
 
 impl Extent {
     fn empty() -> Extent {
-        Extent([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY])
+        Extent([
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ])
     }
 
     fn add(&mut self, p: [f64; 2]) {

@@ -533,7 +533,12 @@ impl<'a> Ctx<'a> {
     /// The grids the worker filter leaves among the selected ones: the worker's assigned
     /// grids (all of them when the registry assigns nobody).
     fn worker_grids(&self) -> Vec<GridId> {
-        match self.filter.worker.as_deref().and_then(|w| self.reg.worker(w)) {
+        match self
+            .filter
+            .worker
+            .as_deref()
+            .and_then(|w| self.reg.worker(w))
+        {
             Some(w) => self
                 .grids
                 .iter()
@@ -894,7 +899,10 @@ impl<'a> Ctx<'a> {
                                 .map(|&g| self.grid_code(g))
                                 .collect::<Vec<_>>()),
                         ),
-                        ("in_grid", json!(grid.is_some_and(|g| assigned.contains(&g)))),
+                        (
+                            "in_grid",
+                            json!(grid.is_some_and(|g| assigned.contains(&g))),
+                        ),
                     ]),
                 }
             })
@@ -912,8 +920,7 @@ impl<'a> Ctx<'a> {
             let mut total = 0.0;
             let mut points: Vec<(i64, i64)> = Vec::new();
             for line in &d.path {
-                let pts: Vec<(f64, f64)> =
-                    line.iter().map(|&(x, y)| frame.project(x, y)).collect();
+                let pts: Vec<(f64, f64)> = line.iter().map(|&(x, y)| frame.project(x, y)).collect();
                 points.extend(pts.iter().map(|&p| cell_of(p, cell)));
                 for w in pts.windows(2) {
                     total += lengths_in_cells(w[0], w[1], cell, &mut day_cells);
