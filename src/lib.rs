@@ -26,6 +26,8 @@
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
+//! - [`layers`]: map layers as GeoJSON (grids, units, tracks, coverage, stays, visits,
+//!   checkpoints, positions, heat) from worker-day summaries, filtered and scoped.
 //! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 
 pub mod anomaly;
@@ -36,6 +38,7 @@ pub mod coverage;
 pub mod crs;
 pub mod geodesy;
 pub mod ingest;
+pub mod layers;
 pub mod model;
 pub mod registry;
 pub mod report;

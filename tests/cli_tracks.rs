@@ -250,7 +250,7 @@ fn geojson_output_is_a_feature_collection_of_tracks_and_stays() {
     assert_eq!(doc["type"], "FeatureCollection");
     let features = doc["features"].as_array().unwrap();
     let bbox = bbox_of_csv(&path);
-    let eps = 1e-7; // output is rounded to 7 decimals
+    let eps = 1e-6; // output is rounded to 6 decimals (the layers' policy)
     let inside = |c: &Value| {
         let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
         lon >= bbox[0] - eps && lon <= bbox[2] + eps && lat >= bbox[1] - eps && lat <= bbox[3] + eps
@@ -263,7 +263,11 @@ fn geojson_output_is_a_feature_collection_of_tracks_and_stays() {
         assert_eq!(props["worker"], "google_1");
         assert!(props["day"].is_string());
         match props["kind"].as_str().unwrap() {
-            "track" => {
+            "gap" => {
+                assert_eq!(f["geometry"]["type"], "LineString");
+                assert_eq!(f["geometry"]["coordinates"].as_array().unwrap().len(), 2);
+            }
+            "walk" => {
                 tracks += 1;
                 track_length += props["length_m"].as_f64().unwrap();
                 assert!(props["patrol_s"].is_f64());

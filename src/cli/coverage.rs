@@ -11,13 +11,13 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
-use geo::MultiPolygon;
 use serde_json::{json, Value};
 
 use super::round;
 use crate::assess::{period, Assessor, Params};
 use crate::config::Config;
 use crate::coverage::{CoverageMask, GridCoverage};
+use crate::layers::polygon_geometry;
 use crate::model::{Crs, Period, WorkerId};
 use crate::registry::{GridId, Registry};
 
@@ -357,7 +357,7 @@ impl Report<'_> {
             let mut props = self.grid_properties(grid);
             props.insert("kind".into(), json!("grid"));
             features.push(
-                json!({"type": "Feature", "geometry": multipolygon_json(&g.polygon),
+                json!({"type": "Feature", "geometry": polygon_geometry(&g.polygon, Crs::Wgs84),
                                  "properties": props}),
             );
             let uncovered = self
@@ -366,32 +366,11 @@ impl Report<'_> {
                 .uncovered_polygons(grid, self.team.get(&grid));
             if !uncovered.0.is_empty() {
                 features.push(
-                    json!({"type": "Feature", "geometry": multipolygon_json(&uncovered),
+                    json!({"type": "Feature", "geometry": polygon_geometry(&uncovered, Crs::Wgs84),
                                      "properties": {"kind": "uncovered", "code": g.code.as_str()}}),
                 );
             }
         }
         json!({"type": "FeatureCollection", "features": features})
-    }
-}
-
-/// A MultiPolygon as GeoJSON (a Polygon when it has one part), positions to 7 decimals.
-fn multipolygon_json(mp: &MultiPolygon<f64>) -> Value {
-    let ring = |r: &geo::LineString<f64>| -> Vec<[f64; 2]> {
-        r.coords().map(|c| [round(c.x, 7), round(c.y, 7)]).collect()
-    };
-    let polys: Vec<Vec<Vec<[f64; 2]>>> = mp
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(ring)
-                .collect()
-        })
-        .collect();
-    if polys.len() == 1 {
-        json!({"type": "Polygon", "coordinates": polys[0]})
-    } else {
-        json!({"type": "MultiPolygon", "coordinates": polys})
     }
 }

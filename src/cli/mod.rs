@@ -14,9 +14,10 @@ use crate::config::Config;
 
 pub mod coverage;
 pub mod demo;
+pub mod layers;
+pub mod locate;
 #[cfg(feature = "assess")]
 pub mod replay;
-pub mod locate;
 #[cfg(feature = "assess")]
 pub mod report;
 #[cfg(feature = "assess")]
@@ -67,6 +68,8 @@ pub enum Command {
     Coverage(coverage::CoverageArgs),
     /// Simulate a sample city, its patrols, and summarise them.
     Demo(demo::DemoArgs),
+    /// One map layer (grids, units, tracks, coverage, …) as GeoJSON from files.
+    Layers(layers::LayersArgs),
     /// Write each ping's grid code (point location on the grid registry).
     Locate(locate::LocateArgs),
     /// The monthly assessment report (JSON, CSV, XLSX, HTML) from files: the batch door.
@@ -118,6 +121,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Coverage(args) => coverage::run(&args, &config),
         Command::Demo(args) => demo::run(&args, &config),
+        Command::Layers(args) => layers::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),
         #[cfg(feature = "assess")]
         Command::Report(args) => report::run(&args, &config),
@@ -281,6 +285,8 @@ pub fn expand_globs(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
 pub struct Summaries {
     /// The summaries of the wanted days, by worker then day.
     pub days: Vec<crate::assess::WorkerDay>,
+    /// Each worker's latest readable ping (of the period and its context), in worker order.
+    pub latest: Vec<crate::model::Ping>,
     /// Every worker the input names (also those named only by bad rows), in order.
     pub workers: Vec<crate::model::WorkerId>,
     /// The rows that could not be read.
@@ -317,13 +323,22 @@ pub fn summarize_files(
     let wanted = |d: chrono::NaiveDate| period.is_none_or(|p| p.contains(d));
     // One worker's pings at a time, materialised and dropped inside the parallel loop, so a
     // month never exists as one `Ping` per row.
-    let days = (0..table.workers.len())
-        .into_par_iter()
-        .flat_map_iter(|w| {
-            let pings = table.pings(w);
-            assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[])
-        })
-        .collect();
+    let per_worker: Vec<(Vec<crate::assess::WorkerDay>, Option<crate::model::Ping>)> =
+        (0..table.workers.len())
+            .into_par_iter()
+            .map(|w| {
+                let pings = table.pings(w);
+                let latest = pings.iter().max_by_key(|p| p.ts).cloned();
+                let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
+                (days, latest)
+            })
+            .collect();
+    let mut days = Vec::new();
+    let mut latest = Vec::new();
+    for (d, l) in per_worker {
+        days.extend(d);
+        latest.extend(l);
+    }
     // Workers named only by bad rows are listed too, so they are reported with zeros.
     let mut workers: Vec<crate::model::WorkerId> = table.workers.clone();
     for e in &table.errors {
@@ -340,6 +355,7 @@ pub fn summarize_files(
     workers.sort();
     Ok(Summaries {
         days,
+        latest,
         workers,
         pings: table.len(),
         errors: table.errors,

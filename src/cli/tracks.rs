@@ -12,6 +12,7 @@ use super::round;
 use crate::assess::period::{self, WorkerTotals};
 use crate::assess::{Assessor, Params, WorkerDay};
 use crate::config::Config;
+use crate::layers::round_coord;
 use crate::model::{format_timestamp, Crs, WorkerId};
 use crate::track::{self, DropCounts};
 
@@ -47,7 +48,8 @@ pub struct TracksArgs {
 pub enum TracksFormat {
     /// One JSON object with the parameters and a summary per worker.
     Json,
-    /// A FeatureCollection: simplified segments per worker-day and stays as points.
+    /// A FeatureCollection: per worker-day the simplified segments (`walk`) and the gaps
+    /// between them (`gap`), as the tracks layer writes them, and stays as points.
     Geojson,
 }
 
@@ -86,7 +88,7 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let totals = period::worker_totals(&s.days);
     let doc = match args.format {
         TracksFormat::Json => tracks_json(&s.workers, &totals, &assessor),
-        TracksFormat::Geojson => tracks_geojson(&totals, &assessor),
+        TracksFormat::Geojson => tracks_geojson(&totals, &assessor)?,
     };
     super::write_json(&doc, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
@@ -161,30 +163,27 @@ fn tracks_json(workers: &[WorkerId], totals: &[WorkerTotals<'_>], assessor: &Ass
     json!({"params": assessor.params.to_json(), "workers": out})
 }
 
-fn tracks_geojson(totals: &[WorkerTotals<'_>], assessor: &Assessor) -> Value {
+/// The tracks as a FeatureCollection: each worker-day's walk and gaps as the tracks layer
+/// writes them ([`crate::layers::track_geojson`]), and the stays as points.
+fn tracks_geojson(
+    totals: &[WorkerTotals<'_>],
+    assessor: &Assessor,
+) -> Result<Value, crate::layers::LayerError> {
     let tz = assessor.tz;
     let mut features = Vec::new();
     for t in totals {
         let w = t.worker.as_str();
-        // One MultiLineString per worker-day: the simplified runs of the steps of that day.
+        // Per worker-day the layers' `walk` (the simplified segments) and its `gap`s.
         for d in &t.days {
-            let lines: Vec<Vec<[f64; 2]>> = d
-                .path
-                .iter()
-                .filter(|l| l.len() >= 2)
-                .map(|l| l.iter().map(|&(x, y)| [round(x, 7), round(y, 7)]).collect())
-                .collect();
-            features.push(json!({
-                "type": "Feature",
-                "geometry": if lines.is_empty() { Value::Null } else { json!({"type": "MultiLineString", "coordinates": lines}) },
-                "properties": {"kind": "track", "worker": w, "day": d.day.to_string(),
-                               "length_m": round(d.length_m, 1), "patrol_s": round(d.patrol_s, 3)},
-            }));
+            let day = crate::layers::track_geojson(assessor, d, &crate::layers::Filter::default())?;
+            if let Some(fs) = day.get("features").and_then(Value::as_array) {
+                features.extend(fs.iter().cloned());
+            }
         }
         for s in &t.stays {
             features.push(json!({
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(s.lon, 7), round(s.lat, 7)]},
+                "geometry": {"type": "Point", "coordinates": [round_coord(s.lon), round_coord(s.lat)]},
                 "properties": {"kind": "stay", "worker": w,
                                "day": track::local_day(s.start, tz).to_string(),
                                "start": format_timestamp(s.start), "end": format_timestamp(s.end),
@@ -192,5 +191,5 @@ fn tracks_geojson(totals: &[WorkerTotals<'_>], assessor: &Assessor) -> Value {
             }));
         }
     }
-    json!({"type": "FeatureCollection", "features": features})
+    Ok(json!({"type": "FeatureCollection", "features": features}))
 }

@@ -306,11 +306,19 @@ pub async fn worker_day(
                 .collect::<Vec<_>>());
             Ok(axum::Json(v).into_response())
         }
-        Some("geojson") => Ok((
-            [(header::CONTENT_TYPE, "application/geo+json")],
-            axum::Json(track_geojson(&d)),
-        )
-            .into_response()),
+        Some("geojson") => {
+            let doc = crate::layers::track_geojson(
+                &engine.assessor,
+                &d,
+                &crate::layers::Filter::default(),
+            )
+            .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            Ok((
+                [(header::CONTENT_TYPE, "application/geo+json")],
+                axum::Json(doc),
+            )
+                .into_response())
+        }
         Some(other) => Err(ApiError::bad_request(
             "bad_format",
             format!("format {other:?}: expected json or geojson"),
@@ -350,27 +358,6 @@ fn day_json(a: &crate::assess::Assessor, d: &WorkerDay) -> serde_json::Value {
     v["first_fix"] = serde_json::json!((d.first_fix != 0).then(|| format_timestamp(d.first_fix)));
     v["last_fix"] = serde_json::json!((d.last_fix != 0).then(|| format_timestamp(d.last_fix)));
     v
-}
-
-/// The day's steps as a GeoJSON FeatureCollection of LineStrings (one per segment).
-fn track_geojson(d: &WorkerDay) -> serde_json::Value {
-    let features: Vec<serde_json::Value> = d
-        .path
-        .iter()
-        .map(|line| {
-            let coords: Vec<[f64; 2]> = line.iter().map(|&(x, y)| [x, y]).collect();
-            let geometry = if coords.len() == 1 {
-                serde_json::json!({"type": "Point", "coordinates": coords[0]})
-            } else {
-                serde_json::json!({"type": "LineString", "coordinates": coords})
-            };
-            serde_json::json!({"type": "Feature", "geometry": geometry,
-                "properties": {"worker": d.worker.as_str(), "day": d.day.to_string()}})
-        })
-        .collect();
-    serde_json::json!({"type": "FeatureCollection", "features": features,
-        "properties": {"worker": d.worker.as_str(), "day": d.day.to_string(),
-            "length_m": d.length_m, "patrol_s": d.patrol_s}})
 }
 
 /// Query of the report endpoint.

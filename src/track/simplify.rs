@@ -21,6 +21,24 @@ pub fn simplify(fixes: &[Fix], tolerance_m: f64) -> Vec<usize> {
     }
 }
 
+/// The indices of the positions (lon, lat) that a Douglas–Peucker simplification with
+/// `tolerance_m` keeps (always the first and last), measured in a local metric frame at the
+/// first position — the same rule as [`simplify`], for lines that are no longer fixes.
+pub fn simplify_lonlat(coords: &[(f64, f64)], tolerance_m: f64) -> Vec<usize> {
+    match coords {
+        [] => Vec::new(),
+        [_] => vec![0],
+        [first, ..] => {
+            if tolerance_m <= 0.0 {
+                return (0..coords.len()).collect();
+            }
+            let frame = LocalFrame::new(first.0, first.1);
+            let pts: Vec<(f64, f64)> = coords.iter().map(|&(x, y)| frame.project(x, y)).collect();
+            douglas_peucker(&pts, tolerance_m)
+        }
+    }
+}
+
 /// Douglas–Peucker on planar points: keeps the first and last point and, recursively, the
 /// point farthest from the segment between kept neighbours while that distance exceeds the
 /// tolerance. Iterative, on squared distances (the hot loop takes no square root).

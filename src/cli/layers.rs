@@ -1,0 +1,252 @@
+//! `gridbeat layers`: one map layer as GeoJSON from files — the batch door of the layers the
+//! service serves at `/api/v1/layers/{layer}`, built by the same [`crate::layers::build`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use clap::Args;
+
+use crate::assess::{Assessor, Params, WorkerDay};
+use crate::config::Config;
+use crate::coverage::GridCoverage;
+use crate::layers::{self, Everything, Extras, Filter, Layer, Position};
+use crate::model::{Crs, Period, UnixMs};
+
+/// Arguments of `gridbeat layers`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Layers: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat (see the \
+module documentation of `layers` and notes/layers-contract.md for their properties). Output is \
+an RFC 7946 FeatureCollection: lon/lat in the --crs given, 6 decimals, a `bbox` and a \
+`gridbeat` member with the layer, CRS and period. Positions are each worker's latest readable \
+ping in the files (within the period and a day on either side); their age is taken at --now.")]
+pub struct LayersArgs {
+    /// The layer: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat.
+    #[arg(value_name = "LAYER", value_parser = parse_layer)]
+    pub layer: Layer,
+    /// Ping files or glob patterns (CSV, Parquet or GPX).
+    #[arg(required = true, num_args = 1.., value_name = "PINGS")]
+    pub pings: Vec<String>,
+    /// The grid hierarchy (GeoJSON).
+    #[arg(long, value_name = "FILE")]
+    pub grids: PathBuf,
+    /// Worker assignments (CSV: worker,name,grid).
+    #[arg(long, value_name = "FILE")]
+    pub workers: PathBuf,
+    /// Checkpoints (GeoJSON points), for the visits and checkpoints layers.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoints: Option<PathBuf>,
+    /// A street network (GeoJSON LineStrings): each grid's attainable coverage.
+    #[arg(long, value_name = "FILE")]
+    pub streets: Option<PathBuf>,
+    /// Only this local calendar month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["day", "from", "to"])]
+    pub month: Option<String>,
+    /// Only this local day, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["from", "to"])]
+    pub day: Option<NaiveDate>,
+    /// First local day of the period, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<NaiveDate>,
+    /// Last local day of the period (inclusive), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// Only grids in this unit's subtree and the workers assigned there.
+    #[arg(long, value_name = "CODE")]
+    pub unit: Option<String>,
+    /// Only this worker.
+    #[arg(long, value_name = "ID")]
+    pub worker: Option<String>,
+    /// Only features intersecting w,s,e,n (degrees, in the output CRS).
+    #[arg(long, value_name = "W,S,E,N", value_parser = parse_bbox, allow_hyphen_values = true)]
+    pub bbox: Option<[f64; 4]>,
+    /// The CRS of the output: wgs84, gcj02 or bd09.
+    #[arg(long, value_name = "CRS", default_value = "wgs84")]
+    pub crs: Crs,
+    /// The CRS of the pings and registry files.
+    #[arg(long, value_name = "CRS", default_value = "wgs84")]
+    pub input_crs: Crs,
+    /// Simplify tracks with this tolerance, metres.
+    #[arg(long, value_name = "M", conflicts_with = "zoom")]
+    pub simplify_m: Option<f64>,
+    /// Simplify tracks to about one pixel at this web-map zoom.
+    #[arg(long, value_name = "Z")]
+    pub zoom: Option<f64>,
+    /// Heat cell size, metres (default 50).
+    #[arg(long, value_name = "M")]
+    pub cell_m: Option<f64>,
+    /// The present instant for the positions' ages (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Switch off the accuracy and speed gates (duplicates are still removed).
+    #[arg(long)]
+    pub no_clean: bool,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_layer(s: &str) -> Result<Layer, String> {
+    Layer::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
+        format!("unknown layer {s:?}: expected one of {}", names.join(", "))
+    })
+}
+
+/// Parses `w,s,e,n`.
+///
+/// # Errors
+/// When there are not four numbers.
+pub fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
+    let parts: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("bbox {s:?}: expected four numbers w,s,e,n"))?;
+    <[f64; 4]>::try_from(parts).map_err(|_| format!("bbox {s:?}: expected four numbers w,s,e,n"))
+}
+
+/// Each worker's latest readable ping as a layer position.
+pub fn positions(latest: &[crate::model::Ping]) -> Vec<Position> {
+    latest
+        .iter()
+        .map(|p| Position {
+            worker: p.worker.as_str().to_string(),
+            ts: p.ts,
+            lon: p.lon,
+            lat: p.lat,
+            acc_m: p.acc_m,
+        })
+        .collect()
+}
+
+/// Each worker's score over the period, as the report computes it: the monthly assessment
+/// of each month of the period (or of the days' months), averaged over the months the worker
+/// is assessed in.
+///
+/// # Errors
+/// When the assessment fails.
+#[cfg(feature = "assess")]
+pub fn scores(
+    assessor: &Assessor,
+    days: &[WorkerDay],
+    period: Option<Period>,
+    attainable: Option<&GridCoverage>,
+) -> anyhow::Result<Option<BTreeMap<String, f64>>> {
+    use crate::assess::month::{assess_month, MonthInput};
+    use crate::model::Month;
+    let months: Vec<Month> = match period.or_else(|| crate::assess::period::day_span(days)) {
+        Some(p) => p.month_list(),
+        None => return Ok(None),
+    };
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for m in months {
+        if !days.iter().any(|d| Month::of(d.day) == m) {
+            continue;
+        }
+        let report = assess_month(
+            days,
+            &MonthInput {
+                assessor,
+                month: m,
+                attainable,
+                unit: None,
+                generated_at: String::new(),
+            },
+        )?;
+        for w in &report.workers {
+            let e = sums.entry(w.worker.clone()).or_insert((0.0, 0));
+            e.0 += w.score;
+            e.1 += 1;
+        }
+    }
+    Ok(Some(
+        sums.into_iter()
+            .map(|(w, (s, n))| (w, s / n as f64))
+            .collect(),
+    ))
+}
+
+/// Without the `assess` feature there is no assessment, so no scores.
+///
+/// # Errors
+/// Never.
+#[cfg(not(feature = "assess"))]
+pub fn scores(
+    _assessor: &Assessor,
+    _days: &[WorkerDay],
+    _period: Option<Period>,
+    _attainable: Option<&GridCoverage>,
+) -> anyhow::Result<Option<BTreeMap<String, f64>>> {
+    Ok(None)
+}
+
+/// Runs `gridbeat layers`.
+///
+/// # Errors
+/// When an input cannot be read, the registry is invalid, or the filter names an unknown unit
+/// or worker or is malformed; bad ping rows are reported and skipped.
+pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let period = match args.day {
+        Some(d) => Some(Period::day(d)),
+        None => super::period_of(args.month.as_deref(), args.from, args.to)?,
+    };
+    let now_ms: UnixMs = match &args.now {
+        Some(t) => crate::model::parse_timestamp(t).with_context(|| format!("--now {t}"))?,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let registry = super::load_registry(
+        &args.grids,
+        Some(&args.workers),
+        args.checkpoints.as_deref(),
+        args.input_crs,
+        false,
+    )?;
+    let assessor = Assessor::new(
+        Arc::new(registry),
+        Params::new(config.clone(), super::clean_mode(args.no_clean)),
+    );
+    let attainable = match &args.streets {
+        Some(path) => Some(super::coverage::street_coverage(&assessor, path)?),
+        None => None,
+    };
+    let paths = super::expand_globs(&args.pings)?;
+    let s = super::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
+    super::warn_rows(&s.errors);
+    if s.workers.is_empty() {
+        bail!("no pings found in {}", super::file_list(&paths));
+    }
+    let scores = scores(&assessor, &s.days, period, attainable.as_ref())?;
+    let positions = positions(&s.latest);
+    let extras = Extras {
+        attainable: attainable.as_ref(),
+        scores: scores.as_ref(),
+        positions: &positions,
+        now_ms,
+    };
+    let filter = Filter {
+        bbox: args.bbox,
+        period,
+        unit: args.unit.clone(),
+        worker: args.worker.clone(),
+        crs: args.crs,
+        simplify_m: args.simplify_m,
+        zoom: args.zoom,
+        cell_m: args.cell_m,
+    };
+    let doc = layers::build(
+        args.layer,
+        &assessor,
+        &s.days,
+        &extras,
+        &filter,
+        &Everything,
+    )
+    .with_context(|| format!("layer {}", args.layer))?;
+    super::write_json(&doc, args.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
