@@ -44,6 +44,13 @@ fn lerp(a: [f64; 2], b: [f64; 2], t: f64) -> [f64; 2] {
     [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]
 }
 
+/// The point at `t` of `a → b`, a crossing of the square's edge: clamped so that rounding
+/// cannot put it a hair outside.
+fn on_edge(a: [f64; 2], b: [f64; 2], t: f64, lo: f64, hi: f64) -> [f64; 2] {
+    let p = lerp(a, b, t);
+    [p[0].clamp(lo, hi), p[1].clamp(lo, hi)]
+}
+
 /// Clips a polyline to `[lo, hi]²`; every run of it inside the square becomes one part
 /// (`out[range]`), so a line that leaves and re-enters the tile gives two parts.
 pub(crate) fn clip_line(
@@ -72,9 +79,9 @@ pub(crate) fn clip_line(
                         parts.push(start..out.len());
                     }
                     open = Some(out.len());
-                    out.push(if t0 > 0.0 { lerp(a, b, t0) } else { a });
+                    out.push(if t0 > 0.0 { on_edge(a, b, t0, lo, hi) } else { a });
                 }
-                out.push(if t1 < 1.0 { lerp(a, b, t1) } else { b });
+                out.push(if t1 < 1.0 { on_edge(a, b, t1, lo, hi) } else { b });
                 if t1 < 1.0 {
                     if let Some(start) = open.take() {
                         parts.push(start..out.len());
