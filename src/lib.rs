@@ -18,6 +18,9 @@
 //! - [`assess`]: worker-day summaries; with the `assess` feature, the monthly assessment
 //!   (polars): scores, ranks, roll-ups.
 //!
+//! **Maps**
+//! - [`tiles`]: Mapbox Vector Tiles cut from a layer's GeoJSON, TileJSON, the MapLibre style.
+//!
 //! **Input**
 //! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors.
 //!
@@ -46,5 +49,6 @@ pub mod report;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod tiles;
 pub mod track;
 pub mod visits;
