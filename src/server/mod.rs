@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod ingest;
 pub mod openapi;
+pub mod page;
 pub mod read;
 pub mod recompute;
 pub mod registry;
