@@ -228,7 +228,14 @@
     return r.json();
   }
 
+  let tokenPrompt = null; // one dialog for all the requests that met a 401 at once
+
   function askToken(rejected) {
+    if (!tokenPrompt) tokenPrompt = showTokenDialog(rejected).finally(() => { tokenPrompt = null; });
+    return tokenPrompt;
+  }
+
+  function showTokenDialog(rejected) {
     const box = $('token');
     $('token-msg').textContent = t(rejected ? 'token_rejected' : 'token_prompt');
     box.hidden = false;
