@@ -33,7 +33,7 @@ const NO_CACHE: &str = "no-cache";
 /// The vendored library: its URL carries its version.
 const LONG: &str = "public, max-age=31536000, immutable";
 
-/// The page: `/` and `/map/{file}`.
+/// The page itself, at `/`.
 const INDEX: Asset = Asset {
     name: "index.html",
     content_type: "text/html; charset=utf-8",
@@ -41,6 +41,7 @@ const INDEX: Asset = Asset {
     body: include_bytes!("../../assets/map/index.html"),
 };
 
+/// The page's script and style, at `/map/{file}`.
 const MAP_FILES: [Asset; 2] = [
     Asset {
         name: "map.js",
@@ -126,15 +127,27 @@ fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
             t == "*" || t.trim_start_matches("W/") == etag
         });
     let common = [
-        (header::CACHE_CONTROL, HeaderValue::from_static(asset.cache_control)),
-        (header::ETAG, HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\""))),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(asset.cache_control),
+        ),
+        (
+            header::ETAG,
+            HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\"")),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
     ];
     if fresh {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        )],
         common,
         asset.body,
     )
@@ -181,7 +194,7 @@ mod tests {
             .unwrap()
     }
 
-    fn header_of<'a>(resp: &'a Response, name: header::HeaderName) -> &'a str {
+    fn header_of(resp: &Response, name: header::HeaderName) -> &str {
         resp.headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -196,7 +209,10 @@ mod tests {
     async fn index_is_html_revalidated_and_links_the_embedded_assets() {
         let resp = get_path("/", None).await;
         assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(header_of(&resp, header::CONTENT_TYPE), "text/html; charset=utf-8");
+        assert_eq!(
+            header_of(&resp, header::CONTENT_TYPE),
+            "text/html; charset=utf-8"
+        );
         assert_eq!(header_of(&resp, header::CACHE_CONTROL), "no-cache");
         let html = String::from_utf8(body_of(resp).await).unwrap();
         // Every asset the page asks for is one this module serves (no external URL).
@@ -214,7 +230,12 @@ mod tests {
     #[tokio::test]
     async fn page_files_have_their_types() {
         for (path, ctype, cache, starts) in [
-            ("/map/map.js", "text/javascript; charset=utf-8", "no-cache", ""),
+            (
+                "/map/map.js",
+                "text/javascript; charset=utf-8",
+                "no-cache",
+                "",
+            ),
             ("/map/map.css", "text/css; charset=utf-8", "no-cache", ""),
             (
                 "/vendor/maplibre-gl/maplibre-gl.js",
@@ -222,8 +243,18 @@ mod tests {
                 LONG,
                 "/**\n * MapLibre GL JS",
             ),
-            ("/vendor/maplibre-gl/maplibre-gl.css", "text/css; charset=utf-8", LONG, ""),
-            ("/vendor/maplibre-gl/LICENSE.txt", "text/plain; charset=utf-8", LONG, ""),
+            (
+                "/vendor/maplibre-gl/maplibre-gl.css",
+                "text/css; charset=utf-8",
+                LONG,
+                "",
+            ),
+            (
+                "/vendor/maplibre-gl/LICENSE.txt",
+                "text/plain; charset=utf-8",
+                LONG,
+                "",
+            ),
         ] {
             let resp = get_path(path, None).await;
             assert_eq!(resp.status(), StatusCode::OK, "{path}");
