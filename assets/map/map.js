@@ -107,7 +107,7 @@
     units: [], unitByCode: new Map(), workers: [], workerById: new Map(),
     month: null, unit: '', worker: '', day: '',
     data: {}, gridByCode: new Map(), positionByWorker: new Map(),
-    reports: new Map(), replay: null, playing: false, loadSeq: 0,
+    reports: new Map(), tracksZoom: null, replay: null, playing: false, loadSeq: 0,
     gridLabels: [], workerLabels: [], replayMarker: null, popup: null, lastUpdate: null,
   };
   let map = null;
@@ -407,7 +407,7 @@
       grids: { month: m, unit: u },
       units: { month: m, unit: u },
       coverage: { month: m, unit: u, worker: w },
-      tracks: { month: m, unit: u, worker: w },
+      tracks: { month: m, unit: u, worker: w, zoom: tracksZoom() },
       stays: { month: m, unit: u, worker: w },
       visits: { month: m, unit: u, worker: w },
       checkpoints: { month: m, unit: u },
@@ -417,6 +417,7 @@
       api('/api/v1/layers/' + n, layerParams(params[n]))));
     if (seq !== state.loadSeq) return false; // a newer selection took over
     names.forEach((n, i) => setSource(n, results[i]));
+    state.tracksZoom = params.tracks.zoom;
     indexGrids();
     indexPositions();
     highlightAssigned();
@@ -430,6 +431,26 @@
       positions: gb.counts.positions,
     }));
     return true;
+  }
+
+  // Tracks are asked for simplified to about a pixel one zoom level deeper than the view
+  // (the contract's `zoom`); zooming in two levels beyond that loads them again.
+  function tracksZoom() {
+    return Math.min(20, Math.max(0, Math.ceil(map.getZoom()) + 1));
+  }
+
+  async function reloadTracksIfCoarse() {
+    if (state.tracksZoom == null || tracksZoom() < state.tracksZoom + 2 || gb.loading) return;
+    const zoom = tracksZoom(), seq = state.loadSeq;
+    try {
+      const fc = await withAuth(() => api('/api/v1/layers/tracks', layerParams(
+        { month: state.month, unit: state.unit, worker: state.worker, zoom })));
+      if (seq !== state.loadSeq) return;
+      state.tracksZoom = zoom;
+      setSource('tracks', fc);
+    } catch (e) {
+      fail(e);
+    }
   }
 
   async function refreshPositions() {
@@ -980,6 +1001,7 @@
     }
     map.on('moveend', updateGridLabels);
     map.on('zoomend', updateWorkerLabels);
+    map.on('zoomend', reloadTracksIfCoarse);
 
     await withAuth(loadLayers);
     setInterval(refreshPositions, POSITIONS_EVERY_MS);
