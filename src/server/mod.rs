@@ -12,6 +12,7 @@ pub mod error;
 pub mod ingest;
 pub mod layers;
 pub mod openapi;
+pub mod page;
 pub mod read;
 pub mod recompute;
 pub mod registry;
