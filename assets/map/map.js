@@ -950,6 +950,14 @@
 
   async function start() {
     try { state.token = localStorage.getItem(TOKEN_KEY); } catch (e) { state.token = null; }
+    // A link may carry a token (`/#token=…`, as the demo prints it): keep it, drop it from the
+    // address bar so it is not bookmarked or shared by accident.
+    const fromLink = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (fromLink) {
+      state.token = decodeURIComponent(fromLink[1]);
+      try { localStorage.setItem(TOKEN_KEY, state.token); } catch (e) { /* private mode */ }
+      history.replaceState(null, '', location.pathname + location.search);
+    }
     let saved = null;
     try { saved = localStorage.getItem(LANG_KEY); } catch (e) { /* ignore */ }
     state.lang = saved === 'en' || saved === 'zh' ? saved : 'zh';
@@ -957,13 +965,15 @@
     bindControls();
 
     state.config = await withAuth(() => api('/api/v1/config.json'));
+    if (state.config.auth && !state.token) await askToken(false);
+    // Without a token the server says only whether one is needed; with it, bounds and months.
+    if (state.config.auth) state.config = await withAuth(() => api('/api/v1/config.json'));
     const cfg = state.config;
     if (!saved && (cfg.lang === 'en' || cfg.lang === 'zh')) { state.lang = cfg.lang; applyI18n(); }
     cfg.months = Array.isArray(cfg.months) && cfg.months.length ? cfg.months : [currentMonth()];
     state.month = cfg.months[cfg.months.length - 1];
     const bm = cfg.basemap || {};
     state.crs = bm.url && (bm.crs === 'gcj02' || bm.crs === 'bd09') ? bm.crs : null;
-    if (cfg.auth && !state.token) await askToken(false);
 
     const [units, workers] = await withAuth(() => Promise.all([
       api('/api/v1/units'), api('/api/v1/workers')]));

@@ -38,6 +38,8 @@ pub struct Built {
     pub body: Bytes,
     /// The entity tag of the body.
     pub etag: String,
+    /// The collection projected for tiles, made on the first tile asked of it.
+    prepared: std::sync::OnceLock<Result<Arc<tiles::PreparedLayer>, String>>,
 }
 
 /// The caches of the map door.
@@ -416,6 +418,7 @@ fn built(
         etag: etag(&body),
         value: Arc::new(value),
         body,
+        prepared: std::sync::OnceLock::new(),
     });
     if layer != Layer::Positions {
         remember(&state.layers.built, key, v, Arc::clone(&built));
@@ -530,7 +533,17 @@ pub async fn tile(
         if let Some(t) = cached(&st.layers.tiles, &key, v) {
             return Ok(t);
         }
-        let t = tiles::encode_tile(layer.name(), &b.value, id)
+        let prepared = b
+            .prepared
+            .get_or_init(|| {
+                tiles::PreparedLayer::from_geojson(&b.value)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(ApiError::internal)?;
+        let t = prepared
+            .encode(layer.name(), id)
             .map_err(|e| bad(e.code(), e.to_string()))?
             .map(Bytes::from);
         remember(&st.layers.tiles, key, v, t.clone());
@@ -650,9 +663,14 @@ pub async fn config(
             "crs": server.basemap_crs,
         },
     });
-    let caller = match state.caller(&headers, None) {
-        Ok(c) if c.require_read().is_ok() => Some(c),
-        _ => None,
+    // No token: the public part only. A token that is refused is a 401, so that the page
+    // asks for a new one instead of drawing an empty map.
+    let caller = if auth && !headers.contains_key(header::AUTHORIZATION) {
+        None
+    } else {
+        let c = state.caller(&headers, None)?;
+        c.require_read()?;
+        Some(c)
     };
     if let Some(caller) = caller {
         let scope = Scope::of(&caller, &engine.assessor.registry);

@@ -272,6 +272,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/config.json", get(layers::config))
         .route("/tiles/{file}", get(layers::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(layers::tile))
+        .merge(page::routes())
         .fallback(not_found)
         .layer(tower_http::compression::CompressionLayer::new().gzip(true).br(true))
         .layer(axum::middleware::from_fn(observe))
