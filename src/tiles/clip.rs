@@ -5,6 +5,10 @@
 
 use std::ops::Range;
 
+/// Douglas–Peucker tolerance in tile units: 1/8 of a screen pixel (MapLibre draws a tile of
+/// 4096 units over 512 pixels), so the simplification follows the zoom.
+pub(crate) const TOLERANCE: f64 = 1.0;
+
 /// Liang–Barsky: the parameter interval `[t0, t1]` of segment `a → b` inside `[lo, hi]²`,
 /// or `None` when the segment misses the square.
 fn clip_segment(a: [f64; 2], b: [f64; 2], lo: f64, hi: f64) -> Option<(f64, f64)> {
@@ -256,7 +260,7 @@ pub(crate) fn finish_ring(
     // Simplify as a closed polyline from the first point back to itself.
     let first = ring[0];
     ring.push(first);
-    simplify(ring, 1.0, keep, stack);
+    simplify(ring, TOLERANCE, keep, stack);
     ring.pop();
     if ring.len() < 3 {
         return false;

@@ -7,7 +7,7 @@ use geozero::mvt::{Message, MvtWriter, Tile};
 use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, PropertyProcessor};
 use serde_json::Value;
 
-use super::clip::{clip_line, clip_ring, finish_ring, simplify, snap};
+use super::clip::{clip_line, clip_ring, finish_ring, simplify, snap, TOLERANCE};
 use super::{project_x, project_y, TileError, TileId, BUFFER, EXTENT};
 
 /// Geometry family of a feature: MVT has one geometry type per feature.
@@ -317,7 +317,7 @@ impl PreparedLayer {
                         clip_line(&s.world, lo, hi, &mut s.clipped, &mut s.clipped_parts);
                         for r in &s.clipped_parts {
                             snap(&s.clipped[r.clone()], &mut s.snapped);
-                            simplify(&mut s.snapped, 1.0, &mut s.keep, &mut s.stack);
+                            simplify(&mut s.snapped, TOLERANCE, &mut s.keep, &mut s.stack);
                             if s.snapped.len() >= 2 {
                                 let start = s.out.len();
                                 s.out.extend_from_slice(&s.snapped);
