@@ -61,7 +61,7 @@ fn tile_of(lon: f64, lat: f64, z: u8) -> TileId {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fc = grids();
     let started = Instant::now();
-    let prepared = PreparedLayer::from_geojson(&fc)?;
+    let prepared = PreparedLayer::from_geojson(&fc)?.with_name("grids");
     println!(
         "prepare: {} grids in {:.2} ms",
         prepared.len(),
@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (mut worst, mut total, mut bytes) = (0.0f64, 0.0, 0usize);
         for &t in &tiles {
             let started = Instant::now();
-            let tile = prepared.encode("grids", t)?;
+            let tile = prepared.encode(t)?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
             worst = worst.max(ms);
             total += ms;

@@ -29,7 +29,10 @@ fn lonlat(px: f64, py: f64, z: u8, x: u32, y: u32) -> [f64; 2] {
     let world = 2f64.powi(i32::from(z)) * 4096.0;
     let lon = (f64::from(x) * 4096.0 + px) / world * 360.0 - 180.0;
     let my = (f64::from(y) * 4096.0 + py) / world;
-    let lat = (std::f64::consts::PI * (1.0 - 2.0 * my)).sinh().atan().to_degrees();
+    let lat = (std::f64::consts::PI * (1.0 - 2.0 * my))
+        .sinh()
+        .atan()
+        .to_degrees();
     [lon, lat]
 }
 
@@ -105,7 +108,13 @@ fn a_square_polygon_and_a_square_with_a_hole() {
     let corner = |px, py| lonlat(px, py, Z, TX, TY);
     let ring = |a: f64, b: f64| {
         // Counter-clockwise in lon/lat, as RFC 7946 has exteriors.
-        vec![corner(a, b), corner(a, a), corner(b, a), corner(b, b), corner(a, b)]
+        vec![
+            corner(a, b),
+            corner(a, a),
+            corner(b, a),
+            corner(b, b),
+            corner(a, b),
+        ]
     };
     let square = ring(1000.0, 3000.0);
     let mut hole = ring(1500.0, 2500.0);
@@ -135,21 +144,37 @@ fn a_square_polygon_and_a_square_with_a_hole() {
     let r = rings[0].as_array().unwrap();
     assert_eq!(r.len(), 5, "{r:?}");
     for c in &r[..4] {
-        let hit = [[1000.0, 1000.0], [1000.0, 3000.0], [3000.0, 1000.0], [3000.0, 3000.0]]
-            .iter()
-            .any(|e| close(c, *e));
+        let hit = [
+            [1000.0, 1000.0],
+            [1000.0, 3000.0],
+            [3000.0, 1000.0],
+            [3000.0, 3000.0],
+        ]
+        .iter()
+        .any(|e| close(c, *e));
         assert!(hit, "vertex {c:?} is no corner");
     }
-    assert!(area2(&r[..4]) > 0.0, "exterior must be clockwise with y down");
+    assert!(
+        area2(&r[..4]) > 0.0,
+        "exterior must be clockwise with y down"
+    );
 
     let rings = features[1]["geometry"]["coordinates"].as_array().unwrap();
     assert_eq!(rings.len(), 2, "exterior and hole: {rings:?}");
     assert!(area2(&rings[0].as_array().unwrap()[..4]) > 0.0);
-    assert!(area2(&rings[1].as_array().unwrap()[..4]) < 0.0, "holes turn the other way");
+    assert!(
+        area2(&rings[1].as_array().unwrap()[..4]) < 0.0,
+        "holes turn the other way"
+    );
     for c in &rings[1].as_array().unwrap()[..4] {
-        let hit = [[1500.0, 1500.0], [1500.0, 2500.0], [2500.0, 1500.0], [2500.0, 2500.0]]
-            .iter()
-            .any(|e| close(c, *e));
+        let hit = [
+            [1500.0, 1500.0],
+            [1500.0, 2500.0],
+            [2500.0, 1500.0],
+            [2500.0, 2500.0],
+        ]
+        .iter()
+        .any(|e| close(c, *e));
         assert!(hit, "hole vertex {c:?}");
     }
 }
@@ -173,9 +198,14 @@ fn a_polygon_crossing_the_tile_edge_is_clipped_at_the_buffer() {
         .clone();
     let edge = f64::from(EXTENT + BUFFER);
     for c in &r {
-        let hit = [[3000.0, 3000.0], [3000.0, edge], [edge, 3000.0], [edge, edge]]
-            .iter()
-            .any(|e| close(c, *e));
+        let hit = [
+            [3000.0, 3000.0],
+            [3000.0, edge],
+            [edge, 3000.0],
+            [edge, edge],
+        ]
+        .iter()
+        .any(|e| close(c, *e));
         assert!(hit, "vertex {c:?}");
     }
     assert!(area2(&r[..r.len() - 1]) > 0.0);
@@ -188,10 +218,12 @@ fn a_line_crossing_two_tiles_is_in_both_up_to_the_buffer() {
     let fc = collection(vec![json!({"type": "Feature",
         "properties": {"kind": "gap", "worker": "w1", "gap_m": 212.5},
         "geometry": {"type": "LineString", "coordinates": [a, b]}})]);
-    let prepared = PreparedLayer::from_geojson(&fc).unwrap();
-    let west = decode(&prepared.encode("tracks", tile()).unwrap().unwrap());
+    let prepared = PreparedLayer::from_geojson(&fc)
+        .unwrap()
+        .with_name("tracks");
+    let west = decode(&prepared.encode(tile()).unwrap().unwrap());
     let east_tile = TileId::new(Z, TX + 1, TY).unwrap();
-    let east = decode(&prepared.encode("tracks", east_tile).unwrap().unwrap());
+    let east = decode(&prepared.encode(east_tile).unwrap().unwrap());
 
     // Where the segment crosses a vertical line x = c, in tile units of the west tile.
     let pa = tile_xy(a[0], a[1], Z, TX, TY);
@@ -201,11 +233,19 @@ fn a_line_crossing_two_tiles_is_in_both_up_to_the_buffer() {
     let f = &west["tracks"]["features"][0];
     assert_eq!(west["tracks"]["features"].as_array().unwrap().len(), 1);
     assert_eq!(f["geometry"]["type"], "LineString");
-    assert_eq!(f["properties"], json!({"kind": "gap", "worker": "w1", "gap_m": 212.5}));
+    assert_eq!(
+        f["properties"],
+        json!({"kind": "gap", "worker": "w1", "gap_m": 212.5})
+    );
     let c = f["geometry"]["coordinates"].as_array().unwrap();
     assert_eq!(c.len(), 2);
     assert!(close(&c[0], pa), "{:?} vs {pa:?}", c[0]);
-    assert!(close(&c[1], at_x(4160.0)), "{:?} vs {:?}", c[1], at_x(4160.0));
+    assert!(
+        close(&c[1], at_x(4160.0)),
+        "{:?} vs {:?}",
+        c[1],
+        at_x(4160.0)
+    );
 
     let c = east["tracks"]["features"][0]["geometry"]["coordinates"]
         .as_array()
@@ -213,24 +253,33 @@ fn a_line_crossing_two_tiles_is_in_both_up_to_the_buffer() {
         .clone();
     let pb_east = tile_xy(b[0], b[1], Z, TX + 1, TY);
     let entry = at_x(4096.0 - 64.0);
-    assert!(close(&c[0], [entry[0] - 4096.0, entry[1]]), "{:?} vs {entry:?}", c[0]);
+    assert!(
+        close(&c[0], [entry[0] - 4096.0, entry[1]]),
+        "{:?} vs {entry:?}",
+        c[0]
+    );
     assert!(close(&c[1], pb_east), "{:?} vs {pb_east:?}", c[1]);
 
     // Two tiles further east nothing touches.
     let far = TileId::new(Z, TX + 3, TY).unwrap();
-    assert!(prepared.encode("tracks", far).unwrap().is_none());
+    assert!(prepared.encode(far).unwrap().is_none());
 }
 
 #[test]
 fn points_carry_every_property_type() {
     let p = lonlat(1234.0, 2345.0, Z, TX, TY);
-    let fc = collection(vec![json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": p},
+    let fc = collection(vec![
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": p},
         "properties": {"s": "网格 A", "f": 1.5, "u": 42, "i": -7, "b": true, "n": null,
-                       "a": ["G1", "G2"], "o": {"k": 1}}})]);
+                       "a": ["G1", "G2"], "o": {"k": 1}}}),
+    ]);
     let decoded = decode(&encode_tile("stays", &fc, tile()).unwrap().unwrap());
     let f = &decoded["stays"]["features"][0];
     assert_eq!(f["geometry"]["type"], "Point");
-    assert!(close(&f["geometry"]["coordinates"], [1234.0, 2345.0]), "{f}");
+    assert!(
+        close(&f["geometry"]["coordinates"], [1234.0, 2345.0]),
+        "{f}"
+    );
     let props = f["properties"].as_object().unwrap();
     assert_eq!(props.len(), 7, "null is left out: {props:?}");
     assert_eq!(props["s"], "网格 A");
@@ -249,26 +298,51 @@ fn the_buffer_keeps_near_points_and_drops_far_ones() {
         collection(vec![json!({"type": "Feature", "properties": {"k": 1},
             "geometry": {"type": "Point", "coordinates": p}})])
     };
-    let decoded = decode(&encode_tile("p", &point(-30.0, 2000.0), tile()).unwrap().unwrap());
+    let decoded = decode(
+        &encode_tile("p", &point(-30.0, 2000.0), tile())
+            .unwrap()
+            .unwrap(),
+    );
     let c = &decoded["p"]["features"][0]["geometry"]["coordinates"];
     assert!(close(c, [-30.0, 2000.0]), "{c}");
-    assert!(encode_tile("p", &point(-100.0, 2000.0), tile()).unwrap().is_none());
-    assert!(encode_tile("p", &point(2000.0, 4096.0 + 100.0), tile()).unwrap().is_none());
+    assert!(encode_tile("p", &point(-100.0, 2000.0), tile())
+        .unwrap()
+        .is_none());
+    assert!(encode_tile("p", &point(2000.0, 4096.0 + 100.0), tile())
+        .unwrap()
+        .is_none());
 }
 
 #[test]
 fn empty_tiles_are_none_and_bad_input_is_an_error() {
-    assert!(encode_tile("grids", &collection(vec![]), tile()).unwrap().is_none());
+    // The layer name of a prepared layer comes from the contract's foreign member.
+    let mut fc = collection(vec![json!({"type": "Feature", "properties": {},
+        "geometry": {"type": "Point", "coordinates": lonlat(10.0, 10.0, Z, TX, TY)}})]);
+    fc["gridbeat"] = json!({"layer": "stays", "crs": "wgs84", "period": null});
+    let prepared = PreparedLayer::from_geojson(&fc).unwrap();
+    assert_eq!(prepared.name(), "stays");
+    assert!(decode(&prepared.encode(tile()).unwrap().unwrap())["stays"].is_object());
+
+    assert!(encode_tile("grids", &collection(vec![]), tile())
+        .unwrap()
+        .is_none());
     let elsewhere = collection(vec![json!({"type": "Feature", "properties": {},
         "geometry": {"type": "Point", "coordinates": [0.0, 0.0]}})]);
     assert!(encode_tile("grids", &elsewhere, tile()).unwrap().is_none());
-    let null_geometry = collection(vec![json!({"type": "Feature", "properties": {}, "geometry": null})]);
-    assert!(encode_tile("grids", &null_geometry, tile()).unwrap().is_none());
+    let null_geometry = collection(vec![
+        json!({"type": "Feature", "properties": {}, "geometry": null}),
+    ]);
+    assert!(encode_tile("grids", &null_geometry, tile())
+        .unwrap()
+        .is_none());
     let err = encode_tile("grids", &json!({"type": "Feature"}), tile()).unwrap_err();
     assert_eq!(err.code(), "not_a_feature_collection");
     let bad = collection(vec![json!({"type": "Feature", "properties": {},
         "geometry": {"type": "Point", "coordinates": ["a", 1]}})]);
-    assert_eq!(encode_tile("grids", &bad, tile()).unwrap_err().code(), "invalid_geometry");
+    assert_eq!(
+        encode_tile("grids", &bad, tile()).unwrap_err().code(),
+        "invalid_geometry"
+    );
 }
 
 #[test]
@@ -289,7 +363,10 @@ fn tilejson_3() {
 }
 
 fn validator() -> Option<PathBuf> {
-    let npm_ok = Command::new("npm").arg("--version").output().is_ok_and(|o| o.status.success());
+    let npm_ok = Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !npm_ok {
         eprintln!("SKIPPED gl-style-validate: npm is not installed");
         return None;
@@ -304,14 +381,21 @@ fn validator() -> Option<PathBuf> {
             .arg("@maplibre/maplibre-gl-style-spec")
             .status()
             .expect("npm runs");
-        assert!(status.success(), "npm install @maplibre/maplibre-gl-style-spec failed");
+        assert!(
+            status.success(),
+            "npm install @maplibre/maplibre-gl-style-spec failed"
+        );
     }
     Some(bin)
 }
 
 #[test]
 fn the_style_is_valid_maplibre() {
-    let s = style("http://127.0.0.1:8080", "month=2026-10&unit=110101", [116.2, 39.8, 116.5, 40.0]);
+    let s = style(
+        "http://127.0.0.1:8080",
+        "month=2026-10&unit=110101",
+        [116.2, 39.8, 116.5, 40.0],
+    );
     assert_eq!(s["version"], 8);
     assert!(s.get("glyphs").is_none());
     let sources = s["sources"].as_object().unwrap();
@@ -329,7 +413,11 @@ fn the_style_is_valid_maplibre() {
         assert_ne!(layer["type"], "symbol");
         if layer["type"] != "background" {
             let src = layer["source"].as_str().unwrap();
-            assert!(sources.contains_key(src), "layer {} names source {src}", layer["id"]);
+            assert!(
+                sources.contains_key(src),
+                "layer {} names source {src}",
+                layer["id"]
+            );
         }
     }
     let Some(bin) = validator() else { return };
@@ -337,7 +425,10 @@ fn the_style_is_valid_maplibre() {
     for (i, s) in [s, style("http://h/", "", [0.0; 4])].iter().enumerate() {
         let path = dir.path().join(format!("style{i}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(s).unwrap()).unwrap();
-        let out = Command::new(&bin).arg(&path).output().expect("gl-style-validate runs");
+        let out = Command::new(&bin)
+            .arg(&path)
+            .output()
+            .expect("gl-style-validate runs");
         assert!(
             out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
             "gl-style-validate: {}{}",

@@ -537,13 +537,13 @@ pub async fn tile(
             .prepared
             .get_or_init(|| {
                 tiles::PreparedLayer::from_geojson(&b.value)
-                    .map(Arc::new)
+                    .map(|p| Arc::new(p.with_name(layer.name())))
                     .map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(ApiError::internal)?;
         let t = prepared
-            .encode(layer.name(), id)
+            .encode(id)
             .map_err(|e| bad(e.code(), e.to_string()))?
             .map(Bytes::from);
         remember(&st.layers.tiles, key, v, t.clone());

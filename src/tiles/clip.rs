@@ -5,6 +5,10 @@
 
 use std::ops::Range;
 
+/// Douglas–Peucker tolerance in tile units: 1/8 of a screen pixel (MapLibre draws a tile of
+/// 4096 units over 512 pixels), so the simplification follows the zoom.
+pub(crate) const TOLERANCE: f64 = 1.0;
+
 /// Liang–Barsky: the parameter interval `[t0, t1]` of segment `a → b` inside `[lo, hi]²`,
 /// or `None` when the segment misses the square.
 fn clip_segment(a: [f64; 2], b: [f64; 2], lo: f64, hi: f64) -> Option<(f64, f64)> {
@@ -79,9 +83,17 @@ pub(crate) fn clip_line(
                         parts.push(start..out.len());
                     }
                     open = Some(out.len());
-                    out.push(if t0 > 0.0 { on_edge(a, b, t0, lo, hi) } else { a });
+                    out.push(if t0 > 0.0 {
+                        on_edge(a, b, t0, lo, hi)
+                    } else {
+                        a
+                    });
                 }
-                out.push(if t1 < 1.0 { on_edge(a, b, t1, lo, hi) } else { b });
+                out.push(if t1 < 1.0 {
+                    on_edge(a, b, t1, lo, hi)
+                } else {
+                    b
+                });
                 if t1 < 1.0 {
                     if let Some(start) = open.take() {
                         parts.push(start..out.len());
@@ -248,7 +260,7 @@ pub(crate) fn finish_ring(
     // Simplify as a closed polyline from the first point back to itself.
     let first = ring[0];
     ring.push(first);
-    simplify(ring, 1.0, keep, stack);
+    simplify(ring, TOLERANCE, keep, stack);
     ring.pop();
     if ring.len() < 3 {
         return false;
@@ -281,23 +293,49 @@ mod tests {
 
     #[test]
     fn a_line_leaving_and_coming_back_gives_two_parts() {
-        let line = [[0.0, 0.0], [0.0, -500.0], [100.0, -500.0], [100.0, 0.0], [200.0, 0.0]];
+        let line = [
+            [0.0, 0.0],
+            [0.0, -500.0],
+            [100.0, -500.0],
+            [100.0, 0.0],
+            [200.0, 0.0],
+        ];
         let (mut out, mut parts) = (Vec::new(), Vec::new());
         clip_line(&line, LO, HI, &mut out, &mut parts);
         assert_eq!(parts.len(), 2, "{out:?} {parts:?}");
         assert_eq!(&out[parts[0].clone()], &[[0.0, 0.0], [0.0, LO]]);
-        assert_eq!(&out[parts[1].clone()], &[[100.0, LO], [100.0, 0.0], [200.0, 0.0]]);
+        assert_eq!(
+            &out[parts[1].clone()],
+            &[[100.0, LO], [100.0, 0.0], [200.0, 0.0]]
+        );
         // A line entirely outside gives nothing; one passing through gives its chord.
-        clip_line(&[[-500.0, -500.0], [-400.0, 5000.0]], LO, HI, &mut out, &mut parts);
+        clip_line(
+            &[[-500.0, -500.0], [-400.0, 5000.0]],
+            LO,
+            HI,
+            &mut out,
+            &mut parts,
+        );
         assert!(parts.is_empty());
-        clip_line(&[[-1000.0, 2000.0], [6000.0, 2000.0]], LO, HI, &mut out, &mut parts);
+        clip_line(
+            &[[-1000.0, 2000.0], [6000.0, 2000.0]],
+            LO,
+            HI,
+            &mut out,
+            &mut parts,
+        );
         assert_eq!(out, vec![[LO, 2000.0], [HI, 2000.0]]);
     }
 
     #[test]
     fn a_square_crossing_the_corner_is_clipped_to_the_buffered_tile() {
         // A square from (3000, 3000) to (5000, 5000): the tile's south-east corner.
-        let ring = [[3000.0, 3000.0], [5000.0, 3000.0], [5000.0, 5000.0], [3000.0, 5000.0]];
+        let ring = [
+            [3000.0, 3000.0],
+            [5000.0, 3000.0],
+            [5000.0, 5000.0],
+            [3000.0, 5000.0],
+        ];
         let (mut scratch, mut out) = (Vec::new(), Vec::new());
         clip_ring(&ring, LO, HI, &mut scratch, &mut out);
         let mut snapped = Vec::new();
@@ -306,10 +344,19 @@ mod tests {
         assert!(finish_ring(&mut snapped, true, &mut keep, &mut stack));
         let mut sorted = snapped.clone();
         sorted.sort();
-        assert_eq!(sorted, vec![[3000, 3000], [3000, 4160], [4160, 3000], [4160, 4160]]);
+        assert_eq!(
+            sorted,
+            vec![[3000, 3000], [3000, 4160], [4160, 3000], [4160, 4160]]
+        );
         assert_eq!(ring_area2(&snapped), 2 * 1160 * 1160);
         // A ring entirely outside vanishes.
-        clip_ring(&[[5000.0, 0.0], [6000.0, 0.0], [6000.0, 9.0]], LO, HI, &mut scratch, &mut out);
+        clip_ring(
+            &[[5000.0, 0.0], [6000.0, 0.0], [6000.0, 9.0]],
+            LO,
+            HI,
+            &mut scratch,
+            &mut out,
+        );
         assert!(out.is_empty());
     }
 

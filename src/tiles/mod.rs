@@ -147,7 +147,7 @@ impl TileId {
     /// The tile's bounds grown by `buffer_px` tile units (of [`EXTENT`] per tile) on every
     /// side, in degrees `[west, south, east, north]`, clamped to the Web Mercator world.
     pub fn bounds_lonlat_buffered(&self, buffer_px: u32) -> [f64; 4] {
-        let n = f64::from(1u32 << self.z);
+        let n = 2f64.powi(i32::from(self.z));
         let b = f64::from(buffer_px) / f64::from(EXTENT);
         let w = ((f64::from(self.x) - b) / n).max(0.0);
         let e = ((f64::from(self.x) + 1.0 + b) / n).min(1.0);
@@ -215,7 +215,9 @@ pub fn encode_tile(
     collection: &serde_json::Value,
     tile: TileId,
 ) -> Result<Option<Vec<u8>>, TileError> {
-    PreparedLayer::from_geojson(collection)?.encode(layer, tile)
+    PreparedLayer::from_geojson(collection)?
+        .with_name(layer)
+        .encode(tile)
 }
 
 #[cfg(test)]
@@ -232,18 +234,42 @@ mod tests {
                 y: 6208
             }
         );
-        assert_eq!(TileId::parse("0", "0", "0").unwrap(), TileId::new(0, 0, 0).unwrap());
+        assert_eq!(
+            TileId::parse("0", "0", "0").unwrap(),
+            TileId::new(0, 0, 0).unwrap()
+        );
         assert_eq!(
             TileId::parse("1", "2", "0").unwrap_err().code(),
             "tile_out_of_range"
         );
-        assert_eq!(TileId::parse("25", "0", "0").unwrap_err().code(), "invalid_zoom");
-        assert_eq!(TileId::parse("300", "0", "0").unwrap_err().code(), "invalid_zoom");
-        assert_eq!(TileId::parse("a", "0", "0").unwrap_err().code(), "invalid_tile");
-        assert_eq!(TileId::parse("1", "-1", "0").unwrap_err().code(), "invalid_tile");
-        assert_eq!(TileId::parse("1", "+1", "0").unwrap_err().code(), "invalid_tile");
-        assert_eq!(TileId::parse("1", "0", "").unwrap_err().code(), "invalid_tile");
-        assert_eq!(TileId::parse("1", "0", "0.png").unwrap_err().code(), "invalid_tile");
+        assert_eq!(
+            TileId::parse("25", "0", "0").unwrap_err().code(),
+            "invalid_zoom"
+        );
+        assert_eq!(
+            TileId::parse("300", "0", "0").unwrap_err().code(),
+            "invalid_zoom"
+        );
+        assert_eq!(
+            TileId::parse("a", "0", "0").unwrap_err().code(),
+            "invalid_tile"
+        );
+        assert_eq!(
+            TileId::parse("1", "-1", "0").unwrap_err().code(),
+            "invalid_tile"
+        );
+        assert_eq!(
+            TileId::parse("1", "+1", "0").unwrap_err().code(),
+            "invalid_tile"
+        );
+        assert_eq!(
+            TileId::parse("1", "0", "").unwrap_err().code(),
+            "invalid_tile"
+        );
+        assert_eq!(
+            TileId::parse("1", "0", "0.png").unwrap_err().code(),
+            "invalid_tile"
+        );
         assert!(TileId::new(24, (1 << 24) - 1, 0).is_ok());
         assert!(TileId::new(24, 1 << 24, 0).is_err());
     }
@@ -260,7 +286,12 @@ mod tests {
         // Python's math module from the slippy-map formula.
         let t = TileId::new(14, 13489, 6208).unwrap();
         let b = t.bounds_lonlat();
-        let (w, s, e, n) = (116.38916015625, 39.89287990029479, 116.4111328125, 39.90973623453718);
+        let (w, s, e, n) = (
+            116.38916015625,
+            39.89287990029479,
+            116.4111328125,
+            39.90973623453718,
+        );
         assert!((b[0] - w).abs() < 1e-9 && (b[2] - e).abs() < 1e-9, "{b:?}");
         assert!((b[1] - s).abs() < 1e-9 && (b[3] - n).abs() < 1e-9, "{b:?}");
         // The buffer adds 64/4096 of the tile's width on each side.

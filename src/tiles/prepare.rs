@@ -7,7 +7,7 @@ use geozero::mvt::{Message, MvtWriter, Tile};
 use geozero::{ColumnValue, FeatureProcessor, GeomProcessor, PropertyProcessor};
 use serde_json::Value;
 
-use super::clip::{clip_line, clip_ring, finish_ring, simplify, snap};
+use super::clip::{clip_line, clip_ring, finish_ring, simplify, snap, TOLERANCE};
 use super::{project_x, project_y, TileError, TileId, BUFFER, EXTENT};
 
 /// Geometry family of a feature: MVT has one geometry type per feature.
@@ -59,6 +59,7 @@ struct Feature {
 /// tiles are cut: the form the server caches per layer and filter set.
 #[derive(Clone, Debug, Default)]
 pub struct PreparedLayer {
+    name: String,
     coords: Vec<[f64; 2]>,
     parts: Vec<Part>,
     features: Vec<Feature>,
@@ -66,7 +67,9 @@ pub struct PreparedLayer {
 
 impl PreparedLayer {
     /// Reads a GeoJSON FeatureCollection in WGS84. Features without a geometry (`null`) or
-    /// with an empty one are left out.
+    /// with an empty one are left out. The MVT layer name is the collection's
+    /// `gridbeat.layer` member (the layers contract), else `"layer"`; see
+    /// [`PreparedLayer::with_name`].
     ///
     /// # Errors
     /// [`TileError::NotACollection`] when `collection` is not a FeatureCollection;
@@ -83,13 +86,31 @@ impl PreparedLayer {
             .get("features")
             .and_then(Value::as_array)
             .ok_or_else(|| not("`features` is not an array"))?;
-        let mut layer = PreparedLayer::default();
+        let name = collection
+            .pointer("/gridbeat/layer")
+            .and_then(Value::as_str)
+            .unwrap_or("layer");
+        let mut layer = PreparedLayer {
+            name: name.to_string(),
+            ..PreparedLayer::default()
+        };
         for (index, feature) in features.iter().enumerate() {
             layer
                 .push_feature(feature)
                 .map_err(|reason| TileError::BadGeometry { index, reason })?;
         }
         Ok(layer)
+    }
+
+    /// The same layer under the MVT layer name `name`.
+    pub fn with_name(mut self, name: &str) -> PreparedLayer {
+        self.name = name.to_string();
+        self
+    }
+
+    /// The MVT layer name of its tiles.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Number of features with a geometry.
@@ -201,7 +222,9 @@ impl PreparedLayer {
             Run::Line => 2,
             Run::Ring { .. } => {
                 // Rings are kept open: the closing position is implied.
-                if self.coords.len() > start + 1 && self.coords[start] == self.coords[self.coords.len() - 1] {
+                if self.coords.len() > start + 1
+                    && self.coords[start] == self.coords[self.coords.len() - 1]
+                {
                     self.coords.pop();
                 }
                 3
@@ -232,17 +255,17 @@ impl PreparedLayer {
     }
 
     /// Cuts one tile: the features that touch the tile grown by [`BUFFER`], clipped and
-    /// simplified in tile units, as an MVT layer named `layer`. `None` when nothing touches
-    /// the tile.
+    /// simplified in tile units, as one MVT layer named [`PreparedLayer::name`]. `None` when
+    /// nothing touches the tile.
     ///
     /// # Errors
     /// [`TileError::Encoder`] if geozero's encoder refuses a part (not expected: every part
     /// is checked before).
-    pub fn encode(&self, layer: &str, tile: TileId) -> Result<Option<Vec<u8>>, TileError> {
+    pub fn encode(&self, tile: TileId) -> Result<Option<Vec<u8>>, TileError> {
         let enc = |e: geozero::error::GeozeroError| TileError::Encoder {
             reason: e.to_string(),
         };
-        let n = f64::from(1u32 << tile.z);
+        let n = 2f64.powi(i32::from(tile.z));
         let extent = f64::from(EXTENT);
         let scale = n * extent;
         let (ox, oy) = (f64::from(tile.x) * extent, f64::from(tile.y) * extent);
@@ -273,8 +296,11 @@ impl PreparedLayer {
             for part in &self.parts[f.parts.clone()] {
                 let coords = &self.coords[part.coords.clone()];
                 s.world.clear();
-                s.world
-                    .extend(coords.iter().map(|p| [p[0] * scale - ox, p[1] * scale - oy]));
+                s.world.extend(
+                    coords
+                        .iter()
+                        .map(|p| [p[0] * scale - ox, p[1] * scale - oy]),
+                );
                 match f.kind {
                     Kind::Point => {
                         let start = s.out.len();
@@ -291,7 +317,7 @@ impl PreparedLayer {
                         clip_line(&s.world, lo, hi, &mut s.clipped, &mut s.clipped_parts);
                         for r in &s.clipped_parts {
                             snap(&s.clipped[r.clone()], &mut s.snapped);
-                            simplify(&mut s.snapped, 1.0, &mut s.keep, &mut s.stack);
+                            simplify(&mut s.snapped, TOLERANCE, &mut s.keep, &mut s.stack);
                             if s.snapped.len() >= 2 {
                                 let start = s.out.len();
                                 s.out.extend_from_slice(&s.snapped);
@@ -342,11 +368,16 @@ impl PreparedLayer {
         if ids.is_empty() {
             return Ok(None);
         }
-        let mut layer = writer.layer(layer);
+        let mut layer = writer.layer(&self.name);
         for (feature, id) in layer.features.iter_mut().zip(ids) {
             feature.id = id;
         }
-        Ok(Some(Tile { layers: vec![layer] }.encode_to_vec()))
+        Ok(Some(
+            Tile {
+                layers: vec![layer],
+            }
+            .encode_to_vec(),
+        ))
     }
 }
 
@@ -369,7 +400,8 @@ struct Scratch {
 impl Scratch {
     /// Feeds the kept parts of one feature to geozero's MVT geometry encoder.
     fn emit(&mut self, kind: Kind, w: &mut MvtWriter) -> geozero::error::Result<()> {
-        let xy = |w: &mut MvtWriter, p: [i32; 2], i: usize| w.xy(f64::from(p[0]), f64::from(p[1]), i);
+        let xy =
+            |w: &mut MvtWriter, p: [i32; 2], i: usize| w.xy(f64::from(p[0]), f64::from(p[1]), i);
         match kind {
             Kind::Point => {
                 let n: usize = self.out_parts.iter().map(|(r, _)| r.len()).sum();

@@ -125,7 +125,10 @@ fn description(layer: &str) -> &'static str {
 fn center(bounds: [f64; 4]) -> ([f64; 2], f64) {
     let [w, s, e, n] = bounds;
     let span = (e - w).max((n - s) * 1.3).max(1e-6);
-    let zoom = (800.0 * 360.0 / (span * 512.0)).log2().clamp(0.0, 18.0).floor();
+    let zoom = (800.0 * 360.0 / (span * 512.0))
+        .log2()
+        .clamp(0.0, 18.0)
+        .floor();
     ([(w + e) / 2.0, (s + n) / 2.0], zoom)
 }
 
@@ -135,13 +138,7 @@ fn valid_bounds(bounds: [f64; 4]) -> bool {
 
 /// TileJSON 3.0.0 of one layer's tiles: `tiles_url` is the tile template with `{z}/{x}/{y}`
 /// (and the filters as its query), `bounds` `[w, s, e, n]` in degrees.
-pub fn tilejson(
-    layer: &str,
-    tiles_url: &str,
-    bounds: [f64; 4],
-    minzoom: u8,
-    maxzoom: u8,
-) -> Value {
+pub fn tilejson(layer: &str, tiles_url: &str, bounds: [f64; 4], minzoom: u8, maxzoom: u8) -> Value {
     let fields: Map<String, Value> = fields(layer)
         .iter()
         .map(|(k, t)| ((*k).to_string(), Value::from(t.name())))
@@ -314,11 +311,18 @@ mod tests {
 
     #[test]
     fn style_layers_name_existing_sources() {
-        let s = style("http://h:8080/", "?month=2026-10", [116.3, 39.8, 116.5, 40.0]);
+        let s = style(
+            "http://h:8080/",
+            "?month=2026-10",
+            [116.3, 39.8, 116.5, 40.0],
+        );
         assert_eq!(s["version"], 8);
         assert!(s.get("glyphs").is_none() && s.get("sprite").is_none());
         let url = s["sources"]["grids"]["tiles"][0].as_str().unwrap();
-        assert_eq!(url, "http://h:8080/tiles/grids/{z}/{x}/{y}.mvt?month=2026-10");
+        assert_eq!(
+            url,
+            "http://h:8080/tiles/grids/{z}/{x}/{y}.mvt?month=2026-10"
+        );
         for layer in s["layers"].as_array().unwrap() {
             assert_ne!(layer["type"], "symbol");
             if let Some(src) = layer["source"].as_str() {
@@ -327,13 +331,22 @@ mod tests {
             }
         }
         let s = style("http://h", "", [0.0; 4]);
-        assert!(s["sources"]["heat"]["tiles"][0].as_str().unwrap().ends_with(".mvt"));
+        assert!(s["sources"]["heat"]["tiles"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(".mvt"));
         assert!(s["sources"]["heat"].get("bounds").is_none());
     }
 
     #[test]
     fn tilejson_lists_the_layer_fields() {
-        let t = tilejson("grids", "http://h/t/{z}/{x}/{y}.mvt", [116.0, 39.0, 117.0, 40.0], 0, 16);
+        let t = tilejson(
+            "grids",
+            "http://h/t/{z}/{x}/{y}.mvt",
+            [116.0, 39.0, 117.0, 40.0],
+            0,
+            16,
+        );
         assert_eq!(t["tilejson"], "3.0.0");
         assert_eq!(t["vector_layers"][0]["id"], "grids");
         assert_eq!(t["vector_layers"][0]["fields"]["coverage"], "Number");
