@@ -443,7 +443,12 @@ impl Config {
                 reason: format!("{:?}: expected raster or vector", self.server.basemap_type),
             });
         }
-        if self.server.basemap_crs.parse::<crate::model::Crs>().is_err() {
+        if self
+            .server
+            .basemap_crs
+            .parse::<crate::model::Crs>()
+            .is_err()
+        {
             return Err(ConfigError::BadValue {
                 key: "server.basemap_crs".into(),
                 reason: format!(

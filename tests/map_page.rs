@@ -52,14 +52,31 @@ fn the_demo_map_draws_grids_and_tracks_without_console_errors() {
         .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "browser check failed:\n{stdout}\n{stderr}");
-    let summary: serde_json::Value = serde_json::from_str(
-        stdout.lines().last().unwrap_or_default(),
-    )
-    .unwrap_or_else(|e| panic!("the check's last line is its JSON summary ({e}):\n{stdout}"));
-    assert!(summary["rendered"]["grids"].as_u64().unwrap_or(0) > 0, "{summary}");
-    assert!(summary["rendered"]["tracks"].as_u64().unwrap_or(0) > 0, "{summary}");
-    assert_eq!(summary["console_errors"], serde_json::json!([]), "{summary}");
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("the check's last line is its JSON summary ({e}):\n{stdout}")
+        });
+    assert!(
+        summary["rendered"]["grids"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert!(
+        summary["rendered"]["tracks"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(
+        summary["problems"],
+        serde_json::json!([]),
+        "console errors, failed requests: {summary}"
+    );
     let png = std::fs::read(&shot).expect("the screenshot");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "a real screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real screenshot"
+    );
 }

@@ -110,7 +110,12 @@ fn get(uri: &str, bearer: &str) -> Request<Body> {
 
 async fn layer(state: &Arc<AppState>, query: &str, bearer: &str) -> Value {
     let a = send(state, get(&format!("/api/v1/layers/{query}"), bearer)).await;
-    assert_eq!(a.status, StatusCode::OK, "{query}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{query}: {}",
+        String::from_utf8_lossy(&a.body)
+    );
     assert_eq!(a.headers["content-type"], "application/geo+json", "{query}");
     a.json()
 }
@@ -139,7 +144,9 @@ fn signed_area(ring: &[Value]) -> f64 {
         .iter()
         .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
         .collect();
-    p.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
+    p.windows(2)
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+        .sum()
 }
 
 /// RFC 7946 as a map client relies on it: a FeatureCollection, no `crs`, closed rings with
@@ -147,7 +154,10 @@ fn signed_area(ring: &[Value]) -> f64 {
 /// holds every position.
 fn assert_rfc7946(name: &str, doc: &Value) {
     assert_eq!(doc["type"], "FeatureCollection", "{name}");
-    assert!(doc.get("crs").is_none(), "{name}: RFC 7946 has no crs member");
+    assert!(
+        doc.get("crs").is_none(),
+        "{name}: RFC 7946 has no crs member"
+    );
     let mut all = Vec::new();
     for f in features(doc) {
         assert_eq!(f["type"], "Feature", "{name}");
@@ -175,7 +185,10 @@ fn assert_rfc7946(name: &str, doc: &Value) {
         positions(g, &mut all);
     }
     for &(x, y) in &all {
-        assert!((-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y), "{name}: range");
+        assert!(
+            (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y),
+            "{name}: range"
+        );
     }
     if !all.is_empty() {
         let b: Vec<f64> = doc["bbox"]
@@ -211,7 +224,10 @@ async fn every_layer_is_rfc7946_and_scope_holds() {
     ] {
         let all = layer(&state, &format!("{name}?{month}"), "city").await;
         assert_rfc7946(name, &all);
-        assert!(!features(&all).is_empty(), "{name}: the sample week has features");
+        assert!(
+            !features(&all).is_empty(),
+            "{name}: the sample week has features"
+        );
         let mine = layer(&state, &format!("{name}?{month}"), "community").await;
         assert_rfc7946(name, &mine);
         assert!(
@@ -247,7 +263,9 @@ async fn every_layer_is_rfc7946_and_scope_holds() {
     assert_eq!(a.json()["code"], "bad_bbox");
     let a = send(
         &state,
-        Request::get("/api/v1/layers/grids").body(Body::empty()).unwrap(),
+        Request::get("/api/v1/layers/grids")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
@@ -261,10 +279,18 @@ async fn filters_narrow_what_they_should() {
         .iter()
         .filter(|f| f["properties"]["kind"] == "walk")
         .collect();
-    let worker = walks[0]["properties"]["worker"].as_str().unwrap().to_string();
+    let worker = walks[0]["properties"]["worker"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let day = walks[0]["properties"]["day"].as_str().unwrap().to_string();
     // worker=
-    let one = layer(&state, &format!("tracks?month=2026-10&worker={worker}"), "city").await;
+    let one = layer(
+        &state,
+        &format!("tracks?month=2026-10&worker={worker}"),
+        "city",
+    )
+    .await;
     assert!(!features(&one).is_empty());
     assert!(features(&one).len() < features(&all).len());
     assert!(features(&one)
@@ -273,7 +299,9 @@ async fn filters_narrow_what_they_should() {
     // day=
     let d = layer(&state, &format!("tracks?day={day}"), "city").await;
     assert!(features(&d).len() < features(&all).len());
-    assert!(features(&d).iter().all(|f| f["properties"]["day"] == day.as_str()));
+    assert!(features(&d)
+        .iter()
+        .all(|f| f["properties"]["day"] == day.as_str()));
     // A month without data: empty.
     let none = layer(&state, "tracks?month=2025-01", "city").await;
     assert!(features(&none).is_empty());
@@ -296,12 +324,19 @@ async fn filters_narrow_what_they_should() {
     for f in features(&q) {
         let mut ps = Vec::new();
         positions(&f["geometry"], &mut ps);
-        let (w, s) = ps.iter().fold((f64::MAX, f64::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
+        let (w, s) = ps
+            .iter()
+            .fold((f64::MAX, f64::MAX), |a, p| (a.0.min(p.0), a.1.min(p.1)));
         assert!(w <= cx && s <= cy, "a grid outside the bbox");
     }
     // unit= a community: only its grids.
     let community = first_community();
-    let u = layer(&state, &format!("grids?month=2026-10&unit={community}"), "city").await;
+    let u = layer(
+        &state,
+        &format!("grids?month=2026-10&unit={community}"),
+        "city",
+    )
+    .await;
     assert!(!features(&u).is_empty() && features(&u).len() < features(&grids).len());
     assert!(features(&u)
         .iter()
@@ -373,7 +408,12 @@ async fn crs_output_matches_the_conversion_vectors() {
     .await;
     assert_eq!(a.status, StatusCode::OK);
     for (worker, to, lon, lat) in cases {
-        let doc = layer(&state, &format!("positions?crs={to}&worker={worker}"), "city").await;
+        let doc = layer(
+            &state,
+            &format!("positions?crs={to}&worker={worker}"),
+            "city",
+        )
+        .await;
         let f = features(&doc)
             .iter()
             .find(|f| f["properties"]["worker"] == worker.as_str())
@@ -414,7 +454,11 @@ fn decode_tile(bytes: &[u8]) -> Value {
         .arg(&path)
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -436,16 +480,37 @@ async fn tiles_tilejson_and_style() {
     positions(&f0["geometry"], &mut ps);
     let (lon, lat) = ps[0];
     let (x, y) = tile_of(lon, lat, 14);
-    let a = send(&state, get(&format!("/tiles/grids/14/{x}/{y}.mvt?month=2026-10"), "city")).await;
+    let a = send(
+        &state,
+        get(
+            &format!("/tiles/grids/14/{x}/{y}.mvt?month=2026-10"),
+            "city",
+        ),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(a.headers["content-type"], "application/vnd.mapbox-vector-tile");
+    assert_eq!(
+        a.headers["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
     let t = decode_tile(&a.body);
     let fs = t["grids"]["features"].as_array().expect("a grids layer");
     assert_eq!(t["grids"]["extent"], 4096);
-    assert!(fs.iter().any(|f| f["properties"]["code"] == f0["properties"]["code"]));
-    assert!(fs.iter().all(|f| f["type"] == "Polygon" || f["type"] == "MultiPolygon"));
+    assert!(fs
+        .iter()
+        .any(|f| f["properties"]["code"] == f0["properties"]["code"]));
+    assert!(fs
+        .iter()
+        .all(|f| f["type"] == "Polygon" || f["type"] == "MultiPolygon"));
     // Tracks tile of the same place has walk lines.
-    let a = send(&state, get(&format!("/tiles/tracks/14/{x}/{y}.mvt?month=2026-10"), "city")).await;
+    let a = send(
+        &state,
+        get(
+            &format!("/tiles/tracks/14/{x}/{y}.mvt?month=2026-10"),
+            "city",
+        ),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
     let t = decode_tile(&a.body);
     assert!(t["tracks"]["features"]
@@ -468,7 +533,10 @@ async fn tiles_tilejson_and_style() {
     let tj = a.json();
     assert_eq!(tj["tilejson"], "3.0.0");
     let url = tj["tiles"][0].as_str().unwrap();
-    assert!(url.contains("/tiles/grids/{z}/{x}/{y}.mvt") && url.contains("month=2026-10"), "{url}");
+    assert!(
+        url.contains("/tiles/grids/{z}/{x}/{y}.mvt") && url.contains("month=2026-10"),
+        "{url}"
+    );
     assert_eq!(tj["vector_layers"][0]["id"], "grids");
     let a = send(&state, get("/api/v1/style.json", "city")).await;
     assert_eq!(a.status, StatusCode::OK);
@@ -477,7 +545,11 @@ async fn tiles_tilejson_and_style() {
     let sources = style["sources"].as_object().unwrap();
     for l in style["layers"].as_array().unwrap() {
         if let Some(s) = l["source"].as_str() {
-            assert!(sources.contains_key(s), "layer {} uses a missing source {s}", l["id"]);
+            assert!(
+                sources.contains_key(s),
+                "layer {} uses a missing source {s}",
+                l["id"]
+            );
         }
     }
 }
@@ -523,7 +595,10 @@ async fn etags_revalidate_and_bodies_compress() {
         .unwrap();
     let worker = walk["properties"]["worker"].as_str().unwrap();
     let end = walk["properties"]["end"].as_str().unwrap();
-    let ts = chrono::DateTime::parse_from_rfc3339(end).unwrap().timestamp_millis() + 60_000;
+    let ts = chrono::DateTime::parse_from_rfc3339(end)
+        .unwrap()
+        .timestamp_millis()
+        + 60_000;
     let mut ps = Vec::new();
     positions(&walk["geometry"], &mut ps);
     let (lon, lat) = *ps.last().unwrap();
@@ -544,7 +619,11 @@ async fn etags_revalidate_and_bodies_compress() {
     assert_eq!(p.status, StatusCode::OK);
     state.settle().unwrap();
     let b = send(&state, get("/api/v1/layers/tracks?month=2026-10", "city")).await;
-    assert_ne!(b.headers["etag"].to_str().unwrap(), tag, "new figures, new tag");
+    assert_ne!(
+        b.headers["etag"].to_str().unwrap(),
+        tag,
+        "new figures, new tag"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -552,14 +631,18 @@ async fn the_page_config_says_what_it_needs() {
     let (_dir, state) = server().await;
     let a = send(
         &state,
-        Request::get("/api/v1/config.json").body(Body::empty()).unwrap(),
+        Request::get("/api/v1/config.json")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);
     let open = a.json();
     assert_eq!(open["auth"], true);
     assert!(open.get("months").is_none(), "no figures without a token");
-    let c = send(&state, get("/api/v1/config.json", "community")).await.json();
+    let c = send(&state, get("/api/v1/config.json", "community"))
+        .await
+        .json();
     assert_eq!(c["months"], serde_json::json!(["2026-10"]));
     let b: Vec<f64> = c["bounds"]
         .as_array()
@@ -575,6 +658,9 @@ async fn the_page_config_says_what_it_needs() {
         .map(|x| x.as_f64().unwrap())
         .collect();
     for i in 0..4 {
-        assert!((b[i] - gb[i]).abs() < 1e-5, "bounds {b:?} vs the grids' bbox {gb:?}");
+        assert!(
+            (b[i] - gb[i]).abs() < 1e-5,
+            "bounds {b:?} vs the grids' bbox {gb:?}"
+        );
     }
 }

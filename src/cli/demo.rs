@@ -260,9 +260,8 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
     ];
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the demo data directory {}", data.display()))?;
-    let state = crate::server::AppState::open(config, &data).with_context(|| {
-        format!("cannot open the demo data directory {}", data.display())
-    })?;
+    let state = crate::server::AppState::open(config, &data)
+        .with_context(|| format!("cannot open the demo data directory {}", data.display()))?;
     let rt = super::serve::runtime()?;
     let first = state.store.registry_file(RegistryFile::Grids)?.is_none();
     let files = vec![

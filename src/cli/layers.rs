@@ -20,7 +20,7 @@ use crate::model::{Crs, Period, UnixMs};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Layers: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat (see the \
-module documentation of `layers` and notes/layers-contract.md for their properties). Output is \
+module documentation of `layers` and docs/layers.md for their properties). Output is \
 an RFC 7946 FeatureCollection: lon/lat in the --crs given, 6 decimals, a `bbox` and a \
 `gridbeat` member with the layer, CRS and period. Positions are each worker's latest readable \
 ping in the files (within the period and a day on either side); their age is taken at --now.")]

@@ -148,7 +148,10 @@ mod tests {
         let (a, i) = r.due(0, 1_000 + r.shift_ms);
         assert_eq!(a.len(), 1);
         let (b, j) = r.due(i, 3_000 + r.shift_ms);
-        assert_eq!(b.iter().map(|p| p.ts - r.shift_ms).collect::<Vec<_>>(), [2_000, 3_000]);
+        assert_eq!(
+            b.iter().map(|p| p.ts - r.shift_ms).collect::<Vec<_>>(),
+            [2_000, 3_000]
+        );
         assert_eq!(j, 3);
     }
 }

@@ -1,4 +1,4 @@
-//! Map layers (the layers contract, `notes/layers-contract.md`): worker-day summaries and the
+//! Map layers (the layers contract, `docs/layers.md`): worker-day summaries and the
 //! registry in, GeoJSON FeatureCollections out. Pure: no file I/O, no async, no polars; every
 //! figure comes from the engine ([`crate::assess::period`], [`crate::coverage::CoverageIndex`],
 //! the summaries' paths and stays), so the map shows what the report says.

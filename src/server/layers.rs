@@ -158,7 +158,11 @@ fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
 /// The period of a query: `day`, `month`, `from`&`to`, else the newest month with figures
 /// (else the current month).
 fn period_of(state: &AppState, q: &LayerQuery) -> Result<Period, ApiError> {
-    let given = [q.day.is_some(), q.month.is_some(), q.from.is_some() || q.to.is_some()];
+    let given = [
+        q.day.is_some(),
+        q.month.is_some(),
+        q.from.is_some() || q.to.is_some(),
+    ];
     if given.iter().filter(|x| **x).count() > 1 {
         return Err(bad(
             "bad_period",
@@ -212,9 +216,21 @@ fn filter_of(
                 .split(',')
                 .map(|x| x.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| bad("bad_bbox", format!("bbox={text:?}: expected w,s,e,n in degrees")))?;
+                .map_err(|_| {
+                    bad(
+                        "bad_bbox",
+                        format!("bbox={text:?}: expected w,s,e,n in degrees"),
+                    )
+                })?;
             match v[..] {
-                [w, s, e, n] if w <= e && s <= n && (-180.0..=180.0).contains(&w) && (-180.0..=180.0).contains(&e) && (-90.0..=90.0).contains(&s) && (-90.0..=90.0).contains(&n) => {
+                [w, s, e, n]
+                    if w <= e
+                        && s <= n
+                        && (-180.0..=180.0).contains(&w)
+                        && (-180.0..=180.0).contains(&e)
+                        && (-90.0..=90.0).contains(&s)
+                        && (-90.0..=90.0).contains(&n) =>
+                {
                     Some([w, s, e, n])
                 }
                 _ => {
@@ -229,7 +245,10 @@ fn filter_of(
     let crs = match &q.crs {
         None => Crs::Wgs84,
         Some(c) => c.parse().map_err(|_| {
-            bad("bad_crs", format!("crs={c:?}: expected wgs84, gcj02 or bd09"))
+            bad(
+                "bad_crs",
+                format!("crs={c:?}: expected wgs84, gcj02 or bd09"),
+            )
         })?,
     };
     if let Some(u) = &q.unit {
@@ -393,7 +412,13 @@ fn built(
                 Vec::new(),
             )
         }
-        _ => (days_of(state, period, q.worker.as_deref())?, None, Vec::new()),
+        // These are one worker's own figures: read only that worker's days.
+        Layer::Tracks | Layer::Stays | Layer::Heat => (
+            days_of(state, period, q.worker.as_deref())?,
+            None,
+            Vec::new(),
+        ),
+        _ => (days_of(state, period, None)?, None, Vec::new()),
     };
     let extras = layers::Extras {
         attainable: None,
@@ -451,7 +476,10 @@ fn answer(headers: &HeaderMap, tag: &str, content_type: &'static str, body: Byte
         h.insert(header::ETAG, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("authorization, accept-encoding"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("authorization, accept-encoding"),
+    );
     response
 }
 
@@ -583,13 +611,23 @@ fn base_url(headers: &HeaderMap) -> String {
 /// The bounds of the grids a caller may see (the whole registry's when none).
 fn bounds(state: &AppState, scope: &Scope) -> [f64; 4] {
     let engine = state.engine();
-    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for g in &engine.assessor.registry.grids {
         if !scope.has_unit(g.code.as_str()) {
             continue;
         }
         let (min, max) = (g.bbox.min(), g.bbox.max());
-        b = [b[0].min(min.x), b[1].min(min.y), b[2].max(max.x), b[3].max(max.y)];
+        b = [
+            b[0].min(min.x),
+            b[1].min(min.y),
+            b[2].max(max.x),
+            b[3].max(max.y),
+        ];
     }
     if b[0].is_finite() {
         b
@@ -610,9 +648,9 @@ pub async fn tilejson(
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, None)?;
     caller.require_read()?;
-    let name = file
-        .strip_suffix(".json")
-        .ok_or_else(|| ApiError::not_found(format!("no such file {file}; try /tiles/grids.json")))?;
+    let name = file.strip_suffix(".json").ok_or_else(|| {
+        ApiError::not_found(format!("no such file {file}; try /tiles/grids.json"))
+    })?;
     let layer = tiled(name)?;
     let scope = Scope::of(&caller, &state.engine().assessor.registry);
     let query = q.canonical();

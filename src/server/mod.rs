@@ -274,7 +274,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{y}", get(layers::tile))
         .merge(page::routes())
         .fallback(not_found)
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true).br(true))
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .br(true),
+        )
         .layer(axum::middleware::from_fn(observe))
         .with_state(state)
 }

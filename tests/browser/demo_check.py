@@ -73,7 +73,7 @@ def main():
                     time.sleep(0.2)
             r = subprocess.run(
                 [sys.executable, os.path.join(HERE, "map_check.py"), base + "/", "--token", token,
-                 "--screenshot", a.screenshot, "--expect-tracks"],
+                 "--screenshot", a.screenshot, "--expect-tracks", "--interact"],
             )
             return r.returncode
         finally:

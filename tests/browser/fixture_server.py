@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for `gridbeat serve` for the map page, standard library only: serves the page
 (`/`, `/map/*`, `/vendor/maplibre-gl/*` from assets/) and the API endpoints the page uses from
-the JSON fixtures in tests/browser/fixtures/ (see /work/notes/layers-contract.md), filtered by
+the JSON fixtures in tests/browser/fixtures/ (see docs/layers.md), filtered by
 unit, worker and day the way the service filters them.
 
     python3 tests/browser/fixture_server.py --port 0 [--token SECRET] [--basemap]

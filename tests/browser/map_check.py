@@ -70,6 +70,8 @@ def check(args):
             failures.append(f"{grids} grids drawn, expected {'>= %d' % args.expect_grids if args.expect_grids else '> 0'}")
         if args.expect_tracks and g["rendered"].get("tracks", 0) < 1:
             failures.append("no tracks drawn")
+        # The picture is of the first view (the whole scope), before any interaction.
+        shoot(browser, args, summary)
         if args.interact and not failures:
             try:
                 summary["interact"] = interact(browser, args.timeout)
@@ -80,7 +82,6 @@ def check(args):
             failures.append(f"page error: {g['error']}")
         failures += problems.items
         summary["problems"] = failures
-        shoot(browser, args, summary)
         summary["ok"] = not failures
         if failures:
             summary["error"] = failures[0]
@@ -147,14 +148,25 @@ def interact(browser, timeout):
         browser.evaluate("document.getElementById('drawer-close').click()")
     # A click on a grid: its pop-up with the figures and the report's worker rows.
     xy = browser.evaluate(
-        # Near the north-west corner of the first grid in view, away from tracks and markers.
-        "(() => { const m = window.gridbeat.map; const f = window.gridbeat.state.data.grids.features"
-        ".find(f => f.labelAt && m.getBounds().contains(f.labelAt));"
-        " const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];"
-        " const xs = ring.map(c => c[0]), ys = ring.map(c => c[1]);"
-        " const w = Math.min(...xs), e = Math.max(...xs), s = Math.min(...ys), n = Math.max(...ys);"
-        " const p = m.project([w + 0.05 * (e - w), n - 0.04 * (n - s)]);"
-        " return [p.x, p.y, f.properties.name, f.properties.code]; })()")
+        # A spot inside a grid in view where nothing else clickable is drawn within the click's
+        # 6-px tolerance (real tracks are dense), scanning each grid on a 24 x 24 lattice.
+        "(() => { const m = window.gridbeat.map;"
+        " const others = ['positions-circle', 'visits-circle', 'stays-circle', 'checkpoints-circle',"
+        "   'replay-walk', 'replay-gap', 'tracks-gap', 'tracks-walk'].filter(id => m.getLayer(id));"
+        " const fs = window.gridbeat.state.data.grids.features.filter(f => f.labelAt && m.getBounds().contains(f.labelAt));"
+        " for (const f of fs) {"
+        "  const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];"
+        "  const xs = ring.map(c => c[0]), ys = ring.map(c => c[1]);"
+        "  const w = Math.min(...xs), e = Math.max(...xs), s = Math.min(...ys), n = Math.max(...ys);"
+        "  for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) {"
+        "   const p = m.project([w + (e - w) * i / 24, s + (n - s) * j / 24]);"
+        "   const box = [[p.x - 8, p.y - 8], [p.x + 8, p.y + 8]];"
+        "   if (m.queryRenderedFeatures(box, {layers: others}).length) continue;"
+        "   const g = m.queryRenderedFeatures(box, {layers: ['grids-fill']});"
+        "   if (g.length && g.every(h => h.properties.code === f.properties.code))"
+        "    return [p.x, p.y, f.properties.name, f.properties.code]; } }"
+        " return null; })()")
+    assert xy, "no spot inside a grid free of tracks and markers to click"
     rect = browser.evaluate("(() => { const r = document.getElementById('map').getBoundingClientRect();"
                             " return [r.left, r.top]; })()")
     click_at(browser, rect[0] + xy[0], rect[1] + xy[1])
