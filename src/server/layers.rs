@@ -42,22 +42,25 @@ pub struct Built {
     prepared: std::sync::OnceLock<Result<Arc<tiles::PreparedLayer>, String>>,
 }
 
+/// A cache: entries valid for one [`Version`].
+type Versioned<K, V> = Mutex<HashMap<K, (Version, V)>>;
+
 /// The caches of the map door.
 #[derive(Default)]
 pub struct Cache {
-    /// Decoded worker-days per period.
-    days: Mutex<HashMap<(NaiveDate, NaiveDate), (Version, Arc<Vec<WorkerDay>>)>>,
+    /// Decoded worker-days per period (first and last day).
+    days: Versioned<(NaiveDate, NaiveDate), Arc<Vec<WorkerDay>>>,
     /// Built layers per (layer, canonical query, scope).
-    built: Mutex<HashMap<String, (Version, Arc<Built>)>>,
-    /// Cut tiles per (layer key, tile).
-    tiles: Mutex<HashMap<(String, TileId), (Version, Option<Bytes>)>>,
+    built: Versioned<String, Arc<Built>>,
+    /// Cut tiles (`None`: empty) per (built layer, tile).
+    tiles: Versioned<(String, TileId), Option<Bytes>>,
 }
 
 /// Most entries a cache holds before it is emptied (a crude bound on memory).
 const CACHE_LIMIT: usize = 4096;
 
 fn cached<K: std::hash::Hash + Eq, V: Clone>(
-    map: &Mutex<HashMap<K, (Version, V)>>,
+    map: &Versioned<K, V>,
     key: &K,
     version: Version,
 ) -> Option<V> {
@@ -67,12 +70,7 @@ fn cached<K: std::hash::Hash + Eq, V: Clone>(
         .map(|(_, x)| x.clone())
 }
 
-fn remember<K: std::hash::Hash + Eq, V>(
-    map: &Mutex<HashMap<K, (Version, V)>>,
-    key: K,
-    version: Version,
-    value: V,
-) {
+fn remember<K: std::hash::Hash + Eq, V>(map: &Versioned<K, V>, key: K, version: Version, value: V) {
     if let Ok(mut map) = map.lock() {
         if map.len() >= CACHE_LIMIT {
             map.clear();
