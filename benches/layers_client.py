@@ -9,7 +9,8 @@ Measures, each as p50/p99 over N requests (time to the last byte of the body):
 2. the `grids` layer of the whole city for a month: the first request (cold: every summary
    of the month decoded and the month assessed for the scores), then rebuilt from the decoded
    month (a `bbox` covering the city, different each request, defeats the layer cache), then
-   served from the layer cache;
+   served from the layer cache; the `units` layer (outlines dissolved from the grids) rebuilt
+   the same way;
 3. z14 vector tiles of `grids` and `tracks`: each request a different tile over the city,
    cut from the month's layer.
 Prints one line per measurement and a JSON summary last.
@@ -80,6 +81,11 @@ def main():
         dt, _, _ = c.get(f"/api/v1/layers/grids?month={a.month}&bbox={w - pad},{s - pad},{e + pad},{n + pad}")
         rebuilt.append(dt)
     out["grids_month_built"] = line("grids layer, whole city month, built from the decoded month", rebuilt)
+    units = []
+    for i in range(max(5, a.n // 10)):
+        pad = 0.001 * (i + 1)
+        units.append(c.get(f"/api/v1/layers/units?month={a.month}&bbox={w - pad},{s - pad},{e + pad},{n + pad}")[0])
+    out["units_month_built"] = line("units layer (dissolved outlines), whole city month, built from the decoded month", units)
     cached = [c.get(f"/api/v1/layers/grids?month={a.month}")[0] for _ in range(a.n)]
     out["grids_month_cached"] = line("grids layer, whole city month, layer cache", cached)
 

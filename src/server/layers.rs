@@ -386,7 +386,9 @@ fn built(
             return Ok(b);
         }
     }
-    let period = filter.period.expect("filter_of sets the period");
+    let Some(period) = filter.period else {
+        return Err(ApiError::internal("filter_of gave no period"));
+    };
     let (days, scores, positions) = match layer {
         Layer::Positions => {
             let rows = state.store.positions()?;
