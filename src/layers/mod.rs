@@ -475,9 +475,13 @@ impl<'a> Ctx<'a> {
                 return Err(LayerError::UnknownWorker(w.clone()));
             }
         }
+        // The service passes exactly the period's days: borrow them rather than copy a
+        // month of summaries per request.
         let period_days = match filter.period {
-            Some(p) => Cow::Owned(period::in_period(days, p)),
-            None => Cow::Borrowed(days),
+            Some(p) if !days.iter().all(|d| p.contains(d.day)) => {
+                Cow::Owned(period::in_period(days, p))
+            }
+            _ => Cow::Borrowed(days),
         };
         Ok(Ctx {
             a,

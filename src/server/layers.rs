@@ -553,6 +553,12 @@ pub async fn tile(
             "tiles are Web Mercator over WGS84; crs applies to GeoJSON layers".into(),
         ));
     }
+    // Tracks are simplified to about a pixel of the tile's zoom before they are cut (the
+    // layer per zoom is cached like any other), unless the query sets its own tolerance.
+    let mut q = q;
+    if layer == Layer::Tracks && q.zoom.is_none() && q.simplify_m.is_none() {
+        q.zoom = Some(f64::from(id.z));
+    }
     let st = Arc::clone(&state);
     let bytes = tokio::task::spawn_blocking(move || -> Result<Option<Bytes>, ApiError> {
         let b = built(&st, &caller, layer, &q)?;
