@@ -132,6 +132,34 @@ pub fn team_coverage(
     team
 }
 
+/// Team coverage straight from worker-days: the same masks as
+/// `team_coverage(assessor, &coverage_by_worker(days))`, without building every worker's
+/// coverage of every grid first (only the assigned grids' masks are unioned). The map layers
+/// call it for a whole city's month per request.
+pub fn team_coverage_of_days(
+    assessor: &Assessor,
+    days: &[WorkerDay],
+) -> BTreeMap<GridId, CoverageMask> {
+    let reg = &assessor.registry;
+    if reg.workers.is_empty() {
+        return team_coverage(assessor, &coverage_by_worker(days));
+    }
+    let mut team: BTreeMap<GridId, CoverageMask> = BTreeMap::new();
+    for d in days {
+        let Some(w) = reg.worker(d.worker.as_str()) else {
+            continue;
+        };
+        for &g in &w.grids {
+            if let Some(m) = d.coverage.get(g) {
+                team.entry(g)
+                    .and_modify(|t| t.union_with(m))
+                    .or_insert_with(|| m.clone());
+            }
+        }
+    }
+    team
+}
+
 /// The workers who are not assigned to a grid but covered some of it, in worker order (none
 /// when the registry assigns nobody).
 pub fn visitors(

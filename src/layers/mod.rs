@@ -571,11 +571,31 @@ impl<'a> Ctx<'a> {
 
     /// Team coverage masks over the period.
     fn team(&self) -> BTreeMap<GridId, CoverageMask> {
-        period::team_coverage(self.a, &period::coverage_by_worker(&self.period_days))
+        period::team_coverage_of_days(self.a, &self.period_days)
+    }
+
+    /// Time the assigned workers spent in each grid over the period (everyone's when the
+    /// registry assigns nobody), in one pass over the days.
+    fn patrol_by_grid(&self) -> BTreeMap<GridId, f64> {
+        let everyone = self.reg.workers.is_empty();
+        let mut out: BTreeMap<GridId, f64> = BTreeMap::new();
+        for d in self.period_days.iter() {
+            let assigned = self
+                .reg
+                .worker(d.worker.as_str())
+                .map_or(&[][..], |w| &w.grids[..]);
+            for (g, s) in &d.grid_s {
+                if everyone || assigned.contains(g) {
+                    *out.entry(*g).or_insert(0.0) += s;
+                }
+            }
+        }
+        out
     }
 
     fn grids(&self) -> Vec<Feat> {
         let team = self.team();
+        let patrol = self.patrol_by_grid();
         let index = &self.a.coverage;
         self.worker_grids()
             .into_iter()
@@ -587,13 +607,7 @@ impl<'a> Ctx<'a> {
                 let share = period::share(self.a, &team, g);
                 let covered = mask.map_or(0.0, |m| index.covered_m2(g, m));
                 let attainable = self.extras.attainable.map(|att| index.coverage(att, g));
-                let everyone = self.reg.workers.is_empty();
-                let patrol_s: f64 = self
-                    .period_days
-                    .iter()
-                    .filter(|d| everyone || workers.contains(&&d.worker))
-                    .filter_map(|d| d.grid_s.get(&g))
-                    .fold(0.0, |s, x| s + x);
+                let patrol_s = patrol.get(&g).copied().unwrap_or(0.0);
                 Feat {
                     geom: Geom::Polygons(grid.polygon.clone()),
                     props: props([
