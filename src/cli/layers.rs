@@ -124,9 +124,9 @@ pub fn positions(latest: &[crate::model::Ping]) -> Vec<Position> {
         .collect()
 }
 
-/// Each worker's score over the period, as the report computes it: the monthly assessment
-/// of each month of the period (or of the days' months), averaged over the months the worker
-/// is assessed in.
+/// Each worker's score in the month the period (or the days' span) lies in, from the monthly
+/// assessment the report runs; `None` when the period spans several months, as in the HTTP
+/// door.
 ///
 /// # Errors
 /// When the assessment fails.
@@ -139,34 +139,30 @@ pub fn scores(
 ) -> anyhow::Result<Option<BTreeMap<String, f64>>> {
     use crate::assess::month::{assess_month, MonthInput};
     use crate::model::Month;
-    let months: Vec<Month> = match period.or_else(|| crate::assess::period::day_span(days)) {
-        Some(p) => p.month_list(),
-        None => return Ok(None),
+    // The HTTP door's rule: a grid's score is its workers' monthly scores, given when the
+    // period lies in one month (no door averages scores of several months).
+    let Some(p) = period.or_else(|| crate::assess::period::day_span(days)) else {
+        return Ok(None);
     };
-    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-    for m in months {
-        if !days.iter().any(|d| Month::of(d.day) == m) {
-            continue;
-        }
-        let report = assess_month(
-            days,
-            &MonthInput {
-                assessor,
-                month: m,
-                attainable,
-                unit: None,
-                generated_at: String::new(),
-            },
-        )?;
-        for w in &report.workers {
-            let e = sums.entry(w.worker.clone()).or_insert((0.0, 0));
-            e.0 += w.score;
-            e.1 += 1;
-        }
+    let month = Month::of(p.first);
+    if Month::of(p.last) != month {
+        return Ok(None);
     }
+    let report = assess_month(
+        days,
+        &MonthInput {
+            assessor,
+            month,
+            attainable,
+            unit: None,
+            generated_at: String::new(),
+        },
+    )?;
     Ok(Some(
-        sums.into_iter()
-            .map(|(w, (s, n))| (w, s / n as f64))
+        report
+            .workers
+            .iter()
+            .map(|w| (w.worker.clone(), w.score))
             .collect(),
     ))
 }
