@@ -8,8 +8,8 @@
 //! are cached until a summary or the registry changes; every answer carries an ETag of its
 //! bytes and a matching `If-None-Match` gets `304`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -27,8 +27,7 @@ use crate::layers::{self, Filter, Layer};
 use crate::model::{Crs, Month, Period};
 use crate::tiles::{self, TileId};
 
-/// What a built layer depends on besides its query: the stored summaries and the engine.
-type Version = (u64, u64);
+use super::cache::{Version, VersionedCache};
 
 /// A built layer: its GeoJSON, the serialised body and its ETag.
 pub struct Built {
@@ -42,40 +41,53 @@ pub struct Built {
     prepared: std::sync::OnceLock<Result<Arc<tiles::PreparedLayer>, String>>,
 }
 
-/// A cache: entries valid for one [`Version`].
-type Versioned<K, V> = Mutex<HashMap<K, (Version, V)>>;
+impl Built {
+    /// About the memory it holds: the body, and the parsed collection (a `serde_json::Value`
+    /// tree takes several times its text; the projected copy for tiles about as much again).
+    fn weight(&self) -> usize {
+        self.body.len().saturating_mul(6)
+    }
+}
 
-/// The caches of the map door.
-#[derive(Default)]
+/// The caches of the map door, each bounded in bytes and entries (the budget is shared among
+/// them: half for built layers, a quarter each for decoded days and tiles).
 pub struct Cache {
     /// Decoded worker-days per period (first and last day).
-    days: Versioned<(NaiveDate, NaiveDate), Arc<Vec<WorkerDay>>>,
+    days: VersionedCache<(NaiveDate, NaiveDate), Arc<Vec<WorkerDay>>>,
     /// Built layers per (layer, canonical query, scope).
-    built: Versioned<String, Arc<Built>>,
+    built: VersionedCache<String, Arc<Built>>,
     /// Cut tiles (`None`: empty) per (built layer, tile).
-    tiles: Versioned<(String, TileId), Option<Bytes>>,
+    tiles: VersionedCache<(String, TileId), Option<Bytes>>,
 }
 
-/// Most entries a cache holds before it is emptied (a crude bound on memory).
-const CACHE_LIMIT: usize = 4096;
+/// Most entries a cache holds.
+const CACHE_ENTRIES: usize = 4096;
 
-fn cached<K: std::hash::Hash + Eq, V: Clone>(
-    map: &Versioned<K, V>,
-    key: &K,
-    version: Version,
-) -> Option<V> {
-    let map = map.lock().ok()?;
-    map.get(key)
-        .filter(|(v, _)| *v == version)
-        .map(|(_, x)| x.clone())
-}
+/// The memory budget of the map door's caches when the config sets none, bytes.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 
-fn remember<K: std::hash::Hash + Eq, V>(map: &Versioned<K, V>, key: K, version: Version, value: V) {
-    if let Ok(mut map) = map.lock() {
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
+impl Cache {
+    /// Caches holding at most `bytes` together.
+    pub fn with_budget(bytes: usize) -> Cache {
+        Cache {
+            days: VersionedCache::new(bytes / 4, CACHE_ENTRIES),
+            built: VersionedCache::new(bytes / 2, CACHE_ENTRIES),
+            tiles: VersionedCache::new(bytes / 4, CACHE_ENTRIES),
         }
-        map.insert(key, (version, value));
+    }
+
+    /// The entries and the bytes held now (by the caches' estimates).
+    pub fn usage(&self) -> (usize, usize) {
+        (
+            self.days.len() + self.built.len() + self.tiles.len(),
+            self.days.bytes() + self.built.bytes() + self.tiles.bytes(),
+        )
+    }
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache::with_budget(DEFAULT_CACHE_BYTES)
     }
 }
 
@@ -333,12 +345,14 @@ fn days_of(
     }
     let v = version(state);
     let key = (period.first, period.last);
-    if let Some(days) = cached(&state.layers.days, &key, v) {
+    if let Some(days) = state.layers.days.get(&key, v) {
         return Ok(days);
     }
     let rows = state.store.summaries(period.first..end)?;
+    // A decoded day takes a few times its stored bytes.
+    let bytes = rows.iter().map(|r| r.data.len() * 4).sum();
     let days = Arc::new(decode(state, &rows));
-    remember(&state.layers.days, key, v, Arc::clone(&days));
+    state.layers.days.put(key, v, Arc::clone(&days), bytes);
     Ok(days)
 }
 
@@ -382,7 +396,7 @@ fn built(
     let v = version(state);
     // Positions change with every ping, not with the summaries: never cached.
     if layer != Layer::Positions {
-        if let Some(b) = cached(&state.layers.built, &key, v) {
+        if let Some(b) = state.layers.built.get(&key, v) {
             return Ok(b);
         }
     }
@@ -446,7 +460,8 @@ fn built(
         prepared: std::sync::OnceLock::new(),
     });
     if layer != Layer::Positions {
-        remember(&state.layers.built, key, v, Arc::clone(&built));
+        let bytes = built.weight();
+        state.layers.built.put(key, v, Arc::clone(&built), bytes);
     }
     Ok(built)
 }
@@ -564,7 +579,7 @@ pub async fn tile(
         let b = built(&st, &caller, layer, &q)?;
         let key = (format!("{}#{}", b.etag, layer.name()), id);
         let v = version(&st);
-        if let Some(t) = cached(&st.layers.tiles, &key, v) {
+        if let Some(t) = st.layers.tiles.get(&key, v) {
             return Ok(t);
         }
         let prepared = b
@@ -580,7 +595,8 @@ pub async fn tile(
             .encode(id)
             .map_err(|e| bad(e.code(), e.to_string()))?
             .map(Bytes::from);
-        remember(&st.layers.tiles, key, v, t.clone());
+        let bytes = t.as_ref().map_or(0, Bytes::len) + key.0.len();
+        st.layers.tiles.put(key, v, t.clone(), bytes);
         Ok(t)
     })
     .await

@@ -8,6 +8,7 @@
 //! summaries, exactly as `gridbeat report` does on files.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod ingest;
 pub mod layers;
@@ -239,6 +240,11 @@ impl AppState {
     /// Uptime, seconds.
     pub fn uptime_s(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+
+    /// The map door's caches: entries and (estimated) bytes held.
+    pub fn cache_usage(&self) -> (usize, usize) {
+        self.layers.usage()
     }
 }
 

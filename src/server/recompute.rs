@@ -82,6 +82,9 @@ pub fn publish_lag(state: &AppState) {
         metrics::gauge!("gridbeat_store_pings").set(stats.pings as f64);
         metrics::gauge!("gridbeat_store_summaries").set(stats.summaries as f64);
     }
+    let (entries, bytes) = state.cache_usage();
+    metrics::gauge!("gridbeat_cache_entries").set(entries as f64);
+    metrics::gauge!("gridbeat_cache_bytes").set(bytes as f64);
 }
 
 /// One round: the due days (marked before `quiet_before`, or first marked before
