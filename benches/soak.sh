@@ -8,7 +8,8 @@
 #   MINUTES=60 benches/soak.sh           # the hour
 #   RATE=2000 CLIENTS=8 benches/soak.sh  # other loads
 #
-# The pings are the reference month (`simulate --seed 7 --workers 200 --days 30`, ~17 M rows),
+# The pings are the reference month (`simulate --seed 7 --workers 200 --days 30`, ~16 M rows;
+# more workers when the soak needs more rows),
 # posted in file order (benches/soak_client.py says exactly how). At the end the server is
 # stopped with SIGTERM and the rows in its database are counted with Python's sqlite3 (an
 # independent reader): every acknowledged (worker, ts) must be stored exactly once. It prints
@@ -25,8 +26,11 @@ WORK=${WORK:-$(mktemp -d /tmp/gridbeat-soak.XXXXXX)}
 PORT=${PORT:-18082}
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
+# The reference month has ~79,000 pings per worker; a longer soak takes more workers so the
+# file lasts (15 % to spare).
+WORKERS=${WORKERS:-$(python3 -c "import math; print(max(200, math.ceil($RATE * $MINUTES * 60 * 1.15 / 79000)))")}
 if [ ! -f "$WORK/ref/pings.csv" ]; then
-  "$BIN" simulate --seed 7 --workers 200 --days 30 --out "$WORK/ref" >/dev/null
+  "$BIN" simulate --seed 7 --workers "$WORKERS" --days 30 --out "$WORK/ref" >/dev/null
 fi
 rm -rf "$WORK/d"
 "$BIN" registry load --data "$WORK/d" --grids "$WORK/ref/grids.geojson" --workers "$WORK/ref/workers.csv" \
