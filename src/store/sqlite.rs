@@ -121,7 +121,11 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
     }
-    conn.pragma_update(None, "cache_size", -65_536)?;
+    // SQLite's own page cache, per connection (KiB when negative). The operating system
+    // caches the file too; a large cache per pooled connection only made the resident memory
+    // grow with the database (5 connections x 64 MiB; issue 15, defect 8).
+    let cache_kib: i64 = if read_only { 8 * 1024 } else { 16 * 1024 };
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
