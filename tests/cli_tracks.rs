@@ -134,12 +134,12 @@ fn check_worker_shape(w: &Value) {
     }
     let dropped = &w["dropped"];
     let mut dropped_total = 0;
-    for key in ["duplicate", "conflict", "future", "accuracy", "speed"] {
+    for key in ["conflict", "future", "accuracy", "speed"] {
         dropped_total += dropped[key]
             .as_u64()
             .unwrap_or_else(|| panic!("{name}: dropped.{key}"));
     }
-    assert_eq!(dropped.as_object().unwrap().len(), 5, "{name}: {dropped}");
+    assert_eq!(dropped.as_object().unwrap().len(), 4, "{name}: {dropped}");
     assert_eq!(
         w["pings"].as_u64().unwrap(),
         w["accepted"].as_u64().unwrap() + dropped_total,
