@@ -3,5 +3,6 @@
 //! each concern is a module, the shared helpers are in `util`.
 #![cfg(feature = "assess")]
 
+mod props;
 mod repeats;
 mod util;
