@@ -245,7 +245,7 @@ fn count_rejection(source: Source, code: &'static str) {
 #[utoipa::path(post, path = "/api/v1/pings", tag = "ingest",
     request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1)",
         content_type = "application/json"),
-    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected"),
+    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected; a resent ping is a repeat and changes nothing"),
         (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read"),
         (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
         (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody)))]
