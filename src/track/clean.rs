@@ -12,6 +12,10 @@
 //! drop, so it changes no figure; [`Cleaned::repeats`] counts it as an operational number.
 //! A ping with the same timestamp and other values is a *conflict*: received, and dropped.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{CleanMode, Fix, TrackParams};
@@ -109,7 +113,8 @@ pub struct Cleaned {
     pub jumps: Vec<Jump>,
     /// Timestamps of the pings dropped for being ahead of their receipt.
     pub future: Vec<UnixMs>,
-    /// Pings the client flagged as mock locations (among all received, before cleaning).
+    /// Pings the client flagged as mock locations (among all received, repeats left out,
+    /// before cleaning).
     pub mock: u32,
     /// Repeats: pings identical to one received before them, left out of every figure.
     pub repeats: u32,
@@ -135,8 +140,9 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
     // compacts this vector in place.
     let mut candidates: Vec<Fix> = Vec::with_capacity(pings.len());
     let mut prev: Option<&Ping> = None;
-    // Where the run of pings with `prev`'s timestamp starts (in time order).
-    let mut run = 0;
+    // The values received at `prev`'s timestamp, once a second ping has it (a hash set, so a
+    // flood of pings at one instant costs linear time).
+    let mut seen: Option<HashSet<ValueKey>> = None;
     for k in 0..pings.len() {
         let i = source(k);
         let p = &pings[i as usize];
@@ -144,7 +150,8 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
             if q.ts == p.ts {
                 // `prev` is the first received ping with this timestamp: it stays. A copy
                 // of any ping received before (conflicts included) is a repeat.
-                if (run..k).any(|j| same_values(&pings[source(j) as usize], p)) {
+                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
+                if !set.insert(value_key(p)) {
                     out.repeats += 1;
                     continue;
                 }
@@ -156,7 +163,7 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
         }
         out.mock += u32::from(p.mock);
         prev = Some(p);
-        run = k;
+        seen = None;
         if let Some(received) = p.received {
             if p.ts > received + future_ms {
                 out.dropped.future += 1;
@@ -202,29 +209,41 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
     out
 }
 
+/// The stored values of a fix, as compared for repeats: longitude, latitude, then accuracy,
+/// speed, bearing, altitude and battery, the mock flag and the check-in; −0 is taken as +0, so
+/// the key is equal exactly when the values are `==`.
+type ValueKey = (u64, u64, [Option<u32>; 5], bool, Option<Arc<str>>);
+
+fn value_key(p: &Ping) -> ValueKey {
+    let f = |x: f64| (x + 0.0).to_bits();
+    let g = |x: Option<f32>| x.map(|v| (v + 0.0).to_bits());
+    (
+        f(p.lon),
+        f(p.lat),
+        [
+            g(p.acc_m),
+            g(p.speed_mps),
+            g(p.bearing_deg),
+            g(p.alt_m),
+            g(p.batt_pct),
+        ],
+        p.mock,
+        p.checkin.clone(),
+    )
+}
+
 /// Whether `b` repeats `a` (DESIGN.md §4.2 step 1): the same worker, timestamp and stored
 /// values — position, accuracy, speed, bearing, altitude, battery, mock flag, check-in —
 /// compared exactly (the store keeps each as the `f64`/`f32`, flag or text it was read as).
 /// The receipt time is not compared: it is when the copy arrived, not a value of the fix.
 pub fn same_values(a: &Ping, b: &Ping) -> bool {
-    a.ts == b.ts
-        && a.lon == b.lon
-        && a.lat == b.lat
-        && a.acc_m == b.acc_m
-        && a.speed_mps == b.speed_mps
-        && a.bearing_deg == b.bearing_deg
-        && a.alt_m == b.alt_m
-        && a.batt_pct == b.batt_pct
-        && a.mock == b.mock
-        && a.checkin == b.checkin
-        && a.worker == b.worker
+    a.ts == b.ts && a.worker == b.worker && value_key(a) == value_key(b)
 }
 
 /// The distinct pings of `pings` (one worker's, any order): every repeat left out, the first
 /// received of each kept, and how many repeats there were. Borrowed when there is none;
 /// otherwise the distinct pings in time order (stable: equal timestamps keep receipt order).
-pub fn distinct(pings: &[Ping]) -> (std::borrow::Cow<'_, [Ping]>, usize) {
-    use std::borrow::Cow;
+pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
     let sorted = pings.windows(2).all(|w| w[0].ts <= w[1].ts);
     if sorted && pings.windows(2).all(|w| w[0].ts != w[1].ts) {
         return (Cow::Borrowed(pings), 0);
@@ -232,14 +251,19 @@ pub fn distinct(pings: &[Ping]) -> (std::borrow::Cow<'_, [Ping]>, usize) {
     let order = time_order(pings);
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
     let mut keep: Vec<usize> = Vec::with_capacity(pings.len());
-    let mut run = 0;
+    let mut seen: Option<HashSet<ValueKey>> = None;
     for k in 0..pings.len() {
         let p = &pings[source(k)];
-        if k > 0 && pings[source(k - 1)].ts != p.ts {
-            run = keep.len();
-        }
-        if keep[run..].iter().any(|&j| same_values(&pings[j], p)) {
-            continue;
+        if k > 0 {
+            let q = &pings[source(k - 1)];
+            if q.ts == p.ts {
+                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
+                if !set.insert(value_key(p)) {
+                    continue;
+                }
+            } else {
+                seen = None;
+            }
         }
         keep.push(source(k));
     }
@@ -413,6 +437,25 @@ mod tests {
             Some(5.0),
             "receipt order kept within a timestamp"
         );
+    }
+
+    #[test]
+    fn a_flood_at_one_instant_keeps_the_first_and_counts_each_copy_once() {
+        let mut pings = vec![ping(0, 0.0)];
+        for k in 0..200 {
+            pings.push(ping(10, f64::from(k)));
+        }
+        for k in (0..200).rev() {
+            pings.push(ping(10, f64::from(k)));
+        }
+        let c = clean(&pings, &params());
+        assert_eq!(
+            (c.fixes.len(), c.dropped.conflict, c.repeats),
+            (2, 199, 200)
+        );
+        assert_eq!(c.fixes[1].ping, 1);
+        let (d, repeats) = distinct(&pings);
+        assert_eq!((d.len(), repeats), (201, 200));
     }
 
     #[test]
