@@ -134,12 +134,12 @@ fn check_worker_shape(w: &Value) {
     }
     let dropped = &w["dropped"];
     let mut dropped_total = 0;
-    for key in ["duplicate", "conflict", "future", "accuracy", "speed"] {
+    for key in ["conflict", "future", "accuracy", "speed"] {
         dropped_total += dropped[key]
             .as_u64()
             .unwrap_or_else(|| panic!("{name}: dropped.{key}"));
     }
-    assert_eq!(dropped.as_object().unwrap().len(), 5, "{name}: {dropped}");
+    assert_eq!(dropped.as_object().unwrap().len(), 4, "{name}: {dropped}");
     assert_eq!(
         w["pings"].as_u64().unwrap(),
         w["accepted"].as_u64().unwrap() + dropped_total,
@@ -308,11 +308,14 @@ fn geojson_output_is_a_feature_collection_of_tracks_and_stays() {
 #[test]
 fn worker_filter_keeps_only_that_worker() {
     let path = sample("pings.csv");
+    // Pings received: the worker's distinct rows (a repeated row is no ping, DESIGN.md §4.2.1).
     let rows = std::fs::read_to_string(&path)
         .unwrap()
         .lines()
         .filter(|l| l.starts_with("w-0003,"))
-        .count() as u64;
+        .map(String::from)
+        .collect::<std::collections::HashSet<String>>()
+        .len() as u64;
     let (doc, _) = tracks_ok(&["--pings", path_str(&path), "--worker", "w-0003"]);
     let workers = doc["workers"].as_array().unwrap();
     assert_eq!(workers.len(), 1);

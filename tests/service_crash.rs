@@ -292,36 +292,22 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
         "every distinct ping was acknowledged in the end"
     );
 
-    // The batch door over the rows the server received (stored first, then the repeats it
-    // recorded, in order of receipt).
+    // The batch door over the rows the clients sent, each once (with exactly the values they
+    // sent), in order: a resent batch is a repeat and changes no figure (DESIGN.md §4.2 step
+    // 1), so the service's report equals it exactly, whatever was resent after the kills.
     let mut csv = String::from("worker,ts,lat,lon,acc,speed,mock,checkin\n");
-    for table in [
-        "SELECT worker, ts, lat, lon, acc, speed, mock, checkin FROM pings ORDER BY worker, ts",
-        "SELECT worker, ts, lat, lon, acc, speed, mock, checkin FROM duplicates ORDER BY seq",
-    ] {
-        let mut stmt = db.prepare(table).unwrap();
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(format!(
-                    "{},{},{},{},{},{},{},{}\n",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, f64>(2)?,
-                    r.get::<_, f64>(3)?,
-                    r.get::<_, Option<f64>>(4)?
-                        .map(|x| (x as f32).to_string())
-                        .unwrap_or_default(),
-                    r.get::<_, Option<f64>>(5)?
-                        .map(|x| (x as f32).to_string())
-                        .unwrap_or_default(),
-                    r.get::<_, bool>(6)?,
-                    r.get::<_, Option<String>>(7)?.unwrap_or_default()
-                ))
-            })
-            .unwrap();
-        for r in rows {
-            csv.push_str(&r.unwrap());
-        }
+    for p in &decoded.pings {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            p.worker.as_str(),
+            p.ts,
+            p.lat,
+            p.lon,
+            p.acc_m.map(|x| x.to_string()).unwrap_or_default(),
+            p.speed_mps.map(|x| x.to_string()).unwrap_or_default(),
+            p.mock,
+            p.checkin.as_deref().unwrap_or_default()
+        ));
     }
     let received = d.join("received.csv");
     std::fs::write(&received, csv).unwrap();

@@ -251,8 +251,8 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
         assert!(!r["message"].as_str().unwrap().is_empty());
     }
 
-    // Resent: a duplicate; another position at the same instant: a conflict.
-    let again = json!([{"worker": "w-0001", "ts": t, "lat": 28.1944, "lon": 112.9725},
+    // Resent: a repeat; another position at the same instant: a conflict.
+    let again = json!([{"worker": "w-0001", "ts": t, "lat": 28.1944, "lon": 112.9725, "acc": 8.5},
                        {"worker": "w-0002", "ts": t, "lat": 28.2, "lon": 112.97}]);
     let v = send(
         &s,
@@ -264,9 +264,10 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
         (
             v["accepted"].as_u64(),
             v["duplicates"].as_u64(),
-            v["conflicts"].as_u64()
+            v["conflicts"].as_u64(),
+            v["repeats"].as_u64()
         ),
-        (Some(0), Some(2), Some(1))
+        (Some(0), Some(2), Some(1), Some(1))
     );
 
     // NDJSON: a bad line among good ones; the good ones are stored.

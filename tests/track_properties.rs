@@ -20,12 +20,13 @@ const M_PER_DEG_LON: f64 = 97_600.0;
 /// One generated step of the walk, before it becomes a ping.
 #[derive(Clone, Debug)]
 struct Step {
-    /// 0: same timestamp as the previous ping (a duplicate or conflict); 1: a gap longer
+    /// 0: same timestamp as the previous ping (a repeat or conflict); 1: a gap longer
     /// than any default `max_gap_s`; otherwise an ordinary interval.
     time_kind: u8,
     dt_ms: i64,
     gap_ms: i64,
-    /// A duplicate repeats the previous position exactly (else it is a conflict).
+    /// The same position as the previous ping (a repeat when every other value is equal
+    /// too, else a conflict).
     same_position: bool,
     east_m: f64,
     north_m: f64,
@@ -159,21 +160,54 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-9
 }
 
-/// The first received ping of each timestamp, by the definition of DESIGN.md §4.2.1, and
-/// how many later ones repeat its position (duplicates) or differ (conflicts).
-fn first_received(pings: &[Ping]) -> (BTreeMap<i64, usize>, u32, u32) {
+/// The first received ping of each timestamp, by the definition of DESIGN.md §4.2.1; how
+/// many later ones are exact copies of an earlier one (repeats, no figure) or differ
+/// (conflicts); and the mock-flagged pings that are no repeat.
+fn first_received(pings: &[Ping]) -> (BTreeMap<i64, usize>, u32, u32, u32) {
+    type Values = (
+        u64,
+        u64,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        Option<u32>,
+        bool,
+        Option<String>,
+    );
+    let values = |p: &Ping| -> Values {
+        let bits = |x: Option<f32>| x.map(f32::to_bits);
+        (
+            p.lon.to_bits(),
+            p.lat.to_bits(),
+            bits(p.acc_m),
+            bits(p.speed_mps),
+            bits(p.bearing_deg),
+            bits(p.alt_m),
+            bits(p.batt_pct),
+            p.mock,
+            p.checkin.as_deref().map(String::from),
+        )
+    };
     let mut first: BTreeMap<i64, usize> = BTreeMap::new();
-    let (mut duplicate, mut conflict) = (0, 0);
+    let mut seen: BTreeMap<i64, Vec<Values>> = BTreeMap::new();
+    let (mut repeat, mut conflict, mut mock) = (0, 0, 0);
     for (i, p) in pings.iter().enumerate() {
-        match first.get(&p.ts) {
-            None => {
-                first.insert(p.ts, i);
-            }
-            Some(&j) if pings[j].lon == p.lon && pings[j].lat == p.lat => duplicate += 1,
-            Some(_) => conflict += 1,
+        let v = values(p);
+        let earlier = seen.entry(p.ts).or_default();
+        if earlier.contains(&v) {
+            repeat += 1;
+            continue;
         }
+        mock += u32::from(p.mock);
+        if earlier.is_empty() {
+            first.insert(p.ts, i);
+        } else {
+            conflict += 1;
+        }
+        earlier.push(v);
     }
-    (first, duplicate, conflict)
+    (first, repeat, conflict, mock)
 }
 
 /// Every invariant of one built track.
@@ -181,13 +215,12 @@ fn check_track(pings: &[Ping], params: &TrackParams, t: &Track) -> Result<(), Te
     let fixes = t.fixes();
     let dropped = t.cleaned.dropped;
 
-    // Counting: every ping is either accepted or dropped for exactly one reason.
-    prop_assert_eq!(t.pings, pings.len());
+    // Counting: every ping is a repeat (no figure), accepted, or dropped for exactly one reason.
+    let (first, repeat, conflict, mock) = first_received(pings);
+    prop_assert_eq!(t.cleaned.repeats, repeat);
+    prop_assert_eq!(t.pings, pings.len() - repeat as usize);
     prop_assert_eq!(t.pings, fixes.len() + dropped.total() as usize);
-    prop_assert_eq!(
-        t.cleaned.mock as usize,
-        pings.iter().filter(|p| p.mock).count()
-    );
+    prop_assert_eq!(t.cleaned.mock, mock);
 
     // Time order, strictly: one fix per instant.
     for w in fixes.windows(2) {
@@ -200,10 +233,8 @@ fn check_track(pings: &[Ping], params: &TrackParams, t: &Track) -> Result<(), Te
         prop_assert_eq!((f.ts, f.lon, f.lat), (p.ts, p.lon, p.lat));
     }
 
-    // Duplicates and conflicts against the independent reference; the kept ping is the
+    // Conflicts against the independent reference; the kept ping is the
     // first received of its timestamp.
-    let (first, duplicate, conflict) = first_received(pings);
-    prop_assert_eq!(dropped.duplicate, duplicate);
     prop_assert_eq!(dropped.conflict, conflict);
     for f in fixes {
         prop_assert_eq!(first[&f.ts], f.ping as usize, "not the first received");
@@ -404,7 +435,11 @@ fn the_generators_exercise_every_gate() {
     };
     let t = build(&pings, &params);
     let d = t.cleaned.dropped;
-    assert_eq!((d.duplicate, d.conflict, d.accuracy), (1, 1, 1), "{d:?}");
+    assert_eq!(
+        (t.cleaned.repeats, d.conflict, d.accuracy),
+        (1, 1, 1),
+        "{d:?}"
+    );
     assert_eq!(d.speed, 1, "the 3 km spike is dropped: {d:?}");
     assert_eq!(
         t.cleaned.relocations.len(),

@@ -182,6 +182,9 @@ impl Assessor {
         earlier: &[Fingerprint],
     ) -> Vec<WorkerDay> {
         let tz = self.tz;
+        // Repeats are the same fix received again: no figure sees them (DESIGN.md §4.2.1).
+        let (pings, _) = track::distinct(pings);
+        let pings: &[Ping] = &pings;
         let t = track::build_from(pings, &self.track, carry);
         let mut clock = DayClock::new(tz);
 

@@ -40,8 +40,9 @@ pub use day::WorkerDay;
 pub use error::AssessError;
 
 /// The version of the engine's definitions: stored summaries computed by another version are
-/// stale. Bump the suffix whenever a figure's definition changes.
-pub const ENGINE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+day-rule.1");
+/// stale. Bump the suffix whenever a figure's definition changes (`.2`: repeats are no
+/// figure, DESIGN.md §4.2 step 1).
+pub const ENGINE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+day-rule.2");
 
 /// The one record of the parameters a figure was computed with: the engine version, the
 /// cleaning mode and every config value. Every output (tracks, coverage, visits, report, the

@@ -17,7 +17,7 @@ use crate::track::{Carry, DropCounts};
 use crate::visits::{OutOfGridEpisode, Via, Visit};
 
 /// The version of the stored layout below.
-const FORMAT: u16 = 1;
+const FORMAT: u16 = 2;
 
 /// Why a decoded summary no longer matches the engine's current basis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

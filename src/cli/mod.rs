@@ -293,6 +293,9 @@ pub struct Summaries {
     pub errors: Vec<crate::ingest::RecordError>,
     /// Pings read (inside the period and its context).
     pub pings: usize,
+    /// Of them, repeats: rows identical to an earlier row of the same worker and timestamp
+    /// (DESIGN.md §4.2 step 1), left out of every figure; an operational number.
+    pub repeats: usize,
 }
 
 /// Reads ping files and summarises every worker's days with the engine: each worker's pings
@@ -323,21 +326,29 @@ pub fn summarize_files(
     let wanted = |d: chrono::NaiveDate| period.is_none_or(|p| p.contains(d));
     // One worker's pings at a time, materialised and dropped inside the parallel loop, so a
     // month never exists as one `Ping` per row.
-    let per_worker: Vec<(Vec<crate::assess::WorkerDay>, Option<crate::model::Ping>)> =
-        (0..table.workers.len())
-            .into_par_iter()
-            .map(|w| {
-                let pings = table.pings(w);
-                let latest = pings.iter().max_by_key(|p| p.ts).cloned();
-                let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
-                (days, latest)
-            })
-            .collect();
+    type PerWorker = (
+        Vec<crate::assess::WorkerDay>,
+        Option<crate::model::Ping>,
+        usize,
+    );
+    let per_worker: Vec<PerWorker> = (0..table.workers.len())
+        .into_par_iter()
+        .map(|w| {
+            let all = table.pings(w);
+            // The engine leaves repeats out itself; they are counted here for the summary line.
+            let (pings, repeats) = crate::track::distinct(&all);
+            let latest = pings.iter().max_by_key(|p| p.ts).cloned();
+            let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
+            (days, latest, repeats)
+        })
+        .collect();
     let mut days = Vec::new();
     let mut latest = Vec::new();
-    for (d, l) in per_worker {
+    let mut repeats = 0;
+    for (d, l, r) in per_worker {
         days.extend(d);
         latest.extend(l);
+        repeats += r;
     }
     // Workers named only by bad rows are listed too, so they are reported with zeros.
     let mut workers: Vec<crate::model::WorkerId> = table.workers.clone();
@@ -358,8 +369,21 @@ pub fn summarize_files(
         latest,
         workers,
         pings: table.len(),
+        repeats,
         errors: table.errors,
     })
+}
+
+/// The batch door's operational summary line (standard error): rows read, repeats left out,
+/// unreadable rows. Repeats are no figure (DESIGN.md §4.2 step 1), so only this line shows them.
+pub fn repeats_line(s: &Summaries) -> String {
+    format!(
+        "read {} pings of {} workers: {} repeated rows left out (identical to an earlier row), {} unreadable rows",
+        s.pings,
+        s.workers.len(),
+        s.repeats,
+        s.errors.len()
+    )
 }
 
 /// The files of a command line, for messages: `a.csv, b.parquet`.

@@ -160,6 +160,7 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         s.workers.len(),
         s.errors.len()
     );
+    eprintln!("{}", super::repeats_line(&s));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -85,6 +85,7 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
             None => anyhow::bail!("no pings found in {}", super::file_list(&args.pings)),
         }
     }
+    eprintln!("{}", super::repeats_line(&s));
     let totals = period::worker_totals(&s.days);
     let doc = match args.format {
         TracksFormat::Json => tracks_json(&s.workers, &totals, &assessor),

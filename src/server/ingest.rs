@@ -24,10 +24,16 @@ use crate::store::{Insert, NewPing, Source};
 pub struct BatchAnswer {
     /// Pings stored.
     pub accepted: usize,
-    /// Pings whose (worker, ts) was already stored (conflicts included).
+    /// Pings whose (worker, ts) was already stored: `repeats` + `conflicts`.
     pub duplicates: usize,
-    /// Of the duplicates, those at another position than the stored ping.
+    /// Of the duplicates, those with other values than the stored ping (another position,
+    /// accuracy, battery, …): the first is kept, this one counts as received and dropped.
     pub conflicts: usize,
+    /// Of the duplicates, exact copies of a ping already received (same worker, ts and
+    /// stored values, e.g. a retry after a lost answer): they change no figure (DESIGN.md
+    /// §4.2 step 1).
+    #[serde(default)]
+    pub repeats: usize,
     /// The records refused, by index in the batch.
     pub rejected: Vec<Rejected>,
 }
@@ -213,10 +219,19 @@ async fn store(
     let accepted = outcomes.iter().filter(|o| **o == Insert::Accepted).count();
     metrics::counter!("gridbeat_pings_accepted_total", "source" => source.as_str())
         .increment(accepted as u64);
-    let dups = outcomes.len() - accepted;
-    if dups > 0 {
+    let repeats = outcomes.iter().filter(|o| **o == Insert::Repeat).count();
+    let conflicts = outcomes.len() - accepted - repeats;
+    if repeats + conflicts > 0 {
         metrics::counter!("gridbeat_pings_duplicate_total", "source" => source.as_str())
-            .increment(dups as u64);
+            .increment((repeats + conflicts) as u64);
+    }
+    if repeats > 0 {
+        metrics::counter!("gridbeat_pings_repeat_total", "source" => source.as_str())
+            .increment(repeats as u64);
+    }
+    if conflicts > 0 {
+        metrics::counter!("gridbeat_pings_conflict_total", "source" => source.as_str())
+            .increment(conflicts as u64);
     }
     state.wake.notify_one();
     Ok(outcomes)
@@ -230,7 +245,7 @@ fn count_rejection(source: Source, code: &'static str) {
 #[utoipa::path(post, path = "/api/v1/pings", tag = "ingest",
     request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1)",
         content_type = "application/json"),
-    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected"),
+    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected; a resent ping is a repeat and changes nothing"),
         (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read"),
         (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
         (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody)))]
@@ -306,7 +321,10 @@ pub async fn post_pings(
     for o in store(&state, admitted, Source::Json).await? {
         match o {
             Insert::Accepted => answer.accepted += 1,
-            Insert::Duplicate => answer.duplicates += 1,
+            Insert::Repeat => {
+                answer.duplicates += 1;
+                answer.repeats += 1;
+            }
             Insert::Conflict => {
                 answer.duplicates += 1;
                 answer.conflicts += 1;

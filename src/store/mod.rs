@@ -11,9 +11,11 @@
 //! **What a store guarantees**
 //! - [`Store::insert_pings`] returns only after the batch is durable (committed); a ping is
 //!   keyed by (worker, timestamp), so a resent ping is stored once. A ping whose key is already
-//!   stored is a *duplicate* (a *conflict* when its position differs): it is recorded in a
-//!   duplicates log, so the summaries count it exactly as the batch door counts a repeated
-//!   row (DESIGN.md §4.2 step 1).
+//!   stored is a *repeat* when every stored value (position, accuracy, speed, bearing,
+//!   altitude, battery, mock flag, check-in; compared as stored) equals the stored ping's or a
+//!   logged conflict's: it changes nothing, is not logged and marks no day (DESIGN.md §4.2
+//!   step 1). Otherwise it is a *conflict*: recorded in the duplicates log, so the summaries
+//!   count it as received and dropped exactly as the batch door counts such a row.
 //! - In the same transaction, the worker-days the batch may change are marked dirty: the day
 //!   of each ping, and every stored worker-day whose window ([`SummaryRow::window`]) reaches
 //!   the ping (a night shift's earlier day, a relocation look-ahead).
@@ -84,9 +86,11 @@ pub struct NewPing {
 pub enum Insert {
     /// Stored.
     Accepted,
-    /// The same (worker, ts) was already stored at the same position.
-    Duplicate,
-    /// The same (worker, ts) was already stored at another position (the first is kept).
+    /// Identical to a ping already received (same worker, ts and stored values): changes
+    /// nothing (DESIGN.md §4.2 step 1).
+    Repeat,
+    /// The same (worker, ts) was already stored with other values (the first is kept; this
+    /// one is logged, counted as received and dropped).
     Conflict,
 }
 
@@ -197,7 +201,8 @@ pub struct Position {
 pub struct StoreStats {
     /// Stored pings.
     pub pings: u64,
-    /// Duplicates recorded.
+    /// Pings in the duplicates log: conflicts (stores written before repeats were told
+    /// apart also hold repeats there, which the engine leaves out).
     pub duplicates: u64,
     /// Stored summaries.
     pub summaries: u64,

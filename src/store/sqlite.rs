@@ -65,6 +65,11 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
      INSERT INTO counters (name, n) SELECT 'pings', COUNT(*) FROM pings;
      INSERT INTO counters (name, n) SELECT 'duplicates', COUNT(*) FROM duplicates;",
+    // 3: the log looked up by every stored value, so telling a repeat from a conflict is one
+    // index probe however many conflicts a key has (DESIGN.md §4.2 step 1).
+    "CREATE INDEX duplicates_by_values ON duplicates
+        (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin);
+     DROP INDEX duplicates_by_key;",
 ];
 
 /// How many read connections are kept open.
@@ -289,15 +294,23 @@ fn write_batches(
     let now = now_ms();
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut all = Vec::with_capacity(batch.len());
-    let (mut stored, mut repeated) = (0i64, 0i64);
+    let (mut stored, mut logged) = (0i64, 0i64);
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (worker, ts) DO NOTHING",
         )?;
-        let mut existing =
-            tx.prepare_cached("SELECT lon, lat FROM pings WHERE worker = ?1 AND ts = ?2")?;
+        // A repeat (DESIGN.md §4.2 step 1): a ping stored or logged under this key with every
+        // stored value the same, compared as stored (`IS`: NULL equals NULL).
+        let mut identical = tx.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM pings WHERE worker = ?1 AND ts = ?2 AND lon IS ?3 AND lat IS ?4
+                   AND acc IS ?5 AND speed IS ?6 AND bearing IS ?7 AND alt IS ?8 AND batt IS ?9
+                   AND mock IS ?10 AND checkin IS ?11)
+               OR EXISTS (SELECT 1 FROM duplicates WHERE worker = ?1 AND ts = ?2 AND lon IS ?3 AND lat IS ?4
+                   AND acc IS ?5 AND speed IS ?6 AND bearing IS ?7 AND alt IS ?8 AND batt IS ?9
+                   AND mock IS ?10 AND checkin IS ?11)",
+        )?;
         let mut duplicate = tx.prepare_cached(
             "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device, conflict)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -347,29 +360,28 @@ fn write_batches(
                 ];
                 let outcome = if insert.execute(values)? == 1 {
                     Insert::Accepted
+                } else if identical.query_row(&values[..11], |r| r.get::<_, bool>(0))? {
+                    // The same fix received again: nothing to log, no day to recompute.
+                    Insert::Repeat
                 } else {
-                    let (lon, lat): (f64, f64) = existing
-                        .query_row(params![worker, p.ts], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    let conflict = lon != p.lon || lat != p.lat;
-                    // The repeat's own values, and whether its position differs.
+                    // A conflict's own values, logged: the summaries count it as received.
                     duplicate.execute(rusqlite::params_from_iter(
                         values
                             .iter()
                             .copied()
-                            .chain([&conflict as &dyn rusqlite::ToSql]),
+                            .chain([&true as &dyn rusqlite::ToSql]),
                     ))?;
-                    if conflict {
-                        Insert::Conflict
-                    } else {
-                        Insert::Duplicate
-                    }
+                    Insert::Conflict
                 };
-                if outcome == Insert::Accepted {
-                    stored += 1;
-                } else {
-                    repeated += 1;
+                match outcome {
+                    Insert::Accepted => stored += 1,
+                    Insert::Conflict => logged += 1,
+                    Insert::Repeat => {}
                 }
                 out.push(outcome);
+                if outcome == Insert::Repeat {
+                    continue;
+                }
                 let e = touched.entry(worker).or_insert((Vec::new(), p.ts, p.ts));
                 if !e.0.contains(&n.day) {
                     e.0.push(n.day);
@@ -406,7 +418,7 @@ fn write_batches(
         }
         let mut count = tx.prepare_cached("UPDATE counters SET n = n + ?2 WHERE name = ?1")?;
         count.execute(params!["pings", stored])?;
-        count.execute(params!["duplicates", repeated])?;
+        count.execute(params!["duplicates", logged])?;
     }
     tx.commit()?;
     Ok(all)
@@ -848,7 +860,7 @@ mod tests {
     }
 
     #[test]
-    fn a_resent_ping_is_stored_once_and_counted_as_a_duplicate_or_conflict() {
+    fn a_resent_ping_is_a_repeat_and_only_a_conflict_is_logged() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let first = store
@@ -858,23 +870,39 @@ mod tests {
             )
             .unwrap();
         assert_eq!(first, vec![Insert::Accepted, Insert::Accepted]);
+        let mut other_battery = ping("w1", 1_000_000, 112.0);
+        other_battery.ping.batt_pct = Some(40.0);
         let again = store
             .insert_pings(
-                vec![ping("w1", 1_000_000, 112.0), ping("w1", 2_000_000, 112.5)],
+                vec![
+                    ping("w1", 1_000_000, 112.0),
+                    ping("w1", 2_000_000, 112.5),
+                    ping("w1", 2_000_000, 112.5),
+                    other_battery,
+                ],
                 300_000,
             )
             .unwrap();
-        assert_eq!(again, vec![Insert::Duplicate, Insert::Conflict]);
+        assert_eq!(
+            again,
+            vec![
+                Insert::Repeat,
+                Insert::Conflict,
+                Insert::Repeat,
+                Insert::Conflict
+            ]
+        );
         let pings = store.pings("w1", 0..10_000_000).unwrap();
-        // Stored once each, each repeat right after its original, in order of receipt.
-        let shape: Vec<(UnixMs, f64)> = pings.iter().map(|p| (p.ts, p.lon)).collect();
+        // Stored once each, each conflict right after its original, in order of receipt.
+        let shape: Vec<(UnixMs, f64, Option<f32>)> =
+            pings.iter().map(|p| (p.ts, p.lon, p.batt_pct)).collect();
         assert_eq!(
             shape,
             vec![
-                (1_000_000, 112.0),
-                (1_000_000, 112.0),
-                (2_000_000, 112.0),
-                (2_000_000, 112.5)
+                (1_000_000, 112.0, None),
+                (1_000_000, 112.0, Some(40.0)),
+                (2_000_000, 112.0, None),
+                (2_000_000, 112.5, None)
             ]
         );
         let stats = store.stats().unwrap();

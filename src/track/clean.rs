@@ -2,8 +2,19 @@
 //! fixes in time order, with every dropped ping counted by reason.
 //!
 //! The gates run in this order: sort by timestamp (stable, so equal timestamps keep their
-//! order of receipt), duplicates and conflicts, timestamps ahead of receipt, accuracy, speed.
+//! order of receipt), repeats and conflicts, timestamps ahead of receipt, accuracy, speed.
 //! Cleaning never invents or reorders fixes beyond that sort.
+//!
+//! A *repeat* (DESIGN.md §4.2 step 1) is a ping identical to one received before it: same
+//! worker, timestamp and stored values ([`same_values`]: position, accuracy, speed, bearing,
+//! altitude, battery, mock flag and check-in, compared exactly; the receipt time is not a
+//! value of the fix). A repeat is the same fix received again: it is no ping received and no
+//! drop, so it changes no figure; [`Cleaned::repeats`] counts it as an operational number.
+//! A ping with the same timestamp and other values is a *conflict*: received, and dropped.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -14,9 +25,7 @@ use crate::model::{Ping, UnixMs};
 /// How many pings each gate dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DropCounts {
-    /// Same worker and timestamp as an earlier ping, same position.
-    pub duplicate: u32,
-    /// Same worker and timestamp as an earlier ping, different position.
+    /// Same worker and timestamp as an earlier ping, other values (repeats are not drops).
     pub conflict: u32,
     /// Timestamp more than `max_future_s` after the ping was received.
     pub future: u32,
@@ -29,12 +38,11 @@ pub struct DropCounts {
 impl DropCounts {
     /// All dropped pings.
     pub fn total(&self) -> u32 {
-        self.duplicate + self.conflict + self.future + self.accuracy + self.speed
+        self.conflict + self.future + self.accuracy + self.speed
     }
 
     /// Adds another count to this one.
     pub fn add(&mut self, other: &DropCounts) {
-        self.duplicate += other.duplicate;
         self.conflict += other.conflict;
         self.future += other.future;
         self.accuracy += other.accuracy;
@@ -46,9 +54,7 @@ impl DropCounts {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
-    /// Same timestamp and position as an earlier ping.
-    Duplicate,
-    /// Same timestamp as an earlier ping, another position.
+    /// Same timestamp as an earlier ping, other values.
     Conflict,
     /// Stamped too far ahead of its receipt.
     Future,
@@ -62,7 +68,6 @@ impl DropCounts {
     /// Counts one more dropped ping.
     pub fn count(&mut self, reason: DropReason) {
         match reason {
-            DropReason::Duplicate => self.duplicate += 1,
             DropReason::Conflict => self.conflict += 1,
             DropReason::Future => self.future += 1,
             DropReason::Accuracy => self.accuracy += 1,
@@ -108,8 +113,11 @@ pub struct Cleaned {
     pub jumps: Vec<Jump>,
     /// Timestamps of the pings dropped for being ahead of their receipt.
     pub future: Vec<UnixMs>,
-    /// Pings the client flagged as mock locations (among all received, before cleaning).
+    /// Pings the client flagged as mock locations (among all received, repeats left out,
+    /// before cleaning).
     pub mock: u32,
+    /// Repeats: pings identical to one received before them, left out of every figure.
+    pub repeats: u32,
     /// Every dropped ping: its timestamp and why, in time order (the per-day counts).
     pub drops: Vec<(UnixMs, DropReason)>,
 }
@@ -122,10 +130,7 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
 /// Cleans the pings of one worker (any order) with the speed gate starting from `carry`, the
 /// last fix accepted before these pings (`None`: nothing before them).
 pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) -> Cleaned {
-    let mut out = Cleaned {
-        mock: pings.iter().filter(|p| p.mock).count() as u32,
-        ..Cleaned::default()
-    };
+    let mut out = Cleaned::default();
     let order = time_order(pings);
     let source = |k: usize| order.as_ref().map_or(k as u32, |o| o[k]);
     let future_ms = (params.max_future_s * 1000.0) as UnixMs;
@@ -135,23 +140,30 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
     // compacts this vector in place.
     let mut candidates: Vec<Fix> = Vec::with_capacity(pings.len());
     let mut prev: Option<&Ping> = None;
+    // The values received at `prev`'s timestamp, once a second ping has it (a hash set, so a
+    // flood of pings at one instant costs linear time).
+    let mut seen: Option<HashSet<ValueKey>> = None;
     for k in 0..pings.len() {
         let i = source(k);
         let p = &pings[i as usize];
         if let Some(q) = prev {
             if q.ts == p.ts {
-                // `prev` is the first received ping with this timestamp: it stays.
-                let reason = if q.lon == p.lon && q.lat == p.lat {
-                    DropReason::Duplicate
-                } else {
-                    DropReason::Conflict
-                };
-                out.dropped.count(reason);
-                out.drops.push((p.ts, reason));
+                // `prev` is the first received ping with this timestamp: it stays. A copy
+                // of any ping received before (conflicts included) is a repeat.
+                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
+                if !set.insert(value_key(p)) {
+                    out.repeats += 1;
+                    continue;
+                }
+                out.mock += u32::from(p.mock);
+                out.dropped.conflict += 1;
+                out.drops.push((p.ts, DropReason::Conflict));
                 continue;
             }
         }
+        out.mock += u32::from(p.mock);
         prev = Some(p);
+        seen = None;
         if let Some(received) = p.received {
             if p.ts > received + future_ms {
                 out.dropped.future += 1;
@@ -195,6 +207,74 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
     out.drops.sort_by_key(|d| d.0);
     out.fixes = candidates;
     out
+}
+
+/// The stored values of a fix, as compared for repeats: longitude, latitude, then accuracy,
+/// speed, bearing, altitude and battery, the mock flag and the check-in; −0 is taken as +0, so
+/// the key is equal exactly when the values are `==`.
+type ValueKey = (u64, u64, [Option<u32>; 5], bool, Option<Arc<str>>);
+
+fn value_key(p: &Ping) -> ValueKey {
+    let f = |x: f64| (x + 0.0).to_bits();
+    let g = |x: Option<f32>| x.map(|v| (v + 0.0).to_bits());
+    (
+        f(p.lon),
+        f(p.lat),
+        [
+            g(p.acc_m),
+            g(p.speed_mps),
+            g(p.bearing_deg),
+            g(p.alt_m),
+            g(p.batt_pct),
+        ],
+        p.mock,
+        p.checkin.clone(),
+    )
+}
+
+/// Whether `b` repeats `a` (DESIGN.md §4.2 step 1): the same worker, timestamp and stored
+/// values — position, accuracy, speed, bearing, altitude, battery, mock flag, check-in —
+/// compared exactly (the store keeps each as the `f64`/`f32`, flag or text it was read as).
+/// The receipt time is not compared: it is when the copy arrived, not a value of the fix.
+pub fn same_values(a: &Ping, b: &Ping) -> bool {
+    a.ts == b.ts && a.worker == b.worker && value_key(a) == value_key(b)
+}
+
+/// The distinct pings of `pings` (one worker's, any order): every repeat left out, the first
+/// received of each kept, and how many repeats there were. Borrowed when there is none;
+/// otherwise the distinct pings in time order (stable: equal timestamps keep receipt order).
+pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
+    let sorted = pings.windows(2).all(|w| w[0].ts <= w[1].ts);
+    if sorted && pings.windows(2).all(|w| w[0].ts != w[1].ts) {
+        return (Cow::Borrowed(pings), 0);
+    }
+    let order = time_order(pings);
+    let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
+    let mut keep: Vec<usize> = Vec::with_capacity(pings.len());
+    let mut seen: Option<HashSet<ValueKey>> = None;
+    for k in 0..pings.len() {
+        let p = &pings[source(k)];
+        if k > 0 {
+            let q = &pings[source(k - 1)];
+            if q.ts == p.ts {
+                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
+                if !set.insert(value_key(p)) {
+                    continue;
+                }
+            } else {
+                seen = None;
+            }
+        }
+        keep.push(source(k));
+    }
+    let repeats = pings.len() - keep.len();
+    if repeats == 0 {
+        return (Cow::Borrowed(pings), 0);
+    }
+    (
+        Cow::Owned(keep.into_iter().map(|i| pings[i].clone()).collect()),
+        repeats,
+    )
 }
 
 /// Whether a ping passes the gates that look at it alone (duplicates, receipt, accuracy), so
@@ -326,21 +406,69 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_keep_the_first_received_and_conflicts_are_counted() {
+    fn repeats_change_nothing_and_conflicts_are_counted() {
         let mut moved = ping(10, 500.0);
         moved.acc_m = Some(5.0);
+        let mut other_battery = ping(10, 10.0);
+        other_battery.batt_pct = Some(50.0);
+        let mut resent = ping(10, 10.0);
+        resent.received = Some(99);
         let pings = vec![
             ping(0, 0.0),
             ping(10, 10.0),
-            ping(10, 10.0),
+            resent,
+            moved.clone(),
             moved,
+            other_battery,
             ping(20, 20.0),
         ];
         let c = clean(&pings, &params());
         assert_eq!(c.fixes.len(), 3);
         assert_eq!(c.fixes[1].ping, 1, "the first received of ts=10 stays");
-        assert_eq!(c.dropped.duplicate, 1);
-        assert_eq!(c.dropped.conflict, 1);
+        assert_eq!(c.repeats, 2, "the resent copy and the moved ping's copy");
+        assert_eq!(
+            c.dropped.conflict, 2,
+            "another position, another battery level"
+        );
+        let (d, repeats) = distinct(&pings);
+        assert_eq!((d.len(), repeats), (5, 2));
+        assert_eq!(
+            d[2].acc_m,
+            Some(5.0),
+            "receipt order kept within a timestamp"
+        );
+    }
+
+    #[test]
+    fn a_flood_at_one_instant_keeps_the_first_and_counts_each_copy_once() {
+        let mut pings = vec![ping(0, 0.0)];
+        for k in 0..200 {
+            pings.push(ping(10, f64::from(k)));
+        }
+        for k in (0..200).rev() {
+            pings.push(ping(10, f64::from(k)));
+        }
+        let c = clean(&pings, &params());
+        assert_eq!(
+            (c.fixes.len(), c.dropped.conflict, c.repeats),
+            (2, 199, 200)
+        );
+        assert_eq!(c.fixes[1].ping, 1);
+        let (d, repeats) = distinct(&pings);
+        assert_eq!((d.len(), repeats), (201, 200));
+    }
+
+    #[test]
+    fn distinct_borrows_when_there_is_no_repeat() {
+        let pings = vec![ping(20, 0.0), ping(10, 0.0), ping(10, 5.0)];
+        assert!(matches!(
+            distinct(&pings),
+            (std::borrow::Cow::Borrowed(_), 0)
+        ));
+        let again = vec![ping(20, 0.0), ping(10, 0.0), ping(20, 0.0)];
+        let (d, n) = distinct(&again);
+        let ts: Vec<i64> = d.iter().map(|p| p.ts).collect();
+        assert_eq!((ts, n), (vec![10_000, 20_000], 1));
     }
 
     #[test]
@@ -424,7 +552,7 @@ mod tests {
         };
         let c = clean(&[ping(0, 0.0), bad.clone(), bad], &p);
         assert_eq!(c.fixes.len(), 2);
-        assert_eq!(c.dropped.duplicate, 1);
+        assert_eq!(c.repeats, 1);
         assert_eq!(c.dropped.accuracy + c.dropped.speed, 0);
     }
 }

@@ -20,7 +20,9 @@ pub mod days;
 pub mod simplify;
 pub mod stays;
 
-pub use clean::{clean, clean_from, Carry, Cleaned, DropCounts, DropReason, Jump};
+pub use clean::{
+    clean, clean_from, distinct, same_values, Carry, Cleaned, DropCounts, DropReason, Jump,
+};
 pub use days::{for_each_day_run, split_days, DaySummary};
 pub use simplify::simplify;
 pub use stays::{stays, Stay};
@@ -123,7 +125,7 @@ impl Fix {
 /// One worker's patrol: the result of [`build`].
 #[derive(Clone, Debug, Default)]
 pub struct Track {
-    /// Pings received.
+    /// Pings received (repeats left out: DESIGN.md §4.2 step 1).
     pub pings: usize,
     /// Cleaning's output: accepted fixes, drops by reason, jumps.
     pub cleaned: Cleaned,
@@ -165,7 +167,7 @@ pub fn build_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
     // Folded from +0.0: `Sum` for f64 starts at -0.0, which a worker with no days would print.
     let days = split_days(&cleaned.fixes, &segs, &all_stays, params.timezone);
     Track {
-        pings: pings.len(),
+        pings: pings.len() - cleaned.repeats as usize,
         length_m: days.iter().fold(0.0, |sum, d| sum + d.length_m),
         patrol_s: days.iter().fold(0.0, |sum, d| sum + d.patrol_s),
         cleaned,

@@ -4,4 +4,6 @@
 #![cfg(feature = "assess")]
 
 mod memory;
+mod props;
+mod repeats;
 mod util;
