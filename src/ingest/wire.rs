@@ -1139,10 +1139,13 @@ mod tests {
     #[test]
     fn the_osmand_query_says_its_token_and_whether_it_has_the_fix() {
         assert_eq!(
-            osmand_query(Some("id=a&lat=1&lon=2&token=t")),
+            super::osmand_query(Some("id=a&lat=1&lon=2&token=t")),
             (Some("t".into()), true)
         );
-        assert_eq!(osmand_query(Some("token=t")), (Some("t".into()), false));
-        assert_eq!(osmand_query(None), (None, false));
+        assert_eq!(
+            super::osmand_query(Some("token=t")),
+            (Some("t".into()), false)
+        );
+        assert_eq!(super::osmand_query(None), (None, false));
     }
 }
