@@ -305,11 +305,13 @@ fn count_rejection(source: Source, code: &'static str) {
 
 /// `POST /api/v1/pings`: a JSON array or NDJSON of §5.1 pings (gzip allowed).
 #[utoipa::path(post, path = "/api/v1/pings", tag = "ingest",
-    request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1)",
+    request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1); gzip (every member read) allowed; at most max_body_bytes before and after gzip",
         content_type = "application/json"),
     responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected"),
-        (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read"),
-        (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read: bad_json, empty_body, bad_gzip (refused whole), bad_body (broken chunks, cut off)"),
+        (status = 401, body = super::error::ErrorBody, description = "checked before the body is read"),
+        (status = 408, body = super::error::ErrorBody, description = "request_timeout: the body did not arrive within body_timeout_s"),
+        (status = 413, body = super::error::ErrorBody, description = "body_too_large, or too_many_records (counted while decoding: refused at max_batch + 1)"),
         (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody)))]
 pub async fn post_pings(
     State(state): State<Arc<AppState>>,
@@ -400,7 +402,9 @@ pub async fn post_pings(
         ("speed" = Option<f64>, Query, description = "knots"),
         ("token" = Option<String>, Query, description = "the device's token (the app cannot set headers)")),
     responses((status = 200, description = "stored (empty body)"),
-        (status = 400, body = super::error::ErrorBody, description = "e.g. unknown_device, no_position")))]
+        (status = 400, body = super::error::ErrorBody, description = "e.g. unknown_device, no_position, too_long (an id over 128 bytes)"),
+        (status = 401, body = super::error::ErrorBody, description = "checked before the body is read when the token is in the query or a bearer header, or the fix is in the query"),
+        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)")))]
 pub async fn osmand(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -521,9 +525,10 @@ fn owntracks_user(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 
 /// `POST /owntracks`: OwnTracks HTTP mode.
 #[utoipa::path(post, path = "/owntracks", tag = "ingest",
-    request_body(content = String, description = "an OwnTracks JSON message", content_type = "application/json"),
+    request_body(content = String, description = "an OwnTracks JSON message, at most 64 KiB (also after gzip)", content_type = "application/json"),
     responses((status = 200, description = "`[]`: stored, or a message type that carries no position"),
-        (status = 400, body = super::error::ErrorBody)))]
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody, description = "checked before the body is read"),
+        (status = 413, body = super::error::ErrorBody)))]
 pub async fn owntracks(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
