@@ -366,6 +366,11 @@ async fn serve_conn(
                 break;
             }
             _ = stop.wait_for(|s| *s), if !closing => {
+                // A stop closes an idle connection at once; one with a request in flight
+                // finishes it (its commit included), within the drain time.
+                if conn.idle_for().is_some() {
+                    break;
+                }
                 http.as_mut().graceful_shutdown();
                 closing = true;
                 stopping = true;

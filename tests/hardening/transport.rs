@@ -440,3 +440,38 @@ fn a_client_is_served_while_1100_idle_connections_are_held() {
         "the cap is logged once per episode: {log}"
     );
 }
+
+#[test]
+fn a_stop_lets_the_request_in_flight_finish_and_closes_idle_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), "", None);
+    let t = now_s();
+    let body = serde_json::to_vec(&vec![ping("w-0001", t - 10), ping("w-0001", t - 20)]).unwrap();
+    let idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST /api/v1/pings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = s.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    c.write_all(&body[10..]).unwrap();
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"accepted\":2"), "{text}");
+    // The server exits while the idle connection is still open on this side.
+    let mut s = s;
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {}", s.log());
+    drop(idle);
+}
