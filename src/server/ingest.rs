@@ -138,10 +138,13 @@ pub(crate) async fn read_body(
 }
 
 /// Why a body could not be collected.
+#[derive(Debug, thiserror::Error)]
 enum BodyError {
     /// Over the limit.
+    #[error("the body is over the limit")]
     TooLarge,
     /// The transport failed (malformed chunks, a cut connection).
+    #[error("the body cannot be read: {0}")]
     Broken(axum::Error),
 }
 

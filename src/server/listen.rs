@@ -244,6 +244,7 @@ impl Conns {
 /// Raises this process's soft limit of open files to its hard limit (as servers do), so the
 /// connection caps, not the default 1,024 descriptors, decide. Returns the limit now in force.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not on every unix
 pub fn raise_open_files_limit() -> Option<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
