@@ -93,6 +93,20 @@ pub struct ServerConfig {
     pub data: String,
     /// Largest request body accepted, bytes (after gzip decompression too).
     pub max_body_bytes: u64,
+    /// Largest registry file accepted by `PUT /api/v1/registry/{file}`, bytes (after gzip too).
+    pub max_registry_bytes: u64,
+    /// Seconds a client has to send a request's headers (slow clients are closed).
+    pub header_timeout_s: u64,
+    /// Seconds a client has to send a request's body (`408 request_timeout` after).
+    pub body_timeout_s: u64,
+    /// Seconds a request may take in all (`503 deadline_exceeded` after).
+    pub request_timeout_s: u64,
+    /// Seconds a connection may stay open without a request in flight before it is closed.
+    pub idle_timeout_s: u64,
+    /// Open connections at most, all clients together (idle ones are closed first).
+    pub max_connections: usize,
+    /// Open connections at most from one client address.
+    pub max_connections_per_ip: usize,
     /// Most records in one ingest batch.
     pub max_batch: u64,
     /// Requests per second each token may make (sustained).
@@ -123,6 +137,13 @@ impl Default for ServerConfig {
             osmand_listen: String::new(),
             data: "./gridbeat-data".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            max_registry_bytes: 64 * 1024 * 1024,
+            header_timeout_s: 10,
+            body_timeout_s: 30,
+            request_timeout_s: 60,
+            idle_timeout_s: 60,
+            max_connections: 1024,
+            max_connections_per_ip: 256,
             max_batch: 50_000,
             rate_per_s: 50,
             rate_burst: 200,

@@ -23,7 +23,9 @@
 //!    case; empty or null is `false`; anything else is `bad_bool`.
 //! 7. `checkin` (optional): text, trimmed; empty or null is none.
 //!
-//! Text fields are trimmed of ASCII white space, and must be UTF-8 (`bad_encoding`).
+//! Text fields are trimmed of ASCII white space, and must be UTF-8 (`bad_encoding`). The
+//! identifiers `worker` and `checkin` are at most [`MAX_ID_BYTES`] (128) bytes (`too_long`);
+//! a value shown in a fault is cut to 64 characters.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -207,6 +209,16 @@ pub enum RecordFault {
         /// What it may hold.
         expected: &'static str,
     },
+    /// An identifier (`worker`, `checkin`) is longer than [`MAX_ID_BYTES`].
+    #[error("the {field} field is {len} bytes long; at most {max} (value {shown:?})", max = MAX_ID_BYTES)]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its length, bytes.
+        len: usize,
+        /// Its beginning, cut.
+        shown: String,
+    },
     /// The record itself could not be read (a damaged Parquet page, an unreadable CSV record).
     #[error("unreadable row: {reason}")]
     UnreadableRow {
@@ -227,6 +239,7 @@ impl RecordFault {
             RecordFault::BadBool { .. } => "bad_bool",
             RecordFault::BadEncoding { .. } => "bad_encoding",
             RecordFault::WrongType { .. } => "wrong_type",
+            RecordFault::TooLong { .. } => "too_long",
             RecordFault::UnreadableRow { .. } => "unreadable_row",
         }
     }
@@ -256,7 +269,7 @@ pub struct RowFilter<'f> {
 
 /// Applies the row rules (see the module documentation) to one record.
 pub fn read_row<'a>(raw: &RawRow<'a>, filter: &RowFilter<'_>) -> Outcome<'a> {
-    let worker = text(raw.worker, "worker");
+    let worker = text(raw.worker, "worker").and_then(|w| bounded(w, "worker"));
     if let (Some(only), Ok(Some(w))) = (filter.worker, &worker) {
         if *w != only {
             return Outcome::Skipped;
@@ -316,7 +329,7 @@ fn rest<'a>(
         alt_m: small(raw.alt, "alt")?,
         batt_pct: small(raw.batt, "batt")?,
         mock: boolean(raw.mock, "mock")?,
-        checkin: text(raw.checkin, "checkin")?,
+        checkin: bounded(text(raw.checkin, "checkin")?, "checkin")?,
     })
 }
 
@@ -338,8 +351,25 @@ fn text<'a>(f: Field<'a>, field: &'static str) -> Result<Option<&'a str>, Record
     }
 }
 
-/// Shows a value in a fault, shortened so one bad row cannot hold a megabyte.
-fn shown(t: &str) -> String {
+/// The longest identifier (worker, device, check-in, unit or checkpoint code), bytes.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// An identifier, refused (`too_long`) above [`MAX_ID_BYTES`].
+#[inline]
+fn bounded<'a>(t: Option<&'a str>, field: &'static str) -> Result<Option<&'a str>, RecordFault> {
+    match t {
+        Some(v) if v.len() > MAX_ID_BYTES => Err(RecordFault::TooLong {
+            field,
+            len: v.len(),
+            shown: shown(v),
+        }),
+        other => Ok(other),
+    }
+}
+
+/// Shows a value in a message, cut to 64 characters and `…`, so one bad value cannot make a
+/// megabyte of answer or log.
+pub fn shown(t: &str) -> String {
     match t.char_indices().nth(64) {
         Some((i, _)) => format!("{}…", &t[..i]),
         None => t.to_string(),

@@ -142,6 +142,24 @@ pub fn decode_pings(
     ndjson: bool,
     crs_default: Crs,
 ) -> Result<Vec<Result<Fix, WireError>>, WireError> {
+    decode_pings_max(body, ndjson, crs_default, usize::MAX)
+}
+
+/// [`decode_pings`] of at most `max_records` records: the records are decoded one at a time
+/// as the body is read (an array element, an NDJSON line), and the decoder stops at record
+/// `max_records + 1` with `too_many_records`, so the memory a body can take is bounded by
+/// `max_records`, not by how many records it holds.
+///
+/// # Errors
+/// As [`decode_pings`], and `too_many_records` past `max_records` (before the rest of the
+/// body is even looked at).
+pub fn decode_pings_max(
+    body: &[u8],
+    ndjson: bool,
+    crs_default: Crs,
+    max_records: usize,
+) -> Result<Vec<Result<Fix, WireError>>, WireError> {
+    use serde::de::DeserializeSeed;
     let text = std::str::from_utf8(body).map_err(|e| {
         WireError::new(
             "bad_json",
@@ -159,27 +177,83 @@ pub fn decode_pings(
             "the body is empty: send a JSON array of pings or NDJSON, one ping per line",
         ));
     }
+    let too_many = || {
+        WireError::new(
+            "too_many_records",
+            format!("more than {max_records} records in one batch: split the batch"),
+        )
+    };
+    let mut out = Vec::new();
     if !ndjson && start.starts_with('[') {
-        let records: Vec<Value> = serde_json::from_str(start).map_err(|e| {
+        let mut over = false;
+        let mut de = serde_json::Deserializer::from_str(start);
+        let read = Records {
+            crs: crs_default,
+            max: max_records,
+            out: &mut out,
+            over: &mut over,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if over {
+            return Err(too_many());
+        }
+        read.map_err(|e| {
             WireError::new(
                 "bad_json",
                 format!("the body is not a JSON array of pings: {e}"),
             )
         })?;
-        return Ok(records.iter().map(|v| ping(v, crs_default)).collect());
+        return Ok(out);
     }
-    Ok(text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| match serde_json::from_str::<Value>(line) {
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        if i >= max_records {
+            return Err(too_many());
+        }
+        out.push(match serde_json::from_str::<Value>(line) {
             Ok(v) => ping(&v, crs_default),
             Err(e) => Err(WireError::new(
                 "bad_json",
                 format!("record {i} is not a JSON object: {e}"),
             )),
-        })
-        .collect())
+        });
+    }
+    Ok(out)
+}
+
+/// The elements of a JSON array of pings, decoded one by one as the parser reaches them.
+struct Records<'o> {
+    crs: Crs,
+    max: usize,
+    out: &'o mut Vec<Result<Fix, WireError>>,
+    over: &'o mut bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Records<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Records<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of pings")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            if self.out.len() >= self.max {
+                *self.over = true;
+                return Err(serde::de::Error::custom("too many records"));
+            }
+            self.out.push(ping(&v, self.crs));
+        }
+        Ok(())
+    }
 }
 
 /// One §5.1 record.
@@ -320,6 +394,13 @@ pub fn decode_osmand(
     Ok((fix, token(&query).or_else(|| token(&form))))
 }
 
+/// What an OsmAnd query string says before any body is read: its `token` parameter, and
+/// whether it carries the fix itself (then the body is not read at all).
+pub fn osmand_query(query: Option<&str>) -> (Option<String>, bool) {
+    let pairs = form_pairs(query.unwrap_or("").as_bytes());
+    (token(&pairs), pairs.iter().any(|(k, _)| is_fix_key(k)))
+}
+
 /// Keys that say a parameter list carries a fix.
 fn is_fix_key(key: &str) -> bool {
     ["id", "deviceid", "device_id", "lat", "lon", "location"]
@@ -427,7 +508,7 @@ fn osmand_fields(pairs: &[(String, Vec<u8>)], tz: chrono_tz::Tz) -> Result<Fix, 
                 .position(|b| *b == b',')
                 .ok_or_else(|| RecordFault::BadNumber {
                     field: "location",
-                    value: String::from_utf8_lossy(loc).chars().take(64).collect(),
+                    value: super::row::shown(&String::from_utf8_lossy(loc)),
                 })?;
             (Field::Text(&loc[..i]), Field::Text(&loc[i + 1..]))
         }
@@ -1012,5 +1093,59 @@ mod tests {
         assert_eq!(code(b"[{\"lat\": NaN}]", false), "bad_json");
         assert_eq!(code(b"\xff\xfe", true), "bad_json");
         assert_eq!(decode_pings(b"[]", false, Crs::Wgs84).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn the_decoder_stops_at_the_record_past_the_limit() {
+        // Four records then a syntax error: a decoder that read the whole array first would
+        // answer bad_json; one that counts while reading stops at record 4 of at most 3.
+        let code = |b: &[u8], nd| decode_pings_max(b, nd, Crs::Wgs84, 3).unwrap_err().code;
+        assert_eq!(code(b"[0,0,0,0 garbage", false), "too_many_records");
+        assert_eq!(
+            code(b"{}\n{}\n\n{}\n{}\n{ garbage", true),
+            "too_many_records"
+        );
+        // At the limit the records are all there.
+        let three = decode_pings_max(b"[0,0,0]", false, Crs::Wgs84, 3).unwrap();
+        assert_eq!(three.len(), 3);
+        assert_eq!(three[2].as_ref().unwrap_err().code, "not_an_object");
+        // 8 million zeros (16 MB) stop at the 50,001st.
+        let mut bomb = b"[0".to_vec();
+        bomb.extend(std::iter::repeat_n(&b",0"[..], 8_000_000 - 1).flatten());
+        bomb.push(b']');
+        assert_eq!(
+            decode_pings_max(&bomb, false, Crs::Wgs84, 50_000)
+                .unwrap_err()
+                .code,
+            "too_many_records"
+        );
+    }
+
+    #[test]
+    fn a_long_worker_id_is_too_long_and_not_echoed_whole() {
+        let long = "w".repeat(10 * 1024 * 1024);
+        let body = format!(r#"[{{"worker":"{long}","ts":1791423000000,"lat":28.2,"lon":112.98}}]"#);
+        let out = decode_pings(body.as_bytes(), false, Crs::Wgs84).unwrap();
+        let e = out[0].as_ref().unwrap_err();
+        assert_eq!(e.code, "too_long");
+        assert!(e.message.len() < 300, "{} bytes", e.message.len());
+        let ok = format!(
+            r#"[{{"worker":"{}","ts":1791423000000,"lat":28.2,"lon":112.98}}]"#,
+            "w".repeat(128)
+        );
+        assert!(decode_pings(ok.as_bytes(), false, Crs::Wgs84).unwrap()[0].is_ok());
+    }
+
+    #[test]
+    fn the_osmand_query_says_its_token_and_whether_it_has_the_fix() {
+        assert_eq!(
+            super::osmand_query(Some("id=a&lat=1&lon=2&token=t")),
+            (Some("t".into()), true)
+        );
+        assert_eq!(
+            super::osmand_query(Some("token=t")),
+            (Some("t".into()), false)
+        );
+        assert_eq!(super::osmand_query(None), (None, false));
     }
 }

@@ -332,9 +332,27 @@ fn code_property(value: Option<&Value>) -> Result<Option<String>, String> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) if s.trim().len() > MAX_ID_BYTES => Err(format!(
+            "a code of {} bytes (at most {MAX_ID_BYTES})",
+            s.trim().len()
+        )),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
         Some(v) => Err(describe(v)),
+    }
+}
+
+/// The longest unit, checkpoint or worker id or code, bytes (the row rules' bound).
+const MAX_ID_BYTES: usize = crate::ingest::row::MAX_ID_BYTES;
+
+/// The longest name (of a unit, checkpoint or worker), bytes.
+const MAX_NAME_BYTES: usize = 256;
+
+/// The fault of a name over [`MAX_NAME_BYTES`].
+fn long_name(len: usize) -> Fault {
+    Fault::BadProperty {
+        name: "name".to_string(),
+        problem: format!("is {len} bytes long; at most {MAX_NAME_BYTES}"),
     }
 }
 
@@ -344,7 +362,7 @@ fn describe(v: &Value) -> String {
         Value::Null => "null".to_string(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {s:?}"),
+        Value::String(s) => format!("the string {:?}", crate::ingest::row::shown(s)),
         Value::Array(_) => "an array".to_string(),
         Value::Object(_) => "an object".to_string(),
     }
@@ -402,6 +420,10 @@ fn read_unit(index: usize, feature: &Value, issues: &mut Issues<'_>) -> RawUnit 
             None
         }
     };
+    let name = text_property(props, "name");
+    if name.len() > MAX_NAME_BYTES {
+        faults.push(long_name(name.len()));
+    }
     let mut raw = Vec::new();
     if level == Some(Level::Grid) {
         match read_polygons(feature.get("geometry")) {
@@ -415,7 +437,7 @@ fn read_unit(index: usize, feature: &Value, issues: &mut Issues<'_>) -> RawUnit 
     let unit = RawUnit {
         index,
         code,
-        name: text_property(props, "name"),
+        name,
         level,
         parent,
         raw,
@@ -804,6 +826,21 @@ fn read_workers(
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("");
         let (worker, grid) = (field(worker_col), field(grid_col));
+        let name_len = name_col.map_or(0, |c| field(c).len());
+        if worker.len() > MAX_ID_BYTES || grid.len() > MAX_ID_BYTES || name_len > MAX_NAME_BYTES {
+            let (what, len, max) = if worker.len() > MAX_ID_BYTES {
+                ("worker id", worker.len(), MAX_ID_BYTES)
+            } else if grid.len() > MAX_ID_BYTES {
+                ("grid code", grid.len(), MAX_ID_BYTES)
+            } else {
+                ("name", name_len, MAX_NAME_BYTES)
+            };
+            issues.push(
+                Place::Line(line),
+                Fault::BadRow(format!("the {what} is {len} bytes long; at most {max}")),
+            );
+            continue;
+        }
         if worker.is_empty() || grid.is_empty() {
             let what = if worker.is_empty() { "worker" } else { "grid" };
             issues.push(
@@ -936,6 +973,15 @@ fn read_checkpoint(
         let fault = range_fault(p)
             .or_else(|| reference.and_then(|r| swapped_far(Coord { x: p[0], y: p[1] }, &r)));
         faults.extend(fault);
+    }
+    for key in ["name", "kind"] {
+        let len = text_property(props, key).len();
+        if len > MAX_NAME_BYTES {
+            faults.push(Fault::BadProperty {
+                name: key.to_string(),
+                problem: format!("is {len} bytes long; at most {MAX_NAME_BYTES}"),
+            });
+        }
     }
     if let Some(code) = &code {
         if let Some(&first) = registry.checkpoint_by_code.get(code) {

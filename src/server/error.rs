@@ -81,9 +81,12 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = serde_json::json!({"code": self.code, "message": self.message});
+        // A last bound on what an answer can echo: each message is cut (the values inside it
+        // are cut where they are quoted already).
+        let mut body = serde_json::json!({"code": self.code, "message": cut(&self.message, 1024)});
         if !self.faults.is_empty() {
-            body["faults"] = serde_json::json!(self.faults);
+            let faults: Vec<String> = self.faults.iter().map(|f| cut(f, 512)).collect();
+            body["faults"] = serde_json::json!(faults);
         }
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after {
@@ -92,5 +95,13 @@ impl IntoResponse for ApiError {
             }
         }
         resp
+    }
+}
+
+/// `text` cut to `max` characters and `…`.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }

@@ -53,9 +53,26 @@ fn now_ms() -> UnixMs {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Reads a request body up to the limit, un-gzipping it when it says so.
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let limit = state.config.server.max_body_bytes as usize;
+/// The largest body of a one-fix protocol request (OsmAnd, OwnTracks), bytes, also after
+/// gzip: one position is a few hundred bytes. It also bounds what an OsmAnd request whose
+/// token sits in its body (form or JSON) can make the server read before it is authenticated.
+pub const MAX_FIX_BODY_BYTES: usize = 64 * 1024;
+
+/// Reads a request body of at most `limit` bytes (before and after gzip), within
+/// `[server] body_timeout_s`, un-gzipping every member of a gzip body (RFC 1952).
+///
+/// # Errors
+/// 413 `body_too_large` over the limit (announced by `Content-Length` or counted);
+/// 400 `bad_body` when the body cannot be read to its end (a malformed chunked body, a
+/// connection cut mid-body); 408 `request_timeout` when it does not arrive in time;
+/// 400 `bad_gzip` when a gzip body cannot be read to its end (a broken member, trailing
+/// garbage: refused whole); 415 `unsupported_encoding` for another Content-Encoding.
+pub(crate) async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -63,32 +80,95 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
             format!("the request body is over {limit} bytes: send smaller batches"),
         )
     };
-    let raw = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase());
-    match gzip.as_deref() {
-        None | Some("identity") | Some("") => Ok(raw),
-        Some("gzip") | Some("x-gzip") => {
-            let mut out = Vec::new();
-            let mut dec = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
-            dec.read_to_end(&mut out).map_err(|e| {
-                ApiError::bad_request("bad_gzip", format!("the gzip body cannot be read: {e}"))
-            })?;
-            if out.len() > limit {
-                return Err(too_large());
-            }
-            Ok(Bytes::from(out))
+    let gzip = match gzip.as_deref() {
+        None | Some("identity") | Some("") => false,
+        Some("gzip") | Some("x-gzip") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                format!(
+                    "Content-Encoding {} is not supported: send gzip or plain",
+                    crate::ingest::row::shown(other)
+                ),
+            ))
         }
-        Some(other) => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
-            format!("Content-Encoding {other} is not supported: send gzip or plain"),
-        )),
+    };
+    let wait = std::time::Duration::from_secs(state.config.server.body_timeout_s.max(1));
+    let raw = match tokio::time::timeout(wait, collect(body, limit)).await {
+        Ok(Ok(raw)) => raw,
+        Ok(Err(BodyError::TooLarge)) => return Err(too_large()),
+        Ok(Err(BodyError::Broken(e))) => {
+            return Err(ApiError::bad_request(
+                "bad_body",
+                format!("the request body cannot be read to its end: {e}"),
+            ))
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    wait.as_secs()
+                ),
+            ))
+        }
+    };
+    if !gzip {
+        return Ok(raw);
     }
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]).take(limit as u64 + 1);
+    dec.read_to_end(&mut out).map_err(|e| {
+        ApiError::bad_request(
+            "bad_gzip",
+            format!("the gzip body cannot be read to its end, so none of it is taken: {e}"),
+        )
+    })?;
+    if out.len() > limit {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Why a body could not be collected.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    /// Over the limit.
+    #[error("the body is over the limit")]
+    TooLarge,
+    /// The transport failed (malformed chunks, a cut connection).
+    #[error("the body cannot be read: {0}")]
+    Broken(axum::Error),
+}
+
+/// Collects a body frame by frame, stopping as soon as it is over `limit`.
+async fn collect(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use axum::body::HttpBody;
+    let mut body = std::pin::pin!(body);
+    let mut buf = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(BodyError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
 }
 
 fn content_type(headers: &HeaderMap) -> Option<String> {
@@ -243,11 +323,13 @@ fn count_rejection(source: Source, code: &'static str) {
 
 /// `POST /api/v1/pings`: a JSON array or NDJSON of §5.1 pings (gzip allowed).
 #[utoipa::path(post, path = "/api/v1/pings", tag = "ingest",
-    request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1)",
+    request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1); gzip (every member read) allowed; at most max_body_bytes before and after gzip",
         content_type = "application/json"),
     responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected; a resent ping is a repeat and changes nothing"),
-        (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read"),
-        (status = 401, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
+        (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read: bad_json, empty_body, bad_gzip (refused whole), bad_body (broken chunks, cut off)"),
+        (status = 401, body = super::error::ErrorBody, description = "checked before the body is read"),
+        (status = 408, body = super::error::ErrorBody, description = "request_timeout: the body did not arrive within body_timeout_s"),
+        (status = 413, body = super::error::ErrorBody, description = "body_too_large, or too_many_records (counted while decoding: refused at max_batch + 1)"),
         (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody)))]
 pub async fn post_pings(
     State(state): State<Arc<AppState>>,
@@ -272,21 +354,20 @@ pub async fn post_pings(
             ))
         }
     };
-    let body = read_body(&state, &headers, body).await?;
+    let limit = usize::try_from(state.config.server.max_body_bytes).unwrap_or(usize::MAX);
+    let body = read_body(&state, &headers, body, limit).await?;
     let engine = state.engine();
-    let records = wire::decode_pings(&body, ndjson, crate::model::Crs::Wgs84)
-        .map_err(|e| ApiError::bad_request(e.code, e.message))?;
-    if records.len() as u64 > state.config.server.max_batch {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_records",
-            format!(
-                "{} records in one batch; at most {}: split the batch",
-                records.len(),
-                state.config.server.max_batch
-            ),
-        ));
-    }
+    let max = usize::try_from(state.config.server.max_batch).unwrap_or(usize::MAX);
+    // Records are counted while they are decoded: the decoder stops at max_batch + 1.
+    let records =
+        wire::decode_pings_max(&body, ndjson, crate::model::Crs::Wgs84, max).map_err(|e| {
+            let status = if e.code == "too_many_records" {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            ApiError::new(status, e.code, e.message)
+        })?;
     let received = now_ms();
     let mut answer = BatchAnswer::default();
     let mut admitted = Vec::with_capacity(records.len());
@@ -342,14 +423,34 @@ pub async fn post_pings(
         ("speed" = Option<f64>, Query, description = "knots"),
         ("token" = Option<String>, Query, description = "the device's token (the app cannot set headers)")),
     responses((status = 200, description = "stored (empty body)"),
-        (status = 400, body = super::error::ErrorBody, description = "e.g. unknown_device, no_position")))]
+        (status = 400, body = super::error::ErrorBody, description = "e.g. unknown_device, no_position, too_long (an id over 128 bytes)"),
+        (status = 401, body = super::error::ErrorBody, description = "checked before the body is read when the token is in the query or a bearer header, or the fix is in the query"),
+        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)")))]
 pub async fn osmand(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = read_body(&state, &headers, body).await?;
+    // Authenticate before the body whenever the token is known without it: a bearer header,
+    // the query's token, or a fix in the query (then the body is not read at all). Only a
+    // request whose token may sit in its form or JSON body is read first, and then at most
+    // MAX_FIX_BODY_BYTES.
+    let (query_token, fix_in_query) = wire::osmand_query(query.as_deref());
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "));
+    let early = if fix_in_query || bearer || query_token.is_some() || state.tokens.is_empty() {
+        Some(state.caller(&headers, query_token.as_deref())?)
+    } else {
+        None
+    };
+    let body = if fix_in_query {
+        Bytes::new()
+    } else {
+        read_body(&state, &headers, body, MAX_FIX_BODY_BYTES).await?
+    };
     let ct = content_type(&headers);
     let engine = state.engine();
     let reject = |e: WireError| {
@@ -359,7 +460,10 @@ pub async fn osmand(
     let (fix, token) =
         wire::decode_osmand(query.as_deref(), ct.as_deref(), &body, engine.assessor.tz)
             .map_err(reject)?;
-    let caller = state.caller(&headers, token.as_deref())?;
+    let caller = match early {
+        Some(c) => c,
+        None => state.caller(&headers, token.as_deref())?,
+    };
     let device = fix.id.clone();
     store_fix(
         &state,
@@ -398,7 +502,8 @@ async fn store_fix(
         refuse(WireError {
             code: "unknown_device",
             message: format!(
-                "no worker has device {device:?}: add it to devices.csv (device,worker)"
+                "no worker has device {:?}: add it to devices.csv (device,worker)",
+                crate::ingest::row::shown(device)
             ),
         })
     })?;
@@ -441,9 +546,10 @@ fn owntracks_user(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 
 /// `POST /owntracks`: OwnTracks HTTP mode.
 #[utoipa::path(post, path = "/owntracks", tag = "ingest",
-    request_body(content = String, description = "an OwnTracks JSON message", content_type = "application/json"),
+    request_body(content = String, description = "an OwnTracks JSON message, at most 64 KiB (also after gzip)", content_type = "application/json"),
     responses((status = 200, description = "`[]`: stored, or a message type that carries no position"),
-        (status = 400, body = super::error::ErrorBody)))]
+        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody, description = "checked before the body is read"),
+        (status = 413, body = super::error::ErrorBody)))]
 pub async fn owntracks(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -455,7 +561,7 @@ pub async fn owntracks(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer "));
     let caller = state.caller(&headers, if bearer { None } else { password.as_deref() })?;
-    let body = read_body(&state, &headers, body).await?;
+    let body = read_body(&state, &headers, body, MAX_FIX_BODY_BYTES).await?;
     let engine = state.engine();
     let reject = |e: WireError| {
         count_rejection(Source::Owntracks, e.code);
@@ -468,7 +574,10 @@ pub async fn owntracks(
     let phone = headers
         .get("x-limit-d")
         .and_then(|v| v.to_str().ok())
-        .map_or_else(|| device.clone(), |d| format!("{device}/{d}"));
+        .map_or_else(
+            || device.clone(),
+            |d| format!("{device}/{}", crate::ingest::row::shown(d)),
+        );
     store_fix(
         &state,
         &engine,

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod error;
 pub mod ingest;
 pub mod layers;
+pub mod listen;
 pub mod openapi;
 pub mod page;
 pub mod read;
@@ -19,7 +20,6 @@ pub mod recompute;
 pub mod registry;
 
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -30,7 +30,7 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -280,12 +280,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{y}", get(layers::tile))
         .merge(page::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(
             tower_http::compression::CompressionLayer::new()
                 .gzip(true)
                 .br(true),
         )
-        .layer(axum::middleware::from_fn(observe))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            observe,
+        ))
         .with_state(state)
 }
 
@@ -295,7 +299,11 @@ pub fn osmand_router(state: Arc<AppState>) -> Router {
         .route("/", get(ingest::osmand).post(ingest::osmand))
         .route("/osmand", get(ingest::osmand).post(ingest::osmand))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(observe))
+        .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            observe,
+        ))
         .with_state(state)
 }
 
@@ -303,9 +311,85 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
 }
 
+/// Turns every error answer that is not already the contract's JSON — the framework's own
+/// (405 for a wrong method, 400 for a query string or path that does not deserialize, 413,
+/// …) — into `{"code","message"}` with the same status and headers (`Allow` kept).
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        400 if text.starts_with("Failed to deserialize query string") => "bad_query",
+        400 if text.starts_with("Invalid URL") || text.contains("path") => "bad_path",
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "body_too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        429 => "rate_limited",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    let message = if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), cause = %crate::ingest::row::shown(&text), "internal error");
+        "internal error".to_string()
+    } else if status == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        let allow = parts
+            .headers
+            .get(axum::http::header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        format!("this method is not allowed here; allowed: {allow}")
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_string()
+    } else {
+        cut_message(&text)
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    for (k, v) in &parts.headers {
+        if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    answer
+}
+
+/// A message cut to 300 characters (the framework's rejections quote the input).
+fn cut_message(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// A request id for every request (the client's `x-request-id` when it sent a sane one), a
-/// span with it for the logs, the latency histogram, and the id on the response.
-async fn observe(request: Request, next: Next) -> Response {
+/// span with it for the logs, the latency histogram, the per-request deadline of reads
+/// (`[server] request_timeout_s`: `503 deadline_exceeded`), and the id on the response.
+///
+/// The deadline applies to `GET` and `HEAD`, whose work can be dropped halfway harmlessly;
+/// a write (ingest, a registry upload) is not cut off mid-commit: its time is bounded by the
+/// body timeout and the size limits instead.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let id = request
         .headers()
@@ -328,9 +412,29 @@ async fn observe(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("request", id = %id, method = %method, path = %path);
     let start = Instant::now();
+    let deadline = if matches!(method, axum::http::Method::GET | axum::http::Method::HEAD) {
+        std::time::Duration::from_secs(state.config.server.request_timeout_s.max(1))
+    } else {
+        std::time::Duration::MAX
+    };
     let mut response = {
         use tracing::Instrument;
-        next.run(request).instrument(span.clone()).await
+        match tokio::time::timeout(deadline, next.run(request).instrument(span.clone())).await {
+            Ok(r) => r,
+            Err(_) => {
+                span.in_scope(|| tracing::warn!(s = deadline.as_secs(), "request deadline passed"));
+                let mut e = ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "deadline_exceeded",
+                    format!(
+                        "the request took over {} s and was stopped; retry later",
+                        deadline.as_secs()
+                    ),
+                );
+                e.retry_after = Some(5);
+                e.into_response()
+            }
+        }
     };
     let elapsed = start.elapsed().as_secs_f64();
     let status = response.status().as_u16();
@@ -387,27 +491,37 @@ pub async fn serve(state: Arc<AppState>, opts: ServeOptions) -> anyhow::Result<(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let recompute = tokio::spawn(recompute::run(Arc::clone(&state), stop_rx.clone()));
 
+    let files = listen::raise_open_files_limit();
+    let limits = listen::Limits::of(&state.config.server);
+    if let Some(n) = files {
+        if (limits.max_total as u64).saturating_add(64) > n {
+            tracing::warn!(
+                open_files = n,
+                max_connections = limits.max_total,
+                "max_connections is near the open-files limit: raise the hard limit (ulimit -Hn)"
+            );
+        }
+    }
+    let conns = listen::Conns::new(limits);
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
-    let mut servers = Vec::new();
-    let shutdown = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    servers.push(tokio::spawn(
-        axum::serve(listener, router(Arc::clone(&state)))
-            .with_graceful_shutdown(shutdown(stop_rx.clone()))
-            .into_future(),
-    ));
+    let mut servers = vec![tokio::spawn(listen::run(
+        listener,
+        router(Arc::clone(&state)),
+        Arc::clone(&conns),
+        stop_rx.clone(),
+    ))];
     if let Some(addr) = opts.osmand_listen {
         let l = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--osmand-listen): {e}"))?;
-        servers.push(tokio::spawn(
-            axum::serve(l, osmand_router(Arc::clone(&state)))
-                .with_graceful_shutdown(shutdown(stop_rx.clone()))
-                .into_future(),
-        ));
+        servers.push(tokio::spawn(listen::run(
+            l,
+            osmand_router(Arc::clone(&state)),
+            Arc::clone(&conns),
+            stop_rx.clone(),
+        )));
         tracing::info!(%addr, "OsmAnd protocol listening");
     }
     tracing::info!(addr = %opts.listen, "gridbeat listening");

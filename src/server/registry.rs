@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -130,6 +130,14 @@ pub fn parse_devices(
         };
         let device = rec.get(d).unwrap_or("");
         let worker = rec.get(w).unwrap_or("");
+        let max = crate::ingest::row::MAX_ID_BYTES;
+        if device.len() > max || worker.len() > max {
+            faults.push(format!(
+                "devices.csv line {line}: a device or worker id of {} bytes; at most {max}",
+                device.len().max(worker.len())
+            ));
+            continue;
+        }
         if device.is_empty() || worker.is_empty() {
             faults.push(format!(
                 "devices.csv line {line}: device and worker must both be given"
@@ -306,18 +314,21 @@ pub async fn get_file(
 /// `PUT /api/v1/registry/{file}`: replace a file; validated whole.
 #[utoipa::path(put, path = "/api/v1/registry/{file}", tag = "registry",
     params(("file" = String, Path, description = "grids | workers | checkpoints | devices")),
-    request_body(content = String, description = "the file's content"),
+    request_body(content = String, description = "the file's content (gzip allowed), at most `[server] max_registry_bytes` (64 MiB)"),
     responses((status = 200, description = "replaced; what it affects is being recomputed"),
+        (status = 413, description = "over max_registry_bytes", body = super::error::ErrorBody),
         (status = 422, description = "faults, every one listed; nothing changed", body = super::error::ErrorBody)))]
 pub async fn put_file(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let caller = state.caller(&headers, None)?;
     caller.require_registry_admin(&state.engine().assessor.registry)?;
     let file = parse_file(&name)?;
+    let limit = usize::try_from(state.config.server.max_registry_bytes).unwrap_or(usize::MAX);
+    let body = super::ingest::read_body(&state, &headers, body, limit).await?;
     let content = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError::bad_request(
             "bad_encoding",
@@ -339,7 +350,8 @@ pub async fn put_file(
 fn parse_file(name: &str) -> Result<RegistryFile, ApiError> {
     RegistryFile::parse(name).ok_or_else(|| {
         ApiError::not_found(format!(
-            "no registry file {name:?}: expected grids, workers, checkpoints or devices"
+            "no registry file {:?}: expected grids, workers, checkpoints or devices",
+            crate::ingest::row::shown(name)
         ))
     })
 }

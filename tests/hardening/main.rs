@@ -6,4 +6,5 @@
 mod memory;
 mod props;
 mod repeats;
+mod transport;
 mod util;
