@@ -73,8 +73,8 @@ fn grids_of(community: &str) -> Vec<String> {
         .collect()
 }
 
-/// What must never appear in an answer to a caller of the other community: its worker ids,
-/// its grid codes and its own code.
+/// What must never appear in an answer to a caller of the other community: its worker ids
+/// and its own code.
 fn secrets_of(community: &str) -> Vec<String> {
     let mine = workers_of(if community == COMMUNITY_A {
         COMMUNITY_B
