@@ -97,7 +97,7 @@ impl Fix {
 pub struct WireError {
     /// The stable snake_case code: a [`RecordFault::code`], or one of `bad_json`,
     /// `empty_body`, `not_an_object`, `bad_crs`, `missing_device`, `no_position`,
-    /// `bad_message`.
+    /// `bad_message`, `duplicate_parameter`.
     pub code: &'static str,
     /// What is wrong and what to fix.
     pub message: String,
@@ -496,7 +496,48 @@ fn no_position(how: &str) -> WireError {
 }
 
 /// A fix from query-string or form fields.
+/// The OsmAnd fields, each with its aliases: a field given twice with different values is
+/// ambiguous (which latitude is the fix's?), so the request is refused rather than guessed.
+const OSMAND_FIELDS: &[&[&str]] = &[
+    &["id", "deviceid", "device_id"],
+    &["lat"],
+    &["lon"],
+    &["location"],
+    &["timestamp"],
+    &["speed"],
+    &["bearing", "heading"],
+    &["altitude"],
+    &["accuracy", "hacc"],
+    &["batt"],
+    &["mock"],
+    &["token"],
+];
+
+/// Refuses a field given twice (or under two aliases) with different values.
+fn no_conflicting_fields(pairs: &[(String, Vec<u8>)]) -> Result<(), WireError> {
+    for keys in OSMAND_FIELDS {
+        let mut values = pairs
+            .iter()
+            .filter(|(k, _)| keys.iter().any(|key| key.eq_ignore_ascii_case(k)))
+            .map(|(_, v)| v.trim_ascii())
+            .filter(|v| !v.is_empty());
+        if let Some(first) = values.next() {
+            if values.any(|v| v != first) {
+                return Err(WireError {
+                    code: "duplicate_parameter",
+                    message: format!(
+                        "{} is given more than once with different values: send it once",
+                        keys.join("|")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 fn osmand_fields(pairs: &[(String, Vec<u8>)], tz: chrono_tz::Tz) -> Result<Fix, WireError> {
+    no_conflicting_fields(pairs)?;
     let id = get(pairs, &["id", "deviceid", "device_id"])
         .ok_or_else(|| missing_device("id=<device id> (or deviceid)"))?;
     let (lat, lon) = match (get(pairs, &["lat"]), get(pairs, &["lon"])) {
@@ -739,6 +780,27 @@ pub fn decode_owntracks(body: &[u8], user: Option<&str>) -> Result<Option<Fix>, 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_osmand_field_given_twice_with_different_values_is_refused() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let base = "id=w-0001&lat=28.19&lon=112.97&timestamp=1759282200";
+        for extra in [
+            "&id=w-0002",
+            "&lat=10",
+            "&deviceid=w-0009",
+            "&heading=3&bearing=4",
+        ] {
+            let e = decode_osmand(Some(&format!("{base}{extra}")), None, b"", tz).unwrap_err();
+            assert_eq!(e.code, "duplicate_parameter", "{extra}: {e}");
+        }
+        // The same value twice, or an empty one, is not ambiguous.
+        for extra in ["&lat=28.19", "&id=", "&deviceid=w-0001"] {
+            let (fix, _) = decode_osmand(Some(&format!("{base}{extra}")), None, b"", tz).unwrap();
+            assert_eq!(fix.id, "w-0001", "{extra}");
+        }
+    }
+
     use super::*;
 
     const OSMAND: &str = include_str!("../../../shared/data/protocols/osmand_requests.txt");
