@@ -21,8 +21,8 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::{
-    Affected, DirtyDay, Insert, NewPing, Position, RegistryFile, Store, StoreError, StoreStats,
-    SummaryRow,
+    Affected, DirtyDay, Insert, NewPing, Position, Readiness, RegistryFile, Store, StoreError,
+    StoreStats, SummaryRow,
 };
 use crate::model::{Ping, UnixMs, WorkerId};
 
@@ -65,7 +65,29 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
      INSERT INTO counters (name, n) SELECT 'pings', COUNT(*) FROM pings;
      INSERT INTO counters (name, n) SELECT 'duplicates', COUNT(*) FROM duplicates;",
+    // 3: a checksum per stored summary (issue 15); the summaries stored before it have none
+    // and are queued for recomputation.
+    "ALTER TABLE summaries ADD COLUMN checksum BLOB;
+     INSERT INTO dirty (worker, day, generation, since, updated)
+        SELECT worker, day, 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM summaries WHERE true
+        ON CONFLICT (worker, day) DO NOTHING;",
 ];
+
+/// The lock file in the data directory: held (OS advisory lock) while a process has the store
+/// open; it names the holder (pid, command, listen address). The OS releases the lock when
+/// the process ends, however it ends.
+pub const LOCK_FILE: &str = "gridbeat.lock";
+
+/// How a store is opened.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Make a new store in an existing empty (0-byte) database file (`serve --init`); without
+    /// it only a missing file is created.
+    pub init: bool,
+    /// What the lock file says besides the pid and command (e.g. `listen 127.0.0.1:8080`).
+    pub note: Option<String>,
+}
 
 /// How many read connections are kept open.
 const READERS: usize = 4;
@@ -80,6 +102,14 @@ struct Job {
 /// The embedded SQLite store. See the module documentation.
 pub struct SqliteStore {
     path: PathBuf,
+    /// The data directory's lock, held while the store is open.
+    _lock: std::fs::File,
+    /// The write condition (full, read-only), logged once when it starts and when it clears.
+    condition: Arc<Condition>,
+    /// Summaries that failed their checksum and are waiting for their recomputation.
+    failed: Mutex<std::collections::HashSet<(String, NaiveDate)>>,
+    /// How many summaries failed their checksum since the start.
+    failures: AtomicU64,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Connection for non-ping writes (registry, summaries, marks); busy-waits on the writer.
@@ -154,36 +184,61 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in a data directory and starts its writer.
     ///
     /// # Errors
-    /// When the directory cannot be created or used, or its schema is newer than this build.
+    /// As [`SqliteStore::open_with`].
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(dir, &OpenOptions::default())
+    }
+
+    /// Opens the store in a data directory: takes the directory's lock, checks the database
+    /// file (only a missing one is created, or an empty one with `init`), applies the missing
+    /// migrations and starts the writer.
+    ///
+    /// # Errors
+    /// When the directory cannot be created or written, another process holds it, the
+    /// database file is empty, unreadable or damaged, or its schema is newer than this build.
+    pub fn open_with(dir: &Path, opts: &OpenOptions) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir {
             path: dir.display().to_string(),
             reason: format!("cannot create it: {e}"),
         })?;
         let path = dir.join(DB_FILE);
-        let mut write = open_connection(&path, false)?;
-        migrate(&mut write, dir)?;
-        let side = open_connection(&path, false)?;
-        let generation: i64 =
-            write.query_row("SELECT COALESCE(MAX(generation), 0) FROM dirty", [], |r| {
+        let lock = lock_dir(dir, opts)?;
+        check_file(&path, opts.init)?;
+        let opened = |e: StoreError| match e {
+            StoreError::Db(e) => classify(e, &path),
+            e => e,
+        };
+        let mut write = open_connection(&path, false).map_err(opened)?;
+        migrate(&mut write, dir).map_err(opened)?;
+        let side = open_connection(&path, false).map_err(opened)?;
+        let generation: i64 = write
+            .query_row("SELECT COALESCE(MAX(generation), 0) FROM dirty", [], |r| {
                 r.get(0)
-            })?;
+            })
+            .map_err(|e| classify(e, &path))?;
         let generation = Arc::new(AtomicI64::new(generation + 1));
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push(open_connection(&path, true)?);
+            readers.push(open_connection(&path, true).map_err(opened)?);
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let gen = Arc::clone(&generation);
+        let condition = Arc::new(Condition::default());
+        let cond = Arc::clone(&condition);
+        let db = path.clone();
         let writer = std::thread::Builder::new()
             .name("gridbeat-writer".into())
-            .spawn(move || writer_loop(write, &rx, &gen))
+            .spawn(move || writer_loop(write, &rx, &gen, &cond, &db))
             .map_err(|e| StoreError::DataDir {
                 path: dir.display().to_string(),
                 reason: format!("cannot start the writer thread: {e}"),
             })?;
         Ok(SqliteStore {
             path,
+            _lock: lock,
+            condition,
+            failed: Mutex::new(std::collections::HashSet::new()),
+            failures: AtomicU64::new(0),
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             side: Mutex::new(side),
@@ -219,7 +274,7 @@ impl SqliteStore {
                 r.push(conn);
             }
         }
-        Ok(out?)
+        out.map_err(|e| classify(e, &self.path))
     }
 
     /// Runs `f` in a transaction on the side write connection.
@@ -228,11 +283,288 @@ impl SqliteStore {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let mut conn = self.side.lock().map_err(|_| StoreError::Closed)?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let out = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })()
+        .map_err(|e| classify(e, &self.path));
+        self.condition.note(out.as_ref().err());
+        out
     }
+
+    /// Keeps the rows whose checksum holds; each that fails is logged (once), withheld and
+    /// its worker-day queued for recomputation from its pings.
+    fn verified(&self, rows: Vec<(SummaryRow, bool)>) -> Vec<SummaryRow> {
+        if rows.iter().all(|(_, ok)| *ok) {
+            return rows.into_iter().map(|(r, _)| r).collect();
+        }
+        let mut good = Vec::with_capacity(rows.len());
+        let mut bad = Vec::new();
+        for (row, ok) in rows {
+            if ok {
+                good.push(row);
+            } else {
+                bad.push((row.worker, row.day));
+            }
+        }
+        let new: Vec<(String, NaiveDate)> = match self.failed.lock() {
+            Ok(mut f) => bad.into_iter().filter(|k| f.insert(k.clone())).collect(),
+            Err(_) => bad,
+        };
+        if new.is_empty() {
+            return good;
+        }
+        for (worker, day) in &new {
+            tracing::error!(%worker, %day, file = %self.path.display(),
+                "stored summary failed its checksum: withheld, recomputing it from its pings");
+        }
+        self.failures.fetch_add(new.len() as u64, Ordering::Relaxed);
+        let gen = self.next_generation();
+        let now = now_ms();
+        let marked = self.write(|tx| {
+            let mut mark = tx.prepare_cached(
+                "INSERT INTO dirty (worker, day, generation, since, updated) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (worker, day) DO NOTHING",
+            )?;
+            for (worker, day) in &new {
+                mark.execute(params![worker, day_text(*day), gen, now])?;
+            }
+            Ok(())
+        });
+        if let Err(e) = marked {
+            // Not marked: let the next read find it again.
+            tracing::warn!(error = %e, "could not queue the damaged summaries");
+            if let Ok(mut f) = self.failed.lock() {
+                for k in &new {
+                    f.remove(k);
+                }
+            }
+        }
+        good
+    }
+}
+
+/// The write condition of a store: healthy, or the last lasting failure (full, read-only),
+/// logged once when it starts and once when it clears.
+#[derive(Default)]
+struct Condition {
+    failing: Mutex<Option<String>>,
+}
+
+impl Condition {
+    /// Records the outcome of a write.
+    fn note(&self, err: Option<&StoreError>) {
+        let Ok(mut failing) = self.failing.lock() else {
+            return;
+        };
+        match err {
+            Some(e) if e.is_condition() => {
+                let text = e.to_string();
+                if failing.as_deref() != Some(text.as_str()) {
+                    tracing::error!(error = %text, "the store cannot write; ingest is refused until this clears (logged once)");
+                    *failing = Some(text);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if let Some(was) = failing.take() {
+                    tracing::info!(was = %was, "the store writes again");
+                }
+            }
+        }
+    }
+
+    /// The lasting failure, if any.
+    fn current(&self) -> Option<String> {
+        self.failing.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+/// Turns SQLite's error into the store's: full, unwritable and damaged files are named.
+fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    let file = path.display().to_string();
+    match e.sqlite_error_code() {
+        Some(C::DiskFull) => StoreError::Full { path: file },
+        Some(C::ReadOnly | C::SystemIoFailure | C::CannotOpen | C::PermissionDenied) => {
+            StoreError::Unwritable {
+                path: file,
+                reason: e.to_string(),
+            }
+        }
+        Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt {
+            path: file,
+            reason: e.to_string(),
+        },
+        _ => StoreError::Db(e),
+    }
+}
+
+/// Takes the data directory's lock (an OS advisory lock on [`LOCK_FILE`], released by the OS
+/// when the process ends) and writes who holds it; refuses when another process holds it.
+fn lock_dir(dir: &Path, opts: &OpenOptions) -> Result<std::fs::File, StoreError> {
+    use std::io::{Read, Seek, Write};
+    let lock_path = dir.join(LOCK_FILE);
+    let unusable = |e: std::io::Error| {
+        let wal = dir.join(format!("{DB_FILE}-wal"));
+        let hint = if wal.exists() {
+            format!(
+                "; it holds {} whose committed data needs write access to be read: make the directory writable (or copy it elsewhere) and start again",
+                wal.display()
+            )
+        } else {
+            "; gridbeat needs to write there (make it writable)".to_string()
+        };
+        StoreError::DataDir {
+            path: dir.display().to_string(),
+            reason: format!(
+                "cannot write its lock file {}: {e}{hint}",
+                lock_path.display()
+            ),
+        }
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(unusable)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.split_whitespace().collect::<Vec<_>>().join(" ");
+            return Err(StoreError::Locked {
+                path: dir.display().to_string(),
+                holder: if holder.is_empty() {
+                    "it has not written its pid yet".to_string()
+                } else {
+                    holder
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(unusable(e)),
+    }
+    let command: Vec<String> = std::env::args().take(3).collect();
+    let mut text = format!("pid {}; command {}", std::process::id(), command.join(" "));
+    if let Some(n) = &opts.note {
+        text.push_str("; ");
+        text.push_str(n);
+    }
+    text.push('\n');
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(text.as_bytes()));
+    written.map_err(unusable)?;
+    Ok(file)
+}
+
+/// Refuses a database file that exists but cannot be a store: empty (a failed copy or
+/// restore; only with `init` does it become a new store) or unreadable.
+fn check_file(path: &Path, init: bool) -> Result<(), StoreError> {
+    let refuse = |reason: String| StoreError::DataDir {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(format!("cannot be read: {e}"))),
+    };
+    if !meta.is_file() {
+        return Err(refuse("is not a file".to_string()));
+    }
+    if let Err(e) = std::fs::File::open(path) {
+        return Err(refuse(format!("cannot be read: {e}")));
+    }
+    if meta.len() == 0 && !init {
+        return Err(refuse(
+            "is empty (0 bytes), not a gridbeat database: a failed copy or restore? Restore a backup (`gridbeat backup`) in its place, or start with `--init` to make a new, empty store in it".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the database of a data directory to `out` with SQLite's online backup, in one read
+/// transaction (a consistent copy of every commit made before it began), while a server may
+/// be writing. It takes no lock on the directory. The copy is checked (`quick_check`) and
+/// appears under its name only when complete. Returns the pages copied.
+///
+/// # Errors
+/// When the database is missing or unreadable, `out` exists, or the copy cannot be written.
+pub fn backup(dir: &Path, out: &Path) -> Result<i32, StoreError> {
+    let path = dir.join(DB_FILE);
+    let fail = |reason: String| StoreError::DataDir {
+        path: out.display().to_string(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(StoreError::DataDir {
+            path: path.display().to_string(),
+            reason: "no such database file: is --data the data directory?".to_string(),
+        });
+    }
+    check_file(&path, false)?;
+    if out.exists() {
+        return Err(fail("exists already: give a new file name".to_string()));
+    }
+    let partial = out.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let src = open_connection(&path, true).map_err(|e| match e {
+        StoreError::Db(e) => classify(e, &path),
+        e => e,
+    })?;
+    let pages = {
+        let mut dst = Connection::open(&partial).map_err(|e| fail(e.to_string()))?;
+        let pages = {
+            let b =
+                rusqlite::backup::Backup::new(&src, &mut dst).map_err(|e| fail(e.to_string()))?;
+            b.run_to_completion(-1, std::time::Duration::ZERO, None)
+                .map_err(|e| classify(e, &path))?;
+            b.progress().pagecount
+        };
+        let check: String = dst
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| fail(e.to_string()))?;
+        if check != "ok" {
+            return Err(fail(format!("the copy does not check: {check}")));
+        }
+        pages
+    };
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&partial, out))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(pages)
+}
+
+/// The checksum of a stored summary: the first 8 bytes of the SHA-256 of its key, window and
+/// encoded bytes.
+fn summary_checksum(
+    worker: &str,
+    day: &str,
+    window: (UnixMs, Option<UnixMs>),
+    data: &[u8],
+) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(worker.as_bytes());
+    h.update([0]);
+    h.update(day.as_bytes());
+    h.update([0]);
+    h.update(window.0.to_le_bytes());
+    h.update(window.1.map_or([0xff; 9], |e| {
+        let mut b = [0u8; 9];
+        b[1..].copy_from_slice(&e.to_le_bytes());
+        b
+    }));
+    h.update(data);
+    h.finalize()[..8].to_vec()
 }
 
 impl Drop for SqliteStore {
@@ -243,7 +575,13 @@ impl Drop for SqliteStore {
 
 /// The writer thread: takes every waiting batch, writes them in one transaction, commits,
 /// answers.
-fn writer_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, generation: &AtomicI64) {
+fn writer_loop(
+    mut conn: Connection,
+    jobs: &mpsc::Receiver<Job>,
+    generation: &AtomicI64,
+    condition: &Condition,
+    path: &Path,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         let mut rows = batch[0].pings.len();
@@ -259,18 +597,34 @@ fn writer_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, generation: &At
         let gen = generation.fetch_add(1, Ordering::Relaxed);
         match write_batches(&mut conn, &batch, gen) {
             Ok(outcomes) => {
+                condition.note(None);
                 for (job, out) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(out));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "ping batch not committed");
-                let msg = e.to_string();
+                let e = classify(e, path);
+                condition.note(Some(&e));
+                if !e.is_condition() {
+                    tracing::error!(error = %e, "ping batch not committed");
+                }
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::DataDir {
-                        path: String::new(),
-                        reason: msg.clone(),
-                    }));
+                    let again = match &e {
+                        StoreError::Full { path } => StoreError::Full { path: path.clone() },
+                        StoreError::Unwritable { path, reason } => StoreError::Unwritable {
+                            path: path.clone(),
+                            reason: reason.clone(),
+                        },
+                        StoreError::Corrupt { path, reason } => StoreError::Corrupt {
+                            path: path.clone(),
+                            reason: reason.clone(),
+                        },
+                        other => StoreError::DataDir {
+                            path: path.display().to_string(),
+                            reason: other.to_string(),
+                        },
+                    };
+                    let _ = job.reply.send(Err(again));
                 }
             }
         }
@@ -427,17 +781,29 @@ fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
     })
 }
 
-fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
+/// A stored summary and whether its checksum holds.
+fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SummaryRow, bool)> {
     let day: String = r.get(1)?;
-    Ok(SummaryRow {
-        worker: r.get(0)?,
-        day: parse_day(&day)?,
-        data: r.get(2)?,
-        window: (r.get(3)?, r.get(4)?),
-    })
+    let worker: String = r.get(0)?;
+    let data: Vec<u8> = r.get(2)?;
+    let window = (r.get(3)?, r.get(4)?);
+    let sum: Option<Vec<u8>> = r.get(5)?;
+    let ok = sum.is_some_and(|s| s == summary_checksum(&worker, &day, window, &data));
+    // A damaged day text is a damaged row too: it cannot be recomputed under its key, so it
+    // is withheld under the key it parses to, if any.
+    let day = parse_day(&day)?;
+    Ok((
+        SummaryRow {
+            worker,
+            day,
+            data,
+            window,
+        },
+        ok,
+    ))
 }
 
-const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end";
+const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end, checksum";
 
 impl Store for SqliteStore {
     fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
@@ -589,11 +955,11 @@ impl Store for SqliteStore {
         let now = now_ms();
         self.write(|tx| {
             tx.prepare_cached(
-                "INSERT INTO summaries (worker, day, data, window_start, window_end, computed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO summaries (worker, day, data, window_start, window_end, computed, checksum)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (worker, day) DO UPDATE SET data = excluded.data,
                      window_start = excluded.window_start, window_end = excluded.window_end,
-                     computed = excluded.computed",
+                     computed = excluded.computed, checksum = excluded.checksum",
             )?
             .execute(params![
                 row.worker,
@@ -601,7 +967,8 @@ impl Store for SqliteStore {
                 row.data,
                 row.window.0,
                 row.window.1,
-                now
+                now,
+                summary_checksum(&row.worker, &day_text(row.day), row.window, &row.data),
             ])?;
             tx.prepare_cached(
                 "DELETE FROM dirty WHERE worker = ?1 AND day = ?2 AND generation = ?3",
@@ -609,6 +976,9 @@ impl Store for SqliteStore {
             .execute(params![row.worker, day_text(row.day), generation])?;
             Ok(())
         })?;
+        if let Ok(mut f) = self.failed.lock() {
+            f.remove(&(row.worker.clone(), row.day));
+        }
         self.version.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -635,13 +1005,14 @@ impl Store for SqliteStore {
     }
 
     fn summary(&self, worker: &str, day: NaiveDate) -> Result<Option<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let row = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day = ?2"
             ))?
             .query_row(params![worker, day_text(day)], summary_from_row)
             .optional()
-        })
+        })?;
+        Ok(self.verified(row.into_iter().collect()).pop())
     }
 
     fn worker_summaries(
@@ -649,7 +1020,7 @@ impl Store for SqliteStore {
         worker: &str,
         days: Range<NaiveDate>,
     ) -> Result<Vec<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let rows = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day >= ?2 AND day < ?3 ORDER BY day"
             ))?
@@ -658,7 +1029,8 @@ impl Store for SqliteStore {
                 summary_from_row,
             )?
             .collect()
-        })
+        })?;
+        Ok(self.verified(rows))
     }
 
     fn summary_before(
@@ -666,17 +1038,20 @@ impl Store for SqliteStore {
         worker: &str,
         day: NaiveDate,
     ) -> Result<Option<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let row = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day < ?2 ORDER BY day DESC LIMIT 1"
             ))?
             .query_row(params![worker, day_text(day)], summary_from_row)
             .optional()
-        })
+        })?;
+        // A damaged latest day is withheld (and queued), not replaced by an older one: the
+        // carry must come from the day right before.
+        Ok(self.verified(row.into_iter().collect()).pop())
     }
 
     fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let rows = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE day >= ?1 AND day < ?2 ORDER BY worker, day"
             ))?
@@ -685,7 +1060,8 @@ impl Store for SqliteStore {
                 summary_from_row,
             )?
             .collect()
-        })
+        })?;
+        Ok(self.verified(rows))
     }
 
     fn summary_months(&self) -> Result<Vec<crate::model::Month>, StoreError> {
@@ -796,6 +1172,61 @@ impl Store for SqliteStore {
             )
             .map(|_| ())
         })
+    }
+
+    fn readiness(&self) -> Readiness {
+        // A read of the schema and counters, then a tiny write transaction on a meta row (a
+        // success also clears a full-disk condition the writer last saw).
+        let read = self.read(|c| {
+            c.query_row("SELECT n FROM counters WHERE name = 'pings'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        });
+        let result = read.and_then(|_| self.set_meta("ready_probe", &now_ms().to_string()));
+        match result {
+            Ok(()) => match self.condition.current() {
+                // The probe wrote, so the condition cleared (note() logged it).
+                None => Readiness::Ready,
+                Some(e) => Readiness::NotReady("unavailable", e),
+            },
+            Err(e) => {
+                let reason = match &e {
+                    StoreError::Full { .. } => "disk_full",
+                    StoreError::Unwritable { reason, .. }
+                        if reason.contains("readonly") || reason.contains("read-only") =>
+                    {
+                        "read_only"
+                    }
+                    StoreError::Unwritable { .. } => "io_error",
+                    StoreError::Corrupt { .. } => "corrupt",
+                    _ => "unavailable",
+                };
+                Readiness::NotReady(reason, e.to_string())
+            }
+        }
+    }
+
+    fn checksum_failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        // The writer finishes what is queued first; then every commit is moved into the main
+        // file and the WAL is emptied.
+        self.close();
+        let conn = self.side.lock().map_err(|_| StoreError::Closed)?;
+        let (busy, _, _): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| classify(e, &self.path))?;
+        if busy != 0 {
+            return Err(StoreError::DataDir {
+                path: self.path.display().to_string(),
+                reason: "the WAL checkpoint was blocked by a reader; the -wal file still holds data: keep it with the database file".to_string(),
+            });
+        }
+        Ok(())
     }
 }
 
