@@ -209,6 +209,7 @@ impl SqliteStore {
             e => e,
         };
         let mut write = open_connection(&path, false).map_err(opened)?;
+        check_length(&write, &path)?;
         migrate(&mut write, dir).map_err(opened)?;
         let side = open_connection(&path, false).map_err(opened)?;
         let generation: i64 = write
@@ -290,7 +291,11 @@ impl SqliteStore {
             Ok(out)
         })()
         .map_err(|e| classify(e, &self.path));
-        self.condition.note(out.as_ref().err());
+        // Only the ping writer (and the readiness probe's room test) clears a condition: a
+        // small write succeeding says little about room for the next batch.
+        if let Err(e) = &out {
+            self.condition.note(Some(e));
+        }
         out
     }
 
@@ -380,6 +385,17 @@ impl Condition {
     fn current(&self) -> Option<String> {
         self.failing.lock().ok().and_then(|f| f.clone())
     }
+}
+
+/// Whether the disk has room for more than a batch: a 256 kB row written and removed.
+fn has_room(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('room_probe', zeroblob(262144))
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [],
+    )?;
+    conn.execute("DELETE FROM meta WHERE key = 'room_probe'", [])?;
+    Ok(())
 }
 
 /// Turns SQLite's error into the store's: full, unwritable and damaged files are named.
@@ -524,8 +540,19 @@ pub fn backup(dir: &Path, out: &Path) -> Result<i32, StoreError> {
         let pages = {
             let b =
                 rusqlite::backup::Backup::new(&src, &mut dst).map_err(|e| fail(e.to_string()))?;
-            b.run_to_completion(-1, std::time::Duration::ZERO, None)
-                .map_err(|e| classify(e, &path))?;
+            // Every page in one step: one read transaction, so a writer cannot restart it.
+            let mut tries = 0;
+            loop {
+                match b.step(-1).map_err(|e| classify(e, &path))? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    _ if tries < 3000 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    _ => return Err(fail("the database stayed busy for 30 s".to_string())),
+                }
+            }
             b.progress().pagecount
         };
         let check: String = dst
@@ -541,6 +568,29 @@ pub fn backup(dir: &Path, out: &Path) -> Result<i32, StoreError> {
         .and_then(|()| std::fs::rename(&partial, out))
         .map_err(|e| fail(e.to_string()))?;
     Ok(pages)
+}
+
+/// Refuses a database file shorter than its pages (a cut-off copy) when no WAL holds the rest.
+fn check_length(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    if wal > 0 || len == 0 {
+        return Ok(());
+    }
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .map_err(|e| classify(e, path))?;
+    let size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(|e| classify(e, path))?;
+    let want = pages.saturating_mul(size);
+    if (len as i64) < want {
+        return Err(StoreError::Corrupt {
+            path: path.display().to_string(),
+            reason: format!("truncated: {len} bytes of the {want} its header describes"),
+        });
+    }
+    Ok(())
 }
 
 /// The checksum of a stored summary: the first 8 bytes of the SHA-256 of its key, window and
@@ -597,7 +647,11 @@ fn writer_loop(
         let gen = generation.fetch_add(1, Ordering::Relaxed);
         match write_batches(&mut conn, &batch, gen) {
             Ok(outcomes) => {
-                condition.note(None);
+                // After a full disk, one batch that fits is not the end of it: the condition
+                // clears when there is room for more (logged once each way, no flapping).
+                if condition.current().is_none() || has_room(&conn).is_ok() {
+                    condition.note(None);
+                }
                 for (job, out) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(out));
                 }
@@ -1182,13 +1236,20 @@ impl Store for SqliteStore {
                 r.get::<_, i64>(0)
             })
         });
-        let result = read.and_then(|_| self.set_meta("ready_probe", &now_ms().to_string()));
+        let mut result = read.and_then(|_| self.set_meta("ready_probe", &now_ms().to_string()));
+        if result.is_ok() && self.condition.current().is_some() {
+            // The writer last failed (a full disk): ready again only when there is room for a
+            // batch, tested with a 256 kB row written and removed.
+            result = match self.side.lock() {
+                Ok(conn) => has_room(&conn).map_err(|e| classify(e, &self.path)),
+                Err(_) => Err(StoreError::Closed),
+            };
+            if result.is_ok() {
+                self.condition.note(None);
+            }
+        }
         match result {
-            Ok(()) => match self.condition.current() {
-                // The probe wrote, so the condition cleared (note() logged it).
-                None => Readiness::Ready,
-                Some(e) => Readiness::NotReady("unavailable", e),
-            },
+            Ok(()) => Readiness::Ready,
             Err(e) => {
                 let reason = match &e {
                     StoreError::Full { .. } => "disk_full",
