@@ -670,3 +670,76 @@ fn a_read_only_data_directory_with_a_wal_is_refused_at_start() {
         accepted as i64
     );
 }
+
+/// PUTs a registry file: the status.
+fn put_registry(port: u16, file: &str, content: &str) -> u16 {
+    let ct = [("content-type", "text/csv")];
+    http(
+        port,
+        "PUT",
+        &format!("/api/v1/registry/{file}"),
+        &ct,
+        content.as_bytes(),
+    )
+    .map_or(0, |a| a.0)
+}
+
+#[test]
+fn sigkill_during_registry_uploads_and_recomputes_leaves_one_whole_registry_and_true_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_data(dir.path());
+    let config = fast_config(dir.path());
+    let old = std::fs::read_to_string(dir.path().join("city/workers.csv")).unwrap();
+    // The new registry moves the first two workers to each other's grid.
+    let mut rows: Vec<String> = old.lines().map(String::from).collect();
+    let grid = |r: &str| r.rsplit(',').next().unwrap().to_string();
+    let (g1, g2) = (grid(&rows[1]), grid(&rows[2]));
+    rows[1] = rows[1].replacen(&g1, &g2, 1);
+    rows[2] = rows[2].replacen(&g2, &g1, 1);
+    let new = rows.join("\n") + "\n";
+    assert_ne!(new, old);
+    let lines = sample_lines();
+    let mut server = Served::start(&data, Some(&config));
+    post_all(server.port, &lines[..6_000]);
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for round in 0..8 {
+        let content = if round % 2 == 0 {
+            new.clone()
+        } else {
+            old.clone()
+        };
+        let port = server.port;
+        let upload = std::thread::spawn(move || put_registry(port, "workers", &content));
+        // Killed during the upload or during the recompute it starts.
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..120)));
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let status = upload.join().unwrap();
+        assert!(status == 0 || status == 200, "{status}");
+        server = Served::start(&data, Some(&config));
+        let (_, _, body) = http(server.port, "GET", "/api/v1/registry/workers", &[], b"").unwrap();
+        let stored = String::from_utf8(body).unwrap();
+        assert!(
+            stored == old || stored == new,
+            "round {round}: the stored workers.csv is neither the old nor the new one:\n{stored}"
+        );
+        if status == 200 {
+            assert_eq!(&stored, if round % 2 == 0 { &new } else { &old });
+        }
+    }
+    let final_workers = {
+        let (_, _, body) = http(server.port, "GET", "/api/v1/registry/workers", &[], b"").unwrap();
+        String::from_utf8(body).unwrap()
+    };
+    let served = strip(current_report(server.port));
+    drop(server);
+
+    // The same pings and registry in a fresh directory, never killed.
+    let fresh = tempfile::tempdir().unwrap();
+    let data2 = demo_data(fresh.path());
+    let server = Served::start(&data2, Some(&config));
+    assert_eq!(put_registry(server.port, "workers", &final_workers), 200);
+    post_all(server.port, &lines[..6_000]);
+    assert_eq!(strip(current_report(server.port)), served);
+}
