@@ -263,7 +263,7 @@ pub fn params_of(config: &Config) -> Params {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(read::healthz))
-        .route("/readyz", get(read::healthz))
+        .route("/readyz", get(read::readyz))
         .route("/livez", get(read::livez))
         .route("/metrics", get(read::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))

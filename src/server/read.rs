@@ -48,6 +48,13 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, Api
     }
 }
 
+/// `GET /readyz`: readiness, the same answer as `/healthz`.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready: the store reads and writes"), (status = 503, body = super::error::ErrorBody)))]
+pub async fn readyz(state: State<Arc<AppState>>) -> Result<Response, ApiError> {
+    healthz(state).await
+}
+
 /// `GET /livez`: liveness; the process answers (it does not touch the store).
 #[utoipa::path(get, path = "/livez", tag = "operations",
     responses((status = 200, description = "the process answers")))]

@@ -1466,6 +1466,84 @@ mod tests {
     }
 
     #[test]
+    fn a_second_open_of_a_data_directory_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = OpenOptions {
+            init: false,
+            note: Some("listen 127.0.0.1:1".into()),
+        };
+        let first = SqliteStore::open_with(dir.path(), &opts).unwrap();
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("in use by another gridbeat"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        assert!(err.contains("listen 127.0.0.1:1"), "{err}");
+        drop(first);
+        assert!(SqliteStore::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn an_empty_database_file_is_refused_unless_init() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("empty (0 bytes)"), "{err}");
+        assert_eq!(
+            std::fs::metadata(dir.path().join(DB_FILE)).unwrap().len(),
+            0
+        );
+        let opts = OpenOptions {
+            init: true,
+            note: None,
+        };
+        assert!(SqliteStore::open_with(dir.path(), &opts).is_ok());
+    }
+
+    #[test]
+    fn a_summary_that_fails_its_checksum_is_withheld_and_queued_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let row = |w: &str| SummaryRow {
+            worker: w.into(),
+            day,
+            data: vec![1, 2, 3, 4],
+            window: (10, Some(20)),
+        };
+        store.put_summary(&row("w1"), 0).unwrap();
+        store.put_summary(&row("w2"), 0).unwrap();
+        assert!(store.due(UnixMs::MAX, 0, 10).unwrap().is_empty());
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute(
+            "UPDATE summaries SET data = x'01020305' WHERE worker = 'w2'",
+            [],
+        )
+        .unwrap();
+        let days = NaiveDate::MIN..NaiveDate::MAX;
+        let served: Vec<String> = store
+            .summaries(days.clone())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.worker)
+            .collect();
+        assert_eq!(served, vec!["w1"]);
+        assert!(store.summary("w2", day).unwrap().is_none());
+        assert_eq!(store.checksum_failures(), 1);
+        let due: Vec<String> = store
+            .due(UnixMs::MAX, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.worker)
+            .collect();
+        assert_eq!(due, vec!["w2"]);
+        // Recomputed: served again.
+        store.put_summary(&row("w2"), 0).unwrap();
+        assert_eq!(store.summaries(days).unwrap().len(), 2);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused_with_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         {
