@@ -211,7 +211,8 @@ pub struct StoreStats {
     pub bytes: u64,
 }
 
-/// Why the store failed. The message is for the log; clients see "internal error".
+/// Why the store failed. The message is for the log; clients see a 507/503 for the disk and
+/// file conditions ([`StoreError::is_condition`]) and "internal error" for the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database failed.

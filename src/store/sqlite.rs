@@ -10,6 +10,16 @@
 //! - Pings are a `WITHOUT ROWID` table keyed by (worker, ts): a resent ping finds its key.
 //! - **Migrations** are numbered (`PRAGMA user_version`); opening an older directory applies
 //!   the missing ones in one transaction; a newer one is refused with what to do.
+//! - **One process per directory**: an OS advisory lock on [`LOCK_FILE`] (released when the
+//!   process dies, `kill -9` included), which names the holder for the refusal.
+//! - **Refusals at open**: an empty (0-byte) file unless `init`, an unreadable, damaged or
+//!   truncated one, a directory that cannot be written; only a missing file is created.
+//! - **Checksums**: each summary row carries the first 8 bytes of a SHA-256 over its key,
+//!   window and bytes; a row that fails is logged once, withheld and its day marked dirty.
+//! - **Conditions**: a full or unwritable disk is [`StoreError::Full`] /
+//!   [`StoreError::Unwritable`], logged once when it starts and once when it clears.
+//! - **Clean stop and backup**: [`Store::checkpoint`] empties the WAL into the main file;
+//!   [`backup`] copies a live database with SQLite's online backup API.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
