@@ -87,6 +87,9 @@ pub enum Command {
     /// Make bearer tokens for the service.
     #[cfg(feature = "assess")]
     Token(serve::TokenArgs),
+    /// Copy a data directory's database (SQLite online backup), also while a server runs.
+    #[cfg(feature = "assess")]
+    Backup(serve::BackupArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
@@ -133,6 +136,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(args) => serve::run_registry(&args, &config),
         #[cfg(feature = "assess")]
         Command::Token(args) => serve::run_token(&args, &config),
+        #[cfg(feature = "assess")]
+        Command::Backup(args) => serve::run_backup(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),
         Command::Visits(args) => visits::run(&args, &config),

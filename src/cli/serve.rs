@@ -26,6 +26,40 @@ pub struct ServeArgs {
     /// Also serve the OsmAnd protocol at `/` on this address (the port Traccar Client uses).
     #[arg(long, value_name = "ADDR")]
     pub osmand_listen: Option<String>,
+    /// Make a new, empty store in an existing empty (0-byte) database file. Without it only a
+    /// missing file is created, and an empty one is refused (a failed copy or restore).
+    #[arg(long)]
+    pub init: bool,
+}
+
+/// Arguments of `gridbeat backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The data directory to copy (default: `[server] data` of the config).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The copy: a complete SQLite database; restore it as `gridbeat.db` of a new data
+    /// directory. It must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Runs `gridbeat backup`: SQLite's online backup of the data directory's database, while a
+/// server may be running (it only reads, so it needs no lock on the directory).
+///
+/// # Errors
+/// When the database cannot be read or the copy cannot be written.
+pub fn run_backup(args: &BackupArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let dir = data_dir(args.data.as_deref(), config);
+    let start = std::time::Instant::now();
+    let pages = crate::store::sqlite::backup(&dir, &args.out)?;
+    println!(
+        "backed up {} ({pages} pages) to {} in {:.1} s; restore: copy it as gridbeat.db into a new data directory",
+        dir.join(crate::store::sqlite::DB_FILE).display(),
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Starts the structured log (`RUST_LOG` filters; `GRIDBEAT_LOG=json` for JSON lines).
@@ -85,7 +119,11 @@ pub fn run(args: &ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     addrs.extend(osmand);
     server::check_open_listen(&tokens, &addrs)?;
     let dir = data_dir(args.data.as_deref(), config);
-    let state = AppState::open(config.clone(), &dir)
+    let opts = crate::store::OpenOptions {
+        init: args.init,
+        note: Some(format!("listen {listen}")),
+    };
+    let state = AppState::open_with(config.clone(), &dir, &opts)
         .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
     tracing::info!(data = %dir.display(), "data directory open");
     runtime()?.block_on(server::serve(

@@ -74,8 +74,27 @@ impl ApiError {
 }
 
 impl From<crate::store::StoreError> for ApiError {
+    /// A full disk is 507 `insufficient_storage`; a store that cannot be written (read-only,
+    /// I/O error) or is damaged, or is shutting down, is 503 `store_unavailable`; both with
+    /// `Retry-After` and JSON. The store logs these conditions once while they last; any other
+    /// failure is a logged 500.
     fn from(e: crate::store::StoreError) -> ApiError {
-        ApiError::internal(e)
+        use crate::store::StoreError as E;
+        let mut err = match &e {
+            E::Full { .. } => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                "the server's disk is full: nothing of this request was stored; send it again later",
+            ),
+            E::Unwritable { .. } | E::Corrupt { .. } | E::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the server's store cannot be written now: nothing of this request was stored; send it again later",
+            ),
+            _ => return ApiError::internal(e),
+        };
+        err.retry_after = Some(30);
+        err
     }
 }
 

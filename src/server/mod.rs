@@ -126,7 +126,19 @@ impl AppState {
     /// When the store cannot be opened, the stored registry no longer loads, or a token in
     /// the config is malformed.
     pub fn open(config: Config, data: &Path) -> anyhow::Result<Arc<AppState>> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(data)?);
+        AppState::open_with(config, data, &crate::store::OpenOptions::default())
+    }
+
+    /// [`AppState::open`] with store options (`--init`, what the lock file names).
+    ///
+    /// # Errors
+    /// As [`AppState::open`].
+    pub fn open_with(
+        config: Config,
+        data: &Path,
+        opts: &crate::store::OpenOptions,
+    ) -> anyhow::Result<Arc<AppState>> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(data, opts)?);
         AppState::with_store(config, store)
     }
 
@@ -257,6 +269,8 @@ pub fn params_of(config: &Config) -> Params {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(read::healthz))
+        .route("/readyz", get(read::readyz))
+        .route("/livez", get(read::livez))
         .route("/metrics", get(read::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/pings", post(ingest::post_pings))
@@ -532,6 +546,14 @@ pub async fn serve(state: Arc<AppState>, opts: ServeOptions) -> anyhow::Result<(
         let _ = s.await;
     }
     let _ = recompute.await;
+    // The requests in flight are done: move every commit into the main database file, so
+    // it alone is a complete copy.
+    let store = Arc::clone(&state.store);
+    match tokio::task::spawn_blocking(move || store.checkpoint()).await {
+        Ok(Ok(())) => tracing::info!("store checkpointed: the database file holds everything"),
+        Ok(Err(e)) => tracing::error!(error = %e, "store checkpoint at stop failed"),
+        Err(e) => tracing::error!(error = %e, "store checkpoint at stop failed"),
+    }
     Ok(())
 }
 

@@ -10,6 +10,8 @@ use utoipa::OpenApi;
     info(title = "gridbeat", description = "Patrol tracks, coverage and monthly assessment of grid workers (DESIGN.md §5.4)."),
     paths(
         super::read::healthz,
+        super::read::readyz,
+        super::read::livez,
         super::read::metrics,
         super::ingest::post_pings,
         super::ingest::osmand,

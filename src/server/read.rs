@@ -18,25 +18,49 @@ use crate::model::{format_timestamp, Month};
 use crate::registry::Registry;
 use crate::report::{Format, Freshness, Lang, Report};
 
-/// `GET /healthz`: the process is up and the store answers.
+/// `GET /healthz` and `GET /readyz`: readiness. The store was read and a tiny write
+/// transaction committed: 200 `{"status": "ok", ...}`; otherwise 503 with the reason as the
+/// code (`disk_full`, `read_only`, `io_error`, `corrupt`, `unavailable`).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "ok"), (status = 503, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "ready: the store reads and writes"), (status = 503, body = super::error::ErrorBody)))]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let store = Arc::clone(&state.store);
-    let ok = tokio::task::spawn_blocking(move || store.meta("basis").is_ok())
-        .await
-        .unwrap_or(false);
-    if !ok {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            "the store does not answer",
-        ));
+    let (ready, failures) =
+        tokio::task::spawn_blocking(move || (store.readiness(), store.checksum_failures()))
+            .await
+            .unwrap_or((
+                crate::store::Readiness::NotReady("unavailable", "the probe failed".into()),
+                0,
+            ));
+    match ready {
+        crate::store::Readiness::Ready => Ok(axum::Json(serde_json::json!({
+            "status": "ok",
+            "uptime_s": state.uptime_s().round(),
+            "store": "ready",
+            "summaries_failed_checksum": failures,
+        }))
+        .into_response()),
+        crate::store::Readiness::NotReady(code, message) => {
+            let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+            e.retry_after = Some(30);
+            Err(e)
+        }
     }
-    Ok(
-        axum::Json(serde_json::json!({"status": "ok", "uptime_s": state.uptime_s().round()}))
-            .into_response(),
-    )
+}
+
+/// `GET /readyz`: readiness, the same answer as `/healthz`.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready: the store reads and writes"), (status = 503, body = super::error::ErrorBody)))]
+pub async fn readyz(state: State<Arc<AppState>>) -> Result<Response, ApiError> {
+    healthz(state).await
+}
+
+/// `GET /livez`: liveness; the process answers (it does not touch the store).
+#[utoipa::path(get, path = "/livez", tag = "operations",
+    responses((status = 200, description = "the process answers")))]
+pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(serde_json::json!({"status": "alive", "uptime_s": state.uptime_s().round()}))
+        .into_response()
 }
 
 /// `GET /metrics`: Prometheus text (admin, or anyone on a server without tokens).

@@ -45,7 +45,12 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
         let did = match result {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "recompute failed; retrying");
+                // A full or read-only disk is logged once by the store while it lasts.
+                if e.is_condition() {
+                    tracing::debug!(error = %e, "recompute waits for the store");
+                } else {
+                    tracing::error!(error = %e, "recompute failed; retrying");
+                }
                 0
             }
             Err(e) => {

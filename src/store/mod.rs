@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 
 use crate::model::{Ping, UnixMs};
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{OpenOptions, SqliteStore};
 
 /// Where a ping came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -216,7 +216,8 @@ pub struct StoreStats {
     pub bytes: u64,
 }
 
-/// Why the store failed. The message is for the log; clients see "internal error".
+/// Why the store failed. The message is for the log; clients see a 507/503 for the disk and
+/// file conditions ([`StoreError::is_condition`]) and "internal error" for the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database failed.
@@ -243,6 +244,61 @@ pub enum StoreError {
     /// The writer thread is gone (the store is shutting down).
     #[error("the store is shutting down")]
     Closed,
+    /// The disk holding the database is full (SQLITE_FULL): nothing of the write was
+    /// committed; it succeeds again once space is freed.
+    #[error(
+        "the disk holding {path} is full: free space there (nothing of this write was stored)"
+    )]
+    Full {
+        /// The database file.
+        path: String,
+    },
+    /// The database cannot be written: a read-only file system or directory, or an I/O error.
+    #[error("{path} cannot be written: {reason}")]
+    Unwritable {
+        /// The database file.
+        path: String,
+        /// What SQLite reported.
+        reason: String,
+    },
+    /// The database file is damaged or is not a gridbeat database.
+    #[error("{path} is damaged or not a gridbeat database: {reason}; restore a backup (`gridbeat backup`) into a new data directory")]
+    Corrupt {
+        /// The database file.
+        path: String,
+        /// What SQLite reported.
+        reason: String,
+    },
+    /// Another process holds the data directory.
+    #[error("data directory {path} is in use by another gridbeat ({holder}): stop it first, or point --data at another directory")]
+    Locked {
+        /// The data directory.
+        path: String,
+        /// Who holds it, as its lock file says (pid, command, listen address).
+        holder: String,
+    },
+}
+
+impl StoreError {
+    /// Whether this is a condition of the disk or file (full, read-only, I/O, damaged) that
+    /// lasts until an operator acts; the store logs it once when it starts and once when it
+    /// clears, so callers need not log it again.
+    pub fn is_condition(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Full { .. } | StoreError::Unwritable { .. } | StoreError::Corrupt { .. }
+        )
+    }
+}
+
+/// What a readiness probe found (`/readyz`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// The store was read and a tiny write transaction committed.
+    Ready,
+    /// It cannot serve: a short reason code (`disk_full`, `read_only`, `corrupt`,
+    /// `unavailable`) and the message.
+    NotReady(&'static str, String),
 }
 
 /// Everything the service persists. See the module documentation for the guarantees.
@@ -404,4 +460,27 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// On a database failure.
     fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Whether the store can be read and written now: reads, then commits a tiny write.
+    fn readiness(&self) -> Readiness {
+        match self.meta("basis") {
+            Ok(_) => Readiness::Ready,
+            Err(e) => Readiness::NotReady("unavailable", e.to_string()),
+        }
+    }
+
+    /// How many stored summaries failed their checksum since the start (each was withheld
+    /// and its worker-day queued for recomputation).
+    fn checksum_failures(&self) -> u64 {
+        0
+    }
+
+    /// Makes the main database file hold everything committed (a WAL checkpoint), for a
+    /// clean stop: after it the file alone is a complete copy.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

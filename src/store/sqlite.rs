@@ -10,6 +10,16 @@
 //! - Pings are a `WITHOUT ROWID` table keyed by (worker, ts): a resent ping finds its key.
 //! - **Migrations** are numbered (`PRAGMA user_version`); opening an older directory applies
 //!   the missing ones in one transaction; a newer one is refused with what to do.
+//! - **One process per directory**: an OS advisory lock on [`LOCK_FILE`] (released when the
+//!   process dies, `kill -9` included), which names the holder for the refusal.
+//! - **Refusals at open**: an empty (0-byte) file unless `init`, an unreadable, damaged or
+//!   truncated one, a directory that cannot be written; only a missing file is created.
+//! - **Checksums**: each summary row carries the first 8 bytes of a SHA-256 over its key,
+//!   window and bytes; a row that fails is logged once, withheld and its day marked dirty.
+//! - **Conditions**: a full or unwritable disk is [`StoreError::Full`] /
+//!   [`StoreError::Unwritable`], logged once when it starts and once when it clears.
+//! - **Clean stop and backup**: [`Store::checkpoint`] empties the WAL into the main file;
+//!   [`backup`] copies a live database with SQLite's online backup API.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -21,8 +31,8 @@ use chrono::NaiveDate;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::{
-    Affected, DirtyDay, Insert, NewPing, Position, RegistryFile, Store, StoreError, StoreStats,
-    SummaryRow,
+    Affected, DirtyDay, Insert, NewPing, Position, Readiness, RegistryFile, Store, StoreError,
+    StoreStats, SummaryRow,
 };
 use crate::model::{Ping, UnixMs, WorkerId};
 
@@ -70,7 +80,29 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX duplicates_by_values ON duplicates
         (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin);
      DROP INDEX duplicates_by_key;",
+    // 4: a checksum per stored summary (issue 15); the summaries stored before it have none
+    // and are queued for recomputation.
+    "ALTER TABLE summaries ADD COLUMN checksum BLOB;
+     INSERT INTO dirty (worker, day, generation, since, updated)
+        SELECT worker, day, 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+               CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM summaries WHERE true
+        ON CONFLICT (worker, day) DO NOTHING;",
 ];
+
+/// The lock file in the data directory: held (OS advisory lock) while a process has the store
+/// open; it names the holder (pid, command, listen address). The OS releases the lock when
+/// the process ends, however it ends.
+pub const LOCK_FILE: &str = "gridbeat.lock";
+
+/// How a store is opened.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Make a new store in an existing empty (0-byte) database file (`serve --init`); without
+    /// it only a missing file is created.
+    pub init: bool,
+    /// What the lock file says besides the pid and command (e.g. `listen 127.0.0.1:8080`).
+    pub note: Option<String>,
+}
 
 /// How many read connections are kept open.
 const READERS: usize = 4;
@@ -85,6 +117,14 @@ struct Job {
 /// The embedded SQLite store. See the module documentation.
 pub struct SqliteStore {
     path: PathBuf,
+    /// The data directory's lock, held while the store is open.
+    _lock: std::fs::File,
+    /// The write condition (full, read-only), logged once when it starts and when it clears.
+    condition: Arc<Condition>,
+    /// Summaries that failed their checksum and are waiting for their recomputation.
+    failed: Mutex<std::collections::HashSet<(String, NaiveDate)>>,
+    /// How many summaries failed their checksum since the start.
+    failures: AtomicU64,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Connection for non-ping writes (registry, summaries, marks); busy-waits on the writer.
@@ -163,36 +203,62 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in a data directory and starts its writer.
     ///
     /// # Errors
-    /// When the directory cannot be created or used, or its schema is newer than this build.
+    /// As [`SqliteStore::open_with`].
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(dir, &OpenOptions::default())
+    }
+
+    /// Opens the store in a data directory: takes the directory's lock, checks the database
+    /// file (only a missing one is created, or an empty one with `init`), applies the missing
+    /// migrations and starts the writer.
+    ///
+    /// # Errors
+    /// When the directory cannot be created or written, another process holds it, the
+    /// database file is empty, unreadable or damaged, or its schema is newer than this build.
+    pub fn open_with(dir: &Path, opts: &OpenOptions) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir {
             path: dir.display().to_string(),
             reason: format!("cannot create it: {e}"),
         })?;
         let path = dir.join(DB_FILE);
-        let mut write = open_connection(&path, false)?;
-        migrate(&mut write, dir)?;
-        let side = open_connection(&path, false)?;
-        let generation: i64 =
-            write.query_row("SELECT COALESCE(MAX(generation), 0) FROM dirty", [], |r| {
+        let lock = lock_dir(dir, opts)?;
+        check_file(&path, opts.init)?;
+        let opened = |e: StoreError| match e {
+            StoreError::Db(e) => classify(e, &path),
+            e => e,
+        };
+        let mut write = open_connection(&path, false).map_err(opened)?;
+        check_length(&write, &path)?;
+        migrate(&mut write, dir).map_err(opened)?;
+        let side = open_connection(&path, false).map_err(opened)?;
+        let generation: i64 = write
+            .query_row("SELECT COALESCE(MAX(generation), 0) FROM dirty", [], |r| {
                 r.get(0)
-            })?;
+            })
+            .map_err(|e| classify(e, &path))?;
         let generation = Arc::new(AtomicI64::new(generation + 1));
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push(open_connection(&path, true)?);
+            readers.push(open_connection(&path, true).map_err(opened)?);
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let gen = Arc::clone(&generation);
+        let condition = Arc::new(Condition::default());
+        let cond = Arc::clone(&condition);
+        let db = path.clone();
         let writer = std::thread::Builder::new()
             .name("gridbeat-writer".into())
-            .spawn(move || writer_loop(write, &rx, &gen))
+            .spawn(move || writer_loop(write, &rx, &gen, &cond, &db))
             .map_err(|e| StoreError::DataDir {
                 path: dir.display().to_string(),
                 reason: format!("cannot start the writer thread: {e}"),
             })?;
         Ok(SqliteStore {
             path,
+            _lock: lock,
+            condition,
+            failed: Mutex::new(std::collections::HashSet::new()),
+            failures: AtomicU64::new(0),
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             side: Mutex::new(side),
@@ -228,7 +294,7 @@ impl SqliteStore {
                 r.push(conn);
             }
         }
-        Ok(out?)
+        out.map_err(|e| classify(e, &self.path))
     }
 
     /// Runs `f` in a transaction on the side write connection.
@@ -237,11 +303,337 @@ impl SqliteStore {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let mut conn = self.side.lock().map_err(|_| StoreError::Closed)?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let out = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })()
+        .map_err(|e| classify(e, &self.path));
+        // Only the ping writer (and the readiness probe's room test) clears a condition: a
+        // small write succeeding says little about room for the next batch.
+        if let Err(e) = &out {
+            self.condition.note(Some(e));
+        }
+        out
     }
+
+    /// Keeps the rows whose checksum holds; each that fails is logged (once), withheld and
+    /// its worker-day queued for recomputation from its pings.
+    fn verified(&self, rows: Vec<(SummaryRow, bool)>) -> Vec<SummaryRow> {
+        if rows.iter().all(|(_, ok)| *ok) {
+            return rows.into_iter().map(|(r, _)| r).collect();
+        }
+        let mut good = Vec::with_capacity(rows.len());
+        let mut bad = Vec::new();
+        for (row, ok) in rows {
+            if ok {
+                good.push(row);
+            } else {
+                bad.push((row.worker, row.day));
+            }
+        }
+        let new: Vec<(String, NaiveDate)> = match self.failed.lock() {
+            Ok(mut f) => bad.into_iter().filter(|k| f.insert(k.clone())).collect(),
+            Err(_) => bad,
+        };
+        if new.is_empty() {
+            return good;
+        }
+        for (worker, day) in &new {
+            tracing::error!(%worker, %day, file = %self.path.display(),
+                "stored summary failed its checksum: withheld, recomputing it from its pings");
+        }
+        self.failures.fetch_add(new.len() as u64, Ordering::Relaxed);
+        let gen = self.next_generation();
+        let now = now_ms();
+        let marked = self.write(|tx| {
+            let mut mark = tx.prepare_cached(
+                "INSERT INTO dirty (worker, day, generation, since, updated) VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (worker, day) DO NOTHING",
+            )?;
+            for (worker, day) in &new {
+                mark.execute(params![worker, day_text(*day), gen, now])?;
+            }
+            Ok(())
+        });
+        if let Err(e) = marked {
+            // Not marked: let the next read find it again.
+            tracing::warn!(error = %e, "could not queue the damaged summaries");
+            if let Ok(mut f) = self.failed.lock() {
+                for k in &new {
+                    f.remove(k);
+                }
+            }
+        }
+        good
+    }
+}
+
+/// The write condition of a store: healthy, or the last lasting failure (full, read-only),
+/// logged once when it starts and once when it clears.
+#[derive(Default)]
+struct Condition {
+    failing: Mutex<Option<String>>,
+}
+
+impl Condition {
+    /// Records the outcome of a write.
+    fn note(&self, err: Option<&StoreError>) {
+        let Ok(mut failing) = self.failing.lock() else {
+            return;
+        };
+        match err {
+            Some(e) if e.is_condition() => {
+                let text = e.to_string();
+                if failing.as_deref() != Some(text.as_str()) {
+                    tracing::error!(error = %text, "the store cannot write; ingest is refused until this clears (logged once)");
+                    *failing = Some(text);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if let Some(was) = failing.take() {
+                    tracing::info!(was = %was, "the store writes again");
+                }
+            }
+        }
+    }
+
+    /// The lasting failure, if any.
+    fn current(&self) -> Option<String> {
+        self.failing.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+/// Whether the disk has room for more than a batch: a 256 kB row written and removed.
+fn has_room(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('room_probe', zeroblob(262144))
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [],
+    )?;
+    conn.execute("DELETE FROM meta WHERE key = 'room_probe'", [])?;
+    Ok(())
+}
+
+/// Turns SQLite's error into the store's: full, unwritable and damaged files are named.
+fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    let file = path.display().to_string();
+    match e.sqlite_error_code() {
+        Some(C::DiskFull) => StoreError::Full { path: file },
+        Some(C::ReadOnly | C::SystemIoFailure | C::CannotOpen | C::PermissionDenied) => {
+            StoreError::Unwritable {
+                path: file,
+                reason: e.to_string(),
+            }
+        }
+        Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt {
+            path: file,
+            reason: e.to_string(),
+        },
+        _ => StoreError::Db(e),
+    }
+}
+
+/// Takes the data directory's lock (an OS advisory lock on [`LOCK_FILE`], released by the OS
+/// when the process ends) and writes who holds it; refuses when another process holds it.
+fn lock_dir(dir: &Path, opts: &OpenOptions) -> Result<std::fs::File, StoreError> {
+    use std::io::{Read, Seek, Write};
+    let lock_path = dir.join(LOCK_FILE);
+    let unusable = |e: std::io::Error| {
+        let wal = dir.join(format!("{DB_FILE}-wal"));
+        let hint = if wal.exists() {
+            format!(
+                "; it holds {} whose committed data needs write access to be read: make the directory writable (or copy it elsewhere) and start again",
+                wal.display()
+            )
+        } else {
+            "; gridbeat needs to write there (make it writable)".to_string()
+        };
+        StoreError::DataDir {
+            path: dir.display().to_string(),
+            reason: format!(
+                "cannot write its lock file {}: {e}{hint}",
+                lock_path.display()
+            ),
+        }
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(unusable)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.split_whitespace().collect::<Vec<_>>().join(" ");
+            return Err(StoreError::Locked {
+                path: dir.display().to_string(),
+                holder: if holder.is_empty() {
+                    "it has not written its pid yet".to_string()
+                } else {
+                    holder
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(unusable(e)),
+    }
+    let command: Vec<String> = std::env::args().take(3).collect();
+    let mut text = format!("pid {}; command {}", std::process::id(), command.join(" "));
+    if let Some(n) = &opts.note {
+        text.push_str("; ");
+        text.push_str(n);
+    }
+    text.push('\n');
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(text.as_bytes()));
+    written.map_err(unusable)?;
+    Ok(file)
+}
+
+/// Refuses a database file that exists but cannot be a store: empty (a failed copy or
+/// restore; only with `init` does it become a new store) or unreadable.
+fn check_file(path: &Path, init: bool) -> Result<(), StoreError> {
+    let refuse = |reason: String| StoreError::DataDir {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(format!("cannot be read: {e}"))),
+    };
+    if !meta.is_file() {
+        return Err(refuse("is not a file".to_string()));
+    }
+    if let Err(e) = std::fs::File::open(path) {
+        return Err(refuse(format!("cannot be read: {e}")));
+    }
+    if meta.len() == 0 && !init {
+        return Err(refuse(
+            "is empty (0 bytes), not a gridbeat database: a failed copy or restore? Restore a backup (`gridbeat backup`) in its place, or start with `--init` to make a new, empty store in it".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies the database of a data directory to `out` with SQLite's online backup, in one read
+/// transaction (a consistent copy of every commit made before it began), while a server may
+/// be writing. It takes no lock on the directory. The copy is checked (`quick_check`) and
+/// appears under its name only when complete. Returns the pages copied.
+///
+/// # Errors
+/// When the database is missing or unreadable, `out` exists, or the copy cannot be written.
+pub fn backup(dir: &Path, out: &Path) -> Result<i32, StoreError> {
+    let path = dir.join(DB_FILE);
+    let fail = |reason: String| StoreError::DataDir {
+        path: out.display().to_string(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(StoreError::DataDir {
+            path: path.display().to_string(),
+            reason: "no such database file: is --data the data directory?".to_string(),
+        });
+    }
+    check_file(&path, false)?;
+    if out.exists() {
+        return Err(fail("exists already: give a new file name".to_string()));
+    }
+    let partial = out.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let src = open_connection(&path, true).map_err(|e| match e {
+        StoreError::Db(e) => classify(e, &path),
+        e => e,
+    })?;
+    let pages = {
+        let mut dst = Connection::open(&partial).map_err(|e| fail(e.to_string()))?;
+        let pages = {
+            let b =
+                rusqlite::backup::Backup::new(&src, &mut dst).map_err(|e| fail(e.to_string()))?;
+            // Every page in one step: one read transaction, so a writer cannot restart it.
+            let mut tries = 0;
+            loop {
+                match b.step(-1).map_err(|e| classify(e, &path))? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    _ if tries < 3000 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    _ => return Err(fail("the database stayed busy for 30 s".to_string())),
+                }
+            }
+            b.progress().pagecount
+        };
+        let check: String = dst
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| fail(e.to_string()))?;
+        if check != "ok" {
+            return Err(fail(format!("the copy does not check: {check}")));
+        }
+        pages
+    };
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&partial, out))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(pages)
+}
+
+/// Refuses a database file shorter than its pages (a cut-off copy) when no WAL holds the rest.
+fn check_length(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    if wal > 0 || len == 0 {
+        return Ok(());
+    }
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .map_err(|e| classify(e, path))?;
+    let size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(|e| classify(e, path))?;
+    let want = pages.saturating_mul(size);
+    if (len as i64) < want {
+        return Err(StoreError::Corrupt {
+            path: path.display().to_string(),
+            reason: format!("truncated: {len} bytes of the {want} its header describes"),
+        });
+    }
+    Ok(())
+}
+
+/// The checksum of a stored summary: the first 8 bytes of the SHA-256 of its key, window and
+/// encoded bytes.
+fn summary_checksum(
+    worker: &str,
+    day: &str,
+    window: (UnixMs, Option<UnixMs>),
+    data: &[u8],
+) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(worker.as_bytes());
+    h.update([0]);
+    h.update(day.as_bytes());
+    h.update([0]);
+    h.update(window.0.to_le_bytes());
+    h.update(window.1.map_or([0xff; 9], |e| {
+        let mut b = [0u8; 9];
+        b[1..].copy_from_slice(&e.to_le_bytes());
+        b
+    }));
+    h.update(data);
+    h.finalize()[..8].to_vec()
 }
 
 impl Drop for SqliteStore {
@@ -252,7 +644,13 @@ impl Drop for SqliteStore {
 
 /// The writer thread: takes every waiting batch, writes them in one transaction, commits,
 /// answers.
-fn writer_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, generation: &AtomicI64) {
+fn writer_loop(
+    mut conn: Connection,
+    jobs: &mpsc::Receiver<Job>,
+    generation: &AtomicI64,
+    condition: &Condition,
+    path: &Path,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         let mut rows = batch[0].pings.len();
@@ -268,18 +666,38 @@ fn writer_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, generation: &At
         let gen = generation.fetch_add(1, Ordering::Relaxed);
         match write_batches(&mut conn, &batch, gen) {
             Ok(outcomes) => {
+                // After a full disk, one batch that fits is not the end of it: the condition
+                // clears when there is room for more (logged once each way, no flapping).
+                if condition.current().is_none() || has_room(&conn).is_ok() {
+                    condition.note(None);
+                }
                 for (job, out) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(out));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "ping batch not committed");
-                let msg = e.to_string();
+                let e = classify(e, path);
+                condition.note(Some(&e));
+                if !e.is_condition() {
+                    tracing::error!(error = %e, "ping batch not committed");
+                }
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::DataDir {
-                        path: String::new(),
-                        reason: msg.clone(),
-                    }));
+                    let again = match &e {
+                        StoreError::Full { path } => StoreError::Full { path: path.clone() },
+                        StoreError::Unwritable { path, reason } => StoreError::Unwritable {
+                            path: path.clone(),
+                            reason: reason.clone(),
+                        },
+                        StoreError::Corrupt { path, reason } => StoreError::Corrupt {
+                            path: path.clone(),
+                            reason: reason.clone(),
+                        },
+                        other => StoreError::DataDir {
+                            path: path.display().to_string(),
+                            reason: other.to_string(),
+                        },
+                    };
+                    let _ = job.reply.send(Err(again));
                 }
             }
         }
@@ -443,17 +861,29 @@ fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
     })
 }
 
-fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
+/// A stored summary and whether its checksum holds.
+fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SummaryRow, bool)> {
     let day: String = r.get(1)?;
-    Ok(SummaryRow {
-        worker: r.get(0)?,
-        day: parse_day(&day)?,
-        data: r.get(2)?,
-        window: (r.get(3)?, r.get(4)?),
-    })
+    let worker: String = r.get(0)?;
+    let data: Vec<u8> = r.get(2)?;
+    let window = (r.get(3)?, r.get(4)?);
+    let sum: Option<Vec<u8>> = r.get(5)?;
+    let ok = sum.is_some_and(|s| s == summary_checksum(&worker, &day, window, &data));
+    // A damaged day text is a damaged row too: it cannot be recomputed under its key, so it
+    // is withheld under the key it parses to, if any.
+    let day = parse_day(&day)?;
+    Ok((
+        SummaryRow {
+            worker,
+            day,
+            data,
+            window,
+        },
+        ok,
+    ))
 }
 
-const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end";
+const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end, checksum";
 
 impl Store for SqliteStore {
     fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
@@ -605,11 +1035,11 @@ impl Store for SqliteStore {
         let now = now_ms();
         self.write(|tx| {
             tx.prepare_cached(
-                "INSERT INTO summaries (worker, day, data, window_start, window_end, computed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO summaries (worker, day, data, window_start, window_end, computed, checksum)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (worker, day) DO UPDATE SET data = excluded.data,
                      window_start = excluded.window_start, window_end = excluded.window_end,
-                     computed = excluded.computed",
+                     computed = excluded.computed, checksum = excluded.checksum",
             )?
             .execute(params![
                 row.worker,
@@ -617,7 +1047,8 @@ impl Store for SqliteStore {
                 row.data,
                 row.window.0,
                 row.window.1,
-                now
+                now,
+                summary_checksum(&row.worker, &day_text(row.day), row.window, &row.data),
             ])?;
             tx.prepare_cached(
                 "DELETE FROM dirty WHERE worker = ?1 AND day = ?2 AND generation = ?3",
@@ -625,6 +1056,9 @@ impl Store for SqliteStore {
             .execute(params![row.worker, day_text(row.day), generation])?;
             Ok(())
         })?;
+        if let Ok(mut f) = self.failed.lock() {
+            f.remove(&(row.worker.clone(), row.day));
+        }
         self.version.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -651,13 +1085,14 @@ impl Store for SqliteStore {
     }
 
     fn summary(&self, worker: &str, day: NaiveDate) -> Result<Option<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let row = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day = ?2"
             ))?
             .query_row(params![worker, day_text(day)], summary_from_row)
             .optional()
-        })
+        })?;
+        Ok(self.verified(row.into_iter().collect()).pop())
     }
 
     fn worker_summaries(
@@ -665,7 +1100,7 @@ impl Store for SqliteStore {
         worker: &str,
         days: Range<NaiveDate>,
     ) -> Result<Vec<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let rows = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day >= ?2 AND day < ?3 ORDER BY day"
             ))?
@@ -674,7 +1109,8 @@ impl Store for SqliteStore {
                 summary_from_row,
             )?
             .collect()
-        })
+        })?;
+        Ok(self.verified(rows))
     }
 
     fn summary_before(
@@ -682,17 +1118,20 @@ impl Store for SqliteStore {
         worker: &str,
         day: NaiveDate,
     ) -> Result<Option<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let row = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE worker = ?1 AND day < ?2 ORDER BY day DESC LIMIT 1"
             ))?
             .query_row(params![worker, day_text(day)], summary_from_row)
             .optional()
-        })
+        })?;
+        // A damaged latest day is withheld (and queued), not replaced by an older one: the
+        // carry must come from the day right before.
+        Ok(self.verified(row.into_iter().collect()).pop())
     }
 
     fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError> {
-        self.read(|c| {
+        let rows = self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE day >= ?1 AND day < ?2 ORDER BY worker, day"
             ))?
@@ -701,7 +1140,8 @@ impl Store for SqliteStore {
                 summary_from_row,
             )?
             .collect()
-        })
+        })?;
+        Ok(self.verified(rows))
     }
 
     fn summary_months(&self) -> Result<Vec<crate::model::Month>, StoreError> {
@@ -812,6 +1252,68 @@ impl Store for SqliteStore {
             )
             .map(|_| ())
         })
+    }
+
+    fn readiness(&self) -> Readiness {
+        // A read of the schema and counters, then a tiny write transaction on a meta row (a
+        // success also clears a full-disk condition the writer last saw).
+        let read = self.read(|c| {
+            c.query_row("SELECT n FROM counters WHERE name = 'pings'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        });
+        let mut result = read.and_then(|_| self.set_meta("ready_probe", &now_ms().to_string()));
+        if result.is_ok() && self.condition.current().is_some() {
+            // The writer last failed (a full disk): ready again only when there is room for a
+            // batch, tested with a 256 kB row written and removed.
+            result = match self.side.lock() {
+                Ok(conn) => has_room(&conn).map_err(|e| classify(e, &self.path)),
+                Err(_) => Err(StoreError::Closed),
+            };
+            if result.is_ok() {
+                self.condition.note(None);
+            }
+        }
+        match result {
+            Ok(()) => Readiness::Ready,
+            Err(e) => {
+                let reason = match &e {
+                    StoreError::Full { .. } => "disk_full",
+                    StoreError::Unwritable { reason, .. }
+                        if reason.contains("readonly") || reason.contains("read-only") =>
+                    {
+                        "read_only"
+                    }
+                    StoreError::Unwritable { .. } => "io_error",
+                    StoreError::Corrupt { .. } => "corrupt",
+                    _ => "unavailable",
+                };
+                Readiness::NotReady(reason, e.to_string())
+            }
+        }
+    }
+
+    fn checksum_failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        // The writer finishes what is queued first; then every commit is moved into the main
+        // file and the WAL is emptied.
+        self.close();
+        let conn = self.side.lock().map_err(|_| StoreError::Closed)?;
+        let (busy, _, _): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| classify(e, &self.path))?;
+        if busy != 0 {
+            return Err(StoreError::DataDir {
+                path: self.path.display().to_string(),
+                reason: "the WAL checkpoint was blocked by a reader; the -wal file still holds data: keep it with the database file".to_string(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -1003,6 +1505,84 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn a_second_open_of_a_data_directory_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = OpenOptions {
+            init: false,
+            note: Some("listen 127.0.0.1:1".into()),
+        };
+        let first = SqliteStore::open_with(dir.path(), &opts).unwrap();
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("in use by another gridbeat"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        assert!(err.contains("listen 127.0.0.1:1"), "{err}");
+        drop(first);
+        assert!(SqliteStore::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn an_empty_database_file_is_refused_unless_init() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+        let err = SqliteStore::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("empty (0 bytes)"), "{err}");
+        assert_eq!(
+            std::fs::metadata(dir.path().join(DB_FILE)).unwrap().len(),
+            0
+        );
+        let opts = OpenOptions {
+            init: true,
+            note: None,
+        };
+        assert!(SqliteStore::open_with(dir.path(), &opts).is_ok());
+    }
+
+    #[test]
+    fn a_summary_that_fails_its_checksum_is_withheld_and_queued_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let row = |w: &str| SummaryRow {
+            worker: w.into(),
+            day,
+            data: vec![1, 2, 3, 4],
+            window: (10, Some(20)),
+        };
+        store.put_summary(&row("w1"), 0).unwrap();
+        store.put_summary(&row("w2"), 0).unwrap();
+        assert!(store.due(UnixMs::MAX, 0, 10).unwrap().is_empty());
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute(
+            "UPDATE summaries SET data = x'01020305' WHERE worker = 'w2'",
+            [],
+        )
+        .unwrap();
+        let days = NaiveDate::MIN..NaiveDate::MAX;
+        let served: Vec<String> = store
+            .summaries(days.clone())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.worker)
+            .collect();
+        assert_eq!(served, vec!["w1"]);
+        assert!(store.summary("w2", day).unwrap().is_none());
+        assert_eq!(store.checksum_failures(), 1);
+        let due: Vec<String> = store
+            .due(UnixMs::MAX, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.worker)
+            .collect();
+        assert_eq!(due, vec!["w2"]);
+        // Recomputed: served again.
+        store.put_summary(&row("w2"), 0).unwrap();
+        assert_eq!(store.summaries(days).unwrap().len(), 2);
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod hostile;
 mod memory;
 mod props;
 mod repeats;
+mod store_faults;
 mod transport;
 mod util;
