@@ -324,59 +324,15 @@ async fn ids_are_bounded_and_echoes_are_cut() {
     );
 }
 
-/// The real binary (`GRIDBEAT_BIN` when set) with `[server]` settings, its open-files limit (soft and hard) set to
+/// The real binary with `[server]` settings, its open-files limit (soft and hard) set to
 /// `nofile` when given.
 fn serve(dir: &std::path::Path, server: &str, nofile: Option<u32>) -> Served {
-    // GRIDBEAT_BIN: the binary to run when the shared target's `gridbeat` is another build's
-    // (the data directory is then made by it too, so the schema matches).
-    let bin = std::env::var_os("GRIDBEAT_BIN");
-    let data = match &bin {
-        None => demo_data(dir),
-        Some(b) => {
-            let city = dir.join("city");
-            let run = |args: &[&std::ffi::OsStr]| {
-                let out = std::process::Command::new(b).args(args).output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            };
-            run(&[
-                "demo".as_ref(),
-                "--no-serve".as_ref(),
-                "--out".as_ref(),
-                city.as_os_str(),
-            ]);
-            let data = dir.join("data");
-            let f = |n: &str| city.join(n).into_os_string();
-            let (g, w, c) = (
-                f("grids.geojson"),
-                f("workers.csv"),
-                f("checkpoints.geojson"),
-            );
-            run(&[
-                "registry".as_ref(),
-                "load".as_ref(),
-                "--data".as_ref(),
-                data.as_os_str(),
-                "--grids".as_ref(),
-                &g,
-                "--workers".as_ref(),
-                &w,
-                "--checkpoints".as_ref(),
-                &c,
-            ]);
-            data
-        }
-    };
+    let data = demo_data(dir);
     let config = dir.join("gridbeat.toml");
     std::fs::write(&config, format!("[server]\n{server}\n")).unwrap();
     let port = crate::util::free_port();
     let stderr = dir.join(format!("serve-{port}.log"));
-    // GRIDBEAT_BIN: the binary to run when the shared target's `gridbeat` is another build's.
-    let bin =
-        std::env::var_os("GRIDBEAT_BIN").unwrap_or_else(|| gridbeat().get_program().to_owned());
+    let bin = gridbeat().get_program().to_owned();
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
         .arg(match nofile {

@@ -18,13 +18,9 @@ use gridbeat::server::{router, AppState};
 use gridbeat::store::RegistryFile;
 use tower::ServiceExt;
 
-/// The binary under test (`GRIDBEAT_TEST_BIN` overrides it: a copy of this worktree's build
-/// while other worktrees rebuild the shared target directory).
+/// The binary under test.
 pub fn gridbeat() -> Command {
-    Command::new(
-        std::env::var_os("GRIDBEAT_TEST_BIN")
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_gridbeat").into()),
-    )
+    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
 }
 
 /// A free loopback port (bound and released).
