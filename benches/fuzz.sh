@@ -50,7 +50,7 @@ run_one() {
   local merged="$LOGS/merged-$t"
   rm -rf "$merged"
   mkdir -p "$merged"
-  "$BIN/$t" -merge=1 -timeout="$TIMEOUT" -rss_limit_mb="$RSS_MB" "$merged" "corpus/$t" "$new" \
+  "$BIN/$t" -merge=1 -use_counters=0 -timeout="$TIMEOUT" -rss_limit_mb="$RSS_MB" "$merged" "corpus/$t" "$new" \
     >"$LOGS/$t.merge.log" 2>&1 || true
   if [ "$(find "$merged" -type f | wc -l)" -gt 0 ]; then
     rm -f "corpus/$t"/*
