@@ -21,9 +21,12 @@ use crate::model::{Crs, WorkerId};
 use crate::registry::{LoadOptions, Registry, Source};
 use crate::track::CleanMode;
 
+/// The body of a fuzz target.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the `fuzz/fuzz_targets/<name>.rs` file and `fuzz/corpus/<name>/`)
 /// and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("row_rules", row_rules),
     ("csv_pings", csv_pings),
     ("pings_json", pings_json),
