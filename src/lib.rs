@@ -39,6 +39,8 @@ pub mod cli;
 pub mod config;
 pub mod coverage;
 pub mod crs;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod geodesy;
 pub mod ingest;
 pub mod layers;

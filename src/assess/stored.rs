@@ -103,17 +103,57 @@ fn encode_positions(points: impl Iterator<Item = Option<(f64, f64)>>) -> Vec<Opt
         .collect()
 }
 
-fn decode_positions(deltas: &[Option<(i64, i64)>]) -> Vec<Option<(f64, f64)>> {
+/// The positions of [`encode_positions`]' deltas; deltas that overflow (a corrupted summary)
+/// are an error.
+fn decode_positions(deltas: &[Option<(i64, i64)>]) -> Result<Vec<Option<(f64, f64)>>, AssessError> {
     let mut prev = (0i64, 0i64);
     deltas
         .iter()
         .map(|d| {
             d.map(|(dx, dy)| {
-                prev = (prev.0 + dx, prev.1 + dy);
-                (from_units(prev.0), from_units(prev.1))
+                prev = prev
+                    .0
+                    .checked_add(dx)
+                    .zip(prev.1.checked_add(dy))
+                    .ok_or_else(|| AssessError::BadSummary {
+                        reason: "a position delta overflows".into(),
+                    })?;
+                Ok((from_units(prev.0), from_units(prev.1)))
             })
+            .transpose()
         })
         .collect()
+}
+
+/// A stored mask on a raster of `words` words. One that reaches past the raster is corrupt
+/// (`None`) when the summary was computed on the current grids and parameters; on others the
+/// raster changed, the summary is stale and its mask is cut to the current raster (its bits
+/// are only shown until the day is recomputed).
+fn bounded_mask(repr: MaskRepr, words: usize, current: bool) -> Option<CoverageMask> {
+    let fits = |start: u32, run: &[u64]| {
+        (start as usize)
+            .checked_add(run.len())
+            .is_some_and(|end| end <= words)
+    };
+    if repr.len as usize <= words && repr.runs.iter().all(|(s, run)| fits(*s, run)) {
+        return Some(CoverageMask::from(repr));
+    }
+    if current {
+        return None;
+    }
+    let runs = repr
+        .runs
+        .into_iter()
+        .filter(|(start, _)| (*start as usize) < words)
+        .map(|(start, mut run)| {
+            run.truncate(words - start as usize);
+            (start, run)
+        })
+        .collect();
+    Some(CoverageMask::from(MaskRepr {
+        len: repr.len.min(u32::try_from(words).unwrap_or(u32::MAX)),
+        runs,
+    }))
 }
 
 impl Assessor {
@@ -235,9 +275,17 @@ impl Assessor {
         if assigned_now != s.assigned {
             stale.push(Staleness::Assignment);
         }
+        // Masks are bounded by their grid's raster, so a corrupted length cannot allocate more.
+        let current = s.basis.params == self.basis.params && s.basis.grids == self.basis.grids;
         let mut coverage = GridCoverage::new();
         for (code, repr) in s.coverage {
-            coverage.insert_union(grid(&code)?, &CoverageMask::from(repr));
+            let g = grid(&code)?;
+            let words = self.coverage.raster(g).map_or(0, |r| r.len_words());
+            let mask =
+                bounded_mask(repr, words, current).ok_or_else(|| AssessError::BadSummary {
+                    reason: format!("the coverage mask of grid {code} is longer than its raster"),
+                })?;
+            coverage.insert_union(g, &mask);
         }
         let mut grid_s = std::collections::BTreeMap::new();
         for (code, secs) in s.grid_s {
@@ -303,21 +351,138 @@ impl Assessor {
             visits,
             rejected_checkins: serde_json::from_str(&s.rejected_json).map_err(bad)?,
             anomalies: serde_json::from_str(&s.anomalies_json).map_err(bad)?,
-            fingerprint: s.fingerprint.map(|(day, start, samples)| Fingerprint {
-                day,
-                start,
-                samples: decode_positions(&samples),
-            }),
+            fingerprint: s
+                .fingerprint
+                .map(|(day, start, samples)| {
+                    Ok::<_, AssessError>(Fingerprint {
+                        day,
+                        start,
+                        samples: decode_positions(&samples)?,
+                    })
+                })
+                .transpose()?,
             path: s
                 .path
                 .iter()
                 .map(|line| {
                     let opts: Vec<Option<(i64, i64)>> = line.iter().map(|&d| Some(d)).collect();
-                    decode_positions(&opts).into_iter().flatten().collect()
+                    Ok(decode_positions(&opts)?.into_iter().flatten().collect())
                 })
-                .collect(),
+                .collect::<Result<_, AssessError>>()?,
             carry: s.carry,
         };
         Ok(Restored { day, stale })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::assess::Params;
+    use crate::config::Config;
+    use crate::model::Ping;
+    use crate::registry::Registry;
+    use crate::track::CleanMode;
+
+    /// A stored summary of two pings of one worker, taken apart.
+    fn stored_day(assessor: &Assessor) -> StoredDay {
+        let w = WorkerId::new("w");
+        let ping = |ts: UnixMs, lon: f64| Ping {
+            worker: w.clone(),
+            ts,
+            lon,
+            lat: 28.2,
+            acc_m: Some(5.0),
+            speed_mps: None,
+            bearing_deg: None,
+            alt_m: None,
+            batt_pct: None,
+            mock: false,
+            checkin: None,
+            received: None,
+        };
+        let pings = [
+            ping(1_791_423_000_000, 112.98),
+            ping(1_791_423_030_000, 112.9801),
+        ];
+        let days = assessor.summarize_worker(&w, &pings);
+        let blob = assessor.encode(&days[0]);
+        postcard::from_bytes(&blob).unwrap()
+    }
+
+    #[test]
+    fn overflowing_position_deltas_are_a_bad_summary_not_a_panic() {
+        // Found by fuzzing (fuzz/corpus/stored_summary): a corrupted path made the delta sum
+        // overflow i64.
+        let assessor = Assessor::new(
+            Arc::new(Registry::default()),
+            Params::new(Config::default(), CleanMode::Full),
+        );
+        let mut s = stored_day(&assessor);
+        assert!(assessor.decode(&postcard::to_allocvec(&s).unwrap()).is_ok());
+        s.path = vec![vec![(i64::MAX, 0), (1, 0)]];
+        let e = assessor
+            .decode(&postcard::to_allocvec(&s).unwrap())
+            .unwrap_err();
+        assert!(matches!(e, AssessError::BadSummary { .. }), "{e}");
+        let mut s = stored_day(&assessor);
+        s.fingerprint = Some((s.day, 0, vec![Some((0, i64::MIN)), None, Some((0, -1))]));
+        let e = assessor
+            .decode(&postcard::to_allocvec(&s).unwrap())
+            .unwrap_err();
+        assert!(matches!(e, AssessError::BadSummary { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_coverage_mask_longer_than_its_raster_is_a_bad_summary() {
+        // A corrupted mask length (up to 2^32 words, 32 GiB) was allocated as it came.
+        let assessor = crate::fuzz::sample_assessor();
+        let text: String = crate::cli::demo::sample::PINGS
+            .lines()
+            .take(200)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let pings =
+            crate::ingest::csv::read_pings(text.as_bytes(), "p.csv", crate::model::Crs::Wgs84)
+                .unwrap()
+                .pings;
+        let w = pings[0].worker.clone();
+        let mine: Vec<Ping> = pings.into_iter().filter(|p| p.worker == w).collect();
+        let day = &assessor.summarize_worker(&w, &mine)[0];
+        let blob = assessor.encode(day);
+        let s: StoredDay = postcard::from_bytes(&blob).unwrap();
+        assert!(!s.coverage.is_empty(), "the sample day covers a grid");
+        let (code, _) = &s.coverage[0];
+        let g = assessor.registry.grid_by_code(code).unwrap();
+        let words = assessor.coverage.raster(g).unwrap().len_words() as u32;
+        let corrupt = |f: &dyn Fn(&mut MaskRepr)| {
+            let mut s: StoredDay = postcard::from_bytes(&blob).unwrap();
+            f(&mut s.coverage[0].1);
+            assessor.decode(&postcard::to_allocvec(&s).unwrap())
+        };
+        assert!(corrupt(&|_| {}).is_ok());
+        for case in [
+            &(|m: &mut MaskRepr| m.len = 1 << 24) as &dyn Fn(&mut MaskRepr),
+            &|m: &mut MaskRepr| m.len = words + 1,
+            &|m: &mut MaskRepr| m.runs.push((words, vec![1])),
+            &|m: &mut MaskRepr| m.runs.push((u32::MAX, vec![1, 2])),
+        ] {
+            let e = corrupt(case).unwrap_err();
+            assert!(matches!(e, AssessError::BadSummary { .. }), "{e}");
+        }
+        // On another basis (stale), the mask is cut to the current raster, never allocated
+        // as stored.
+        let mut s: StoredDay = postcard::from_bytes(&blob).unwrap();
+        s.basis.params = "other".into();
+        s.coverage[0].1.len = u32::MAX;
+        s.coverage[0].1.runs.push((u32::MAX - 1, vec![1]));
+        let r = assessor
+            .decode(&postcard::to_allocvec(&s).unwrap())
+            .unwrap();
+        assert_eq!(r.stale, vec![Staleness::Params]);
+        let mask = r.day.coverage.get(g).unwrap();
+        assert_eq!(mask.words().len(), words as usize);
     }
 }

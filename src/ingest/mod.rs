@@ -11,6 +11,7 @@ use crate::model::{Crs, Ping};
 pub mod csv;
 mod error;
 pub mod gpx;
+pub mod gzip;
 pub mod parquet;
 pub mod row;
 pub mod table;

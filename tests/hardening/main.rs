@@ -3,6 +3,7 @@
 //! each concern is a module, the shared helpers are in `util`.
 #![cfg(feature = "assess")]
 
+mod fuzz_corpus;
 mod hostile;
 mod memory;
 mod props;

@@ -1,0 +1,4 @@
+//! Fuzz target: see `gridbeat::fuzz::registry_grids`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gridbeat::fuzz::registry_grids(data));
