@@ -3,7 +3,6 @@
 //! every door shares), checks the timestamp against the receipt time and the caller's right
 //! to post for the worker, and stores; a 2xx is sent only after the commit.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -129,18 +128,15 @@ pub(crate) async fn read_body(
     if !gzip {
         return Ok(raw);
     }
-    let mut out = Vec::new();
-    let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]).take(limit as u64 + 1);
-    dec.read_to_end(&mut out).map_err(|e| {
-        ApiError::bad_request(
+    // The same reader the fuzzer drives (`fuzz/fuzz_targets/gunzip.rs`).
+    match crate::ingest::gzip::gunzip_limited(&raw, limit) {
+        Ok(out) => Ok(Bytes::from(out)),
+        Err(crate::ingest::gzip::GunzipError::TooLarge { .. }) => Err(too_large()),
+        Err(e @ crate::ingest::gzip::GunzipError::Corrupt { .. }) => Err(ApiError::bad_request(
             "bad_gzip",
             format!("the gzip body cannot be read to its end, so none of it is taken: {e}"),
-        )
-    })?;
-    if out.len() > limit {
-        return Err(too_large());
+        )),
     }
-    Ok(Bytes::from(out))
 }
 
 /// Why a body could not be collected.
