@@ -3,4 +3,5 @@
 //! each concern is a module, the shared helpers are in `util`.
 #![cfg(feature = "assess")]
 
+mod batch_door;
 mod util;
