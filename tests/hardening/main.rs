@@ -4,4 +4,5 @@
 #![cfg(feature = "assess")]
 
 mod batch_door;
+mod smalls;
 mod util;
