@@ -569,3 +569,57 @@ pub async fn positions(
         .collect();
     Ok(axum::Json(out).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Mutex;
+    use tracing::Instrument;
+
+    /// A log sink the test can read.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_internal_error_in_blocking_work_is_logged_with_the_request_id() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap();
+            rt.block_on(
+                async {
+                    let r: Result<(), ApiError> =
+                        blocking(|| Err(ApiError::internal("disk on fire"))).await;
+                    assert_eq!(r.unwrap_err().code, "internal");
+                }
+                .instrument(tracing::info_span!("request", id = "req-4242")),
+            );
+        });
+        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("disk on fire"))
+            .unwrap_or_else(|| panic!("the error was not logged: {log:?}"));
+        assert!(line.contains("req-4242"), "{line}");
+    }
+}
