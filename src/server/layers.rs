@@ -718,9 +718,34 @@ pub async fn config(
         let scope = Scope::of(&caller, &engine.assessor.registry);
         let b = bounds(&engine, &scope);
         let st = Arc::clone(&state);
-        let months = tokio::task::spawn_blocking(move || st.store.summary_months())
-            .await
-            .map_err(ApiError::internal)??;
+        // A scoped token sees the months its own workers have figures in, not the store's.
+        let mine: Option<Vec<String>> = (!scope.is_everything()).then(|| {
+            engine
+                .assessor
+                .registry
+                .workers
+                .iter()
+                .filter(|w| scope.has_worker(w.id.as_str()))
+                .map(|w| w.id.as_str().to_string())
+                .collect()
+        });
+        let months = blocking(move || {
+            let Some(workers) = mine else {
+                return Ok(st.store.summary_months()?);
+            };
+            let mut months = std::collections::BTreeSet::new();
+            let (from, until) = (
+                NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default(),
+                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
+            );
+            for w in &workers {
+                for d in st.store.days_after(w, from, until)? {
+                    months.insert(Month::of(d));
+                }
+            }
+            Ok(months.into_iter().collect::<Vec<Month>>())
+        })
+        .await?;
         doc["bounds"] = serde_json::json!(b);
         doc["center"] = serde_json::json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]);
         doc["months"] = serde_json::json!(months.iter().map(|m| m.to_string()).collect::<Vec<_>>());

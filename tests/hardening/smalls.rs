@@ -225,3 +225,57 @@ async fn tile_urls_never_reflect_the_host_header() {
         "https://map.example.gov.cn/tiles/grids/{z}/{x}/{y}.mvt"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_months_are_those_of_the_tokens_scope() {
+    use crate::util::token;
+    let app = App::new(
+        vec![
+            token("city", "viewer", None, &[]),
+            token("admin", "admin", None, &[]),
+            token("mine", "viewer", Some("430102001001"), &[]),
+            token("other", "viewer", Some("430102001003"), &[]),
+        ],
+        |_| {},
+    )
+    .await;
+    // Figures of w-0001 only (community 430102001001), on 2026-10-01.
+    let decoded = gridbeat::ingest::csv::read_pings(
+        sample::PINGS.as_bytes(),
+        "pings.csv",
+        gridbeat::model::Crs::Wgs84,
+    )
+    .unwrap();
+    let day: Vec<_> = decoded
+        .pings
+        .into_iter()
+        .filter(|p| p.worker.as_str() == "w-0001" && p.ts < 1_790_870_400_000)
+        .collect();
+    assert!(!day.is_empty());
+    gridbeat::cli::serve::post_pings(&app.state, &day, Some("admin"))
+        .await
+        .unwrap();
+    let st = Arc::clone(&app.state);
+    tokio::task::spawn_blocking(move || recompute::run_once(&st, i64::MAX, i64::MAX))
+        .await
+        .unwrap()
+        .unwrap();
+    let months = |who: &'static str| {
+        let app = &app;
+        async move {
+            let a = app
+                .send(
+                    Request::get("/api/v1/config.json")
+                        .header("authorization", format!("Bearer {who}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+            a.json()["months"].clone()
+        }
+    };
+    assert_eq!(months("city").await, serde_json::json!(["2026-10"]));
+    assert_eq!(months("mine").await, serde_json::json!(["2026-10"]));
+    assert_eq!(months("other").await, serde_json::json!([]));
+}
