@@ -128,6 +128,10 @@ pub struct ServerConfig {
     /// The datum of the basemap: `wgs84`, or `gcj02` (AMap, Tencent) / `bd09` (Baidu), so
     /// the page asks for its layers in that datum.
     pub basemap_crs: String,
+    /// The URL clients reach the service at (`https://map.example.gov.cn`), written into
+    /// TileJSON and style URLs; empty (the default): those URLs are relative to the server's
+    /// root. The `Host` header is never used for them.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -153,6 +157,7 @@ impl Default for ServerConfig {
             basemap_url: String::new(),
             basemap_type: "raster".into(),
             basemap_crs: "wgs84".into(),
+            public_url: String::new(),
         }
     }
 }

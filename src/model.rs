@@ -384,7 +384,7 @@ const MAX_PLAUSIBLE_MS: UnixMs = 7_258_118_400_000;
 /// [`TimestampError`] when the text is neither, or names an instant outside 1970–2200.
 pub fn parse_timestamp(text: &str) -> Result<UnixMs, TimestampError> {
     let t = text.trim();
-    let ms = if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+    let ms = if let Some(dt) = parse_iso(t) {
         dt.timestamp_millis()
     } else if let Ok(n) = t.parse::<i64>() {
         unix_number_to_ms(n as f64)
@@ -400,6 +400,24 @@ pub fn parse_timestamp(text: &str) -> Result<UnixMs, TimestampError> {
         return Err(TimestampError::OutOfRange(text.to_string()));
     }
     Ok(ms)
+}
+
+/// RFC 3339, or ISO 8601 with an offset written without a colon (`+0800`, `+0000`, as
+/// pandas' `%z` and Java's `Z` pattern write it), with a `T` or a space between date and time.
+fn parse_iso(t: &str) -> Option<DateTime<chrono::FixedOffset>> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt);
+    }
+    // Only a `+hhmm`/`-hhmm` tail: chrono's `%z` would also take other forms.
+    let b = t.as_bytes();
+    let n = b.len();
+    let tail = b.get(n.checked_sub(5)?..)?;
+    if !(matches!(tail[0], b'+' | b'-') && tail[1..].iter().all(u8::is_ascii_digit)) {
+        return None;
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"]
+        .iter()
+        .find_map(|f| DateTime::parse_from_str(t, f).ok())
 }
 
 /// Reads a Unix time given as a number (not text) the way [`parse_timestamp`] reads digits:
@@ -475,6 +493,27 @@ mod tests {
             parse_timestamp("-5"),
             Err(TimestampError::OutOfRange(_))
         ));
+    }
+
+    #[test]
+    fn offsets_without_a_colon_are_read() {
+        let want = parse_timestamp("2026-10-01T00:32:33Z").unwrap();
+        for text in [
+            "2026-10-01T00:32:33.000+0000",
+            "2026-10-01T00:32:33+0000",
+            "2026-10-01T08:32:33+0800",
+            "2026-10-01 08:32:33.000+0800",
+            "2026-09-30T19:32:33-0500",
+        ] {
+            assert_eq!(parse_timestamp(text), Ok(want), "{text}");
+        }
+        for text in [
+            "2026-10-01T00:32:33+08",
+            "2026-10-01T00:32:33+08000",
+            "2026-10-01T00:32:33",
+        ] {
+            assert!(parse_timestamp(text).is_err(), "{text}");
+        }
     }
 
     #[test]

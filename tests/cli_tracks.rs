@@ -389,7 +389,7 @@ fn bad_rows_are_reported_with_file_and_line_and_the_good_rows_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");
     std::fs::write(&path, BAD_CSV).unwrap();
-    let (doc, stderr) = tracks_ok(&["--pings", path_str(&path)]);
+    let (doc, stderr) = tracks_ok(&["--keep-going", "--pings", path_str(&path)]);
     let shown = path.display().to_string();
     for (line, what) in [
         (3, "not-a-time"),

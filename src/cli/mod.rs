@@ -410,6 +410,50 @@ pub fn warn_rows(errors: &[crate::ingest::RecordError]) {
     }
 }
 
+/// How many bad rows a run lists before it only counts the rest.
+const ROWS_LISTED: usize = 20;
+
+/// Lists the bad rows of a batch run and decides whether it may go on (README, "Bad input"):
+/// without `--keep-going` any bad row fails the run; with it the good rows are kept, but a run
+/// that kept no ping at all still fails, so that an unreadable file never becomes an empty
+/// report with exit status 0. The first [`ROWS_LISTED`] rows are listed, then a count.
+///
+/// # Errors
+/// When the run must stop; the message counts the bad rows and says what to do.
+pub fn check_rows(
+    errors: &[crate::ingest::RecordError],
+    pings: usize,
+    keep_going: bool,
+) -> anyhow::Result<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let lead = if keep_going {
+        "warning: skipped"
+    } else {
+        "bad row:"
+    };
+    for e in errors.iter().take(ROWS_LISTED) {
+        eprintln!("{lead} {e}");
+    }
+    if errors.len() > ROWS_LISTED {
+        eprintln!("{lead} … and {} more bad rows", errors.len() - ROWS_LISTED);
+    }
+    if !keep_going {
+        anyhow::bail!(
+            "{} bad row(s) (the first listed above); fix them, or give --keep-going to keep the good rows",
+            errors.len()
+        );
+    }
+    if pings == 0 {
+        anyhow::bail!(
+            "no row could be read: all {} row(s) are bad (the first listed above)",
+            errors.len()
+        );
+    }
+    Ok(())
+}
+
 /// Rounds to a fixed number of decimals for output (coordinates: 7, about 1 cm).
 pub fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);

@@ -63,13 +63,17 @@ pub struct ReportArgs {
     /// The coordinate system of the pings and registry files.
     #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
+    /// Report bad ping rows and keep the good ones (without it a bad row fails the run); a
+    /// run that keeps no ping still fails.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 /// Runs `gridbeat report`.
 ///
 /// # Errors
-/// When an input cannot be read or the output cannot be written; bad rows are reported and
-/// skipped.
+/// When an input cannot be read or the output cannot be written, when a ping row is bad
+/// (without `--keep-going`), or when no ping row could be read.
 pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let (first, last) = match (&args.month, &args.from, &args.to) {
         (Some(m), _, _) => {
@@ -114,7 +118,7 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     };
     let paths = super::expand_globs(&args.pings)?;
     let s = super::summarize_files(&assessor, &paths, args.crs, None, Some(period))?;
-    super::warn_rows(&s.errors);
+    super::check_rows(&s.errors, s.pings, args.keep_going)?;
 
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut reports: Vec<Report> = Vec::new();

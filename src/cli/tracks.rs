@@ -32,9 +32,12 @@ pub struct TracksArgs {
     /// Switch off the accuracy and speed gates (duplicates are still removed).
     #[arg(long)]
     pub no_clean: bool,
-    /// Make an unreadable row fatal instead of reporting and skipping it.
-    #[arg(long)]
+    /// Make an unreadable row fatal (the default; kept for older scripts).
+    #[arg(long, conflicts_with = "keep_going")]
     pub strict: bool,
+    /// Report bad rows and keep the good ones; a run that keeps no row still fails.
+    #[arg(long)]
+    pub keep_going: bool,
     /// The coordinate system of the input.
     #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
@@ -56,8 +59,8 @@ pub enum TracksFormat {
 /// Runs `gridbeat tracks`.
 ///
 /// # Errors
-/// When a file cannot be read, or (with `--strict`) holds a bad row; messages name the file
-/// and line.
+/// When a file cannot be read, or holds a bad row (without `--keep-going`), or holds no good
+/// row; messages name the file and line.
 pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let assessor = Assessor::without_registry(Params::new(
         config.clone(),
@@ -70,15 +73,7 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
         args.worker.as_deref(),
         None,
     )?;
-    for e in &s.errors {
-        eprintln!("warning: skipped {e}");
-    }
-    if args.strict && !s.errors.is_empty() {
-        anyhow::bail!(
-            "{} unreadable record(s) (see above); without --strict they are skipped",
-            s.errors.len()
-        );
-    }
+    super::check_rows(&s.errors, s.pings, args.keep_going && !args.strict)?;
     if s.workers.is_empty() {
         match &args.worker {
             Some(w) => anyhow::bail!("no pings of worker {w:?} in the input files"),

@@ -162,15 +162,22 @@ pub enum RecordFault {
         /// The field.
         field: &'static str,
     },
-    /// `ts` is neither RFC 3339 with an offset nor a Unix time.
-    #[error("ts {value:?} is neither RFC 3339 with an offset (2026-10-08T09:30:00+08:00) nor Unix seconds or milliseconds")]
+    /// The timestamp is not one its column may hold: `ts` neither RFC 3339 with an offset nor
+    /// a Unix time; `ts_ms` not an integer of Unix milliseconds.
+    #[error("{field} {value:?} is not {expected}")]
     BadTimestamp {
+        /// The column the value came from (`ts` or `ts_ms`).
+        field: &'static str,
         /// The value as given.
         value: String,
+        /// What the column may hold.
+        expected: &'static str,
     },
-    /// `ts` reads, but lies outside 1970–2200.
-    #[error("ts {value:?} is outside the years 1970-2200")]
+    /// The timestamp reads, but lies outside 1970–2200.
+    #[error("{field} {value:?} is outside the years 1970-2200")]
     TimestampOutOfRange {
+        /// The column the value came from (`ts` or `ts_ms`).
+        field: &'static str,
         /// The value as given.
         value: String,
     },
@@ -376,26 +383,49 @@ pub fn shown(t: &str) -> String {
     }
 }
 
+/// What a `ts` column may hold, for messages.
+const TS_EXPECTED: &str =
+    "a timestamp: RFC 3339 with an offset (2026-10-08T09:30:00+08:00) or Unix seconds or milliseconds";
+/// What a `ts_ms` column may hold, for messages.
+const TS_MS_EXPECTED: &str =
+    "an integer of Unix milliseconds (a ts_ms column holds numbers; put RFC 3339 text in a ts column)";
+
+/// Reads the timestamp field. Text in a milliseconds column comes only from a `ts_ms` column
+/// of a file, so its faults name `ts_ms`. Such text must be an integer: an RFC 3339 text in
+/// `ts_ms` is refused (`bad_timestamp` naming `ts_ms`), not guessed at, because a column
+/// named for milliseconds that holds something else is a fault of the exporter the user
+/// should see (README, "Bad input").
 #[inline]
 fn timestamp(f: Field<'_>, unit: TsUnit) -> Result<UnixMs, RecordFault> {
+    let field = match (f, unit) {
+        (Field::Text(_), TsUnit::Millis) => "ts_ms",
+        _ => "ts",
+    };
     let from_model = |e: TimestampError| match e {
         TimestampError::Unparseable(value) => RecordFault::BadTimestamp {
+            field,
             value: shown(&value),
+            expected: TS_EXPECTED,
         },
         TimestampError::OutOfRange(value) => RecordFault::TimestampOutOfRange {
+            field,
             value: shown(&value),
         },
     };
-    let missing = RecordFault::MissingField { field: "ts" };
+    let missing = RecordFault::MissingField { field };
     match (f, unit) {
         (Field::Null, _) => Err(missing),
         (Field::Text(_), _) => {
-            let t = text(f, "ts")?.ok_or(missing)?;
+            let t = text(f, field)?.ok_or(missing)?;
             match unit {
                 TsUnit::Auto => parse_timestamp(t).map_err(from_model),
                 TsUnit::Millis => match t.parse::<i64>() {
                     Ok(ms) => check_timestamp_ms(ms).map_err(from_model),
-                    Err(_) => Err(RecordFault::BadTimestamp { value: shown(t) }),
+                    Err(_) => Err(RecordFault::BadTimestamp {
+                        field,
+                        value: shown(t),
+                        expected: TS_MS_EXPECTED,
+                    }),
                 },
             }
         }
@@ -406,10 +436,12 @@ fn timestamp(f: Field<'_>, unit: TsUnit) -> Result<UnixMs, RecordFault> {
             check_timestamp_ms(x.round() as i64).map_err(from_model)
         }
         (Field::Float(x), TsUnit::Millis) => Err(RecordFault::BadTimestamp {
+            field,
             value: x.to_string(),
+            expected: TS_MS_EXPECTED,
         }),
         (Field::Bool(_), _) => Err(RecordFault::WrongType {
-            field: "ts",
+            field,
             found: "a boolean",
             expected: "a timestamp",
         }),
@@ -685,5 +717,29 @@ mod tests {
         assert_eq!(parse_row(&r, Crs::Wgs84).unwrap().ts, 1_791_423_000_000);
         r.ts = Field::Text(b"2026-10-08T01:30:00Z");
         assert_eq!(code(&r), "bad_timestamp", "a ts_ms column holds integers");
+    }
+
+    #[test]
+    fn a_text_ts_ms_is_refused_naming_ts_ms_and_offsets_without_a_colon_are_read() {
+        let mut r = row("w", "", "28.2", "112.98");
+        r.ts = Field::Text(b"2026-10-01T00:32:33.000+0000");
+        r.ts_unit = TsUnit::Millis;
+        let fault = parse_row(&r, Crs::Wgs84).unwrap_err();
+        assert_eq!(fault.code(), "bad_timestamp");
+        let msg = fault.to_string();
+        assert!(
+            msg.starts_with("ts_ms \"2026-10-01T00:32:33.000+0000\""),
+            "{msg}"
+        );
+        assert!(msg.contains("Unix milliseconds"), "{msg}");
+        r.ts_unit = TsUnit::Auto;
+        assert_eq!(parse_row(&r, Crs::Wgs84).unwrap().ts, 1_790_814_753_000);
+        r.ts = Field::Text(b"2026-10-01T08:32:33+0800");
+        assert_eq!(parse_row(&r, Crs::Wgs84).unwrap().ts, 1_790_814_753_000);
+        r.ts = Field::Text(b"nonsense");
+        assert!(parse_row(&r, Crs::Wgs84)
+            .unwrap_err()
+            .to_string()
+            .starts_with("ts \"nonsense\""));
     }
 }

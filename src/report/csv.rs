@@ -49,7 +49,7 @@ fn table<R>(columns: &[Column<R>], rows: &[R], lang: Lang) -> anyhow::Result<Vec
 /// a spreadsheet can sum them), missing values empty.
 fn field(kind: Kind, cell: Cell) -> String {
     match cell {
-        Cell::Text(s) => s,
+        Cell::Text(s) => defuse(s),
         Cell::Missing => String::new(),
         Cell::Flag(b) => u8::from(b).to_string(),
         Cell::Num(x) => {
@@ -62,6 +62,18 @@ fn field(kind: Kind, cell: Cell) -> String {
             };
             labels::round(x, decimals).to_string()
         }
+    }
+}
+
+/// A text cell made safe for spreadsheets (OWASP "CSV injection"): a cell starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that a name like
+/// `=HYPERLINK(…)` is shown as text and never run as a formula. Numbers are written by
+/// [`field`] as numbers and never pass through here.
+fn defuse(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
     }
 }
 
@@ -136,5 +148,27 @@ mod tests {
         assert_eq!(rows[4][2], "city");
         assert_eq!(rows[4][3], "");
         assert_eq!(rows[0][8], "430104001001003:0.41");
+    }
+
+    #[test]
+    fn formula_like_text_is_prefixed_and_negative_numbers_stay_numbers() {
+        for (text, want) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+2", "'+1+2"),
+            ("-3+cmd", "'-3+cmd"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("张三", "张三"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(field(Kind::Text, Cell::Text(text.into())), want, "{text:?}");
+        }
+        assert_eq!(field(Kind::Score, Cell::Num(-1.5)), "-1.5");
+        let mut report = Report::sample();
+        report.workers[0].name = "=1+1".into();
+        let (header, rows) = parse(&workers_csv(&report, Lang::En).unwrap());
+        let name = header.iter().position(|h| h == "Name").unwrap();
+        assert_eq!(rows[0][name], "'=1+1");
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
+use super::{AppState, Engine};
 use crate::config::TokenConfig;
 use crate::registry::Registry;
 
@@ -107,6 +108,49 @@ impl Caller {
             ));
         }
         Ok(())
+    }
+}
+
+/// One request's view of the service: its caller, authenticated once (the bearer token, the
+/// rate limit), and one snapshot of the engine that serves the whole request. A registry
+/// upload landing mid-request swaps the service's engine, never this one, so an answer is
+/// made from one registry from start to end (issue 15, defect 9).
+#[derive(Clone)]
+pub struct Session {
+    /// Who asks.
+    pub caller: Caller,
+    /// The engine (registry and parameters) the request is served with.
+    pub engine: std::sync::Arc<Engine>,
+}
+
+impl Session {
+    /// The caller's scope over this request's registry.
+    pub fn scope(&self) -> Scope {
+        Scope::of(&self.caller, &self.engine.assessor.registry)
+    }
+
+    /// The session of a caller allowed to read, and its scope.
+    ///
+    /// # Errors
+    /// `forbidden` for device tokens.
+    pub fn reader(&self) -> Result<Scope, ApiError> {
+        self.caller.require_read()?;
+        Ok(self.scope())
+    }
+}
+
+impl axum::extract::FromRequestParts<std::sync::Arc<AppState>> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &std::sync::Arc<AppState>,
+    ) -> Result<Session, ApiError> {
+        let caller = state.caller(&parts.headers, None)?;
+        Ok(Session {
+            caller,
+            engine: state.engine(),
+        })
     }
 }
 

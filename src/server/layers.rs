@@ -19,9 +19,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use sha2::Digest;
 
-use super::auth::{Caller, Scope};
+use super::auth::{Caller, Scope, Session};
 use super::error::ApiError;
-use super::AppState;
+use super::read::blocking;
+use super::{AppState, Engine};
 use crate::assess::WorkerDay;
 use crate::layers::{self, Filter, Layer};
 use crate::model::{Crs, Month, Period};
@@ -167,7 +168,7 @@ fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
 
 /// The period of a query: `day`, `month`, `from`&`to`, else the newest month with figures
 /// (else the current month).
-fn period_of(state: &AppState, q: &LayerQuery) -> Result<Period, ApiError> {
+fn period_of(state: &AppState, engine: &Engine, q: &LayerQuery) -> Result<Period, ApiError> {
     let given = [
         q.day.is_some(),
         q.month.is_some(),
@@ -203,7 +204,7 @@ fn period_of(state: &AppState, q: &LayerQuery) -> Result<Period, ApiError> {
     let month = match newest {
         Some(m) => m,
         None => {
-            let tz = state.engine().assessor.tz;
+            let tz = engine.assessor.tz;
             Month::of(chrono::Utc::now().with_timezone(&tz).date_naive())
         }
     };
@@ -213,11 +214,11 @@ fn period_of(state: &AppState, q: &LayerQuery) -> Result<Period, ApiError> {
 /// The filter of a query, checked against the registry and the caller's scope.
 fn filter_of(
     state: &AppState,
+    engine: &Engine,
     caller: &Caller,
     scope: &Scope,
     q: &LayerQuery,
 ) -> Result<Filter, ApiError> {
-    let engine = state.engine();
     let reg = &engine.assessor.registry;
     let bbox = match &q.bbox {
         None => None,
@@ -290,7 +291,7 @@ fn filter_of(
     }
     Ok(Filter {
         bbox,
-        period: Some(period_of(state, q)?),
+        period: Some(period_of(state, engine, q)?),
         unit: q.unit.clone(),
         worker: q.worker.clone(),
         crs,
@@ -313,13 +314,12 @@ impl layers::Scope for ScopeView<'_> {
 }
 
 /// The version a built layer depends on.
-fn version(state: &AppState) -> Version {
-    (state.store.summaries_version(), state.engine().generation)
+fn version(state: &AppState, engine: &Engine) -> Version {
+    (state.store.summaries_version(), engine.generation)
 }
 
-fn decode(state: &AppState, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay> {
+fn decode(engine: &Engine, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay> {
     use rayon::prelude::*;
-    let engine = state.engine();
     rows.par_iter()
         .filter_map(|row| match engine.assessor.decode(&row.data) {
             Ok(r) => Some(r.day),
@@ -334,6 +334,7 @@ fn decode(state: &AppState, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay>
 /// The decoded worker-days of a period, of one worker or of everyone (cached).
 fn days_of(
     state: &AppState,
+    engine: &Engine,
     period: Period,
     worker: Option<&str>,
 ) -> Result<Arc<Vec<WorkerDay>>, ApiError> {
@@ -341,9 +342,9 @@ fn days_of(
     if let Some(w) = worker {
         // One worker's days are read directly: a few rows, no need to decode the city's.
         let rows = state.store.worker_summaries(w, period.first..end)?;
-        return Ok(Arc::new(decode(state, &rows)));
+        return Ok(Arc::new(decode(engine, &rows)));
     }
-    let v = version(state);
+    let v = version(state, engine);
     let key = (period.first, period.last);
     if let Some(days) = state.layers.days.get(&key, v) {
         return Ok(days);
@@ -351,7 +352,7 @@ fn days_of(
     let rows = state.store.summaries(period.first..end)?;
     // A decoded day takes a few times its stored bytes.
     let bytes = rows.iter().map(|r| r.data.len() * 4).sum();
-    let days = Arc::new(decode(state, &rows));
+    let days = Arc::new(decode(engine, &rows));
     state.layers.days.put(key, v, Arc::clone(&days), bytes);
     Ok(days)
 }
@@ -360,6 +361,7 @@ fn days_of(
 /// in one month.
 fn scores_of(
     state: &AppState,
+    engine: &Engine,
     period: Period,
     unit: Option<&str>,
 ) -> Result<Option<BTreeMap<String, f64>>, ApiError> {
@@ -367,7 +369,7 @@ fn scores_of(
     if Month::of(period.last) != month {
         return Ok(None);
     }
-    let report = super::read::month_report(state, month, unit)?;
+    let report = super::read::month_report(state, engine, month, unit)?;
     Ok(Some(
         report
             .workers
@@ -380,20 +382,20 @@ fn scores_of(
 /// Builds (or takes from the cache) a layer for a caller.
 fn built(
     state: &AppState,
-    caller: &Caller,
+    session: &Session,
     layer: Layer,
     q: &LayerQuery,
 ) -> Result<Arc<Built>, ApiError> {
-    let engine = state.engine();
-    let scope = Scope::of(caller, &engine.assessor.registry);
-    let filter = filter_of(state, caller, &scope, q)?;
+    let (engine, caller) = (session.engine.as_ref(), &session.caller);
+    let scope = session.scope();
+    let filter = filter_of(state, engine, caller, &scope, q)?;
     let key = format!(
         "{}?{}#{}",
         layer.name(),
         q.canonical(),
         caller.unit.as_deref().unwrap_or("*")
     );
-    let v = version(state);
+    let v = version(state, engine);
     // Positions change with every ping, not with the summaries: never cached.
     if layer != Layer::Positions {
         if let Some(b) = state.layers.built.get(&key, v) {
@@ -421,18 +423,18 @@ fn built(
         Layer::Grids | Layer::Units => {
             let unit = q.unit.as_deref().or(caller.unit.as_deref());
             (
-                days_of(state, period, None)?,
-                scores_of(state, period, unit)?,
+                days_of(state, engine, period, None)?,
+                scores_of(state, engine, period, unit)?,
                 Vec::new(),
             )
         }
         // These are one worker's own figures: read only that worker's days.
         Layer::Tracks | Layer::Stays | Layer::Heat => (
-            days_of(state, period, q.worker.as_deref())?,
+            days_of(state, engine, period, q.worker.as_deref())?,
             None,
             Vec::new(),
         ),
-        _ => (days_of(state, period, None)?, None, Vec::new()),
+        _ => (days_of(state, engine, period, None)?, None, Vec::new()),
     };
     let extras = layers::Extras {
         attainable: None,
@@ -516,17 +518,15 @@ fn layer_named(name: &str) -> Result<Layer, ApiError> {
         (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn layer(
     State(state): State<Arc<AppState>>,
+    session: Session,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    caller.require_read()?;
+    session.caller.require_read()?;
     let layer = layer_named(&name)?;
     let st = Arc::clone(&state);
-    let b = tokio::task::spawn_blocking(move || built(&st, &caller, layer, &q))
-        .await
-        .map_err(ApiError::internal)??;
+    let b = blocking(move || built(&st, &session, layer, &q)).await?;
     Ok(answer(
         &headers,
         &b.etag,
@@ -554,12 +554,12 @@ fn tiled(name: &str) -> Result<Layer, ApiError> {
         (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn tile(
     State(state): State<Arc<AppState>>,
+    session: Session,
     headers: HeaderMap,
     Path((name, z, x, y)): Path<(String, String, String, String)>,
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    caller.require_read()?;
+    session.caller.require_read()?;
     let layer = tiled(&name)?;
     let id = TileId::parse(&z, &x, &y).map_err(|e| bad(e.code(), e.to_string()))?;
     if q.crs.as_deref().is_some_and(|c| c != "wgs84") {
@@ -575,10 +575,10 @@ pub async fn tile(
         q.zoom = Some(f64::from(id.z));
     }
     let st = Arc::clone(&state);
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Option<Bytes>, ApiError> {
-        let b = built(&st, &caller, layer, &q)?;
+    let bytes = blocking(move || -> Result<Option<Bytes>, ApiError> {
+        let b = built(&st, &session, layer, &q)?;
         let key = (format!("{}#{}", b.etag, layer.name()), id);
-        let v = version(&st);
+        let v = version(&st, &session.engine);
         if let Some(t) = st.layers.tiles.get(&key, v) {
             return Ok(t);
         }
@@ -599,8 +599,7 @@ pub async fn tile(
         st.layers.tiles.put(key, v, t.clone(), bytes);
         Ok(t)
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await?;
     match bytes {
         None => Ok(StatusCode::NO_CONTENT.into_response()),
         Some(b) => {
@@ -615,24 +614,23 @@ pub async fn tile(
     }
 }
 
-/// The URL the client reached us at (for TileJSON and the style).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or("127.0.0.1:8080");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{proto}://{host}")
+/// The base of the URLs written into TileJSON and the style: the configured
+/// `[server] public_url` (without a trailing `/`), else empty, which makes the URLs relative
+/// to the server's root (`/tiles/…`). MapLibre resolves a relative URL in a style or TileJSON
+/// against the URL of the document it came from. The `Host` header is never reflected: a
+/// client could otherwise make the server hand out links to any host (issue 15, defect 10).
+fn base_url(state: &AppState) -> String {
+    state
+        .config
+        .server
+        .public_url
+        .trim()
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// The bounds of the grids a caller may see (the whole registry's when none).
-fn bounds(state: &AppState, scope: &Scope) -> [f64; 4] {
-    let engine = state.engine();
+fn bounds(engine: &Engine, scope: &Scope) -> [f64; 4] {
     let mut b = [
         f64::INFINITY,
         f64::INFINITY,
@@ -664,25 +662,23 @@ fn bounds(state: &AppState, scope: &Scope) -> [f64; 4] {
     responses((status = 200, description = "TileJSON 3.0.0"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn tilejson(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Path(file): Path<String>,
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    caller.require_read()?;
+    let scope = session.reader()?;
     let name = file.strip_suffix(".json").ok_or_else(|| {
         ApiError::not_found(format!("no such file {file}; try /tiles/grids.json"))
     })?;
     let layer = tiled(name)?;
-    let scope = Scope::of(&caller, &state.engine().assessor.registry);
     let query = q.canonical();
     let sep = if query.is_empty() { "" } else { "?" };
     let url = format!(
         "{}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{sep}{query}",
-        base_url(&headers),
+        base_url(&state),
         layer.name()
     );
-    let doc = tiles::tilejson(layer.name(), &url, bounds(&state, &scope), 0, 22);
+    let doc = tiles::tilejson(layer.name(), &url, bounds(&session.engine, &scope), 0, 22);
     Ok(axum::Json(doc).into_response())
 }
 
@@ -691,13 +687,15 @@ pub async fn tilejson(
     responses((status = 200, description = "a MapLibre style (version 8)")))]
 pub async fn style(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Query(q): Query<LayerQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    caller.require_read()?;
-    let scope = Scope::of(&caller, &state.engine().assessor.registry);
-    let doc = tiles::style(&base_url(&headers), &q.canonical(), bounds(&state, &scope));
+    let scope = session.reader()?;
+    let doc = tiles::style(
+        &base_url(&state),
+        &q.canonical(),
+        bounds(&session.engine, &scope),
+    );
     Ok(axum::Json(doc).into_response())
 }
 
@@ -734,11 +732,36 @@ pub async fn config(
     };
     if let Some(caller) = caller {
         let scope = Scope::of(&caller, &engine.assessor.registry);
-        let b = bounds(&state, &scope);
+        let b = bounds(&engine, &scope);
         let st = Arc::clone(&state);
-        let months = tokio::task::spawn_blocking(move || st.store.summary_months())
-            .await
-            .map_err(ApiError::internal)??;
+        // A scoped token sees the months its own workers have figures in, not the store's.
+        let mine: Option<Vec<String>> = (!scope.is_everything()).then(|| {
+            engine
+                .assessor
+                .registry
+                .workers
+                .iter()
+                .filter(|w| scope.has_worker(w.id.as_str()))
+                .map(|w| w.id.as_str().to_string())
+                .collect()
+        });
+        let months = blocking(move || {
+            let Some(workers) = mine else {
+                return Ok(st.store.summary_months()?);
+            };
+            let mut months = std::collections::BTreeSet::new();
+            let (from, until) = (
+                NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default(),
+                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
+            );
+            for w in &workers {
+                for d in st.store.days_after(w, from, until)? {
+                    months.insert(Month::of(d));
+                }
+            }
+            Ok(months.into_iter().collect::<Vec<Month>>())
+        })
+        .await?;
         doc["bounds"] = serde_json::json!(b);
         doc["center"] = serde_json::json!([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]);
         doc["months"] = serde_json::json!(months.iter().map(|m| m.to_string()).collect::<Vec<_>>());

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Caller, Scope};
+use super::auth::{Caller, Scope, Session};
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, Engine};
 use crate::assess::month::{assess_month, MonthInput};
 use crate::assess::WorkerDay;
 use crate::model::{format_timestamp, Month};
@@ -68,16 +68,17 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
     responses((status = 200, description = "Prometheus text format"), (status = 403, body = super::error::ErrorBody)))]
 pub async fn metrics(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Session { caller, .. }: Session,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
     if caller.role != super::auth::Role::Admin {
         return Err(ApiError::forbidden("/metrics needs an admin token"));
     }
     let s = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || super::recompute::publish_lag(&s))
-        .await
-        .map_err(ApiError::internal)?;
+    blocking(move || {
+        super::recompute::publish_lag(&s);
+        Ok(())
+    })
+    .await?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -88,16 +89,24 @@ pub async fn metrics(
         .into_response())
 }
 
-/// A caller allowed to read, with its scope over the current registry.
-fn reader(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(Caller, Arc<super::Engine>, Scope), ApiError> {
-    let caller = state.caller(headers, None)?;
-    caller.require_read()?;
-    let engine = state.engine();
-    let scope = Scope::of(&caller, &engine.assessor.registry);
-    Ok((caller, engine, scope))
+/// Runs blocking work (the store, the engine) on the blocking pool inside the request's span
+/// and log dispatcher, so that every line it logs — an [`ApiError::internal`] above all —
+/// carries the request id the `observe` middleware put on the span (issue 15, defect 18).
+///
+/// # Errors
+/// The work's own error, or `internal` when it panicked.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    tokio::task::spawn_blocking(move || {
+        tracing::dispatcher::with_default(&dispatch, || span.in_scope(work))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// A unit of the tree.
@@ -149,12 +158,9 @@ fn unit_out(reg: &Registry, i: usize, scope: &Scope) -> UnitOut {
 /// `GET /api/v1/units`: the units in scope, parents before children.
 #[utoipa::path(get, path = "/api/v1/units", tag = "read",
     responses((status = 200, body = Vec<UnitOut>), (status = 401, body = super::error::ErrorBody)))]
-pub async fn units(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (_, engine, scope) = reader(&state, &headers)?;
-    let reg = &engine.assessor.registry;
+pub async fn units(session: Session) -> Result<Response, ApiError> {
+    let scope = session.reader()?;
+    let reg = &session.engine.assessor.registry;
     let mut order: Vec<usize> = (0..reg.units.len())
         .filter(|&i| scope.has_unit(reg.units[i].code.as_str()))
         .collect();
@@ -170,12 +176,9 @@ pub async fn units(
 #[utoipa::path(get, path = "/api/v1/units/{code}", tag = "read",
     params(("code" = String, Path)),
     responses((status = 200, body = UnitOut), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn unit(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(code): Path<String>,
-) -> Result<Response, ApiError> {
-    let (caller, engine, scope) = reader(&state, &headers)?;
+pub async fn unit(session: Session, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let scope = session.reader()?;
+    let (caller, engine) = (&session.caller, &session.engine);
     let reg = &engine.assessor.registry;
     let i = reg
         .units
@@ -183,7 +186,7 @@ pub async fn unit(
         .position(|u| u.code.as_str() == code)
         .ok_or_else(|| ApiError::not_found(format!("no unit {code}")))?;
     if !scope.has_unit(&code) {
-        return Err(outside(&caller, &format!("unit {code}")));
+        return Err(outside(caller, &format!("unit {code}")));
     }
     Ok(axum::Json(unit_out(reg, i, &scope)).into_response())
 }
@@ -226,12 +229,9 @@ fn worker_out(reg: &Registry, w: &crate::registry::Worker) -> WorkerOut {
 /// `GET /api/v1/workers`: the workers in scope.
 #[utoipa::path(get, path = "/api/v1/workers", tag = "read",
     responses((status = 200, body = Vec<WorkerOut>)))]
-pub async fn workers(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (_, engine, scope) = reader(&state, &headers)?;
-    let reg = &engine.assessor.registry;
+pub async fn workers(session: Session) -> Result<Response, ApiError> {
+    let scope = session.reader()?;
+    let reg = &session.engine.assessor.registry;
     let out: Vec<WorkerOut> = reg
         .workers
         .iter()
@@ -258,19 +258,16 @@ fn check_worker(caller: &Caller, scope: &Scope, reg: &Registry, id: &str) -> Res
     responses((status = 200, body = WorkerOut), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn worker(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (caller, engine, scope) = reader(&state, &headers)?;
-    let reg = &engine.assessor.registry;
-    check_worker(&caller, &scope, reg, &id)?;
+    let scope = session.reader()?;
+    let reg = &session.engine.assessor.registry;
+    check_worker(&session.caller, &scope, reg, &id)?;
     let store = Arc::clone(&state.store);
     let wid = id.clone();
-    let rows = tokio::task::spawn_blocking(move || {
-        store.worker_summaries(&wid, NaiveDate::MIN..NaiveDate::MAX)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let rows =
+        blocking(move || Ok(store.worker_summaries(&wid, NaiveDate::MIN..NaiveDate::MAX)?)).await?;
     let mut out = match reg.worker(&id) {
         Some(w) => worker_out(reg, w),
         None if rows.is_empty() => return Err(ApiError::not_found(format!("no worker {id}"))),
@@ -300,20 +297,20 @@ pub struct DayQuery {
         (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn worker_day(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Path((id, day)): Path<(String, String)>,
     Query(q): Query<DayQuery>,
 ) -> Result<Response, ApiError> {
-    let (caller, engine, scope) = reader(&state, &headers)?;
+    let scope = session.reader()?;
+    let engine = &session.engine;
     let reg = &engine.assessor.registry;
-    check_worker(&caller, &scope, reg, &id)?;
+    check_worker(&session.caller, &scope, reg, &id)?;
     let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request("bad_day", format!("day {day:?} is not YYYY-MM-DD")))?;
     let store = Arc::clone(&state.store);
     let wid = id.clone();
-    let row = tokio::task::spawn_blocking(move || store.summary(&wid, date))
-        .await
-        .map_err(ApiError::internal)??
+    let row = blocking(move || Ok(store.summary(&wid, date)?))
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("worker {id} has no figures for {day}")))?;
     let restored = engine
         .assessor
@@ -405,10 +402,10 @@ pub struct ReportQuery {
 /// A bad unit or a store failure.
 pub fn month_report(
     state: &AppState,
+    engine: &Engine,
     month: Month,
     unit: Option<&str>,
 ) -> Result<Arc<Report>, ApiError> {
-    let engine = state.engine();
     let key = (month.to_string(), unit.map(String::from));
     let version = (state.store.summaries_version(), engine.generation);
     let stats = state.store.stats()?;
@@ -466,11 +463,12 @@ pub fn month_report(
         (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
 pub async fn report(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Path(month): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let (caller, engine, scope) = reader(&state, &headers)?;
+    let scope = session.reader()?;
+    let (caller, engine) = (&session.caller, Arc::clone(&session.engine));
     let m: Month = month
         .parse()
         .map_err(|e| ApiError::bad_request("bad_month", format!("month {month:?}: {e}")))?;
@@ -480,7 +478,7 @@ pub async fn report(
             return Err(ApiError::not_found(format!("no unit {u}")));
         }
         if !scope.has_unit(u) {
-            return Err(outside(&caller, &format!("unit {u}")));
+            return Err(outside(caller, &format!("unit {u}")));
         }
     }
     let format: Format = q.format.as_deref().unwrap_or("json").parse().map_err(
@@ -495,9 +493,7 @@ pub async fn report(
                 ApiError::bad_request("bad_lang", e.to_string())
             })?;
     let s = Arc::clone(&state);
-    let r = tokio::task::spawn_blocking(move || month_report(&s, m, unit.as_deref()))
-        .await
-        .map_err(ApiError::internal)??;
+    let r = blocking(move || month_report(&s, &engine, m, unit.as_deref())).await?;
     let name = format!(
         "gridbeat-{}{}",
         r.month,
@@ -577,13 +573,11 @@ pub struct PositionOut {
     responses((status = 200, body = Vec<PositionOut>)))]
 pub async fn positions(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
 ) -> Result<Response, ApiError> {
-    let (_, _, scope) = reader(&state, &headers)?;
+    let scope = session.reader()?;
     let store = Arc::clone(&state.store);
-    let rows = tokio::task::spawn_blocking(move || store.positions())
-        .await
-        .map_err(ApiError::internal)??;
+    let rows = blocking(move || Ok(store.positions()?)).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let out: Vec<PositionOut> = rows
         .into_iter()
@@ -598,4 +592,58 @@ pub async fn positions(
         })
         .collect();
     Ok(axum::Json(out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Mutex;
+    use tracing::Instrument;
+
+    /// A log sink the test can read.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_internal_error_in_blocking_work_is_logged_with_the_request_id() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap();
+            rt.block_on(
+                async {
+                    let r: Result<(), ApiError> =
+                        blocking(|| Err(ApiError::internal("disk on fire"))).await;
+                    assert_eq!(r.unwrap_err().code, "internal");
+                }
+                .instrument(tracing::info_span!("request", id = "req-4242")),
+            );
+        });
+        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("disk on fire"))
+            .unwrap_or_else(|| panic!("the error was not logged: {log:?}"));
+        assert!(line.contains("req-4242"), "{line}");
+    }
 }

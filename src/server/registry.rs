@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::auth::Session;
 use super::error::ApiError;
 use super::{AppState, Engine};
 use crate::assess::Assessor;
@@ -297,11 +298,12 @@ pub async fn replace(
     responses((status = 200, description = "the file's content"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn get_file(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    caller.require_registry_admin(&state.engine().assessor.registry)?;
+    session
+        .caller
+        .require_registry_admin(&session.engine.assessor.registry)?;
     let file = parse_file(&name)?;
     let store = Arc::clone(&state.store);
     let content = tokio::task::spawn_blocking(move || store.registry_file(file))
@@ -320,12 +322,13 @@ pub async fn get_file(
         (status = 422, description = "faults, every one listed; nothing changed", body = super::error::ErrorBody)))]
 pub async fn put_file(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Session,
     Path(name): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    caller.require_registry_admin(&state.engine().assessor.registry)?;
+    session
+        .caller
+        .require_registry_admin(&session.engine.assessor.registry)?;
     let file = parse_file(&name)?;
     let limit = usize::try_from(state.config.server.max_registry_bytes).unwrap_or(usize::MAX);
     let body = super::ingest::read_body(&state, &headers, body, limit).await?;

@@ -597,7 +597,7 @@ pub fn build_city(opts: &SimOptions, streets: Option<&Streets>) -> Result<City, 
     let mut grid_rects = Vec::with_capacity(rects.len());
     let (mut gi, mut ci, mut si) = (0usize, 0usize, 0usize);
     for (d, &n_streets) in district_sizes.iter().enumerate() {
-        let (dcode, dname) = names::district(d);
+        let (dcode, dname) = names::district(d, district_sizes.len());
         units.push(Unit {
             code: UnitCode::new(&dcode),
             name: dname,
@@ -1056,6 +1056,56 @@ pub(crate) fn nearest_node(g: &StreetGraph, p: [f64; 2]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_unique_and_the_registry_loads_at_2000_and_4000_workers() {
+        for workers in [2000, 4000] {
+            let opts = SimOptions {
+                workers,
+                ..SimOptions::default()
+            };
+            let city = build_city(&opts, None).unwrap();
+            let mut seen = std::collections::HashSet::new();
+            let codes = city
+                .units
+                .iter()
+                .map(|u| u.code.as_str().to_string())
+                .chain(city.grids.iter().map(|g| g.code.as_str().to_string()));
+            let dups: Vec<String> = codes.filter(|c| !seen.insert(c.clone())).collect();
+            assert!(
+                dups.is_empty(),
+                "{workers} workers: {} duplicates, e.g. {:?}",
+                dups.len(),
+                &dups[..dups.len().min(5)]
+            );
+            let (mut grids, mut people) = (Vec::new(), Vec::new());
+            super::super::output::write_grids(&city, &mut grids).unwrap();
+            super::super::output::write_workers(&city, &mut people).unwrap();
+            let (grids, people) = (
+                String::from_utf8(grids).unwrap(),
+                String::from_utf8(people).unwrap(),
+            );
+            let registry = crate::registry::Registry::from_sources(
+                crate::registry::Source::new("grids.geojson", &grids),
+                Some(crate::registry::Source::new("workers.csv", &people)),
+                None,
+                &crate::registry::LoadOptions {
+                    crs: None,
+                    keep_going: false,
+                },
+            );
+            assert!(
+                registry.is_ok(),
+                "{workers} workers: the registry does not load: {:?}",
+                registry.err().map(|e| e
+                    .issues
+                    .iter()
+                    .take(3)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>())
+            );
+        }
+    }
 
     #[test]
     fn partitions_respect_their_bounds_and_sum() {

@@ -120,14 +120,22 @@ fn numeral(n: usize) -> String {
     }
 }
 
-/// Code and name of the `i`-th district.
-pub(crate) fn district(i: usize) -> (String, String) {
+/// Code and name of the `i`-th of `n` districts.
+///
+/// Past Changsha's eight real districts the codes are `43019` followed by the district's
+/// number, zero-padded to the width of `n`: all such codes have one length and a prefix no
+/// real district has, so every unit and grid code cut from them is unique at any size.
+pub(crate) fn district(i: usize, n: usize) -> (String, String) {
     match DISTRICTS.get(i) {
         Some((c, n)) => (c.to_string(), n.to_string()),
-        None => (
-            format!("4301{:02}", 90 + i % 10),
-            format!("新{}区", numeral(i + 1)),
-        ),
+        None => {
+            let width = n.saturating_sub(DISTRICTS.len()).to_string().len();
+            let k = i - DISTRICTS.len();
+            (
+                format!("43019{k:0width$}"),
+                format!("新{}区", numeral(k + 1)),
+            )
+        }
     }
 }
 

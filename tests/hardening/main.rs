@@ -3,11 +3,13 @@
 //! each concern is a module, the shared helpers are in `util`.
 #![cfg(feature = "assess")]
 
+mod batch_door;
 mod fuzz_corpus;
 mod hostile;
 mod memory;
 mod props;
 mod repeats;
+mod smalls;
 mod store_faults;
 mod transport;
 mod util;
