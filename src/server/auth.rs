@@ -247,7 +247,12 @@ pub struct Scope {
 impl Scope {
     /// The scope of a caller over a registry.
     pub fn of(caller: &Caller, registry: &Registry) -> Scope {
-        let Some(unit) = &caller.unit else {
+        Scope::of_unit(caller.unit.as_deref(), registry)
+    }
+
+    /// The subtree of a unit (`None`: everything); an unknown unit is an empty scope.
+    pub fn of_unit(unit: Option<&str>, registry: &Registry) -> Scope {
+        let Some(unit) = unit else {
             return Scope {
                 units: None,
                 workers: None,

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::{AppState, Engine};
 use crate::assess::month::{assess_month, MonthInput};
 use crate::assess::WorkerDay;
-use crate::model::{format_timestamp, Month};
+use crate::model::{format_timestamp, Month, UnixMs};
 use crate::registry::Registry;
 use crate::report::{Format, Freshness, Lang, Report};
 
@@ -395,6 +395,46 @@ pub struct ReportQuery {
     pub table: Option<String>,
 }
 
+/// How current the summaries of a unit's subtree are (`None`: the whole store): the
+/// worker-days waiting, how long the oldest has waited, the newest ping of its workers. Never
+/// about workers outside it (a community sees nothing of another's traffic).
+///
+/// # Errors
+/// A store failure.
+fn freshness(state: &AppState, engine: &Engine, unit: Option<&str>) -> Result<Freshness, ApiError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let lag_s =
+        |oldest: Option<UnixMs>| oldest.map_or(0.0, |t| ((now - t).max(0) as f64 / 1000.0).round());
+    let scope = Scope::of_unit(unit, &engine.assessor.registry);
+    if scope.is_everything() {
+        let stats = state.store.stats()?;
+        return Ok(Freshness {
+            pending: stats.pending,
+            lag_s: lag_s(stats.oldest_pending),
+            newest_ping: stats.newest_ping.map(format_timestamp),
+        });
+    }
+    let pending: Vec<UnixMs> = state
+        .store
+        .pending()?
+        .into_iter()
+        .filter(|(w, _)| scope.has_worker(w))
+        .map(|(_, since)| since)
+        .collect();
+    let newest = state
+        .store
+        .positions()?
+        .into_iter()
+        .filter(|p| scope.has_worker(&p.worker))
+        .map(|p| p.ts)
+        .max();
+    Ok(Freshness {
+        pending: pending.len() as u64,
+        lag_s: lag_s(pending.iter().copied().min()),
+        newest_ping: newest.map(format_timestamp),
+    })
+}
+
 /// The monthly report of a unit from the stored summaries (cached until a summary or the
 /// registry changes).
 ///
@@ -408,14 +448,7 @@ pub fn month_report(
 ) -> Result<Arc<Report>, ApiError> {
     let key = (month.to_string(), unit.map(String::from));
     let version = (state.store.summaries_version(), engine.generation);
-    let stats = state.store.stats()?;
-    let freshness = Freshness {
-        pending: stats.pending,
-        lag_s: stats.oldest_pending.map_or(0.0, |t| {
-            ((chrono::Utc::now().timestamp_millis() - t).max(0) as f64 / 1000.0).round()
-        }),
-        newest_ping: stats.newest_ping.map(format_timestamp),
-    };
+    let freshness = freshness(state, engine, unit)?;
     if let Some(r) = super::cached_report(state, &key, version) {
         let mut r = (*r).clone();
         r.freshness = Some(freshness);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Session;
@@ -323,6 +323,7 @@ pub async fn get_file(
 pub async fn put_file(
     State(state): State<Arc<AppState>>,
     session: Session,
+    headers: HeaderMap,
     Path(name): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {

@@ -440,6 +440,12 @@ pub trait Store: Send + Sync {
     /// On a database failure.
     fn positions(&self) -> Result<Vec<Position>, StoreError>;
 
+    /// The worker-days waiting to be recomputed: (worker, first marked, ms), one per day.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn pending(&self) -> Result<Vec<(String, UnixMs)>, StoreError>;
+
     /// A counter that changes whenever a summary is written or removed (cache key).
     fn summaries_version(&self) -> u64;
 

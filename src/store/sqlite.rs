@@ -1201,6 +1201,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn pending(&self) -> Result<Vec<(String, UnixMs)>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT worker, since FROM dirty")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
     fn summaries_version(&self) -> u64 {
         self.version.load(Ordering::Relaxed)
     }
