@@ -37,6 +37,21 @@ def percentile(values, p):
     return s[k]
 
 
+def gauges(host, port, token, names):
+    """The named gauges of the server's /metrics (Prometheus text), or NaN where missing."""
+    out = {n: float("nan") for n in names}
+    try:
+        status, data = Conn(host, port, token).request("GET", "/metrics")
+        if status == 200:
+            for line in data.decode("utf-8", "replace").splitlines():
+                parts = line.split()
+                if len(parts) == 2 and parts[0] in out:
+                    out[parts[0]] = float(parts[1])
+    except Exception:  # a missed sample is reported as NaN, not a failed soak
+        pass
+    return out
+
+
 def rss_mb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -222,7 +237,7 @@ def main():
     minutes = []
     start = time.monotonic()
     m = 0
-    print("minute  rss_MB  acked_pings  posts  post_p50_ms  post_p99_ms  reads  read_p50_ms  read_p99_ms", flush=True)
+    print("minute  rss_MB  sqlite_MB  cache_MB  acked_pings  posts  post_p50_ms  post_p99_ms  reads  read_p50_ms  read_p99_ms", flush=True)
     all_post, all_read = [], []
     while time.monotonic() < deadline:
         m += 1
@@ -234,12 +249,15 @@ def main():
             n_acked = stats["acked_rows"]
         all_post += p
         all_read += r
+        g = gauges(host, port, a.token, ["gridbeat_store_memory_bytes", "gridbeat_cache_bytes"])
         row = {"minute": m, "rss_mb": rss_mb(a.pid), "acked": n_acked, "posts": len(p),
+               "sqlite_mb": g["gridbeat_store_memory_bytes"] / 2**20,
+               "cache_mb": g["gridbeat_cache_bytes"] / 2**20,
                "post_p50_ms": percentile(p, 50) * 1000, "post_p99_ms": percentile(p, 99) * 1000,
                "reads": len(r), "read_p50_ms": percentile(r, 50) * 1000,
                "read_p99_ms": percentile(r, 99) * 1000}
         minutes.append(row)
-        print("{minute:6d}  {rss_mb:6.0f}  {acked:11d}  {posts:5d}  {post_p50_ms:11.1f}  {post_p99_ms:11.1f}  "
+        print("{minute:6d}  {rss_mb:6.0f}  {sqlite_mb:9.1f}  {cache_mb:8.1f}  {acked:11d}  {posts:5d}  {post_p50_ms:11.1f}  {post_p99_ms:11.1f}  "
               "{reads:5d}  {read_p50_ms:11.1f}  {read_p99_ms:11.1f}".format(**row), flush=True)
     stop.set()
     for t in threads[1:]:

@@ -5,7 +5,7 @@
 //! Scalar figures go through a polars frame (one row per worker-day → one per worker);
 //! coverage masks and visits, which are not scalars, are combined in Rust beside it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::{
     col, lit, when, Column, DataFrame, DataType, Expr, IntoLazy, JoinArgs, JoinType, RankMethod,
@@ -15,7 +15,7 @@ use polars::prelude::{
 use super::{period, AssessError, Assessor, WorkerDay};
 use crate::config::ScoreConfig;
 use crate::coverage::GridCoverage;
-use crate::model::{Level, Month};
+use crate::model::{Level, Month, WorkerId};
 use crate::registry::{GridId, Registry};
 use crate::report::{GridRow, NamedValue, Report, UnitRow, Weight, WorkerRow};
 
@@ -112,24 +112,87 @@ struct WorkerExtras {
     compliance: Option<f64>,
 }
 
+/// A month's worker-days folded in one at a time: each day's scalars and visits (its
+/// [`WorkerDay::light`] part) and each worker's coverage union over the month. What the
+/// assessment needs of a city's month is then a few kilobytes a worker-day plus one mask per
+/// worker and grid, however the days arrive; the service folds stored summaries in one worker
+/// at a time and never holds the month's decoded days whole.
+#[derive(Debug)]
+pub struct MonthDays {
+    month: Month,
+    days: Vec<WorkerDay>,
+    coverage: BTreeMap<WorkerId, GridCoverage>,
+}
+
+impl MonthDays {
+    /// No days yet.
+    pub fn new(month: Month) -> MonthDays {
+        MonthDays {
+            month,
+            days: Vec::new(),
+            coverage: BTreeMap::new(),
+        }
+    }
+
+    /// Folds in one worker-day (a day outside the month is ignored).
+    pub fn add(&mut self, day: &WorkerDay) {
+        if !self.month.period().contains(day.day) {
+            return;
+        }
+        self.coverage
+            .entry(day.worker.clone())
+            .or_default()
+            .union_with(&day.coverage);
+        self.days.push(day.light());
+    }
+
+    /// How many worker-days were folded in.
+    pub fn len(&self) -> usize {
+        self.days.len()
+    }
+
+    /// Whether no worker-day was folded in.
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+}
+
 /// Assesses one month: the report of every worker, grid and unit (restricted to
 /// `input.unit`'s subtree when given).
 ///
-/// The worker-days given are those of the month (others are ignored).
+/// The worker-days given are those of the month (others are ignored). Equal to
+/// [`assess_folded`] over the same days folded into [`MonthDays`].
 ///
 /// # Errors
 /// [`AssessError::UnknownUnit`] when the unit is not in the registry;
 /// [`AssessError::Aggregation`] when polars fails (a bug, not bad input).
 pub fn assess_month(days: &[WorkerDay], input: &MonthInput<'_>) -> Result<Report, AssessError> {
+    let mut folded = MonthDays::new(input.month);
+    for d in days {
+        folded.add(d);
+    }
+    assess_folded(&folded, input)
+}
+
+/// Assesses one month from its folded worker-days (see [`assess_month`]).
+///
+/// # Errors
+/// As [`assess_month`]; [`AssessError::Aggregation`] also when the days were folded for
+/// another month than `input.month`.
+pub fn assess_folded(folded: &MonthDays, input: &MonthInput<'_>) -> Result<Report, AssessError> {
     let a = input.assessor;
     let reg: &Registry = &a.registry;
     let month = input.month;
-    let days: Vec<WorkerDay> = period::in_period(days, month.period());
-    let days = days.as_slice();
+    if folded.month != month {
+        return Err(AssessError::Aggregation {
+            reason: format!("days folded for {} assessed as {month}", folded.month),
+        });
+    }
+    let days = folded.days.as_slice();
 
     // Coverage: each worker's month union per grid, and each grid's team union.
-    let per_worker = period::coverage_by_worker(days);
-    let team = period::team_coverage(a, &per_worker);
+    let per_worker = &folded.coverage;
+    let team = period::team_coverage(a, per_worker);
     let grid_share = |g: GridId| period::share(a, &team, g);
     let attainable_share = |g: GridId| {
         input

@@ -99,6 +99,26 @@ pub fn coverage_by_worker(days: &[WorkerDay]) -> BTreeMap<WorkerId, GridCoverage
     out
 }
 
+/// Moves each worker's coverage masks into the first of their days given; their other days
+/// keep none. Every union of a worker's days' masks ([`coverage_by_worker`],
+/// [`team_coverage_of_days`], a layer's coverage) is unchanged, while the days hold one mask
+/// per worker and grid rather than one per day: what the service keeps of a city's month for
+/// the layers that show figures, not tracks.
+pub fn gather_coverage(days: &mut [WorkerDay]) {
+    let mut first: std::collections::HashMap<WorkerId, usize> = std::collections::HashMap::new();
+    for i in 0..days.len() {
+        match first.get(&days[i].worker) {
+            Some(&f) => {
+                let moved = std::mem::take(&mut days[i].coverage);
+                days[f].coverage.union_with(&moved);
+            }
+            None => {
+                first.insert(days[i].worker.clone(), i);
+            }
+        }
+    }
+}
+
 /// Team coverage (DESIGN.md §4.6): per grid, the union of the masks its **assigned** workers
 /// drew on it, wherever they walked. Workers of other grids who passed through do not count.
 /// A registry without workers assigns nobody: then every track counts for every grid.
@@ -304,4 +324,106 @@ pub fn day_span(days: &[WorkerDay]) -> Option<Period> {
         first: *set.first()?,
         last: *set.last()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::assess::{Assessor, Params};
+    use crate::cli::demo::sample;
+    use crate::config::Config;
+    use crate::model::{Crs, Ping};
+    use crate::registry::{LoadOptions, Registry, Source};
+    use crate::track::CleanMode;
+
+    /// The embedded sample city's worker-days, through the engine.
+    fn sample_days() -> (Assessor, Vec<WorkerDay>) {
+        let registry = Registry::from_sources(
+            Source::new("grids.geojson", sample::GRIDS),
+            Some(Source::new("workers.csv", sample::WORKERS)),
+            Some(Source::new("checkpoints.geojson", sample::CHECKPOINTS)),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let a = Assessor::new(
+            Arc::new(registry),
+            Params::new(Config::default(), CleanMode::Full),
+        );
+        let decoded =
+            crate::ingest::csv::read_pings(sample::PINGS.as_bytes(), "pings.csv", Crs::Wgs84)
+                .unwrap();
+        let mut by_worker: BTreeMap<WorkerId, Vec<Ping>> = BTreeMap::new();
+        for p in decoded.pings {
+            by_worker.entry(p.worker.clone()).or_default().push(p);
+        }
+        let days = by_worker
+            .iter()
+            .flat_map(|(w, pings)| a.summarize_worker(w, pings))
+            .collect();
+        (a, days)
+    }
+
+    #[test]
+    fn gathering_masks_keeps_every_union_and_one_mask_per_worker_and_grid() {
+        let (a, days) = sample_days();
+        let workers: BTreeSet<&WorkerId> = days.iter().map(|d| &d.worker).collect();
+        assert!(days.len() > 2 * workers.len(), "several days a worker");
+        let mut gathered = days.clone();
+        gather_coverage(&mut gathered);
+        assert_eq!(coverage_by_worker(&gathered), coverage_by_worker(&days));
+        assert_eq!(
+            team_coverage_of_days(&a, &gathered),
+            team_coverage_of_days(&a, &days)
+        );
+        let with_masks = gathered.iter().filter(|d| !d.coverage.is_empty()).count();
+        assert!(with_masks <= workers.len(), "{with_masks} days keep masks");
+        let masks = |ds: &[WorkerDay]| ds.iter().map(|d| d.coverage.len()).sum::<usize>();
+        assert!(masks(&gathered) * 3 < masks(&days));
+    }
+
+    #[cfg(feature = "assess")]
+    #[test]
+    fn a_month_folded_worker_by_worker_gives_the_same_report() {
+        use crate::assess::month::{assess_folded, assess_month, MonthDays, MonthInput};
+        let (a, days) = sample_days();
+        let month = Month::of(days[0].day);
+        let mut folded = MonthDays::new(month);
+        for d in &days {
+            folded.add(d);
+        }
+        let in_month = days.iter().filter(|d| Month::of(d.day) == month).count();
+        assert!(in_month > 0);
+        assert_eq!(folded.len(), in_month);
+        let input = MonthInput {
+            assessor: &a,
+            month,
+            attainable: None,
+            unit: None,
+            generated_at: "2026-12-04T00:00:00Z".into(),
+        };
+        // Workers folded in another order (each worker's days in day order, as the store
+        // gives them: a float sum depends on its order) give the same report.
+        let mut shuffled = days.clone();
+        shuffled.sort_by(|x, y| y.worker.cmp(&x.worker).then(x.day.cmp(&y.day)));
+        assert_ne!(shuffled[0].worker, days[0].worker);
+        let mut refolded = MonthDays::new(month);
+        for d in &shuffled {
+            refolded.add(d);
+        }
+        let report = assess_month(&days, &input).unwrap();
+        let json = |r: &crate::report::Report| serde_json::to_value(r).unwrap();
+        assert_eq!(
+            json(&assess_folded(&refolded, &input).unwrap()),
+            json(&report)
+        );
+        assert!(report.workers.iter().any(|w| w.coverage > 0.0));
+        let other = MonthInput {
+            month: month.next(),
+            ..input
+        };
+        assert!(assess_folded(&folded, &other).is_err());
+    }
 }

@@ -54,7 +54,7 @@ impl Built {
 /// them: half for built layers, a quarter each for decoded days and tiles).
 pub struct Cache {
     /// Decoded worker-days per period (first and last day).
-    days: VersionedCache<(NaiveDate, NaiveDate), Arc<Vec<WorkerDay>>>,
+    days: VersionedCache<(NaiveDate, NaiveDate, Keep), Arc<Vec<WorkerDay>>>,
     /// Built layers per (layer, canonical query, scope).
     built: VersionedCache<String, Arc<Built>>,
     /// Cut tiles (`None`: empty) per (built layer, tile).
@@ -318,17 +318,61 @@ fn version(state: &AppState, engine: &Engine) -> Version {
     (state.store.summaries_version(), engine.generation)
 }
 
-fn decode(engine: &Engine, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay> {
+/// What of a decoded worker-day a layer draws from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Keep {
+    /// Everything but the replay fingerprint and the speed gate's carry (no layer reads them).
+    Paths,
+    /// Also without the simplified paths: the layers that show figures, not tracks.
+    Figures,
+}
+
+impl Keep {
+    fn of(layer: Layer) -> Keep {
+        match layer {
+            Layer::Tracks | Layer::Heat => Keep::Paths,
+            _ => Keep::Figures,
+        }
+    }
+}
+
+/// Decodes summaries, dropping what the layer does not read as each day is decoded (and,
+/// for the figure layers, gathering each worker's masks into one day), so a month's full
+/// days are never held together.
+fn decode(engine: &Engine, rows: &[crate::store::SummaryRow], keep: Keep) -> Vec<WorkerDay> {
     use rayon::prelude::*;
-    rows.par_iter()
+    let mut days: Vec<WorkerDay> = rows
+        .par_iter()
         .filter_map(|row| match engine.assessor.decode(&row.data) {
-            Ok(r) => Some(r.day),
+            Ok(r) => {
+                let mut d = r.day;
+                d.fingerprint = None;
+                d.carry = None;
+                if keep == Keep::Figures {
+                    d.path = Vec::new();
+                }
+                Some(d)
+            }
             Err(e) => {
                 tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
                 None
             }
         })
-        .collect()
+        .collect();
+    if keep == Keep::Figures {
+        crate::assess::period::gather_coverage(&mut days);
+    }
+    days
+}
+
+/// About what a decoded day kept for a layer takes in memory: its masks, path points and
+/// records (the cache's byte budget counts it).
+fn kept_bytes(d: &WorkerDay) -> usize {
+    let masks: usize = d.coverage.iter().map(|(_, m)| m.words().len() * 8).sum();
+    let path: usize = d.path.iter().map(|l| l.len() * 16).sum();
+    let records = (d.stays.len() + d.visits.len() + d.anomalies.len() + d.out_of_grid.len()) * 64
+        + d.grid_s.len() * 16;
+    std::mem::size_of::<WorkerDay>() + masks + path + records
 }
 
 /// The decoded worker-days of a period, of one worker or of everyone (cached).
@@ -337,22 +381,30 @@ fn days_of(
     engine: &Engine,
     period: Period,
     worker: Option<&str>,
+    keep: Keep,
 ) -> Result<Arc<Vec<WorkerDay>>, ApiError> {
     let end = period.last.succ_opt().unwrap_or(period.last);
     if let Some(w) = worker {
         // One worker's days are read directly: a few rows, no need to decode the city's.
         let rows = state.store.worker_summaries(w, period.first..end)?;
-        return Ok(Arc::new(decode(engine, &rows)));
+        return Ok(Arc::new(decode(engine, &rows, keep)));
     }
     let v = version(state, engine);
-    let key = (period.first, period.last);
+    let key = (period.first, period.last, keep);
     if let Some(days) = state.layers.days.get(&key, v) {
         return Ok(days);
     }
-    let rows = state.store.summaries(period.first..end)?;
-    // A decoded day takes a few times its stored bytes.
-    let bytes = rows.iter().map(|r| r.data.len() * 4).sum();
-    let days = Arc::new(decode(engine, &rows));
+    // One worker's summaries at a time: the month's stored bytes and full decoded days are
+    // never in memory together, only what the layer keeps of them.
+    let mut days = Vec::new();
+    let mut bytes = 0;
+    for w in state.store.summary_workers(period.first..end)? {
+        let rows = state.store.worker_summaries(&w, period.first..end)?;
+        let kept = decode(engine, &rows, keep);
+        bytes += kept.iter().map(kept_bytes).sum::<usize>();
+        days.extend(kept);
+    }
+    let days = Arc::new(days);
     state.layers.days.put(key, v, Arc::clone(&days), bytes);
     Ok(days)
 }
@@ -423,18 +475,22 @@ fn built(
         Layer::Grids | Layer::Units => {
             let unit = q.unit.as_deref().or(caller.unit.as_deref());
             (
-                days_of(state, engine, period, None)?,
+                days_of(state, engine, period, None, Keep::of(layer))?,
                 scores_of(state, engine, period, unit)?,
                 Vec::new(),
             )
         }
         // These are one worker's own figures: read only that worker's days.
         Layer::Tracks | Layer::Stays | Layer::Heat => (
-            days_of(state, engine, period, q.worker.as_deref())?,
+            days_of(state, engine, period, q.worker.as_deref(), Keep::of(layer))?,
             None,
             Vec::new(),
         ),
-        _ => (days_of(state, engine, period, None)?, None, Vec::new()),
+        _ => (
+            days_of(state, engine, period, None, Keep::of(layer))?,
+            None,
+            Vec::new(),
+        ),
     };
     let extras = layers::Extras {
         attainable: None,

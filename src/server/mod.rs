@@ -4,8 +4,9 @@
 //!
 //! The door computes nothing: ingest validates with the row rules of [`crate::ingest`] and
 //! stores; [`recompute`] calls the engine ([`crate::assess::Assessor::summarize_day`]) for
-//! each dirty worker-day; reports call [`crate::assess::month::assess_month`] on the stored
-//! summaries, exactly as `gridbeat report` does on files.
+//! each dirty worker-day; reports fold the stored summaries one worker at a time into
+//! [`crate::assess::month::MonthDays`] and call [`crate::assess::month::assess_folded`], the
+//! same fold `gridbeat report` makes of files' summaries.
 
 pub mod auth;
 pub mod cache;

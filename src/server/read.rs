@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Caller, Scope, Session};
 use super::error::ApiError;
 use super::{AppState, Engine};
-use crate::assess::month::{assess_month, MonthInput};
+use crate::assess::month::{assess_folded, MonthDays, MonthInput};
 use crate::assess::WorkerDay;
 use crate::model::{format_timestamp, Month, UnixMs};
 use crate::registry::Registry;
@@ -454,27 +454,12 @@ pub fn month_report(
         r.freshness = Some(freshness);
         return Ok(Arc::new(r));
     }
-    let period = month.period();
-    let end = period.last.succ_opt().unwrap_or(period.last);
-    let rows = state.store.summaries(period.first..end)?;
-    let a = &engine.assessor;
-    let days: Vec<WorkerDay> = {
-        use rayon::prelude::*;
-        rows.par_iter()
-            .filter_map(|row| match a.decode(&row.data) {
-                Ok(r) => Some(r.day),
-                Err(e) => {
-                    tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
-                    None
-                }
-            })
-            .collect()
-    };
+    let folded = fold_month(state, engine, month)?;
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let report = assess_month(
-        &days,
+    let report = assess_folded(
+        &folded,
         &MonthInput {
-            assessor: a,
+            assessor: &engine.assessor,
             month,
             attainable: None,
             unit,
@@ -487,6 +472,34 @@ pub fn month_report(
     let mut r = (*report).clone();
     r.freshness = Some(freshness);
     Ok(Arc::new(r))
+}
+
+/// The month's stored summaries read, decoded and folded in one worker at a time, so a
+/// report of a city's month never holds its summaries or decoded worker-days at once (flat
+/// memory under load).
+fn fold_month(state: &AppState, engine: &Engine, month: Month) -> Result<MonthDays, ApiError> {
+    use rayon::prelude::*;
+    let period = month.period();
+    let days = period.first..period.last.succ_opt().unwrap_or(period.last);
+    let a = &engine.assessor;
+    let mut folded = MonthDays::new(month);
+    for worker in state.store.summary_workers(days.clone())? {
+        let rows = state.store.worker_summaries(&worker, days.clone())?;
+        let decoded: Vec<WorkerDay> = rows
+            .par_iter()
+            .filter_map(|row| match a.decode(&row.data) {
+                Ok(r) => Some(r.day),
+                Err(e) => {
+                    tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
+                    None
+                }
+            })
+            .collect();
+        for d in &decoded {
+            folded.add(d);
+        }
+    }
+    Ok(folded)
 }
 
 /// `GET /api/v1/reports/{YYYY-MM}`: the monthly assessment of a subtree.

@@ -84,6 +84,7 @@ pub fn publish_lag(state: &AppState) {
                 .map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0),
         );
         metrics::gauge!("gridbeat_store_bytes").set(stats.bytes as f64);
+        metrics::gauge!("gridbeat_store_memory_bytes").set(stats.memory as f64);
         metrics::gauge!("gridbeat_store_pings").set(stats.pings as f64);
         metrics::gauge!("gridbeat_store_summaries").set(stats.summaries as f64);
     }

@@ -214,6 +214,9 @@ pub struct StoreStats {
     pub newest_ping: Option<UnixMs>,
     /// Bytes on disk.
     pub bytes: u64,
+    /// Bytes the store holds in the process's memory (page caches, statements): bounded by
+    /// its caches' sizes, whatever the size of the data.
+    pub memory: u64,
 }
 
 /// Why the store failed. The message is for the log; clients see a 507/503 for the disk and
@@ -415,6 +418,14 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// On a database failure.
     fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError>;
+
+    /// The workers with at least one stored summary of days at `days` (half-open), in
+    /// order: a month's reports and layers read their summaries one worker at a time
+    /// ([`Store::worker_summaries`]), so a city's month is never in memory at once.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn summary_workers(&self, days: Range<NaiveDate>) -> Result<Vec<String>, StoreError>;
 
     /// The months that have at least one stored summary, oldest first (the map page's
     /// month picker).

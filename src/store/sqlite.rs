@@ -168,11 +168,21 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     }
     // SQLite's own page cache, per connection (KiB when negative). The operating system
     // caches the file too; a large cache per pooled connection only made the resident memory
-    // grow with the database (5 connections x 64 MiB; issue 15, defect 8).
-    let cache_kib: i64 = if read_only { 8 * 1024 } else { 16 * 1024 };
+    // grow with the database (5 connections x 64 MiB; issue 15, defect 8). Readers fetch
+    // summaries by index, the writers append: 2 MiB a reader and 8 MiB a writer keep their
+    // working pages, 32 MiB for the whole pool (`gridbeat_store_memory_bytes`).
+    let cache_kib: i64 = if read_only { 2 * 1024 } else { 8 * 1024 };
     conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
+}
+
+/// Bytes SQLite holds in this process (every connection's page cache, statements, schema).
+fn sqlite_memory_used() -> u64 {
+    // SAFETY: `sqlite3_memory_used` takes no argument and only reads SQLite's memory
+    // statistics, under its own mutex; it may be called from any thread at any time.
+    let used = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+    u64::try_from(used).unwrap_or(0)
 }
 
 /// Applies the missing migrations.
@@ -1144,6 +1154,19 @@ impl Store for SqliteStore {
         Ok(self.verified(rows))
     }
 
+    fn summary_workers(&self, days: Range<NaiveDate>) -> Result<Vec<String>, StoreError> {
+        // The day index holds the key (worker, day): a covering scan of the range.
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT DISTINCT worker FROM summaries WHERE day >= ?1 AND day < ?2 ORDER BY worker",
+            )?
+            .query_map(params![day_text(days.start), day_text(days.end)], |r| {
+                r.get(0)
+            })?
+            .collect()
+        })
+    }
+
     fn summary_months(&self) -> Result<Vec<crate::model::Month>, StoreError> {
         // Walks the day index from month to month rather than every row.
         self.read(|c| {
@@ -1233,6 +1256,7 @@ impl Store for SqliteStore {
                 oldest_pending: oldest,
                 newest_ping: c.query_row("SELECT MAX(ts) FROM latest", [], |r| r.get(0))?,
                 bytes: 0,
+                memory: sqlite_memory_used(),
             })
         })?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
