@@ -3,7 +3,6 @@
 //! ping that got a 2xx must be in the store exactly once, nothing may appear that no client
 //! sent, and once the summaries are current the served report must equal `gridbeat report`
 //! over the rows the server received.
-#![cfg(feature = "assess")]
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};

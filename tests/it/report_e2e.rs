@@ -1,4 +1,3 @@
-#![cfg(feature = "assess")]
 //! `gridbeat report` end to end, through the built binary, on the committed sample city plus
 //! one hand-made worker (`w-test`) whose month is known in advance.
 //!
@@ -17,8 +16,6 @@
 //!
 //! The speeds differ between days so that no day can pass for a replay of an earlier one
 //! (DESIGN.md §4.8): identical walks shifted in time would rightly be flagged.
-
-#![cfg(feature = "assess")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;

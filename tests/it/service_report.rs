@@ -1,7 +1,6 @@
 //! The monthly report served over HTTP equals `gridbeat report` on the same pings: every
 //! figure, every row, the parameters and the formula (only `generated_at` and the service's
 //! `freshness` differ).
-#![cfg(feature = "assess")]
 
 use std::process::Command;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! One engine behind every door: `tracks`, `coverage`, `visits` and `report` run on the same
 //! simulated city — with night shifts across local midnight and sparse check-in-only workers —
 //! and every figure they share is identical (up to the decimals each output prints).
-#![cfg(feature = "assess")]
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,6 @@
 //! the page's configuration, on the sample city loaded through the ingest path. Each test
 //! asserts what a map frontend relies on: RFC 7946 shape, filters, scope, datum conversion
 //! against independent vectors, tiles an independent decoder reads, ETags and compression.
-#![cfg(feature = "assess")]
 
 use std::io::Read;
 use std::sync::Arc;

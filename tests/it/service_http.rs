@@ -1,6 +1,5 @@
 //! The HTTP door in process (`tower::ServiceExt::oneshot`): every endpoint, every request line
 //! of `../shared/data/protocols/`, and every rejection path, each asserting status and code.
-#![cfg(feature = "assess")]
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,8 +13,8 @@ use gridbeat::server::{osmand_router, router, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-const OSMAND: &str = include_str!("../../shared/data/protocols/osmand_requests.txt");
-const OWNTRACKS: &str = include_str!("../../shared/data/protocols/owntracks_messages.jsonl");
+const OSMAND: &str = include_str!("../../../shared/data/protocols/osmand_requests.txt");
+const OWNTRACKS: &str = include_str!("../../../shared/data/protocols/owntracks_messages.jsonl");
 
 /// Devices of the protocol files mapped to sample workers.
 const DEVICES: &str = "device,worker\n123456,w-0001\n902064,w-0002\n48241179,w-0003\n123456789012345,w-0004\not-user,w-0005\n";

@@ -2,7 +2,6 @@
 //! Chromium opens its map page through the DevTools protocol (`tests/browser/`), waits for the
 //! layers, checks that grids and tracks are drawn and that the console logged no error, and
 //! saves a screenshot to `target/map.png`.
-#![cfg(feature = "assess")]
 
 use std::path::Path;
 use std::process::Command;

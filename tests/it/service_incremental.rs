@@ -3,7 +3,6 @@
 //! first day a "week" late; after each post the service recomputes only what is dirty. Every
 //! stored worker-day must then equal, field for field (masks, visits, flags, fingerprint,
 //! path, carry), what the batch engine computes from all the pings in the order received.
-#![cfg(feature = "assess")]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

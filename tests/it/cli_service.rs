@@ -1,6 +1,5 @@
 //! The service's commands from the outside: `token new`, `import`, `registry load`, and the
 //! demo, whose printed `curl` commands must work as printed.
-#![cfg(feature = "assess")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
