@@ -1,18 +1,11 @@
 //! `gridbeat config`: the effective config, `--config` files and `--set` overrides, end to end
 //! through the built binary.
 
-use std::process::Command;
-
-fn gridbeat(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-        .args(args)
-        .output()
-        .expect("the gridbeat binary runs")
-}
+use crate::util::run;
 
 #[test]
 fn print_shows_defaults_and_overrides() {
-    let out = gridbeat(&["config", "--print", "--set", "max_gap_s=600"]);
+    let out = run(["config", "--print", "--set", "max_gap_s=600"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("max_gap_s = 600.0"), "{text}");
@@ -25,7 +18,7 @@ fn a_config_file_is_read_and_set_wins_over_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gridbeat.toml");
     std::fs::write(&path, "stay_radius_m = 80\nmax_gap_s = 120\n").unwrap();
-    let out = gridbeat(&[
+    let out = run([
         "config",
         "--print",
         "--config",
@@ -41,7 +34,7 @@ fn a_config_file_is_read_and_set_wins_over_it() {
 
 #[test]
 fn an_unknown_key_fails_and_names_the_key() {
-    let out = gridbeat(&["config", "--print", "--set", "max_gapp_s=600"]);
+    let out = run(["config", "--print", "--set", "max_gapp_s=600"]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -52,7 +45,7 @@ fn an_unknown_key_fails_and_names_the_key() {
 
 #[test]
 fn a_bad_value_fails_and_names_the_key() {
-    let out = gridbeat(&["config", "--print", "--set", "stay_min_s=long"]);
+    let out = run(["config", "--print", "--set", "stay_min_s=long"]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("stay_min_s"), "{err}");

@@ -2,56 +2,26 @@
 //! as the track (against the GEOS golden values), and on the sample city's pings.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 
-fn shared(path: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(path);
-    assert!(
-        p.exists(),
-        "{} is missing: the golden data must sit beside the checkout",
-        p.display()
-    );
-    p
-}
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name)
-}
+use crate::util::{gridbeat, read_json, run_ok, sample, shared};
 
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
+/// Runs `gridbeat coverage ARGS`, expects success, and parses standard output.
 fn coverage(args: &[&OsStr]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-        .arg("coverage")
-        .args(args)
-        .output()
-        .expect("run gridbeat");
-    assert!(
-        output.status.success(),
-        "gridbeat coverage failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON output")
+    let stdout = run_ok([os("coverage")].iter().chain(args));
+    serde_json::from_str(&stdout).expect("JSON output")
 }
 
 #[test]
 fn helsinki_walk_network_matches_golden_at_default_and_set_radius() {
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared(
-            "golden/coverage/helsinki_walk_ways_over_200m_grid.json",
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let golden = read_json(&shared(
+        "golden/coverage/helsinki_walk_ways_over_200m_grid.json",
+    ));
     let grids = shared("osm/helsinki_grids.geojson");
     let ways = shared("osm/helsinki_walk_ways.geojson");
     for (radius, set) in [(30.0, None), (50.0, Some("coverage_radius_m=50"))] {
@@ -199,7 +169,7 @@ fn a_bad_track_feature_is_named() {
         r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.9,60.1],[24.9,95.0]]}}]}"#,
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+    let output = gridbeat()
         .arg("coverage")
         .arg("--grids")
         .arg(shared("osm/helsinki_grids.geojson"))

@@ -1,21 +1,17 @@
 //! `gridbeat demo` end to end: it runs from any directory on the embedded sample city.
 
-use std::process::Command;
+use crate::util::{assert_success, gridbeat};
 
 #[test]
 fn demo_summarises_the_embedded_sample_city() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+    let out = gridbeat()
         .args(["demo", "--no-serve", "--out"])
         .arg(dir.path().join("city"))
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("12 grids"), "{text}");
     assert!(text.contains("20 workers"), "{text}");

@@ -1,19 +1,14 @@
 //! `gridbeat locate` end to end: the built binary on small files.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/registry")
-        .join(name)
-}
+use crate::util::{fixture, gridbeat};
 
 fn locate(pings: &str, extra: &[&str]) -> (Output, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("pings.csv");
     std::fs::write(&path, pings).expect("write pings");
-    let output = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+    let output = gridbeat()
         .arg("locate")
         .arg("--grids")
         .arg(fixture("base.geojson"))
@@ -116,7 +111,7 @@ fn pings_in_gcj02_are_converted_before_location() {
 
 #[test]
 fn a_bad_registry_names_the_feature() {
-    let output = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+    let output = gridbeat()
         .arg("locate")
         .arg("--grids")
         .arg(fixture("unclosed_ring.geojson"))

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-fn gridbeat() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-}
+use crate::util::{assert_success, demo_city, free_port, gridbeat};
 
 #[test]
 fn token_new_prints_a_token_and_the_config_entry_that_admits_it() {
@@ -72,11 +70,7 @@ fn import_stores_good_rows_names_bad_ones_and_counts_repeats() {
         .arg(&csv)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("imported 2 pings (1 duplicates, 2 rejected)"),
@@ -101,14 +95,7 @@ fn import_stores_good_rows_names_bad_ones_and_counts_repeats() {
 #[test]
 fn registry_load_rejects_a_bad_file_with_every_fault() {
     let dir = tempfile::tempdir().unwrap();
-    let city = dir.path().join("city");
-    assert!(gridbeat()
-        .args(["demo", "--no-serve", "--out"])
-        .arg(&city)
-        .output()
-        .unwrap()
-        .status
-        .success());
+    let city = demo_city(dir.path());
     let bad = dir.path().join("workers.csv");
     std::fs::write(&bad, "worker,name,grid\nw-1,A,999\nw-2,B,998\n").unwrap();
     let data = dir.path().join("data");
@@ -144,11 +131,7 @@ fn http_get(url: &str, token: &str) -> (u16, Vec<u8>) {
 #[test]
 fn the_demo_serves_the_sample_city_and_its_curl_commands_work_as_printed() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = gridbeat()
         .args(["demo", "--data"])
         .arg(dir.path().join("demo-data"))

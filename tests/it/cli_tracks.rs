@@ -2,38 +2,16 @@
 //! city (data/sample) and small files written here.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn shared_data() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: these tests need ../shared/data beside the checkout",
-        dir.display()
-    );
-    dir
-}
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name)
-}
-
-fn gridbeat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-        .args(args)
-        .output()
-        .expect("the gridbeat binary runs")
-}
+use crate::util::{read_json, run, sample, shared, worker_row};
 
 /// Runs `gridbeat tracks ARGS`, expects success, and parses standard output.
 fn tracks_ok(args: &[&str]) -> (Value, String) {
     let mut all = vec!["tracks"];
     all.extend_from_slice(args);
-    let out = gridbeat(&all);
+    let out = run(&all);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{args:?} failed: {stderr}");
     let doc = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
@@ -45,28 +23,14 @@ fn path_str(p: &Path) -> &str {
 }
 
 fn zurich() -> PathBuf {
-    shared_data().join("gps/google_phone_zurich.csv")
-}
-
-fn worker<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["worker"] == name)
-        .unwrap_or_else(|| panic!("no worker {name} in {doc}"))
+    shared("gps/google_phone_zurich.csv")
 }
 
 #[test]
 fn zurich_without_cleaning_reproduces_the_golden_values() {
-    let data = shared_data();
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            data.join("golden/tracks/google_phone_zurich__gap300_r50_t300.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let golden = read_json(&shared(
+        "golden/tracks/google_phone_zurich__gap300_r50_t300.json",
+    ));
     let (doc, _) = tracks_ok(&[
         "--no-clean",
         "--set",
@@ -91,7 +55,7 @@ fn zurich_without_cleaning_reproduces_the_golden_values() {
     );
     for g in expected_workers {
         let name = g["worker"].as_str().unwrap();
-        let w = worker(&doc, name);
+        let w = worker_row(&doc, name);
         assert_eq!(w["pings"], g["pings"], "{name}: pings");
         assert_eq!(w["accepted"], g["after_dedupe"], "{name}: accepted");
         assert_eq!(w["segments"], g["segments"], "{name}: segments");
@@ -222,7 +186,7 @@ fn json_output_has_every_key_with_the_right_type_and_days_add_up() {
     assert!(w["dropped"]["speed"].as_u64().unwrap() > 0);
 
     let (doc, _) = tracks_ok(&["--pings", path_str(&zurich())]);
-    check_worker_shape(worker(&doc, "google_1"));
+    check_worker_shape(worker_row(&doc, "google_1"));
 }
 
 /// The bounding box (min lon, min lat, max lon, max lat) of a CSV of pings, read here.
@@ -246,7 +210,7 @@ fn geojson_output_is_a_feature_collection_of_tracks_and_stays() {
     let path = zurich();
     let (doc, _) = tracks_ok(&["--pings", path_str(&path), "--format", "geojson"]);
     let (json, _) = tracks_ok(&["--pings", path_str(&path)]);
-    let w = worker(&json, "google_1");
+    let w = worker_row(&json, "google_1");
     assert_eq!(doc["type"], "FeatureCollection");
     let features = doc["features"].as_array().unwrap();
     let bbox = bbox_of_csv(&path);
@@ -324,14 +288,14 @@ fn worker_filter_keeps_only_that_worker() {
     assert!(rows > 100);
 
     // A worker the files never name gets no report at all, and never someone else's.
-    let out = gridbeat(&["tracks", "--pings", path_str(&path), "--worker", "nobody"]);
+    let out = run(["tracks", "--pings", path_str(&path), "--worker", "nobody"]);
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("w-00"));
 }
 
 #[test]
 fn a_gpx_file_belongs_to_the_worker_named_on_the_command_line() {
-    let path = shared_data().join("protocols/wikipedia_example.gpx");
+    let path = shared("protocols/wikipedia_example.gpx");
     let points = std::fs::read_to_string(&path)
         .unwrap()
         .matches("<trkpt ")
@@ -408,7 +372,7 @@ fn bad_rows_are_reported_with_file_and_line_and_the_good_rows_kept() {
     }
     assert!(!stderr.contains(&format!("{shown}:2:")) && !stderr.contains(&format!("{shown}:7:")));
 
-    let w1 = worker(&doc, "w1");
+    let w1 = worker_row(&doc, "w1");
     assert_eq!(
         (w1["pings"].as_u64(), w1["accepted"].as_u64()),
         (Some(2), Some(2))
@@ -416,7 +380,7 @@ fn bad_rows_are_reported_with_file_and_line_and_the_good_rows_kept() {
     assert_eq!(w1["patrol_s"].as_f64(), Some(50.0));
 
     // Every row of w2 is bad: it is reported, with zeros.
-    let w2 = worker(&doc, "w2");
+    let w2 = worker_row(&doc, "w2");
     check_worker_shape(w2);
     for key in ["pings", "accepted", "segments"] {
         assert_eq!(w2[key].as_u64(), Some(0), "{key}");
@@ -433,7 +397,7 @@ fn strict_makes_a_bad_row_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");
     std::fs::write(&path, BAD_CSV).unwrap();
-    let out = gridbeat(&["tracks", "--strict", "--pings", path_str(&path)]);
+    let out = run(["tracks", "--strict", "--pings", path_str(&path)]);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "no report on failure");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -447,12 +411,12 @@ fn strict_makes_a_bad_row_fatal() {
     let good = dir.path().join("good.csv");
     std::fs::write(&good, "worker,ts,lat,lon\nw1,1791423000,28.2,112.98\n").unwrap();
     let (doc, _) = tracks_ok(&["--strict", "--pings", path_str(&good)]);
-    assert_eq!(worker(&doc, "w1")["pings"].as_u64(), Some(1));
+    assert_eq!(worker_row(&doc, "w1")["pings"].as_u64(), Some(1));
 }
 
 /// Runs `gridbeat tracks --pings PATH`, expects failure, and returns standard error.
 fn tracks_err(path: &Path) -> String {
-    let out = gridbeat(&["tracks", "--pings", path_str(path)]);
+    let out = run(["tracks", "--pings", path_str(path)]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(out.stdout.is_empty());
@@ -495,7 +459,7 @@ fn parquet_and_csv_give_identical_reports() {
     for w in ["w-0001", "w-0008"] {
         let (a, _) = tracks_ok(&["--pings", path_str(&csv), "--worker", w]);
         let (b, _) = tracks_ok(&["--pings", path_str(&pq), "--worker", w]);
-        assert!(worker(&a, w)["pings"].as_u64().unwrap() > 100);
+        assert!(worker_row(&a, w)["pings"].as_u64().unwrap() > 100);
         assert_eq!(a, b, "{w}");
     }
 }

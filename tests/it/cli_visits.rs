@@ -1,18 +1,14 @@
 //! `gridbeat visits` end to end: the built binary on the committed sample city.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name)
-}
+use crate::util::{gridbeat, read_json, sample};
 
 fn visits(checkpoints: &PathBuf, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+    gridbeat()
         .arg("visits")
         .arg("--checkpoints")
         .arg(checkpoints)
@@ -98,8 +94,7 @@ fn csv_has_one_row_per_checkpoint() {
 
 #[test]
 fn a_bad_checkpoints_file_names_the_feature() {
-    let text = std::fs::read_to_string(sample("checkpoints.geojson")).unwrap();
-    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut doc = read_json(&sample("checkpoints.geojson"));
     let feature = doc["features"]
         .as_array_mut()
         .unwrap()

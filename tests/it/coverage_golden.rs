@@ -2,33 +2,12 @@
 //! of the Helsinki walk network over the 54 Helsinki grids at radii 10, 30 and 50 m, and
 //! hand-checkable cases on a 100 m square. DESIGN.md §4.6 asks for ±0.01 absolute.
 
-use std::path::PathBuf;
-
 use gridbeat::coverage::{CoverageIndex, CoverageParams, GridCoverage};
-use gridbeat::registry::{LoadOptions, Registry, Source};
 use serde_json::Value;
 
+use crate::util::{grids_registry, read_json, read_shared, shared};
+
 const TOLERANCE: f64 = 0.01;
-
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(path)
-}
-
-fn read(path: &str) -> String {
-    let p = shared(path);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| {
-        panic!(
-            "{} is missing ({e}): the golden data must sit beside the checkout",
-            p.display()
-        )
-    })
-}
-
-fn json(path: &str) -> Value {
-    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// The positions of a GeoJSON LineString or Point geometry, (lon, lat).
 fn positions(geometry: &Value) -> Vec<(f64, f64)> {
@@ -54,16 +33,12 @@ fn params(radius_m: f64) -> CoverageParams {
 
 #[test]
 fn helsinki_walk_network_matches_geos_buffers() {
-    let golden = json("golden/coverage/helsinki_walk_ways_over_200m_grid.json");
-    let grids = read("osm/helsinki_grids.geojson");
-    let registry = Registry::from_sources(
-        Source::new("helsinki_grids.geojson", &grids),
-        None,
-        None,
-        &LoadOptions::default(),
-    )
-    .expect("the Helsinki grids load");
-    let ways = json("osm/helsinki_walk_ways.geojson");
+    let golden = read_json(&shared(
+        "golden/coverage/helsinki_walk_ways_over_200m_grid.json",
+    ));
+    let grids = read_shared("osm/helsinki_grids.geojson");
+    let registry = grids_registry("helsinki_grids.geojson", &grids);
+    let ways = read_json(&shared("osm/helsinki_walk_ways.geojson"));
     let lines: Vec<Vec<(f64, f64)>> = ways["features"]
         .as_array()
         .unwrap()
@@ -109,20 +84,14 @@ fn helsinki_walk_network_matches_geos_buffers() {
 
 #[test]
 fn analytic_square_cases_match_exact_values() {
-    let golden = json("golden/coverage/analytic.json");
+    let golden = read_json(&shared("golden/coverage/analytic.json"));
     let grids = serde_json::json!({
         "type": "FeatureCollection",
         "features": [{"type": "Feature", "geometry": golden["polygon"],
                       "properties": {"code": "1", "name": "square", "level": "grid", "parent": null}}]
     })
     .to_string();
-    let registry = Registry::from_sources(
-        Source::new("square", &grids),
-        None,
-        None,
-        &LoadOptions::default(),
-    )
-    .expect("the square loads");
+    let registry = grids_registry("square", &grids);
     let cases = golden["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 6);
     for case in cases {

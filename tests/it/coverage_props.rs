@@ -3,8 +3,9 @@
 
 use gridbeat::coverage::{CoverageIndex, CoverageParams, GridCoverage};
 use gridbeat::geodesy::LocalFrame;
-use gridbeat::registry::{LoadOptions, Registry, Source};
 use proptest::prelude::*;
+
+use crate::util::grids_registry;
 
 const LON0: f64 = 112.98;
 const LAT0: f64 = 28.2;
@@ -49,13 +50,7 @@ fn index() -> CoverageIndex {
          "geometry": {"type": "Polygon", "coordinates": [ring(&right)]}},
     ]})
     .to_string();
-    let registry = Registry::from_sources(
-        Source::new("props", &text),
-        None,
-        None,
-        &LoadOptions::default(),
-    )
-    .expect("the test grids load");
+    let registry = grids_registry("props", &text);
     CoverageIndex::new(&registry, CoverageParams::default())
 }
 

@@ -2,75 +2,10 @@
 //! its bounded window of pings and the carry of the day before, gives exactly the summaries of
 //! the whole-stream batch — on night shifts across local midnight and with late pings.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use gridbeat::assess::WorkerDay;
+use gridbeat::model::{Ping, WorkerId};
 
-use gridbeat::anomaly::Fingerprint;
-use gridbeat::assess::window::day_window;
-use gridbeat::assess::{Assessor, Params, WorkerDay};
-use gridbeat::config::Config;
-use gridbeat::ingest::csv::read_pings;
-use gridbeat::model::{Crs, Month, Ping, WorkerId};
-use gridbeat::registry::{LoadOptions, Registry, Source};
-use gridbeat::track::CleanMode;
-
-fn sample(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name);
-    std::fs::read_to_string(path).unwrap()
-}
-
-fn assessor() -> Assessor {
-    let (grids, workers, cps) = (
-        sample("grids.geojson"),
-        sample("workers.csv"),
-        sample("checkpoints.geojson"),
-    );
-    let registry = Registry::from_sources(
-        Source::new("grids.geojson", &grids),
-        Some(Source::new("workers.csv", &workers)),
-        Some(Source::new("checkpoints.geojson", &cps)),
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    Assessor::new(
-        Arc::new(registry),
-        Params::new(Config::default(), CleanMode::Full),
-    )
-}
-
-fn sample_pings() -> Vec<Ping> {
-    read_pings(sample("pings.csv").as_bytes(), "pings.csv", Crs::Wgs84)
-        .unwrap()
-        .pings
-}
-
-/// Summarises each day of one worker's pings on its own window, in day order, each day taking
-/// the carry of the day before and the fingerprints of the earlier days of its month.
-fn by_windows(a: &Assessor, worker: &WorkerId, pings: &[Ping]) -> Vec<WorkerDay> {
-    let mut sorted = pings.to_vec();
-    sorted.sort_by_key(|p| p.ts); // stable: equal timestamps keep their order of receipt
-    let mut days: Vec<chrono::NaiveDate> = sorted
-        .iter()
-        .map(|p| gridbeat::track::local_day(p.ts, a.tz))
-        .collect();
-    days.dedup();
-    let mut out: Vec<WorkerDay> = Vec::new();
-    for day in days {
-        let w = day_window(&sorted, day, a.tz, &a.track).expect("the day has pings");
-        let carry = out.last().and_then(|d| d.carry);
-        let earlier: Vec<Fingerprint> = out
-            .iter()
-            .filter(|d| Month::of(d.day) == Month::of(day))
-            .filter_map(|d| d.fingerprint.clone())
-            .collect();
-        let mut one = a.summarize_stream(worker, &sorted[w], carry, &|d| d == day, &earlier);
-        assert_eq!(one.len(), 1, "one summary for {day}");
-        out.push(one.remove(0));
-    }
-    out
-}
+use crate::util::{by_windows, sample_assessor, sample_pings};
 
 fn assert_same(batch: &[WorkerDay], windows: &[WorkerDay]) {
     assert_eq!(batch.len(), windows.len());
@@ -138,7 +73,7 @@ fn shifted(pings: &[Ping], hours: i64) -> Vec<Ping> {
 
 #[test]
 fn every_sample_worker_day_alone_equals_the_batch_on_night_shifts() {
-    let a = assessor();
+    let a = sample_assessor();
     // +15 h turns the sample's 08:00–18:00 patrols into 23:00–09:00 night shifts.
     let pings = shifted(&sample_pings(), 15);
     let mut by_worker: std::collections::BTreeMap<WorkerId, Vec<Ping>> = Default::default();
@@ -165,7 +100,7 @@ fn every_sample_worker_day_alone_equals_the_batch_on_night_shifts() {
 
 #[test]
 fn a_late_ping_and_a_day_posted_backwards_end_in_the_same_summaries() {
-    let a = assessor();
+    let a = sample_assessor();
     let pings = shifted(&sample_pings(), 15);
     let worker = pings[0].worker.clone();
     let mut own: Vec<Ping> = pings.into_iter().filter(|p| p.worker == worker).collect();
@@ -190,7 +125,7 @@ fn a_late_ping_and_a_day_posted_backwards_end_in_the_same_summaries() {
 
 #[test]
 fn per_day_figures_sum_to_the_whole_streams_track() {
-    let a = assessor();
+    let a = sample_assessor();
     let pings = shifted(&sample_pings(), 15);
     let worker = pings[0].worker.clone();
     let own: Vec<Ping> = pings.into_iter().filter(|p| p.worker == worker).collect();

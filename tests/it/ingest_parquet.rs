@@ -2,16 +2,11 @@
 //! simulator writes in both formats from the same rows.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
 
 use gridbeat::ingest::{csv, parquet};
 use gridbeat::model::Crs;
 
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name)
-}
+use crate::util::sample;
 
 #[test]
 fn the_sample_parquet_holds_the_same_pings_as_the_csv() {

@@ -15,6 +15,8 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
 
+use crate::util::{read_sample, sample};
+
 /// 2026-10-08T01:30:00Z in Unix ms (20_734 days × 86_400_000 + 5_400_000, by hand).
 const T0: i64 = 1_791_423_000_000;
 
@@ -533,13 +535,12 @@ fn a_worker_filter_keeps_that_worker_and_its_faults_only() {
 
 #[test]
 fn the_sample_city_reads_the_same_from_csv_and_parquet() {
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    let from_csv = read(&sample.join("pings.csv"), &all());
-    let from_pq = read(&sample.join("pings.parquet"), &all());
+    let from_csv = read(&sample("pings.csv"), &all());
+    let from_pq = read(&sample("pings.parquet"), &all());
     assert!(from_csv.errors.is_empty(), "{}", from_csv.errors[0]);
     assert!(from_pq.errors.is_empty(), "{}", from_pq.errors[0]);
     // One ping per line after the header, counted from the text itself.
-    let text = std::fs::read_to_string(sample.join("pings.csv")).unwrap();
+    let text = read_sample("pings.csv");
     assert_eq!(from_csv.len(), text.lines().count() - 1);
     assert_eq!(pings(&from_csv), pings(&from_pq));
     assert_eq!(from_csv.workers, from_pq.workers);

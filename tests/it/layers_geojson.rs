@@ -5,30 +5,17 @@
 //! join consecutive segments, and the batch door gives exactly what `layers::build` gives.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use gridbeat::assess::{Assessor, Params, WorkerDay};
+use gridbeat::assess::{Assessor, WorkerDay};
 use gridbeat::config::Config;
 use gridbeat::layers::{self, Everything, Extras, Filter, Layer, Position, Scope};
 use gridbeat::model::{Crs, Month, Period, Ping};
-use gridbeat::track::CleanMode;
 use serde_json::Value;
 
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name)
-}
-
-fn shared(path: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(path);
-    assert!(p.exists(), "{} is missing", p.display());
-    p
-}
+use crate::util::{
+    assert_success, assessor_with, gridbeat, read, read_json, read_sample, sample, shared,
+};
 
 const MONTH: &str = "2026-10";
 /// 2026-11-01T00:00:00+08:00.
@@ -59,10 +46,7 @@ fn city() -> &'static City {
             false,
         )
         .unwrap();
-        let assessor = Assessor::new(
-            Arc::new(registry),
-            Params::new(Config::default(), CleanMode::Full),
-        );
+        let assessor = assessor_with(registry, Config::default());
         let s = gridbeat::cli::summarize_files(
             &assessor,
             &[sample("pings.csv")],
@@ -71,9 +55,7 @@ fn city() -> &'static City {
             Some(month()),
         )
         .unwrap();
-        let grids: Value =
-            serde_json::from_str(&std::fs::read_to_string(sample("grids.geojson")).unwrap())
-                .unwrap();
+        let grids = read_json(&sample("grids.geojson"));
         let parent = grids["features"]
             .as_array()
             .unwrap()
@@ -87,11 +69,7 @@ fn city() -> &'static City {
             })
             .collect();
         let mut assigned: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for line in std::fs::read_to_string(sample("workers.csv"))
-            .unwrap()
-            .lines()
-            .skip(1)
-        {
+        for line in read_sample("workers.csv").lines().skip(1) {
             let cols: Vec<&str> = line.split(',').collect();
             assigned
                 .entry(cols[0].to_string())
@@ -533,7 +511,7 @@ fn the_scope_holds_in_every_layer() {
 
 #[test]
 fn output_crs_matches_the_published_vectors() {
-    let text = std::fs::read_to_string(shared("crs/vectors.csv")).unwrap();
+    let text = read(&shared("crs/vectors.csv"));
     let c = city();
     let mut checked = 0;
     for line in text.lines().skip(1) {
@@ -717,7 +695,7 @@ fn the_batch_door_gives_what_the_module_builds() {
         (Layer::Checkpoints, vec![]),
         (Layer::Units, vec!["--crs", "gcj02"]),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+        let out = gridbeat()
             .arg("layers")
             .arg(layer.name())
             .args(["--month", MONTH, "--now", NOW])
@@ -731,11 +709,7 @@ fn the_batch_door_gives_what_the_module_builds() {
             .arg(sample("pings.csv"))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut f = month_filter();
         if layer == Layer::Tracks {

@@ -1,33 +1,16 @@
 //! Point location and grid areas against independent references (GeoPandas spatial join with
 //! closed containment; PROJ geodesic areas) on the Helsinki registry of `../shared/data`.
 
-use std::path::PathBuf;
-
 use geo::Coord;
-use gridbeat::registry::{LoadOptions, Registry, Source};
+use gridbeat::registry::Registry;
 
-fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(rel)
-}
-
-/// Reads a shared data file; a missing file fails the test (it must not pass by skipping).
-fn read(rel: &str) -> String {
-    let path = data(rel);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("shared test data {} is missing: {e}", path.display()))
-}
+use crate::util::{grids_registry, read_shared};
 
 fn helsinki() -> Registry {
-    let text = read("osm/helsinki_grids.geojson");
-    Registry::from_sources(
-        Source::new("helsinki_grids.geojson", &text),
-        None,
-        None,
-        &LoadOptions::default(),
+    grids_registry(
+        "helsinki_grids.geojson",
+        &read_shared("osm/helsinki_grids.geojson"),
     )
-    .expect("the Helsinki registry is valid")
 }
 
 struct Case {
@@ -38,7 +21,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let text = read("golden/locate/helsinki_points_expected.csv");
+    let text = read_shared("golden/locate/helsinki_points_expected.csv");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     reader
         .records()
@@ -136,7 +119,7 @@ fn locate_many_matches_the_golden_file_exactly() {
 #[test]
 fn grid_areas_match_the_geodesic_reference_within_0_1_percent() {
     let registry = helsinki();
-    let text = read("golden/coverage/helsinki_walk_ways_over_200m_grid.json");
+    let text = read_shared("golden/coverage/helsinki_walk_ways_over_200m_grid.json");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("golden JSON");
     let cases = doc["cases"].as_array().expect("cases");
     let mut checked = 0;

@@ -8,7 +8,6 @@
 //! Paths: `data/sample/` and `tests/fixtures/` are found from `CARGO_MANIFEST_DIR`, the golden
 //! reference data in `../shared/data` beside the checkout.
 
-#[cfg(feature = "assess")]
 mod util;
 
 mod cli_config;

@@ -2,27 +2,7 @@
 //! simulated city — with night shifts across local midnight and sparse check-in-only workers —
 //! and every figure they share is identical (up to the decimals each output prints).
 
-use std::path::Path;
-use std::process::Command;
-
-use serde_json::Value;
-
-fn gridbeat(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gridbeat {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use crate::util::{read_json, run_ok, worker_row};
 
 fn close(a: f64, b: f64, tol: f64, what: &str) {
     assert!((a - b).abs() <= tol, "{what}: {a} vs {b}");
@@ -33,7 +13,7 @@ fn every_door_gives_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |n: &str| d.join(n).display().to_string();
-    gridbeat(&[
+    run_ok([
         "simulate",
         "--seed",
         "11",
@@ -51,7 +31,7 @@ fn every_door_gives_the_same_figures() {
         &p("city"),
     ]);
     let city = |n: &str| d.join("city").join(n).display().to_string();
-    let truth = json(&d.join("city/truth.json"));
+    let truth = read_json(&d.join("city/truth.json"));
     let shifts: Vec<&str> = truth["workers"]
         .as_array()
         .unwrap()
@@ -60,14 +40,14 @@ fn every_door_gives_the_same_figures() {
         .collect();
     assert!(shifts.contains(&"night"), "the city has night shifts");
 
-    gridbeat(&[
+    run_ok([
         "tracks",
         "--pings",
         &city("pings.csv"),
         "--out",
         &p("tracks.json"),
     ]);
-    gridbeat(&[
+    run_ok([
         "coverage",
         "--grids",
         &city("grids.geojson"),
@@ -80,7 +60,7 @@ fn every_door_gives_the_same_figures() {
         "--out",
         &p("coverage.json"),
     ]);
-    gridbeat(&[
+    run_ok([
         "visits",
         "--grids",
         &city("grids.geojson"),
@@ -95,7 +75,7 @@ fn every_door_gives_the_same_figures() {
         "--out",
         &p("visits.json"),
     ]);
-    gridbeat(&[
+    run_ok([
         "report",
         "--grids",
         &city("grids.geojson"),
@@ -113,10 +93,10 @@ fn every_door_gives_the_same_figures() {
         &p("report"),
     ]);
     let (tracks, coverage, visits, report) = (
-        json(&d.join("tracks.json")),
-        json(&d.join("coverage.json")),
-        json(&d.join("visits.json")),
-        json(&d.join("report/report.json")),
+        read_json(&d.join("tracks.json")),
+        read_json(&d.join("coverage.json")),
+        read_json(&d.join("visits.json")),
+        read_json(&d.join("report/report.json")),
     );
     // One record of the parameters, the same in every output.
     let params = &tracks["params"];
@@ -125,11 +105,10 @@ fn every_door_gives_the_same_figures() {
     assert_eq!(&report["params"], params);
 
     // Per worker: length, patrol time, stays.
-    let rows = report["workers"].as_array().unwrap();
     let mut compared = 0;
     for t in tracks["workers"].as_array().unwrap() {
         let w = t["worker"].as_str().unwrap();
-        let r = rows.iter().find(|r| r["worker"] == w).unwrap();
+        let r = worker_row(&report, w);
         close(
             t["length_m"].as_f64().unwrap() / 1000.0,
             r["distance_km"].as_f64().unwrap(),
@@ -171,7 +150,7 @@ fn every_door_gives_the_same_figures() {
     // Per worker and checkpoint: compliance from visits.
     for v in visits["workers"].as_array().unwrap() {
         let w = v["worker"].as_str().unwrap();
-        let r = rows.iter().find(|r| r["worker"] == w).unwrap();
+        let r = worker_row(&report, w);
         match (
             v["compliance"].as_f64(),
             r["checkpoint_compliance"].as_f64(),

@@ -7,13 +7,7 @@ use gridbeat::registry::{
     Fault, LoadOptions, Place, Registry, RegistryError, RegistryIssue, Source,
 };
 
-fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/registry/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::util::read_fixture;
 
 fn load_with(
     grids: &str,
@@ -22,9 +16,9 @@ fn load_with(
     opts: LoadOptions,
 ) -> Result<Registry, RegistryError> {
     let (g, w, c) = (
-        fixture(grids),
-        workers.map(fixture),
-        checkpoints.map(fixture),
+        read_fixture(grids),
+        workers.map(read_fixture),
+        checkpoints.map(read_fixture),
     );
     Registry::from_sources(
         Source::new(grids, &g),
@@ -331,7 +325,7 @@ fn gcj02_input_is_converted_to_wgs84() {
     let (a, b) = (&gcj.checkpoints[0], &wgs.checkpoints[0]);
     assert!((a.lon - b.lon).abs() < 1e-9 && (a.lat - b.lat).abs() < 1e-9);
     // The raw GCJ-02 coordinates are hundreds of metres away from the WGS84 ones.
-    let raw = fixture("gcj02.geojson");
+    let raw = read_fixture("gcj02.geojson");
     let raw_gcj = Registry::from_sources(
         Source::new("gcj02.geojson", &raw),
         None,

@@ -21,10 +21,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use serde_json::Value;
+
+use crate::util::{read_json, read_sample, run, sample, worker_row};
 
 // ---------------------------------------------------------------------------------------------
 // Independent geometry: WGS84 ellipsoid, local metre frame, polygons.
@@ -157,17 +159,6 @@ fn segment_segment_m(a: Xy, b: Xy, c: Xy, d: Xy) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The sample city and the hand-made worker.
 // ---------------------------------------------------------------------------------------------
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name)
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -476,7 +467,7 @@ fn scenario(name: &str) -> Scenario {
     let plan = plan(&cps);
     let fixes = patrol(&plan);
 
-    let mut workers = std::fs::read_to_string(sample("workers.csv")).unwrap();
+    let mut workers = read_sample("workers.csv");
     if !workers.ends_with('\n') {
         workers.push('\n');
     }
@@ -503,13 +494,6 @@ fn scenario(name: &str) -> Scenario {
         fixes,
         cps,
     }
-}
-
-fn gridbeat(args: &[OsString]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-        .args(args)
-        .output()
-        .expect("run gridbeat")
 }
 
 fn os<S: AsRef<std::ffi::OsStr>>(s: S) -> OsString {
@@ -566,20 +550,11 @@ fn main_run() -> &'static MainRun {
             &out,
             &["--format", "json,csv,xlsx,html"],
         );
-        let output = gridbeat(&args);
+        let output = run(&args);
         must_succeed(&output);
         let report = read_json(&out.join("report.json"));
         MainRun { sc, out, report }
     })
-}
-
-fn worker_row<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["workers"]
-        .as_array()
-        .expect("workers array")
-        .iter()
-        .find(|w| w["worker"] == id)
-        .unwrap_or_else(|| panic!("no row for {id}"))
 }
 
 fn num(v: &Value, key: &str) -> f64 {
@@ -954,7 +929,7 @@ fn unit_restricts_workers_and_grids_to_the_community() {
         .collect();
 
     let out = sc.dir.join("out");
-    let output = gridbeat(&report_args(
+    let output = run(report_args(
         &sc,
         &[&sc.pings],
         &out,
@@ -996,7 +971,7 @@ fn unit_restricts_workers_and_grids_to_the_community() {
 fn english_labels_give_english_csv_headers() {
     let sc = scenario("lang_en");
     let out = sc.dir.join("out");
-    let output = gridbeat(&report_args(
+    let output = run(report_args(
         &sc,
         &[&sc.pings],
         &out,
@@ -1031,7 +1006,7 @@ fn a_bad_month_is_named() {
     let mut args = report_args(&sc, &[&sc.pings], &out, &[]);
     let i = args.iter().position(|a| a == "2026-10").unwrap();
     args[i] = os("2026-13");
-    let output = gridbeat(&args);
+    let output = run(&args);
     assert!(!output.status.success(), "--month 2026-13 was accepted");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -1046,7 +1021,7 @@ fn a_missing_pings_file_is_named() {
     let sc = scenario("missing_pings");
     let out = sc.dir.join("out");
     let missing = sc.dir.join("no-such-pings.csv");
-    let output = gridbeat(&report_args(&sc, &[&sc.pings, &missing], &out, &[]));
+    let output = run(report_args(&sc, &[&sc.pings, &missing], &out, &[]));
     assert!(
         !output.status.success(),
         "a missing pings file was accepted"

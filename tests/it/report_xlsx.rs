@@ -10,6 +10,8 @@ use std::process::Command;
 use gridbeat::report::{write_all, Format, Lang, Report};
 use serde_json::Value;
 
+use crate::util::python_with;
+
 /// Reads the workbook with openpyxl and returns what the assertions need as JSON.
 const READ_XLSX: &str = r#"
 import json, sys
@@ -29,25 +31,8 @@ for ws in wb.worksheets:
 json.dump(out, sys.stdout, ensure_ascii=False, default=str)
 "#;
 
-/// Makes sure openpyxl is importable, installing it with pip once if it is not, so that
-/// `cargo test` alone works on a fresh machine that has Python 3 with pip.
-fn ensure_openpyxl() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let present = Command::new("python3")
-            .args(["-c", "import openpyxl"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !present {
-            let _ = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "openpyxl"])
-                .status();
-        }
-    });
-}
-
 fn read_with_openpyxl(path: &Path) -> Value {
-    ensure_openpyxl();
+    python_with("openpyxl", "openpyxl");
     let output = Command::new("python3")
         .arg("-c")
         .arg(READ_XLSX)

@@ -3,38 +3,14 @@
 //! truth says the workers were.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
+use crate::util::{read_json, read_sample, sample, sample_registry};
 use gridbeat::ingest::csv::read_pings;
 use gridbeat::model::Crs;
-use gridbeat::registry::{LoadOptions, Registry, Source};
-use serde_json::Value;
-
-fn sample(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn load_sample() -> Registry {
-    let (grids, workers, checkpoints) = (
-        sample("grids.geojson"),
-        sample("workers.csv"),
-        sample("checkpoints.geojson"),
-    );
-    Registry::from_sources(
-        Source::new("grids.geojson", &grids),
-        Some(Source::new("workers.csv", &workers)),
-        Some(Source::new("checkpoints.geojson", &checkpoints)),
-        &LoadOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("the sample city must load cleanly:\n{e}"))
-}
 
 #[test]
 fn the_sample_city_loads_without_warnings_and_has_the_documented_shape() {
-    let r = load_sample();
+    let r = sample_registry();
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     assert_eq!(r.grids.len(), 12);
     assert_eq!(r.workers.len(), 20);
@@ -59,8 +35,8 @@ fn the_sample_city_loads_without_warnings_and_has_the_documented_shape() {
 
 #[test]
 fn diligent_workers_pings_fall_mostly_in_their_own_grid_and_out_of_grid_workers_less() {
-    let r = load_sample();
-    let truth: Value = serde_json::from_str(&sample("truth.json")).unwrap();
+    let r = sample_registry();
+    let truth = read_json(&sample("truth.json"));
     let labels: HashMap<String, String> = truth["workers"]
         .as_array()
         .unwrap()
@@ -72,7 +48,7 @@ fn diligent_workers_pings_fall_mostly_in_their_own_grid_and_out_of_grid_workers_
             )
         })
         .collect();
-    let text = sample("pings.csv");
+    let text = read_sample("pings.csv");
     let decoded = read_pings(text.as_bytes(), "pings.csv", Crs::Wgs84).unwrap();
     assert!(
         decoded.errors.is_empty(),

@@ -8,16 +8,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-fn gridbeat() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gridbeat"))
-}
+use crate::util::{
+    batch_report, demo_data, free_port, gridbeat, ndjson_line, sample_pings, without_timing,
+};
 
 /// One HTTP/1.1 request over a fresh connection: the status and the body.
 fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
@@ -78,78 +78,30 @@ type Row = (String, i64, f64, f64, String);
 fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let data = demo_data(d);
     let city = d.join("city");
-    assert!(gridbeat()
-        .args(["demo", "--no-serve", "--out"])
-        .arg(&city)
-        .output()
-        .unwrap()
-        .status
-        .success());
     let config = d.join("gridbeat.toml");
     std::fs::write(
         &config,
         "[server]\nrecompute_quiet_ms = 100\nrecompute_max_delay_ms = 1000\n",
     )
     .unwrap();
-    let data = d.join("data");
-    let f = |n: &str| city.join(n).display().to_string();
-    let out = gridbeat()
-        .args(["registry", "load", "--data"])
-        .arg(&data)
-        .args([
-            "--grids",
-            &f("grids.geojson"),
-            "--workers",
-            &f("workers.csv"),
-            "--checkpoints",
-            &f("checkpoints.geojson"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 
     // The sample week as NDJSON rows, split among three clients by worker.
-    let decoded = gridbeat::ingest::csv::read_pings(
-        gridbeat::cli::demo::sample::PINGS.as_bytes(),
-        "pings.csv",
-        gridbeat::model::Crs::Wgs84,
-    )
-    .unwrap();
+    let pings = sample_pings();
     let mut clients: Vec<Vec<Row>> = vec![Vec::new(), Vec::new(), Vec::new()];
-    for p in &decoded.pings {
-        let mut v = serde_json::json!({"worker": p.worker.as_str(), "ts": p.ts, "lat": p.lat, "lon": p.lon});
-        if let Some(a) = p.acc_m {
-            v["acc"] = serde_json::json!(a);
-        }
-        if let Some(s) = p.speed_mps {
-            v["speed"] = serde_json::json!(s);
-        }
-        if p.mock {
-            v["mock"] = serde_json::json!(true);
-        }
-        if let Some(c) = &p.checkin {
-            v["checkin"] = serde_json::json!(c.as_ref());
-        }
+    for p in &pings {
         let n: usize = p.worker.as_str().bytes().map(usize::from).sum::<usize>() % 3;
         clients[n].push((
             p.worker.as_str().to_string(),
             p.ts,
             p.lat,
             p.lon,
-            v.to_string(),
+            ndjson_line(p),
         ));
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let acked: Arc<Mutex<Vec<Sent>>> = Arc::new(Mutex::new(Vec::new()));
     let done = Arc::new(AtomicBool::new(false));
     let resends = Arc::new(AtomicUsize::new(0));
@@ -265,7 +217,7 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
     }
     let acked = acked.lock().unwrap();
     let mut sent: HashMap<(String, i64), Vec<(f64, f64)>> = HashMap::new();
-    for p in &decoded.pings {
+    for p in &pings {
         sent.entry((p.worker.as_str().to_string(), p.ts))
             .or_default()
             .push((p.lat, p.lon));
@@ -295,7 +247,7 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
     // sent), in order: a resent batch is a repeat and changes no figure (DESIGN.md §4.2 step
     // 1), so the service's report equals it exactly, whatever was resent after the kills.
     let mut csv = String::from("worker,ts,lat,lon,acc,speed,mock,checkin\n");
-    for p in &decoded.pings {
+    for p in &pings {
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
             p.worker.as_str(),
@@ -310,37 +262,8 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
     }
     let received = d.join("received.csv");
     std::fs::write(&received, csv).unwrap();
-    let out = gridbeat()
-        .args([
-            "report",
-            "--grids",
-            &f("grids.geojson"),
-            "--workers",
-            &f("workers.csv"),
-            "--checkpoints",
-            &f("checkpoints.geojson"),
-            "--pings",
-        ])
-        .arg(&received)
-        .args(["--month", "2026-10", "--format", "json", "--out"])
-        .arg(d.join("batch"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let batch: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("batch/report.json")).unwrap())
-            .unwrap();
-    let strip = |mut v: serde_json::Value| {
-        let o = v.as_object_mut().unwrap();
-        o.remove("generated_at");
-        o.remove("freshness");
-        v
-    };
-    let (served, batch) = (strip(served), strip(batch));
+    let (batch, _) = batch_report(&city, &received, &d.join("batch"), &[]);
+    let (served, batch) = (without_timing(served), without_timing(batch));
     let rows = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
         v["workers"]
             .as_array()

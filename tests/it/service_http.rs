@@ -4,14 +4,15 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use gridbeat::cli::demo::sample;
 use gridbeat::config::{Config, TokenConfig};
-use gridbeat::server::auth::token_hash;
-use gridbeat::server::{osmand_router, router, AppState};
+use gridbeat::server::{osmand_router, router};
+use gridbeat::store::RegistryFile;
 use serde_json::{json, Value};
-use tower::ServiceExt;
+
+use crate::util::{get, now_s, post, sample_registry_files, send_to, token, App};
 
 const OSMAND: &str = include_str!("../../../shared/data/protocols/osmand_requests.txt");
 const OWNTRACKS: &str = include_str!("../../../shared/data/protocols/owntracks_messages.jsonl");
@@ -19,106 +20,12 @@ const OWNTRACKS: &str = include_str!("../../../shared/data/protocols/owntracks_m
 /// Devices of the protocol files mapped to sample workers.
 const DEVICES: &str = "device,worker\n123456,w-0001\n902064,w-0002\n48241179,w-0003\n123456789012345,w-0004\not-user,w-0005\n";
 
-struct Server {
-    _dir: tempfile::TempDir,
-    state: Arc<AppState>,
-}
-
-fn token(name: &str, role: &str, unit: Option<&str>, workers: &[&str]) -> TokenConfig {
-    TokenConfig {
-        name: name.into(),
-        sha256: token_hash(name),
-        role: role.into(),
-        unit: unit.map(String::from),
-        workers: workers.iter().map(|w| w.to_string()).collect(),
-    }
-}
-
-/// A server on the sample city; with `tokens`, the token of each is its name.
-async fn server(tokens: Vec<TokenConfig>, tweak: impl FnOnce(&mut Config)) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config {
-        tokens,
-        ..Config::default()
-    };
-    tweak(&mut config);
-    let state = AppState::open(config, dir.path()).unwrap();
-    gridbeat::cli::serve::load_registry_files(
-        &state,
-        &[
-            (gridbeat::store::RegistryFile::Grids, sample::GRIDS.into()),
-            (
-                gridbeat::store::RegistryFile::Workers,
-                sample::WORKERS.into(),
-            ),
-            (
-                gridbeat::store::RegistryFile::Checkpoints,
-                sample::CHECKPOINTS.into(),
-            ),
-            (gridbeat::store::RegistryFile::Devices, DEVICES.into()),
-        ],
-    )
-    .await
-    .unwrap();
-    Server { _dir: dir, state }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn code(&self) -> String {
-        self.json()["code"].as_str().unwrap_or("").to_string()
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send(s: &Server, req: Request<Body>) -> Answer {
-    send_to(router(Arc::clone(&s.state)), req).await
-}
-
-async fn send_to(app: axum::Router, req: Request<Body>) -> Answer {
-    let resp = app.oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn get(uri: &str, bearer: Option<&str>) -> Request<Body> {
-    let mut r = Request::get(uri);
-    if let Some(t) = bearer {
-        r = r.header("authorization", format!("Bearer {t}"));
-    }
-    r.body(Body::empty()).unwrap()
-}
-
-fn post(uri: &str, ct: &str, body: impl Into<Body>, bearer: Option<&str>) -> Request<Body> {
-    let mut r = Request::post(uri).header("content-type", ct);
-    if let Some(t) = bearer {
-        r = r.header("authorization", format!("Bearer {t}"));
-    }
-    r.body(body.into()).unwrap()
-}
-
-fn now_s() -> i64 {
-    chrono::Utc::now().timestamp()
+/// A server on the sample city and the protocol files' devices; with `tokens`, the token of
+/// each is its name.
+async fn server(tokens: Vec<TokenConfig>, tweak: impl FnOnce(&mut Config)) -> App {
+    let mut files = sample_registry_files();
+    files.push((RegistryFile::Devices, DEVICES.into()));
+    App::with_registry(tokens, tweak, &files).await
 }
 
 // ---------------------------------------------------------------- operations
@@ -126,16 +33,16 @@ fn now_s() -> i64 {
 #[tokio::test]
 async fn healthz_openapi_and_metrics_answer_with_request_ids() {
     let s = server(vec![], |_| {}).await;
-    let a = send(&s, get("/healthz", None)).await;
+    let a = s.send(get("/healthz", None)).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json()["status"], "ok");
     assert!(a.headers.contains_key("x-request-id"));
     let mut r = get("/healthz", None);
     r.headers_mut()
         .insert("x-request-id", "abc-123".parse().unwrap());
-    assert_eq!(send(&s, r).await.headers["x-request-id"], "abc-123");
+    assert_eq!(s.send(r).await.headers["x-request-id"], "abc-123");
 
-    let a = send(&s, get("/api/v1/openapi.json", None)).await;
+    let a = s.send(get("/api/v1/openapi.json", None)).await;
     assert_eq!(a.status, StatusCode::OK);
     let doc = a.json();
     assert!(
@@ -165,13 +72,16 @@ async fn healthz_openapi_and_metrics_answer_with_request_ids() {
     // A ping, then the metrics count it by source, and a rejection by reason.
     let body = json!([{"worker": "w-0001", "ts": now_s(), "lat": 28.19, "lon": 112.97},
                       {"worker": "w-0001", "ts": now_s(), "lat": 128.19, "lon": 112.97}]);
-    let a = send(
-        &s,
-        post("/api/v1/pings", "application/json", body.to_string(), None),
-    )
-    .await;
+    let a = s
+        .send(post(
+            "/api/v1/pings",
+            "application/json",
+            body.to_string(),
+            None,
+        ))
+        .await;
     assert_eq!(a.status, StatusCode::OK);
-    let m = send(&s, get("/metrics", None)).await;
+    let m = s.send(get("/metrics", None)).await;
     assert_eq!(m.status, StatusCode::OK);
     let text = m.text();
     assert!(
@@ -189,7 +99,7 @@ async fn healthz_openapi_and_metrics_answer_with_request_ids() {
     assert!(text.contains("gridbeat_recompute_pending"), "{text}");
     assert!(text.contains("gridbeat_store_bytes"), "{text}");
 
-    let a = send(&s, get("/no/such/thing", None)).await;
+    let a = s.send(get("/no/such/thing", None)).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::NOT_FOUND, "not_found")
@@ -214,11 +124,14 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
         {"worker": "w-0001", "ts": t + 5, "lat": 28.19, "lon": 112.97, "mock": "perhaps"},
         {"worker": "w-0002", "ts": format!("{}", chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339()), "lat": 28.19, "lon": 112.97}
     ]);
-    let a = send(
-        &s,
-        post("/api/v1/pings", "application/json", batch.to_string(), None),
-    )
-    .await;
+    let a = s
+        .send(post(
+            "/api/v1/pings",
+            "application/json",
+            batch.to_string(),
+            None,
+        ))
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let v = a.json();
     assert_eq!(v["accepted"], 2);
@@ -253,12 +166,15 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
     // Resent: a repeat; another position at the same instant: a conflict.
     let again = json!([{"worker": "w-0001", "ts": t, "lat": 28.1944, "lon": 112.9725, "acc": 8.5},
                        {"worker": "w-0002", "ts": t, "lat": 28.2, "lon": 112.97}]);
-    let v = send(
-        &s,
-        post("/api/v1/pings", "application/json", again.to_string(), None),
-    )
-    .await
-    .json();
+    let v = s
+        .send(post(
+            "/api/v1/pings",
+            "application/json",
+            again.to_string(),
+            None,
+        ))
+        .await
+        .json();
     assert_eq!(
         (
             v["accepted"].as_u64(),
@@ -275,7 +191,9 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
         json!({"worker": "w-0003", "ts": t, "lat": 28.19, "lon": 112.97}),
         json!({"worker": "w-0003", "ts": t + 10, "lat": 28.19, "lon": 112.97})
     );
-    let a = send(&s, post("/api/v1/pings", "application/x-ndjson", nd, None)).await;
+    let a = s
+        .send(post("/api/v1/pings", "application/x-ndjson", nd, None))
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     let v = a.json();
     assert_eq!(v["accepted"], 2);
@@ -298,23 +216,28 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
     );
     r.headers_mut()
         .insert("content-encoding", "gzip".parse().unwrap());
-    let a = send(&s, r).await;
+    let a = s.send(r).await;
     assert_eq!(
         (a.status, a.json()["accepted"].as_u64()),
         (StatusCode::OK, Some(1))
     );
 
     // The body as a whole unreadable: 400; wrong content type: 415.
-    let a = send(
-        &s,
-        post("/api/v1/pings", "application/json", "[{\"worker\": ", None),
-    )
-    .await;
+    let a = s
+        .send(post(
+            "/api/v1/pings",
+            "application/json",
+            "[{\"worker\": ",
+            None,
+        ))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::BAD_REQUEST, "bad_json")
     );
-    let a = send(&s, post("/api/v1/pings", "text/plain", "hello", None)).await;
+    let a = s
+        .send(post("/api/v1/pings", "text/plain", "hello", None))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -322,14 +245,14 @@ async fn json_and_ndjson_batches_store_the_good_records_and_name_the_bad() {
     let mut r = post("/api/v1/pings", "application/json", "[]", None);
     r.headers_mut()
         .insert("content-encoding", "gzip".parse().unwrap());
-    let a = send(&s, r).await;
+    let a = s.send(r).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::BAD_REQUEST, "bad_gzip")
     );
 
     // What was stored: the latest positions say so.
-    let v = send(&s, get("/api/v1/positions", None)).await.json();
+    let v = s.send(get("/api/v1/positions", None)).await.json();
     let workers: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -350,16 +273,14 @@ async fn oversized_bodies_and_batches_are_refused_whole() {
     let big: Vec<Value> = (0..40)
         .map(|i| json!({"worker": "w-0001", "ts": t - i, "lat": 28.19, "lon": 112.97}))
         .collect();
-    let a = send(
-        &s,
-        post(
+    let a = s
+        .send(post(
             "/api/v1/pings",
             "application/json",
             Value::Array(big).to_string(),
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
@@ -367,22 +288,20 @@ async fn oversized_bodies_and_batches_are_refused_whole() {
     let four: Vec<Value> = (0..4)
         .map(|i| json!({"worker": "w-0001", "ts": t - i, "lat": 28.19, "lon": 112.97}))
         .collect();
-    let a = send(
-        &s,
-        post(
+    let a = s
+        .send(post(
             "/api/v1/pings",
             "application/json",
             Value::Array(four).to_string(),
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "too_many_records")
     );
     // Nothing of either was stored.
-    let v = send(&s, get("/api/v1/positions", None)).await.json();
+    let v = s.send(get("/api/v1/positions", None)).await.json();
     assert_eq!(v.as_array().unwrap().len(), 0);
 }
 
@@ -486,7 +405,9 @@ async fn osmand_rejections_name_what_to_fix() {
         ),
     ];
     for (uri, code) in cases {
-        let a = send(&s, Request::get(&uri).body(Body::empty()).unwrap()).await;
+        let a = s
+            .send(Request::get(&uri).body(Body::empty()).unwrap())
+            .await;
         assert_eq!(
             (a.status, a.code().as_str()),
             (StatusCode::BAD_REQUEST, code),
@@ -494,16 +415,14 @@ async fn osmand_rejections_name_what_to_fix() {
         );
     }
     // A form body; a request without a timestamp takes the receipt time; speed in knots.
-    let a = send(
-        &s,
-        post(
+    let a = s
+        .send(post(
             "/osmand",
             "application/x-www-form-urlencoded",
             "id=902064&lat=28.19&lon=112.97&speed=10",
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let p = s.state.store.pings("w-0002", 0..i64::MAX).unwrap();
     assert!((p[0].ts / 1000 - t).abs() <= 5, "{} vs {t}", p[0].ts);
@@ -519,7 +438,7 @@ async fn owntracks_locations_are_stored_and_other_messages_ignored() {
             .insert("x-limit-u", "ot-user".parse().unwrap());
         r.headers_mut()
             .insert("x-limit-d", "phone".parse().unwrap());
-        let a = send(&s, r).await;
+        let a = s.send(r).await;
         assert_eq!(
             (a.status, a.text().as_str()),
             (StatusCode::OK, "[]"),
@@ -539,7 +458,7 @@ async fn owntracks_locations_are_stored_and_other_messages_ignored() {
     );
     r.headers_mut()
         .insert("x-limit-u", "ot-user".parse().unwrap());
-    let a = send(&s, r).await;
+    let a = s.send(r).await;
     assert_eq!((a.status, a.text().as_str()), (StatusCode::OK, "[]"));
     let mut r = post(
         "/owntracks",
@@ -549,7 +468,7 @@ async fn owntracks_locations_are_stored_and_other_messages_ignored() {
     );
     r.headers_mut()
         .insert("x-limit-u", "stranger".parse().unwrap());
-    let a = send(&s, r).await;
+    let a = s.send(r).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::BAD_REQUEST, "unknown_device")
@@ -565,8 +484,10 @@ async fn owntracks_locations_are_stored_and_other_messages_ignored() {
     let basic = base64::engine::general_purpose::STANDARD.encode("ot-user:secret");
     r.headers_mut()
         .insert("authorization", format!("Basic {basic}").parse().unwrap());
-    assert_eq!(send(&s, r).await.status, StatusCode::OK);
-    let a = send(&s, post("/owntracks", "application/json", "{oops", None)).await;
+    assert_eq!(s.send(r).await.status, StatusCode::OK);
+    let a = s
+        .send(post("/owntracks", "application/json", "{oops", None))
+        .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
 
@@ -588,66 +509,65 @@ async fn tokens_roles_and_scopes_hold() {
     .await;
     let t = now_s();
     // No token, unknown token: 401.
-    let a = send(&s, get("/api/v1/units", None)).await;
+    let a = s.send(get("/api/v1/units", None)).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
-    let a = send(&s, get("/api/v1/units", Some("nope"))).await;
+    let a = s.send(get("/api/v1/units", Some("nope"))).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
     // healthz and openapi need none.
-    assert_eq!(send(&s, get("/healthz", None)).await.status, StatusCode::OK);
+    assert_eq!(s.send(get("/healthz", None)).await.status, StatusCode::OK);
     // A device posts for its worker only, and reads nothing.
     let body = json!([{"worker": "w-0001", "ts": t, "lat": 28.19, "lon": 112.97},
                       {"worker": "w-0002", "ts": t, "lat": 28.19, "lon": 112.97}]);
-    let v = send(
-        &s,
-        post(
+    let v = s
+        .send(post(
             "/api/v1/pings",
             "application/json",
             body.to_string(),
             Some("phone-1"),
-        ),
-    )
-    .await
-    .json();
+        ))
+        .await
+        .json();
     assert_eq!(v["accepted"], 1);
     assert_eq!(v["rejected"][0]["code"], "worker_not_allowed");
-    let a = send(&s, get("/api/v1/workers", Some("phone-1"))).await;
+    let a = s.send(get("/api/v1/workers", Some("phone-1"))).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::FORBIDDEN, "forbidden")
     );
     // OsmAnd with the token as a parameter, for a device of another worker: 403.
-    let a = send(
-        &s,
-        Request::get(format!(
-            "/osmand?id=902064&lat=28.19&lon=112.97&timestamp={t}&token=phone-1"
-        ))
-        .body(Body::empty())
-        .unwrap(),
-    )
-    .await;
+    let a = s
+        .send(
+            Request::get(format!(
+                "/osmand?id=902064&lat=28.19&lon=112.97&timestamp={t}&token=phone-1"
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::FORBIDDEN, "worker_not_allowed")
     );
-    let a = send(
-        &s,
-        Request::get(format!(
-            "/osmand?id=123456&lat=28.19&lon=112.97&timestamp={}&token=phone-1",
-            t + 1
-        ))
-        .body(Body::empty())
-        .unwrap(),
-    )
-    .await;
+    let a = s
+        .send(
+            Request::get(format!(
+                "/osmand?id=123456&lat=28.19&lon=112.97&timestamp={}&token=phone-1",
+                t + 1
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     // A viewer reads its community only: lists limited, codes outside are 403.
-    let v = send(&s, get("/api/v1/workers", Some("community-1")))
+    let v = s
+        .send(get("/api/v1/workers", Some("community-1")))
         .await
         .json();
     let ids: Vec<&str> = v
@@ -656,14 +576,16 @@ async fn tokens_roles_and_scopes_hold() {
         .iter()
         .map(|w| w["id"].as_str().unwrap())
         .collect();
-    let all = send(&s, get("/api/v1/workers", Some("city-admin")))
+    let all = s
+        .send(get("/api/v1/workers", Some("city-admin")))
         .await
         .json();
     assert!(
         !ids.is_empty() && ids.len() < all.as_array().unwrap().len(),
         "{ids:?}"
     );
-    let units = send(&s, get("/api/v1/units", Some("community-1")))
+    let units = s
+        .send(get("/api/v1/units", Some("community-1")))
         .await
         .json();
     assert!(units
@@ -671,7 +593,9 @@ async fn tokens_roles_and_scopes_hold() {
         .unwrap()
         .iter()
         .all(|u| u["code"].as_str().unwrap().starts_with("430102001001")));
-    let a = send(&s, get("/api/v1/units/430102001002", Some("community-1"))).await;
+    let a = s
+        .send(get("/api/v1/units/430102001002", Some("community-1")))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::FORBIDDEN, "forbidden")
@@ -684,49 +608,46 @@ async fn tokens_roles_and_scopes_hold() {
         .find(|id| !ids.contains(id))
         .unwrap()
         .to_string();
-    let a = send(
-        &s,
-        get(&format!("/api/v1/workers/{outsider}"), Some("community-1")),
-    )
-    .await;
+    let a = s
+        .send(get(
+            &format!("/api/v1/workers/{outsider}"),
+            Some("community-1"),
+        ))
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
-    let a = send(
-        &s,
-        get(
+    let a = s
+        .send(get(
             "/api/v1/reports/2026-10?unit=430102001002",
             Some("community-1"),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::FORBIDDEN, "forbidden")
     );
-    let a = send(
-        &s,
-        post(
+    let a = s
+        .send(post(
             "/api/v1/pings",
             "application/json",
             "[]",
             Some("community-1"),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // Metrics and the registry: admin only.
     assert_eq!(
-        send(&s, get("/metrics", Some("community-1"))).await.status,
+        s.send(get("/metrics", Some("community-1"))).await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        send(&s, get("/metrics", Some("city-admin"))).await.status,
+        s.send(get("/metrics", Some("city-admin"))).await.status,
         StatusCode::OK
     );
     let r = Request::put("/api/v1/registry/devices")
         .header("authorization", "Bearer community-1")
         .body(Body::from(DEVICES))
         .unwrap();
-    assert_eq!(send(&s, r).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(s.send(r).await.status, StatusCode::FORBIDDEN);
     // Rate limit: 429 with Retry-After once the burst is spent.
     let s2 = server(vec![token("slow", "viewer", None, &[])], |c| {
         c.server.rate_per_s = 1;
@@ -736,7 +657,7 @@ async fn tokens_roles_and_scopes_hold() {
     let mut statuses = Vec::new();
     let mut retry = None;
     for _ in 0..4 {
-        let a = send(&s2, get("/api/v1/units", Some("slow"))).await;
+        let a = s2.send(get("/api/v1/units", Some("slow"))).await;
         statuses.push(a.status.as_u16());
         if a.status == StatusCode::TOO_MANY_REQUESTS {
             assert_eq!(a.code(), "rate_limited");
@@ -766,17 +687,17 @@ fn an_open_server_refuses_to_listen_beyond_loopback() {
 #[tokio::test]
 async fn a_registry_upload_with_faults_is_rejected_whole_listing_every_fault() {
     let s = server(vec![], |_| {}).await;
-    let a = send(&s, get("/api/v1/registry/workers", None)).await;
+    let a = s.send(get("/api/v1/registry/workers", None)).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.text(), sample::WORKERS);
     let bad = "worker,name,grid\nw-1,A,999\nw-2,B,998\n";
-    let a = send(
-        &s,
-        Request::put("/api/v1/registry/workers")
-            .body(Body::from(bad))
-            .unwrap(),
-    )
-    .await;
+    let a = s
+        .send(
+            Request::put("/api/v1/registry/workers")
+                .body(Body::from(bad))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_registry")
@@ -784,28 +705,28 @@ async fn a_registry_upload_with_faults_is_rejected_whole_listing_every_fault() {
     let faults = a.json()["faults"].as_array().unwrap().clone();
     assert_eq!(faults.len(), 2, "{faults:?}");
     assert_eq!(
-        send(&s, get("/api/v1/registry/workers", None)).await.text(),
+        s.send(get("/api/v1/registry/workers", None)).await.text(),
         sample::WORKERS
     );
     let bad_devices = "device,worker\nd1,w-0001\nd1,w-0002\nd2,nobody\n";
-    let a = send(
-        &s,
-        Request::put("/api/v1/registry/devices")
-            .body(Body::from(bad_devices))
-            .unwrap(),
-    )
-    .await;
+    let a = s
+        .send(
+            Request::put("/api/v1/registry/devices")
+                .body(Body::from(bad_devices))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(a.json()["faults"].as_array().unwrap().len(), 2);
-    let a = send(
-        &s,
-        Request::put("/api/v1/registry/grids")
-            .body(Body::from("{\"type\": \"FeatureCollection\""))
-            .unwrap(),
-    )
-    .await;
+    let a = s
+        .send(
+            Request::put("/api/v1/registry/grids")
+                .body(Body::from("{\"type\": \"FeatureCollection\""))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let a = send(&s, get("/api/v1/registry/streets", None)).await;
+    let a = s.send(get("/api/v1/registry/streets", None)).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     // A good replacement: a changed assignment marks that worker's days.
     let moved = sample::WORKERS.replacen(
@@ -813,17 +734,17 @@ async fn a_registry_upload_with_faults_is_rejected_whole_listing_every_fault() {
         "w-0001,韩磊,430102001001002",
         1,
     );
-    let a = send(
-        &s,
-        Request::put("/api/v1/registry/workers")
-            .body(Body::from(moved.clone()))
-            .unwrap(),
-    )
-    .await;
+    let a = s
+        .send(
+            Request::put("/api/v1/registry/workers")
+                .body(Body::from(moved.clone()))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     assert_eq!(a.json()["recompute"]["workers"], json!(["w-0001"]));
     assert_eq!(
-        send(&s, get("/api/v1/registry/workers", None)).await.text(),
+        s.send(get("/api/v1/registry/workers", None)).await.text(),
         moved
     );
 }
@@ -846,19 +767,18 @@ async fn reads_give_units_workers_days_reports_and_positions() {
         .filter(|p| p.worker.as_str() == "w-0001")
         .map(|p| json!({"worker": "w-0001", "ts": p.ts, "lat": p.lat, "lon": p.lon}).to_string())
         .collect();
-    let a = send(
-        &s,
-        post(
+    let a = s
+        .send(post(
             "/api/v1/pings",
             "application/x-ndjson",
             day1.join("\n"),
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     // Before the recompute the report says what is pending.
-    let v = send(&s, get("/api/v1/reports/2026-10?format=json", None))
+    let v = s
+        .send(get("/api/v1/reports/2026-10?format=json", None))
         .await
         .json();
     assert!(
@@ -867,7 +787,7 @@ async fn reads_give_units_workers_days_reports_and_positions() {
         v["freshness"]
     );
     s.state.settle().unwrap();
-    let v = send(&s, get("/api/v1/reports/2026-10", None)).await.json();
+    let v = s.send(get("/api/v1/reports/2026-10", None)).await.json();
     assert_eq!(v["freshness"]["pending"], 0);
     assert!(v["freshness"]["newest_ping"]
         .as_str()
@@ -881,9 +801,10 @@ async fn reads_give_units_workers_days_reports_and_positions() {
         .unwrap();
     assert!(w1["patrol_h"].as_f64().unwrap() > 1.0);
 
-    let units = send(&s, get("/api/v1/units", None)).await.json();
+    let units = s.send(get("/api/v1/units", None)).await.json();
     assert_eq!(units[0]["level"], "city");
-    let u = send(&s, get("/api/v1/units/430102001001001", None))
+    let u = s
+        .send(get("/api/v1/units/430102001001001", None))
         .await
         .json();
     assert_eq!(
@@ -899,10 +820,10 @@ async fn reads_give_units_workers_days_reports_and_positions() {
     assert!(assigned.contains(&"w-0001"));
     assert_eq!(u["workers"], json!(assigned));
     assert_eq!(
-        send(&s, get("/api/v1/units/999", None)).await.status,
+        s.send(get("/api/v1/units/999", None)).await.status,
         StatusCode::NOT_FOUND
     );
-    let w = send(&s, get("/api/v1/workers/w-0001", None)).await.json();
+    let w = s.send(get("/api/v1/workers/w-0001", None)).await.json();
     assert_eq!(w["grids"], json!(["430102001001001"]));
     let days = w["days"].as_array().unwrap().clone();
     let local_days: std::collections::BTreeSet<String> = decoded
@@ -921,7 +842,8 @@ async fn reads_give_units_workers_days_reports_and_positions() {
         days,
         local_days.into_iter().map(Value::from).collect::<Vec<_>>()
     );
-    let d = send(&s, get("/api/v1/workers/w-0001/days/2026-10-01", None))
+    let d = s
+        .send(get("/api/v1/workers/w-0001/days/2026-10-01", None))
         .await
         .json();
     assert!(d["length_m"].as_f64().unwrap() > 100.0);
@@ -930,54 +852,60 @@ async fn reads_give_units_workers_days_reports_and_positions() {
         "{}",
         d["grid_s"]
     );
-    let g = send(
-        &s,
-        get(
+    let g = s
+        .send(get(
             "/api/v1/workers/w-0001/days/2026-10-01?format=geojson",
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(g.headers["content-type"], "application/geo+json");
     assert_eq!(g.json()["type"], "FeatureCollection");
     assert!(!g.json()["features"].as_array().unwrap().is_empty());
-    let a = send(&s, get("/api/v1/workers/w-0001/days/2026-13-01", None)).await;
+    let a = s
+        .send(get("/api/v1/workers/w-0001/days/2026-13-01", None))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::BAD_REQUEST, "bad_day")
     );
-    let a = send(&s, get("/api/v1/workers/w-0001/days/2026-11-01", None)).await;
+    let a = s
+        .send(get("/api/v1/workers/w-0001/days/2026-11-01", None))
+        .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 
-    let html = send(&s, get("/api/v1/reports/2026-10?format=html&lang=zh", None)).await;
+    let html = s
+        .send(get("/api/v1/reports/2026-10?format=html&lang=zh", None))
+        .await;
     assert_eq!(html.headers["content-type"], "text/html; charset=utf-8");
     assert!(html.text().contains("<html"));
-    let csv = send(
-        &s,
-        get(
+    let csv = s
+        .send(get(
             "/api/v1/reports/2026-10?format=csv&table=grids&lang=en",
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert!(csv.headers["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/csv"));
-    let xlsx = send(&s, get("/api/v1/reports/2026-10?format=xlsx", None)).await;
+    let xlsx = s
+        .send(get("/api/v1/reports/2026-10?format=xlsx", None))
+        .await;
     assert_eq!(&xlsx.body[..2], b"PK");
-    let a = send(&s, get("/api/v1/reports/2026-13", None)).await;
+    let a = s.send(get("/api/v1/reports/2026-13", None)).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::BAD_REQUEST, "bad_month")
     );
-    let a = send(&s, get("/api/v1/reports/2026-10?format=pdf", None)).await;
+    let a = s
+        .send(get("/api/v1/reports/2026-10?format=pdf", None))
+        .await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::BAD_REQUEST, "bad_format")
     );
 
-    let p = send(&s, get("/api/v1/positions", None)).await.json();
+    let p = s.send(get("/api/v1/positions", None)).await.json();
     assert_eq!(p[0]["worker"], "w-0001");
     assert!(p[0]["age_s"].as_f64().unwrap() > 0.0);
 }

@@ -7,70 +7,32 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{Request, StatusCode};
-use gridbeat::cli::demo::sample;
-use gridbeat::config::Config;
+use axum::http::StatusCode;
 use gridbeat::model::{Ping, WorkerId};
-use gridbeat::server::{router, AppState};
-use gridbeat::store::RegistryFile;
+use gridbeat::server::AppState;
 use serde_json::json;
-use tower::ServiceExt;
+
+use crate::util::{self, ndjson_line, sample_pings, send, settle, App};
 
 async fn post(state: &Arc<AppState>, pings: &[Ping]) {
     for chunk in pings.chunks(4000) {
-        let body: Vec<String> = chunk
-            .iter()
-            .map(|p| {
-                let mut v =
-                    json!({"worker": p.worker.as_str(), "ts": p.ts, "lat": p.lat, "lon": p.lon});
-                if let Some(a) = p.acc_m {
-                    v["acc"] = json!(a);
-                }
-                if let Some(s) = p.speed_mps {
-                    v["speed"] = json!(s);
-                }
-                if p.mock {
-                    v["mock"] = json!(true);
-                }
-                if let Some(c) = &p.checkin {
-                    v["checkin"] = json!(c.as_ref());
-                }
-                v.to_string()
-            })
-            .collect();
-        let req = Request::post("/api/v1/pings")
-            .header("content-type", "application/x-ndjson")
-            .body(Body::from(body.join("\n")))
-            .unwrap();
-        let resp = router(Arc::clone(state)).oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        let v: serde_json::Value =
-            serde_json::from_slice(&to_bytes(resp.into_body(), usize::MAX).await.unwrap()).unwrap();
+        let body: Vec<String> = chunk.iter().map(ndjson_line).collect();
+        let ndjson = "application/x-ndjson";
+        let a = send(
+            state,
+            util::post("/api/v1/pings", ndjson, body.join("\n"), None),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK);
+        let v = a.json();
         assert_eq!(v["rejected"], json!([]), "{v}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config::default(), dir.path()).unwrap();
-    gridbeat::cli::serve::load_registry_files(
-        &state,
-        &[
-            (RegistryFile::Grids, sample::GRIDS.into()),
-            (RegistryFile::Workers, sample::WORKERS.into()),
-            (RegistryFile::Checkpoints, sample::CHECKPOINTS.into()),
-        ],
-    )
-    .await
-    .unwrap();
-    let decoded = gridbeat::ingest::csv::read_pings(
-        sample::PINGS.as_bytes(),
-        "pings.csv",
-        gridbeat::model::Crs::Wgs84,
-    )
-    .unwrap();
+    let app = App::new(vec![], |_| {}).await;
+    let state = &app.state;
     let tz = state.engine().assessor.tz;
     let day_of = |p: &Ping| {
         chrono::DateTime::from_timestamp_millis(p.ts)
@@ -79,8 +41,8 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
             .date_naive()
     };
     let mut by_day: BTreeMap<chrono::NaiveDate, Vec<Ping>> = BTreeMap::new();
-    for p in &decoded.pings {
-        by_day.entry(day_of(p)).or_default().push(p.clone());
+    for p in sample_pings() {
+        by_day.entry(day_of(&p)).or_default().push(p);
     }
     let days: Vec<chrono::NaiveDate> = by_day.keys().copied().collect();
     assert!(days.len() >= 7);
@@ -102,22 +64,16 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
         if *d == days[2] {
             pings.reverse();
         }
-        post(&state, &pings).await;
+        post(state, &pings).await;
         received.extend(pings);
         if k % 2 == 0 {
-            let s = Arc::clone(&state);
-            tokio::task::spawn_blocking(move || s.settle().unwrap())
-                .await
-                .unwrap();
+            settle(state).await;
         }
     }
-    let s = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || s.settle().unwrap())
-        .await
-        .unwrap();
-    post(&state, &late).await;
+    settle(state).await;
+    post(state, &late).await;
     received.extend(late);
-    let s = Arc::clone(&state);
+    let s = Arc::clone(state);
     let n = tokio::task::spawn_blocking(move || s.settle().unwrap())
         .await
         .unwrap();

@@ -6,15 +6,14 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use gridbeat::cli::demo::sample;
-use gridbeat::config::{Config, TokenConfig};
-use gridbeat::server::auth::token_hash;
-use gridbeat::server::{router, AppState};
-use gridbeat::store::RegistryFile;
+use gridbeat::config::Config;
+use gridbeat::server::AppState;
 use serde_json::Value;
-use tower::ServiceExt;
+
+use crate::util::{self, python_json, python_with, sample_registry_files, send, token};
 
 /// The community the scoped viewer may see (the sample's first community).
 fn first_community() -> String {
@@ -29,36 +28,22 @@ fn first_community() -> String {
         .to_string()
 }
 
-fn token(name: &str, role: &str, unit: Option<&str>) -> TokenConfig {
-    TokenConfig {
-        name: name.into(),
-        sha256: token_hash(name),
-        role: role.into(),
-        unit: unit.map(String::from),
-        workers: vec![],
-    }
-}
-
 /// A server on the sample city with the sample week ingested and summarised. Tokens: `admin`
 /// (everything), `city` (viewer, everything), `community` (viewer of one community).
 async fn server() -> (tempfile::TempDir, Arc<AppState>) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         tokens: vec![
-            token("admin", "admin", None),
-            token("city", "viewer", None),
-            token("community", "viewer", Some(&first_community())),
+            token("admin", "admin", None, &[]),
+            token("city", "viewer", None, &[]),
+            token("community", "viewer", Some(&first_community()), &[]),
         ],
         ..Config::default()
     };
     let state = AppState::open(config, dir.path()).unwrap();
     gridbeat::cli::serve::seed_through_http(
         &state,
-        &[
-            (RegistryFile::Grids, sample::GRIDS.into()),
-            (RegistryFile::Workers, sample::WORKERS.into()),
-            (RegistryFile::Checkpoints, sample::CHECKPOINTS.into()),
-        ],
+        &sample_registry_files(),
         sample::PINGS,
         Some("admin"),
     )
@@ -68,43 +53,9 @@ async fn server() -> (tempfile::TempDir, Arc<AppState>) {
     (dir, state)
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body[..self.body.len().min(300)])
-            )
-        })
-    }
-}
-
-async fn send(state: &Arc<AppState>, req: Request<Body>) -> Answer {
-    let resp = router(Arc::clone(state)).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
+/// A GET with the bearer token `bearer`.
 fn get(uri: &str, bearer: &str) -> Request<Body> {
-    Request::get(uri)
-        .header("authorization", format!("Bearer {bearer}"))
-        .body(Body::empty())
-        .unwrap()
+    util::get(uri, Some(bearer))
 }
 
 async fn layer(state: &Arc<AppState>, query: &str, bearer: &str) -> Value {
@@ -429,36 +380,13 @@ async fn crs_output_matches_the_conversion_vectors() {
 
 /// Decodes a tile with the Python `mapbox-vector-tile` package (an independent decoder).
 fn decode_tile(bytes: &[u8]) -> Value {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import mapbox_vector_tile"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let s = std::process::Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "mapbox-vector-tile"])
-            .status()
-            .expect("python3");
-        assert!(s.success(), "pip install mapbox-vector-tile");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.mvt");
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys, json, mapbox_vector_tile as m\n\
-             t = m.decode(open(sys.argv[1], 'rb').read())\n\
-             print(json.dumps({k: {'extent': v['extent'], 'features': [{'type': f['geometry']['type'], 'properties': f['properties']} for f in v['features']]} for k, v in t.items()}))",
-        ])
-        .arg(&path)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_with("mapbox_vector_tile", "mapbox-vector-tile");
+    python_json(
+        "import sys, json, mapbox_vector_tile as m\n\
+         t = m.decode(open(sys.argv[1], 'rb').read())\n\
+         print(json.dumps({k: {'extent': v['extent'], 'features': [{'type': f['geometry']['type'], 'properties': f['properties']} for f in v['features']]} for k, v in t.items()}))",
+        bytes,
+    )
 }
 
 /// The tile (x, y) at zoom z holding a lon/lat (Web Mercator, computed here).

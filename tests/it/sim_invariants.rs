@@ -11,7 +11,8 @@ use geo::{Area, BooleanOps, BoundingRect, Coord, Intersects, LineString, Polygon
 use gridbeat::sim::{self, LocalFrame, SimOptions, Truth};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::RowAccessor;
-use serde_json::Value;
+
+use crate::util::{assessor_with, gridbeat, read_json, registry_of};
 
 /// A small run that still has every kind of worker (13 workers: 5 non-diligent).
 fn small_opts(seed: u64) -> SimOptions {
@@ -30,10 +31,6 @@ fn run(opts: &SimOptions) -> tempfile::TempDir {
     let city = sim::generate_city(opts).unwrap();
     sim::write_simulation(&city, opts, dir.path()).unwrap();
     dir
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_reader(File::open(path).unwrap()).unwrap()
 }
 
 /// Polygons of the grids in `grids.geojson`, in a local metric frame, by code.
@@ -909,7 +906,7 @@ fn a_share_out_of_range_is_named_in_the_error() {
         ("--sparse-share=half", "--sparse-share"),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridbeat"))
+        let out = gridbeat()
             .args(["simulate", "--workers", "2", "--days", "1", arg, "--out"])
             .arg(dir.path())
             .output()
@@ -928,35 +925,22 @@ fn a_share_out_of_range_is_named_in_the_error() {
 
 #[test]
 fn the_engine_sees_sparse_and_night_workers_as_honest() {
-    use gridbeat::assess::Assessor;
     use gridbeat::config::Config;
     use gridbeat::model::{Crs, Ping, WorkerId};
-    use gridbeat::registry::{LoadOptions, Registry, Source};
-    use gridbeat::track::CleanMode;
 
     let opts = mode_opts(25, 0.5, 0.5);
     let dir = run(&opts);
     let text = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap();
-    let (grids, workers, cps) = (
-        text("grids.geojson"),
-        text("workers.csv"),
-        text("checkpoints.geojson"),
+    let registry = registry_of(
+        &text("grids.geojson"),
+        &text("workers.csv"),
+        &text("checkpoints.geojson"),
     );
-    let registry = Registry::from_sources(
-        Source::new("grids.geojson", &grids),
-        Some(Source::new("workers.csv", &workers)),
-        Some(Source::new("checkpoints.geojson", &cps)),
-        &LoadOptions::default(),
-    )
-    .unwrap();
     let pings =
         gridbeat::ingest::csv::read_pings(text("pings.csv").as_bytes(), "pings.csv", Crs::Wgs84)
             .unwrap()
             .pings;
-    let assessor = Assessor::new(
-        std::sync::Arc::new(registry),
-        gridbeat::assess::Params::new(Config::default(), CleanMode::Full),
-    );
+    let assessor = assessor_with(registry, Config::default());
     let truth = read_truth(dir.path());
     let (mut sparse_seen, mut night_seen, mut diligent_night) = (0, 0, 0);
     for w in &truth.workers {

@@ -2,41 +2,23 @@
 //! checkpoint to the registry makes them stale (so they are recomputed) and never re-points a
 //! stored figure to another grid or checkpoint.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use gridbeat::assess::stored::Staleness;
-use gridbeat::assess::{Assessor, Params};
+use gridbeat::assess::Assessor;
 use gridbeat::config::Config;
-use gridbeat::ingest::csv::read_pings;
-use gridbeat::model::{Crs, Ping, WorkerId};
-use gridbeat::registry::{LoadOptions, Registry, Source};
-use gridbeat::track::CleanMode;
+use gridbeat::model::{Ping, WorkerId};
 use serde_json::{json, Value};
 
-fn sample(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name);
-    std::fs::read_to_string(path).unwrap()
-}
+use crate::util::{assessor_with, read_sample, registry_of, sample_pings};
 
 fn assessor(grids: &str, checkpoints: &str, config: Config) -> Assessor {
-    let workers = sample("workers.csv");
-    let registry = Registry::from_sources(
-        Source::new("grids.geojson", grids),
-        Some(Source::new("workers.csv", &workers)),
-        Some(Source::new("checkpoints.geojson", checkpoints)),
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    Assessor::new(Arc::new(registry), Params::new(config, CleanMode::Full))
+    let registry = registry_of(grids, &read_sample("workers.csv"), checkpoints);
+    assessor_with(registry, config)
 }
 
 /// The sample grids plus a new grid far to the south-west whose code sorts before every other,
 /// so every grid id of the registry moves up by one.
 fn grids_with_a_new_first_grid() -> String {
-    let mut doc: Value = serde_json::from_str(&sample("grids.geojson")).unwrap();
+    let mut doc: Value = serde_json::from_str(&read_sample("grids.geojson")).unwrap();
     let features = doc["features"].as_array_mut().unwrap();
     let community = features
         .iter()
@@ -54,7 +36,7 @@ fn grids_with_a_new_first_grid() -> String {
 
 /// The sample checkpoints plus one whose code sorts first, on the first sample checkpoint.
 fn checkpoints_with_a_new_first_one() -> String {
-    let mut doc: Value = serde_json::from_str(&sample("checkpoints.geojson")).unwrap();
+    let mut doc: Value = serde_json::from_str(&read_sample("checkpoints.geojson")).unwrap();
     let features = doc["features"].as_array_mut().unwrap();
     let mut extra = features[0].clone();
     extra["properties"]["code"] = json!("cp-0000");
@@ -63,9 +45,7 @@ fn checkpoints_with_a_new_first_one() -> String {
 }
 
 fn one_worker() -> (WorkerId, Vec<Ping>) {
-    let pings = read_pings(sample("pings.csv").as_bytes(), "pings.csv", Crs::Wgs84)
-        .unwrap()
-        .pings;
+    let pings = sample_pings();
     // The worker with the most pings: a diligent one, out every day.
     let mut counts: std::collections::BTreeMap<WorkerId, usize> = Default::default();
     for p in &pings {
@@ -79,8 +59,8 @@ fn one_worker() -> (WorkerId, Vec<Ping>) {
 #[test]
 fn a_stored_summary_decodes_to_the_same_summary() {
     let a = assessor(
-        &sample("grids.geojson"),
-        &sample("checkpoints.geojson"),
+        &read_sample("grids.geojson"),
+        &read_sample("checkpoints.geojson"),
         Config::default(),
     );
     let (worker, pings) = one_worker();
@@ -103,8 +83,8 @@ fn a_stored_summary_decodes_to_the_same_summary() {
 #[test]
 fn adding_a_grid_and_a_checkpoint_makes_stored_summaries_stale_never_re_pointed() {
     let old = assessor(
-        &sample("grids.geojson"),
-        &sample("checkpoints.geojson"),
+        &read_sample("grids.geojson"),
+        &read_sample("checkpoints.geojson"),
         Config::default(),
     );
     let new = assessor(
@@ -147,8 +127,8 @@ fn adding_a_grid_and_a_checkpoint_makes_stored_summaries_stale_never_re_pointed(
 #[test]
 fn other_parameters_or_assignments_make_a_summary_stale() {
     let a = assessor(
-        &sample("grids.geojson"),
-        &sample("checkpoints.geojson"),
+        &read_sample("grids.geojson"),
+        &read_sample("checkpoints.geojson"),
         Config::default(),
     );
     let (worker, pings) = one_worker();
@@ -158,6 +138,10 @@ fn other_parameters_or_assignments_make_a_summary_stale() {
         coverage_radius_m: 25.0,
         ..Config::default()
     };
-    let b = assessor(&sample("grids.geojson"), &sample("checkpoints.geojson"), c);
+    let b = assessor(
+        &read_sample("grids.geojson"),
+        &read_sample("checkpoints.geojson"),
+        c,
+    );
     assert_eq!(b.decode(&stored).unwrap().stale, vec![Staleness::Params]);
 }

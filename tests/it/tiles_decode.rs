@@ -5,10 +5,11 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use gridbeat::tiles::{encode_tile, style, tilejson, PreparedLayer, TileId, BUFFER, EXTENT};
 use serde_json::{json, Value};
+
+use crate::util::{python_json, python_with};
 
 /// Beijing, Tiananmen: tile 14/13489/6208.
 const Z: u8 = 14;
@@ -36,43 +37,13 @@ fn lonlat(px: f64, py: f64, z: u8, x: u32, y: u32) -> [f64; 2] {
     [lon, lat]
 }
 
-fn python_ready() {
-    static READY: OnceLock<()> = OnceLock::new();
-    READY.get_or_init(|| {
-        let ok = Command::new("python3")
-            .args(["-c", "import mapbox_vector_tile"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            let status = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "mapbox-vector-tile"])
-                .status()
-                .expect("python3 runs");
-            assert!(status.success(), "pip install mapbox-vector-tile failed");
-        }
-    });
-}
-
 /// Decodes a tile with the Python decoder, tile coordinates kept as stored (y down).
 fn decode(tile: &[u8]) -> Value {
-    python_ready();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tile.mvt");
-    std::fs::write(&path, tile).unwrap();
+    python_with("mapbox_vector_tile", "mapbox-vector-tile");
     let script = "import sys, json, mapbox_vector_tile\n\
                   data = open(sys.argv[1], 'rb').read()\n\
                   print(json.dumps(mapbox_vector_tile.decode(data, default_options={'y_coord_down': True})))";
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(&path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "decoder failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(script, tile)
 }
 
 fn collection(features: Vec<Value>) -> Value {

@@ -2,33 +2,19 @@
 //! real phone tracks, lengths from PROJ's Karney geodesic, stays by the anchor-radius rule.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use gridbeat::config::Config;
 use gridbeat::ingest::csv::read_pings;
 use gridbeat::model::{format_timestamp, Crs, Ping};
 use gridbeat::track::{build, CleanMode, TrackParams};
-use serde_json::Value;
 
-fn shared_data() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the golden tests need ../shared/data beside the checkout",
-        dir.display()
-    );
-    dir
-}
+use crate::util::{read_json, shared};
 
 /// Checks one golden file: every worker's pings, segments, length, patrol time and stays.
 fn check(golden_name: &str) {
-    let data = shared_data();
-    let golden: Value = serde_json::from_str(
-        &std::fs::read_to_string(data.join("golden/tracks").join(golden_name)).unwrap(),
-    )
-    .unwrap();
+    let golden = read_json(&shared(&format!("golden/tracks/{golden_name}")));
     let csv_name = golden["file"].as_str().unwrap();
-    let text = std::fs::read(data.join("gps").join(csv_name)).unwrap();
+    let text = std::fs::read(shared(&format!("gps/{csv_name}"))).unwrap();
     let decoded = read_pings(text.as_slice(), csv_name, Crs::Wgs84).unwrap();
     assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
     let mut by_worker: BTreeMap<String, Vec<Ping>> = BTreeMap::new();

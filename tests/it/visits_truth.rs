@@ -7,21 +7,14 @@
 //! detected visits; recall = truth visits matched by some detected visit / truth visits.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
-use gridbeat::ingest::csv::read_pings;
-use gridbeat::model::{parse_timestamp, Crs, Ping, UnixMs, WorkerId};
-use gridbeat::registry::{LoadOptions, Registry, Source};
+use gridbeat::model::{parse_timestamp, Ping, UnixMs, WorkerId};
+use gridbeat::registry::Registry;
 use gridbeat::track::{self, TrackParams};
 use gridbeat::visits::{self, CheckpointIndex, OutOfGridEpisode, Via, Visit, VisitParams};
 use serde_json::Value;
 
-fn sample(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("data/sample")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::util::{read_json, sample, sample_pings, sample_registry};
 
 struct TruthVisit {
     worker: String,
@@ -39,22 +32,10 @@ struct Run {
 }
 
 fn run() -> Run {
-    let (grids, workers, checkpoints) = (
-        sample("grids.geojson"),
-        sample("workers.csv"),
-        sample("checkpoints.geojson"),
-    );
-    let registry = Registry::from_sources(
-        Source::new("grids.geojson", &grids),
-        Some(Source::new("workers.csv", &workers)),
-        Some(Source::new("checkpoints.geojson", &checkpoints)),
-        &LoadOptions::default(),
-    )
-    .expect("sample registry");
-    let truth: Value = serde_json::from_str(&sample("truth.json")).expect("truth.json");
-    let decoded = read_pings(sample("pings.csv").as_bytes(), "pings.csv", Crs::Wgs84).unwrap();
+    let registry = sample_registry();
+    let truth = read_json(&sample("truth.json"));
     let mut by_worker: BTreeMap<WorkerId, Vec<Ping>> = BTreeMap::new();
-    for p in decoded.pings {
+    for p in sample_pings() {
         by_worker.entry(p.worker.clone()).or_default().push(p);
     }
     let index = CheckpointIndex::new(&registry.checkpoints);

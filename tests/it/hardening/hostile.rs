@@ -29,7 +29,7 @@ use gridbeat::server::{osmand_router, router, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::util::{self, token, App};
+use crate::util::{self, sample_pings, token, App};
 
 // ---------------------------------------------------------------- the sample's communities
 
@@ -115,16 +115,10 @@ async fn seeded_app() -> App {
         c.server.rate_burst = 1_000_000;
     })
     .await;
-    let decoded = gridbeat::ingest::csv::read_pings(
-        sample::PINGS.as_bytes(),
-        "pings.csv",
-        gridbeat::model::Crs::Wgs84,
-    )
-    .unwrap();
     let end = chrono::DateTime::parse_from_rfc3339("2026-10-03T00:00:00+08:00")
         .unwrap()
         .timestamp_millis();
-    let two_days: Vec<_> = decoded.pings.into_iter().filter(|p| p.ts < end).collect();
+    let two_days: Vec<_> = sample_pings().into_iter().filter(|p| p.ts < end).collect();
     assert!(two_days.len() > 1_000, "{}", two_days.len());
     for chunk in two_days.chunks(MAX_BATCH as usize) {
         gridbeat::cli::serve::post_pings(&app.state, chunk, Some("admin"))

@@ -5,24 +5,15 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gridbeat::cli::demo::sample;
-use gridbeat::store::RegistryFile;
 
-use crate::util::App;
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
-}
+use crate::util::{get, sample_registry_files, App};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn superseded_cache_entries_are_dropped_when_the_summaries_change() {
     let app = App::new(vec![], |_| {}).await;
     gridbeat::cli::serve::seed_through_http(
         &app.state,
-        &[
-            (RegistryFile::Grids, sample::GRIDS.into()),
-            (RegistryFile::Workers, sample::WORKERS.into()),
-            (RegistryFile::Checkpoints, sample::CHECKPOINTS.into()),
-        ],
+        &sample_registry_files(),
         sample::PINGS,
         None,
     )
@@ -43,7 +34,10 @@ async fn superseded_cache_entries_are_dropped_when_the_summaries_change() {
     for w in &workers {
         for day in ["2026-10-01", "2026-10-02", "2026-10-03"] {
             let a = app
-                .send(get(&format!("/api/v1/layers/tracks?worker={w}&day={day}")))
+                .send(get(
+                    &format!("/api/v1/layers/tracks?worker={w}&day={day}"),
+                    None,
+                ))
                 .await;
             assert_eq!(a.status, StatusCode::OK, "{}", a.text());
             distinct += 1;
@@ -54,7 +48,7 @@ async fn superseded_cache_entries_are_dropped_when_the_summaries_change() {
         "/api/v1/layers/coverage?month=2026-10",
         "/api/v1/layers/heat?month=2026-10",
     ] {
-        let a = app.send(get(uri)).await;
+        let a = app.send(get(uri, None)).await;
         assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
         distinct += 1;
     }
@@ -83,7 +77,9 @@ async fn superseded_cache_entries_are_dropped_when_the_summaries_change() {
     assert_eq!(a.json()["accepted"], 1, "{}", a.text());
     app.state.settle().unwrap();
 
-    let a = app.send(get("/api/v1/layers/grids?month=2026-10")).await;
+    let a = app
+        .send(get("/api/v1/layers/grids?month=2026-10", None))
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     let (after, bytes_after) = app.state.cache_usage();
     // The grids layer of the new version: its decoded month and the built layer.

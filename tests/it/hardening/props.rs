@@ -9,17 +9,14 @@
 //! Expected values come from the track (its segments and cleaning counts), not from the day
 //! rule under test.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use gridbeat::anomaly::Fingerprint;
-use gridbeat::assess::window::day_window;
-use gridbeat::assess::{period, Assessor, Params, WorkerDay};
-use gridbeat::cli::demo::sample;
-use gridbeat::config::Config;
-use gridbeat::model::{Month, Ping, WorkerId};
-use gridbeat::registry::{LoadOptions, Registry, Source};
-use gridbeat::track::{build, length_m_of, CleanMode, DropCounts};
+use gridbeat::assess::{period, Assessor};
+use gridbeat::model::{Ping, WorkerId};
+use gridbeat::track::{build, length_m_of, DropCounts};
 use proptest::prelude::*;
+
+use crate::util::{by_windows, sample_assessor, sample_pings};
 
 /// 2026-10-07T22:00:00+08:00.
 const BASE_MS: i64 = 1_791_381_600_000;
@@ -30,34 +27,15 @@ const WORKER: &str = "w-0001";
 /// The sample city's assessor, built once.
 fn assessor() -> &'static Assessor {
     static A: OnceLock<Assessor> = OnceLock::new();
-    A.get_or_init(|| {
-        let registry = Registry::from_sources(
-            Source::new("grids.geojson", sample::GRIDS),
-            Some(Source::new("workers.csv", sample::WORKERS)),
-            Some(Source::new("checkpoints.geojson", sample::CHECKPOINTS)),
-            &LoadOptions::default(),
-        )
-        .unwrap();
-        Assessor::new(
-            Arc::new(registry),
-            Params::new(Config::default(), CleanMode::Full),
-        )
-    })
+    A.get_or_init(sample_assessor)
 }
 
 /// Where the worker's sample patrol starts (inside the worker's grid).
 fn start() -> (f64, f64) {
     static S: OnceLock<(f64, f64)> = OnceLock::new();
     *S.get_or_init(|| {
-        let d = gridbeat::ingest::csv::read_pings(
-            sample::PINGS.as_bytes(),
-            "pings.csv",
-            gridbeat::model::Crs::Wgs84,
-        )
-        .unwrap();
-        let p = d
-            .pings
-            .iter()
+        let p = sample_pings()
+            .into_iter()
             .find(|p| p.worker.as_str() == WORKER)
             .unwrap();
         (p.lon, p.lat)
@@ -143,34 +121,6 @@ fn received(len: std::ops::Range<usize>) -> impl Strategy<Value = (Vec<Ping>, Ve
 /// `a` and `b` agree to 1e-9 relative (1e-6 absolute).
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()) + 1e-6
-}
-
-/// Each day of one worker's pings summarised on its own window, in day order, each taking the
-/// carry of the day before and the fingerprints of the earlier days of its month (as the
-/// service recomputes a dirty day from its store, where pings are in time order, ties in
-/// order of receipt).
-fn by_windows(a: &Assessor, worker: &WorkerId, pings: &[Ping]) -> Vec<WorkerDay> {
-    let mut sorted = pings.to_vec();
-    sorted.sort_by_key(|p| p.ts);
-    let mut days: Vec<chrono::NaiveDate> = sorted
-        .iter()
-        .map(|p| gridbeat::track::local_day(p.ts, a.tz))
-        .collect();
-    days.dedup();
-    let mut out: Vec<WorkerDay> = Vec::new();
-    for day in days {
-        let w = day_window(&sorted, day, a.tz, &a.track).expect("the day has pings");
-        let carry = out.last().and_then(|d| d.carry);
-        let earlier: Vec<Fingerprint> = out
-            .iter()
-            .filter(|d| Month::of(d.day) == Month::of(day))
-            .filter_map(|d| d.fingerprint.clone())
-            .collect();
-        let mut one = a.summarize_stream(worker, &sorted[w], carry, &|d| d == day, &earlier);
-        assert_eq!(one.len(), 1, "one summary for {day}");
-        out.push(one.remove(0));
-    }
-    out
 }
 
 proptest! {

@@ -3,51 +3,22 @@
 //! with other values is a conflict, counted as received and dropped.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gridbeat::cli::demo::sample;
-use gridbeat::model::{Crs, Ping};
+use gridbeat::model::Ping;
 use serde_json::{json, Value};
 
-use crate::util::{gridbeat, App};
-
-/// The sample week's pings, in file order.
-fn sample_pings() -> Vec<Ping> {
-    gridbeat::ingest::csv::read_pings(sample::PINGS.as_bytes(), "pings.csv", Crs::Wgs84)
-        .unwrap()
-        .pings
-}
-
-/// One §5.1 NDJSON line with every value the ping carries.
-fn line(p: &Ping) -> String {
-    let mut v = json!({"worker": p.worker.as_str(), "ts": p.ts, "lat": p.lat, "lon": p.lon});
-    for (k, x) in [
-        ("acc", p.acc_m),
-        ("speed", p.speed_mps),
-        ("bearing", p.bearing_deg),
-        ("alt", p.alt_m),
-        ("batt", p.batt_pct),
-    ] {
-        if let Some(x) = x {
-            v[k] = json!(x);
-        }
-    }
-    if p.mock {
-        v["mock"] = json!(true);
-    }
-    if let Some(c) = &p.checkin {
-        v["checkin"] = json!(c.as_ref());
-    }
-    v.to_string()
-}
+use crate::util::{
+    batch_report, get_json, ndjson_line, sample_pings, settle, without_timing, worker_row, App,
+};
 
 /// Posts pings as NDJSON (in batches of 5,000) and sums the answers' counts.
 async fn post(app: &App, pings: &[Ping]) -> [u64; 4] {
     let mut sum = [0u64; 4];
     for chunk in pings.chunks(5_000) {
-        let body: String = chunk.iter().map(|p| line(p) + "\n").collect();
+        let body: String = chunk.iter().map(|p| ndjson_line(p) + "\n").collect();
         let a = app
             .send(
                 Request::post("/api/v1/pings")
@@ -69,49 +40,16 @@ async fn post(app: &App, pings: &[Ping]) -> [u64; 4] {
     sum
 }
 
-/// Brings every summary up to date.
-async fn settle(app: &App) {
-    let s = Arc::clone(&app.state);
-    tokio::task::spawn_blocking(move || s.settle().unwrap())
-        .await
-        .unwrap();
-}
-
-/// A GET answered 200, as JSON.
-async fn get(app: &App, uri: &str) -> Value {
-    let a = app
-        .send(Request::get(uri).body(Body::empty()).unwrap())
-        .await;
-    assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text());
-    a.json()
-}
-
 /// The October report without the fields that say when it was made.
 async fn report(app: &App) -> Value {
-    let mut v = get(app, "/api/v1/reports/2026-10?format=json").await;
+    let v = get_json(&app.state, "/api/v1/reports/2026-10?format=json").await;
     assert_eq!(v["freshness"]["pending"], 0);
-    strip(&mut v);
-    v
+    without_timing(v)
 }
 
-fn strip(v: &mut Value) {
-    let o = v.as_object_mut().unwrap();
-    o.remove("generated_at");
-    o.remove("freshness");
-}
-
-/// A worker's row of a report.
-fn row<'a>(report: &'a Value, worker: &str) -> &'a Value {
-    report["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["worker"] == worker)
-        .unwrap_or_else(|| panic!("no row for {worker}"))
-}
-
-/// `gridbeat report` for October on a pings file; returns the report and the standard error.
-fn batch_report(dir: &std::path::Path, pings: &std::path::Path, name: &str) -> (Value, String) {
+/// `gridbeat report` for October on a pings file, beside the sample registry written into
+/// `dir`, out to `dir/name`; returns the report and the standard error.
+fn batch(dir: &std::path::Path, pings: &std::path::Path, name: &str) -> (Value, String) {
     for (file, text) in [
         ("grids.geojson", sample::GRIDS),
         ("workers.csv", sample::WORKERS),
@@ -119,30 +57,8 @@ fn batch_report(dir: &std::path::Path, pings: &std::path::Path, name: &str) -> (
     ] {
         std::fs::write(dir.join(file), text).unwrap();
     }
-    let f = |n: &str| dir.join(n).display().to_string();
-    let out = gridbeat()
-        .args([
-            "report",
-            "--grids",
-            &f("grids.geojson"),
-            "--workers",
-            &f("workers.csv"),
-            "--checkpoints",
-            &f("checkpoints.geojson"),
-            "--pings",
-        ])
-        .arg(pings)
-        .args(["--month", "2026-10", "--format", "json", "--out"])
-        .arg(dir.join(name))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    let mut v: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name).join("report.json")).unwrap())
-            .unwrap();
-    strip(&mut v);
-    (v, stderr)
+    let (v, stderr) = batch_report(dir, pings, &dir.join(name), &[]);
+    (without_timing(v), stderr)
 }
 
 /// Resending a batch whose answer was lost (whole, twice, or 500 pings of it) changes no
@@ -156,13 +72,13 @@ async fn retries_change_no_figure_in_either_door() {
     let n = pings.len() as u64;
     let first = post(&app, &pings).await;
     assert_eq!(first[0] + first[1], n, "each ping stored or a same-key one");
-    settle(&app).await;
+    settle(&app.state).await;
     let before = report(&app).await;
 
     // The whole batch again, twice: every ping is a repeat, nothing else.
     for _ in 0..2 {
         let again = post(&app, &pings).await;
-        settle(&app).await;
+        settle(&app.state).await;
         assert_eq!(
             report(&app).await,
             before,
@@ -179,12 +95,12 @@ async fn retries_change_no_figure_in_either_door() {
     let resent = &pings[..500];
     let worker = resent[0].worker.as_str().to_string();
     let answer = post(&app, resent).await;
-    settle(&app).await;
+    settle(&app.state).await;
     let after = report(&app).await;
     for key in ["pings", "accepted_share", "score"] {
         assert_eq!(
-            row(&after, &worker)[key],
-            row(&before, &worker)[key],
+            worker_row(&after, &worker)[key],
+            worker_row(&before, &worker)[key],
             "{worker}: {key}"
         );
     }
@@ -224,8 +140,8 @@ async fn retries_change_no_figure_in_either_door() {
     let expected = text.lines().skip(1).filter(|l| !seen.insert(*l)).count();
     assert!(expected >= 500);
 
-    let (plain, _) = batch_report(dir.path(), &original, "plain");
-    let (batch, stderr) = batch_report(dir.path(), &with_repeats, "resent");
+    let (plain, _) = batch(dir.path(), &original, "plain");
+    let (batch, stderr) = batch(dir.path(), &with_repeats, "resent");
     assert_eq!(batch, plain, "repeated rows moved the batch report");
     assert_eq!(after, batch, "the service differs from the batch door");
     assert!(
@@ -243,21 +159,21 @@ async fn a_conflict_is_received_and_dropped_and_its_copy_is_a_repeat() {
     let worker = pings[0].worker.as_str().to_string();
     assert!(pings.iter().all(|p| p.worker.as_str() == worker));
     post(&app, &pings).await;
-    settle(&app).await;
+    settle(&app.state).await;
     let k = 150;
     let day = chrono::DateTime::from_timestamp_millis(pings[k].ts)
         .unwrap()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
     let uri = format!("/api/v1/workers/{worker}/days/{day}");
-    let before = get(&app, &uri).await;
+    let before = get_json(&app.state, &uri).await;
     let report_before = report(&app).await;
 
     let mut moved = pings[k].clone();
     moved.lat += 0.0005;
     assert_eq!(post(&app, &[moved.clone()]).await, [0, 1, 1, 0]);
-    settle(&app).await;
-    let after = get(&app, &uri).await;
+    settle(&app.state).await;
+    let after = get_json(&app.state, &uri).await;
     assert_eq!(after["pings"], before["pings"].as_u64().unwrap() + 1);
     assert_eq!(
         after["dropped"]["conflict"],
@@ -266,14 +182,17 @@ async fn a_conflict_is_received_and_dropped_and_its_copy_is_a_repeat() {
     assert_eq!(after["accepted"], before["accepted"]);
     let report_after = report(&app).await;
     assert_eq!(
-        row(&report_after, &worker)["pings"],
-        row(&report_before, &worker)["pings"].as_u64().unwrap() + 1
+        worker_row(&report_after, &worker)["pings"],
+        worker_row(&report_before, &worker)["pings"]
+            .as_u64()
+            .unwrap()
+            + 1
     );
 
     // The conflict resent: a repeat of it, nothing moves.
     assert_eq!(post(&app, &[moved]).await, [0, 1, 0, 1]);
-    settle(&app).await;
-    let mut again = get(&app, &uri).await;
+    settle(&app.state).await;
+    let mut again = get_json(&app.state, &uri).await;
     let mut after = after;
     again.as_object_mut().unwrap().remove("stale");
     after.as_object_mut().unwrap().remove("stale");

@@ -12,7 +12,7 @@ use gridbeat::server::{recompute, registry};
 use gridbeat::store::RegistryFile;
 use serde_json::Value;
 
-use crate::util::App;
+use crate::util::{get, sample_pings, send, token, Answer, App};
 
 /// The sample's grids with `extra` grids (far east of the city, in the first community)
 /// inserted before its first grid, so that every grid's index differs from the sample's.
@@ -53,39 +53,17 @@ fn sample_codes() -> BTreeSet<String> {
         .collect()
 }
 
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
-
-/// One request through the router of `state`.
-async fn send(
-    state: &Arc<gridbeat::server::AppState>,
-    request: Request<Body>,
-) -> (StatusCode, Vec<u8>) {
-    use tower::ServiceExt;
-    let resp = gridbeat::server::router(Arc::clone(state))
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = resp.status();
-    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, body.to_vec())
-}
-
 /// An answer is 200 and names the grids of exactly one registry, and a grid nobody is
 /// assigned to and nobody walked has no figures.
 fn check(
     path: &str,
-    (status, body): &(StatusCode, Vec<u8>),
+    answer: &Answer,
     a: &BTreeSet<String>,
     b: &BTreeSet<String>,
     extra: &BTreeSet<String>,
 ) {
-    let text = String::from_utf8_lossy(body);
-    assert_eq!(*status, StatusCode::OK, "{path}: {text}");
-    let doc: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text());
+    let doc = answer.json();
     let codes: BTreeSet<String> = if path.contains("reports") {
         doc["grids"]
             .as_array()
@@ -118,14 +96,7 @@ fn check(
 async fn layers_and_reports_racing_registry_uploads_answer_from_one_registry() {
     let app = App::new(vec![], |_| {}).await;
     // A day of figures: the sample's pings of 2026-10-01, summarised.
-    let decoded = gridbeat::ingest::csv::read_pings(
-        sample::PINGS.as_bytes(),
-        "pings.csv",
-        gridbeat::model::Crs::Wgs84,
-    )
-    .unwrap();
-    let day: Vec<_> = decoded
-        .pings
+    let day: Vec<_> = sample_pings()
         .into_iter()
         .filter(|p| p.ts < 1_790_870_400_000)
         .collect();
@@ -173,7 +144,7 @@ async fn layers_and_reports_racing_registry_uploads_answer_from_one_registry() {
                     1 => "/api/v1/layers/grids?day=2026-10-01",
                     _ => "/api/v1/reports/2026-10",
                 };
-                let answer = send(&state, get(path)).await;
+                let answer = send(&state, get(path, None)).await;
                 check(path, &answer, &a, &b, &extra);
             }
         }));
@@ -228,7 +199,6 @@ async fn tile_urls_never_reflect_the_host_header() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_months_are_those_of_the_tokens_scope() {
-    use crate::util::token;
     let app = App::new(
         vec![
             token("city", "viewer", None, &[]),
@@ -240,14 +210,7 @@ async fn config_months_are_those_of_the_tokens_scope() {
     )
     .await;
     // Figures of w-0001 only (community 430102001001), on 2026-10-01.
-    let decoded = gridbeat::ingest::csv::read_pings(
-        sample::PINGS.as_bytes(),
-        "pings.csv",
-        gridbeat::model::Crs::Wgs84,
-    )
-    .unwrap();
-    let day: Vec<_> = decoded
-        .pings
+    let day: Vec<_> = sample_pings()
         .into_iter()
         .filter(|p| p.worker.as_str() == "w-0001" && p.ts < 1_790_870_400_000)
         .collect();
@@ -263,14 +226,7 @@ async fn config_months_are_those_of_the_tokens_scope() {
     let months = |who: &'static str| {
         let app = &app;
         async move {
-            let a = app
-                .send(
-                    Request::get("/api/v1/config.json")
-                        .header("authorization", format!("Bearer {who}"))
-                        .body(Body::empty())
-                        .unwrap(),
-                )
-                .await;
+            let a = app.send(get("/api/v1/config.json", Some(who))).await;
             assert_eq!(a.status, StatusCode::OK, "{}", a.text());
             a.json()["months"].clone()
         }

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-use crate::util::{demo_data, free_port, gridbeat, http, Served};
+use crate::util::{
+    assert_success, demo_data, free_port, gridbeat, http, ndjson_line, sample_pings,
+    without_timing, Served,
+};
 
 /// A config that recomputes quickly.
 fn fast_config(dir: &Path) -> PathBuf {
@@ -70,32 +73,7 @@ fn serve_refused(data: &Path, extra: &[&str]) -> String {
 
 /// The sample month's pings as NDJSON lines, in file order.
 fn sample_lines() -> Vec<String> {
-    let decoded = gridbeat::ingest::csv::read_pings(
-        gridbeat::cli::demo::sample::PINGS.as_bytes(),
-        "pings.csv",
-        gridbeat::model::Crs::Wgs84,
-    )
-    .unwrap();
-    decoded
-        .pings
-        .iter()
-        .map(|p| {
-            let mut v = serde_json::json!({"worker": p.worker.as_str(), "ts": p.ts, "lat": p.lat, "lon": p.lon});
-            if let Some(a) = p.acc_m {
-                v["acc"] = serde_json::json!(a);
-            }
-            if let Some(s) = p.speed_mps {
-                v["speed"] = serde_json::json!(s);
-            }
-            if p.mock {
-                v["mock"] = serde_json::json!(true);
-            }
-            if let Some(c) = &p.checkin {
-                v["checkin"] = serde_json::json!(c.as_ref());
-            }
-            v.to_string()
-        })
-        .collect()
+    sample_pings().iter().map(ndjson_line).collect()
 }
 
 /// Posts NDJSON lines: the status, the answer and the headers.
@@ -124,15 +102,6 @@ fn get_json(port: u16, path: &str) -> (u16, serde_json::Value) {
         status,
         serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
     )
-}
-
-/// The report without what changes from one request to the next.
-fn strip(mut v: serde_json::Value) -> serde_json::Value {
-    if let Some(o) = v.as_object_mut() {
-        o.remove("generated_at");
-        o.remove("freshness");
-    }
-    v
 }
 
 /// The month's report once no summary is pending.
@@ -309,7 +278,7 @@ fn random_bytes_in_stored_summaries_are_detected_withheld_and_recomputed() {
     let lines = sample_lines();
     let server = Served::start(&data, Some(&config));
     post_all(server.port, &lines[..12_000]);
-    let before = strip(current_report(server.port));
+    let before = without_timing(current_report(server.port));
     assert!(server.stop().success());
 
     // 8 summaries get 16 random bytes each at a random place.
@@ -354,7 +323,7 @@ fn random_bytes_in_stored_summaries_are_detected_withheld_and_recomputed() {
         let (status, v) = get_json(server.port, "/api/v1/reports/2026-10");
         assert_eq!(status, 200, "{v}");
         let pending = v["freshness"]["pending"].as_u64().unwrap();
-        let v = strip(v);
+        let v = without_timing(v);
         if pending == 0 && v == before {
             break v;
         }
@@ -389,7 +358,7 @@ fn after_a_clean_stop_the_database_file_alone_holds_everything() {
     let lines = sample_lines();
     let server = Served::start(&data, Some(&config));
     let accepted = post_all(server.port, &lines[..3_000]);
-    let before = strip(current_report(server.port));
+    let before = without_timing(current_report(server.port));
     assert!(server.stop().success());
 
     // Only gridbeat.db (and the lock file) are needed.
@@ -410,7 +379,7 @@ fn after_a_clean_stop_the_database_file_alone_holds_everything() {
     let server = Served::start(&data, Some(&config));
     let (_, v) = get_json(server.port, "/api/v1/reports/2026-10");
     assert_eq!(v["freshness"]["pending"], 0, "{v}");
-    assert_eq!(strip(v), before);
+    assert_eq!(without_timing(v), before);
 }
 
 #[test]
@@ -511,11 +480,7 @@ impl Tmpfs {
             .arg(&self.0)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     }
 }
 
@@ -732,7 +697,7 @@ fn sigkill_during_registry_uploads_and_recomputes_leaves_one_whole_registry_and_
         let (_, _, body) = http(server.port, "GET", "/api/v1/registry/workers", &[], b"").unwrap();
         String::from_utf8(body).unwrap()
     };
-    let served = strip(current_report(server.port));
+    let served = without_timing(current_report(server.port));
     drop(server);
 
     // The same pings and registry in a fresh directory, never killed.
@@ -741,5 +706,5 @@ fn sigkill_during_registry_uploads_and_recomputes_leaves_one_whole_registry_and_
     let server = Served::start(&data2, Some(&config));
     assert_eq!(put_registry(server.port, "workers", &final_workers), 200);
     post_all(server.port, &lines[..6_000]);
-    assert_eq!(strip(current_report(server.port)), served);
+    assert_eq!(without_timing(current_report(server.port)), served);
 }

@@ -16,16 +16,12 @@ use flate2::write::GzEncoder;
 use gridbeat::cli::demo::sample;
 use serde_json::{json, Value};
 
-use crate::util::{demo_data, gridbeat, http, http_raw, token, App, Served};
+use crate::util::{demo_data, gridbeat, http, http_raw, now_s, token, App, Served};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), flate2::Compression::best());
     e.write_all(data).unwrap();
     e.finish().unwrap()
-}
-
-fn now_s() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 async fn app() -> App {
@@ -349,13 +345,7 @@ fn serve(dir: &std::path::Path, server: &str, nofile: Option<u32>) -> Served {
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
-    let mut s = Served {
-        child,
-        port,
-        stderr,
-    };
-    s.wait_healthy();
-    s
+    Served::watch(child, port, stderr)
 }
 
 #[test]
