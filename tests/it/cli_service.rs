@@ -155,6 +155,7 @@ fn the_demo_serves_the_sample_city_and_its_curl_commands_work_as_printed() {
         }
     }
     assert_eq!(curls.len(), 3, "three curl commands printed");
+    assert!(!token.is_empty(), "a viewer token printed");
     assert!(
         curls.iter().all(|c| c.contains(&token)),
         "each uses the viewer token"

@@ -72,9 +72,9 @@ fn json_has_every_checkpoint_with_visits_and_compliance() {
     // Another month has no visits: compliance 0 everywhere.
     let out = visits(&sample("checkpoints.geojson"), &["--month", "2026-11"]);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
-    assert!(doc["checkpoints"]
-        .as_array()
-        .unwrap()
+    let cps = doc["checkpoints"].as_array().unwrap();
+    assert!(!cps.is_empty(), "no checkpoints in {doc}");
+    assert!(cps
         .iter()
         .all(|c| c["count"] == 0 && c["compliance"] == 0.0));
 }

@@ -8,6 +8,7 @@ use gridbeat::model::{Ping, WorkerId};
 use crate::util::{by_windows, sample_assessor, sample_pings};
 
 fn assert_same(batch: &[WorkerDay], windows: &[WorkerDay]) {
+    assert!(!batch.is_empty(), "no worker-days to compare");
     assert_eq!(batch.len(), windows.len());
     for (b, w) in batch.iter().zip(windows) {
         assert_eq!(b.day, w.day);

@@ -393,7 +393,9 @@ fn the_period_keeps_its_days_only() {
             assert_eq!(feat["properties"]["day"], "2026-10-03");
         }
     }
-    for v in features(&build(Layer::Visits, &f)) {
+    let visits = build(Layer::Visits, &f);
+    assert!(!features(&visits).is_empty());
+    for v in features(&visits) {
         let start = v["properties"]["start"].as_str().unwrap();
         assert!(start.starts_with("2026-10-03T"), "{start}");
         assert!(start.ends_with("+08:00"), "{start}");
@@ -634,6 +636,7 @@ fn grid_coverage_and_scores_agree_with_the_report() {
     )
     .unwrap();
     let doc = build(Layer::Grids, &month_filter());
+    assert!(!report.grids.is_empty(), "the report has grids");
     assert_eq!(features(&doc).len(), report.grids.len());
     for row in &report.grids {
         let f = features(&doc)

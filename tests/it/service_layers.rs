@@ -248,6 +248,7 @@ async fn filters_narrow_what_they_should() {
         .all(|f| f["properties"]["worker"] == worker.as_str()));
     // day=
     let d = layer(&state, &format!("tracks?day={day}"), "city").await;
+    assert!(!features(&d).is_empty());
     assert!(features(&d).len() < features(&all).len());
     assert!(features(&d)
         .iter()
@@ -301,6 +302,7 @@ async fn the_grids_layer_has_the_reports_figures() {
     assert_eq!(a.status, StatusCode::OK);
     let report = a.json();
     let rows = report["grids"].as_array().unwrap();
+    assert!(!rows.is_empty());
     assert_eq!(rows.len(), features(&grids).len());
     for f in features(&grids) {
         let p = &f["properties"];
@@ -470,7 +472,9 @@ async fn tiles_tilejson_and_style() {
     let style = a.json();
     assert_eq!(style["version"], 8);
     let sources = style["sources"].as_object().unwrap();
-    for l in style["layers"].as_array().unwrap() {
+    let layers = style["layers"].as_array().unwrap();
+    assert!(!layers.is_empty(), "the style has layers");
+    for l in layers {
         if let Some(s) = l["source"].as_str() {
             assert!(
                 sources.contains_key(s),

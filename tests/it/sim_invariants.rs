@@ -527,6 +527,7 @@ fn a_streets_file_is_walked() {
     check_tiling(dir.path(), &city);
     // Helsinki, not Changsha.
     let rows = read_csv(dir.path());
+    assert!(!rows.is_empty());
     assert!(rows
         .iter()
         .all(|r| (r.lon - 24.94).abs() < 0.1 && (r.lat - 60.17).abs() < 0.1));
@@ -566,6 +567,7 @@ fn sample_city_is_what_the_documented_command_writes() {
     };
     let fresh = file_bytes(run(&opts).path());
     let committed = file_bytes(&sample);
+    assert!(!committed.is_empty(), "data/sample has files");
     assert_eq!(fresh.len(), committed.len());
     for ((nf, bf), (nc, bc)) in fresh.iter().zip(&committed) {
         assert_eq!(nf, nc);
@@ -719,8 +721,9 @@ fn default_shares_keep_day_shifts_and_the_old_truth_format() {
         let m = local_midnight_s(opts.start + chrono::Days::new(d as u64));
         assert!(crossing_workers(&times, m).is_empty());
     }
-    assert!(read_truth(dir.path())
-        .workers
+    let workers = read_truth(dir.path()).workers;
+    assert!(!workers.is_empty());
+    assert!(workers
         .iter()
         .all(|w| w.shift.is_none() && w.app_mode.is_none()));
 }
@@ -890,6 +893,7 @@ fn worker_modes_are_seeded_and_nested() {
     }
     // Every worker sparse: the anomaly labels give way to diligent.
     let all = modes(0.0, 1.0);
+    assert!(!all.is_empty());
     assert!(all
         .iter()
         .all(|w| w.1 == sim::AppMode::Sparse

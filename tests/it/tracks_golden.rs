@@ -34,7 +34,9 @@ fn check(golden_name: &str) {
         "these references have the gates off"
     );
 
-    for w in golden["workers"].as_array().unwrap() {
+    let workers = golden["workers"].as_array().unwrap();
+    assert!(!workers.is_empty(), "{golden_name} has workers");
+    for w in workers {
         let name = w["worker"].as_str().unwrap();
         let pings = &by_worker[name];
         let t = build(pings, &params);
