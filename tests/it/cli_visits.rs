@@ -60,7 +60,7 @@ fn json_has_every_checkpoint_with_visits_and_compliance() {
             assert!(v["worker"].as_str().unwrap().starts_with("w-"));
         }
     }
-    // The library run in tests/visits_truth.rs finds 348 on the same data.
+    // The library run in tests/it/visits_truth.rs finds 348 on the same data.
     assert_eq!(total, 348);
     let workers = doc["workers"].as_array().expect("workers");
     assert_eq!(workers.len(), 20);
