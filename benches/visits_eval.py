@@ -8,7 +8,7 @@ Usage:
         --out /tmp/ref-visits/visits.json
     python3 benches/visits_eval.py /tmp/ref-visits/visits.json /tmp/ref-visits/truth.json
 
-Matching rule (the same as tests/visits_truth.rs): a detected visit matches a truth visit of the
+Matching rule (the same as tests/it/visits_truth.rs): a detected visit matches a truth visit of the
 same worker and checkpoint whose [start, end] overlaps it (closed intervals, whole seconds).
     precision = detected visits matching some truth visit / detected visits
     recall    = truth visits matched by some detected visit / truth visits

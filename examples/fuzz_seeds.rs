@@ -2,7 +2,7 @@
 //! inputs: the sample city, the shared data (`../shared/data`: phone tracks, OsmAnd and
 //! OwnTracks requests, GPX, registries) and stored summaries of the sample month. Run by hand
 //! from the repository (`cargo run --example fuzz_seeds`), then minimise (`fuzz/README.md`);
-//! `tests/hardening/fuzz_corpus.rs` replays the corpus in `cargo test`.
+//! `tests/it/hardening/fuzz_corpus.rs` replays the corpus in `cargo test`.
 
 use std::io::Write;
 use std::path::PathBuf;

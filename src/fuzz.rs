@@ -5,7 +5,7 @@
 //! here with `assert!`, so a broken promise is a crash the fuzzer reports).
 //!
 //! The corpus kept in `fuzz/corpus/<target>/` is replayed through these same functions by the
-//! test suite (`tests/hardening/fuzz_corpus.rs`), so a fixed crash stays fixed without a
+//! test suite (`tests/it/hardening/fuzz_corpus.rs`), so a fixed crash stays fixed without a
 //! fuzzer. [`TARGETS`] lists them; `fuzz/README.md` says how to run them.
 //!
 //! Inputs that are text to the real door (registry files) are read with lossy UTF-8, so the

@@ -16,7 +16,7 @@
 //! (the carry, at the window's start) and the next `relocation_pings` candidates (inside the
 //! window by 3.); segments, stays, dwell visits, episodes, static-device runs and fingerprints
 //! are all computed within a segment, and every segment touching D lies inside the window by 2.
-//! The test `tests/day_windows.rs` checks it on night shifts and late pings.
+//! The test `tests/it/day_windows.rs` checks it on night shifts and late pings.
 //!
 //! The window is usually D plus a few minutes; it grows only when the phone reports without a
 //! pause across midnight (a night shift), by that continuous run.

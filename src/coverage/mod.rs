@@ -9,7 +9,7 @@
 //! of `cell_size_m` (2.5 m by default, 4 × 4 samples per 10 m cell), in a local metric frame at
 //! the grid's centre; the share is covered inside samples over inside samples, and the covered
 //! area is that share of the grid's ellipsoidal area. Against GEOS buffers on the 54 Helsinki
-//! grids the error is below 0.002 at radii 10, 30 and 50 m (`tests/coverage_golden.rs`),
+//! grids the error is below 0.002 at radii 10, 30 and 50 m (`tests/it/coverage_golden.rs`),
 //! inside the ±0.01 the design asks for.
 //!
 //! **Speed.** A step is rasterised row by row as the exact intersection of its capsule with the

@@ -7,7 +7,7 @@
 //! of samples whose centre is within the radius of the track. The share is the ratio of the two
 //! counts; the error is that of counting lattice points in a region, about `s` times the
 //! region's boundary length with signs that mostly cancel, and is measured against GEOS
-//! buffers in `tests/coverage_golden.rs`.
+//! buffers in `tests/it/coverage_golden.rs`.
 //!
 //! Covering a step A→B rasterises its capsule (every point within `r` of the segment) row by
 //! row: the capsule is convex, so on one row it is one interval, the hull of the intervals cut

@@ -1,0 +1,54 @@
+//! gridbeat's integration tests: one test binary (as ripgrep's `tests/integration`), so the
+//! crate and its dependencies (polars, axum, SQLite) are linked once, not once per test file.
+//! Each former test file is a module; the helpers they share are in `util`.
+//!
+//! The modules marked `assess` need the default feature (the monthly assessment, `report`
+//! and the service); `cargo test --no-default-features` runs the others.
+//!
+//! Paths: `data/sample/` and `tests/fixtures/` are found from `CARGO_MANIFEST_DIR`, the golden
+//! reference data in `../shared/data` beside the checkout.
+
+mod util;
+
+mod cli_config;
+mod cli_coverage;
+mod cli_demo;
+mod cli_locate;
+#[cfg(feature = "assess")]
+mod cli_service;
+mod cli_tracks;
+mod cli_visits;
+mod coverage_golden;
+mod coverage_props;
+mod day_windows;
+#[cfg(feature = "assess")]
+mod hardening;
+mod ingest_parquet;
+mod ingest_table;
+mod layers_geojson;
+mod locate_golden;
+#[cfg(feature = "assess")]
+mod map_page;
+#[cfg(feature = "assess")]
+mod one_engine;
+mod registry_validation;
+#[cfg(feature = "assess")]
+mod report_e2e;
+mod report_xlsx;
+mod sample_city;
+#[cfg(feature = "assess")]
+mod service_crash;
+#[cfg(feature = "assess")]
+mod service_http;
+#[cfg(feature = "assess")]
+mod service_incremental;
+#[cfg(feature = "assess")]
+mod service_layers;
+#[cfg(feature = "assess")]
+mod service_report;
+mod sim_invariants;
+mod stored_summaries;
+mod tiles_decode;
+mod track_properties;
+mod tracks_golden;
+mod visits_truth;

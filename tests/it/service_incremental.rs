@@ -1,0 +1,110 @@
+//! Late and out-of-order pings end in the same summaries as the batch door: the sample week is
+//! posted days backwards, one day with its pings in reverse order, and a few pings of the
+//! first day a "week" late; after each post the service recomputes only what is dirty. Every
+//! stored worker-day must then equal, field for field (masks, visits, flags, fingerprint,
+//! path, carry), what the batch engine computes from all the pings in the order received.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use gridbeat::model::{Ping, WorkerId};
+use gridbeat::server::AppState;
+use serde_json::json;
+
+use crate::util::{self, ndjson_line, sample_pings, send, settle, App};
+
+async fn post(state: &Arc<AppState>, pings: &[Ping]) {
+    for chunk in pings.chunks(4000) {
+        let body: Vec<String> = chunk.iter().map(ndjson_line).collect();
+        let ndjson = "application/x-ndjson";
+        let a = send(
+            state,
+            util::post("/api/v1/pings", ndjson, body.join("\n"), None),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK);
+        let v = a.json();
+        assert_eq!(v["rejected"], json!([]), "{v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
+    let app = App::new(vec![], |_| {}).await;
+    let state = &app.state;
+    let tz = state.engine().assessor.tz;
+    let day_of = |p: &Ping| {
+        chrono::DateTime::from_timestamp_millis(p.ts)
+            .unwrap()
+            .with_timezone(&tz)
+            .date_naive()
+    };
+    let mut by_day: BTreeMap<chrono::NaiveDate, Vec<Ping>> = BTreeMap::new();
+    for p in sample_pings() {
+        by_day.entry(day_of(&p)).or_default().push(p);
+    }
+    let days: Vec<chrono::NaiveDate> = by_day.keys().copied().collect();
+    assert!(days.len() >= 7);
+    // A few pings of the first morning held back, to arrive "a week late".
+    let first = days[0];
+    let first_day = by_day.get_mut(&first).unwrap();
+    let late: Vec<Ping> = first_day
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 7 == 3)
+        .map(|(_, p)| p.clone())
+        .collect();
+    first_day.retain(|p| !late.contains(p));
+
+    // The order of receipt: days backwards, day 3 reversed within, the late pings last.
+    let mut received: Vec<Ping> = Vec::new();
+    for (k, d) in days.iter().rev().enumerate() {
+        let mut pings = by_day[d].clone();
+        if *d == days[2] {
+            pings.reverse();
+        }
+        post(state, &pings).await;
+        received.extend(pings);
+        if k % 2 == 0 {
+            settle(state).await;
+        }
+    }
+    settle(state).await;
+    post(state, &late).await;
+    received.extend(late);
+    let s = Arc::clone(state);
+    let n = tokio::task::spawn_blocking(move || s.settle().unwrap())
+        .await
+        .unwrap();
+    assert!(n >= 1, "the late pings dirtied their day");
+
+    // The batch door's summaries of the same pings in the same order of receipt.
+    let engine = state.engine();
+    let a = &engine.assessor;
+    let mut by_worker: BTreeMap<WorkerId, Vec<Ping>> = BTreeMap::new();
+    for p in received {
+        by_worker.entry(p.worker.clone()).or_default().push(p);
+    }
+    let mut compared = 0;
+    for (w, pings) in &by_worker {
+        let batch = a.summarize_worker(w, pings);
+        let stored = state
+            .store
+            .worker_summaries(w.as_str(), chrono::NaiveDate::MIN..chrono::NaiveDate::MAX)
+            .unwrap();
+        assert_eq!(
+            stored.iter().map(|r| r.day).collect::<Vec<_>>(),
+            batch.iter().map(|d| d.day).collect::<Vec<_>>(),
+            "{w:?}: the days with figures"
+        );
+        for (row, expected) in stored.iter().zip(&batch) {
+            let restored = a.decode(&row.data).unwrap();
+            assert!(restored.stale.is_empty());
+            assert_eq!(&restored.day, expected, "{w:?} {}", row.day);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 100, "{compared} worker-days compared");
+    assert_eq!(state.store.stats().unwrap().pending, 0);
+}
