@@ -124,3 +124,17 @@ fn cut(text: &str, max: usize) -> String {
         None => text.to_string(),
     }
 }
+
+/// The answers every operation that needs a token can give besides its own (DESIGN.md §5.4):
+/// listed in the OpenAPI document of each such operation.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // a description for the OpenAPI document, never built
+pub enum TokenAnswers {
+    /// `unauthorized`: no token, or one the server does not know. Checked before the request's
+    /// parameters and body, so a bad request without a token is a 401, not a 400.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// `rate_limited`: the token is over its rate; `Retry-After` says when to try again.
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
+}

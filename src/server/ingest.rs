@@ -317,16 +317,55 @@ fn count_rejection(source: Source, code: &'static str) {
     metrics::counter!("gridbeat_pings_rejected_total", "source" => source.as_str(), "reason" => code).increment(1);
 }
 
+/// A ping of DESIGN.md §5.1, as `POST /api/v1/pings` takes it. A record that is not one is
+/// rejected on its own in the `200` answer (`rejected`), never the whole batch.
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // describes the wire format for the OpenAPI document
+pub struct PingJson {
+    /// The worker's id.
+    pub worker: String,
+    /// When the fix was taken: RFC 3339 with an offset, or Unix seconds or milliseconds.
+    #[schema(value_type = String, example = "2026-10-08T09:30:00+08:00")]
+    pub ts: serde_json::Value,
+    /// Latitude, degrees.
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    pub lat: f64,
+    /// Longitude, degrees.
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    pub lon: f64,
+    /// Reported accuracy, metres.
+    pub acc: Option<f64>,
+    /// Speed, m/s.
+    pub speed: Option<f64>,
+    /// Bearing, degrees.
+    pub bearing: Option<f64>,
+    /// Altitude, metres.
+    pub alt: Option<f64>,
+    /// Battery, percent.
+    pub batt: Option<f64>,
+    /// The datum of `lat`/`lon`: `wgs84` (default), `gcj02` or `bd09`.
+    #[schema(schema_with = super::openapi::crs)]
+    pub crs: Option<String>,
+    /// The client flags the fix as a mock location.
+    pub mock: Option<bool>,
+    /// A checkpoint's code: a check-in there.
+    pub checkin: Option<String>,
+}
+
 /// `POST /api/v1/pings`: a JSON array or NDJSON of §5.1 pings (gzip allowed).
-#[utoipa::path(post, path = "/api/v1/pings", tag = "ingest",
-    request_body(content = String, description = "JSON array or NDJSON of pings (DESIGN.md §5.1); gzip (every member read) allowed; at most max_body_bytes before and after gzip",
-        content_type = "application/json"),
+#[utoipa::path(post, path = "/api/v1/pings", tag = "ingest", security(("bearer" = [])),
+    request_body(description = "A JSON array of pings (`#/components/schemas/PingJson`, DESIGN.md §5.1), or one; or NDJSON, one ping a line. \
+        Every record is judged on its own: one that is not a ping is listed in `rejected` of the 200 answer, so any JSON value is accepted here. \
+        gzip (every member read) allowed; at most max_body_bytes before and after gzip.",
+        content((serde_json::Value = "application/json"), (String = "application/x-ndjson"))),
     responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected; a resent ping is a repeat and changes nothing"),
         (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read: bad_json, empty_body, bad_gzip (refused whole), bad_body (broken chunks, cut off)"),
-        (status = 401, body = super::error::ErrorBody, description = "checked before the body is read"),
         (status = 408, body = super::error::ErrorBody, description = "request_timeout: the body did not arrive within body_timeout_s"),
         (status = 413, body = super::error::ErrorBody, description = "body_too_large, or too_many_records (counted while decoding: refused at max_batch + 1)"),
-        (status = 415, body = super::error::ErrorBody), (status = 429, body = super::error::ErrorBody)))]
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a viewer token"),
+        (status = 415, body = super::error::ErrorBody, description = "`unsupported_media_type` (not JSON or NDJSON), `unsupported_encoding`"),
+        (status = 507, body = super::error::ErrorBody, description = "`insufficient_storage`: nothing stored; send again later"),
+        super::error::TokenAnswers))]
 pub async fn post_pings(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -411,17 +450,50 @@ pub async fn post_pings(
     Ok(axum::Json(answer).into_response())
 }
 
+/// The fields of an OsmAnd request (DESIGN.md §5.4), in the query string or a form body. The
+/// device's token may come as the `token` parameter (security scheme `osmand_token`).
+#[derive(Clone, Debug, serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes the wire format for the OpenAPI document
+pub struct OsmandFields {
+    /// The device id (or `deviceid`): a row of devices.csv, or a worker's id
+    /// (`400 unknown_device` otherwise).
+    pub id: Option<String>,
+    /// Latitude, degrees (or `location=lat,lon`); without a position the request is
+    /// `400 no_position`.
+    #[param(minimum = -90.0, maximum = 90.0)]
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    pub lat: Option<f64>,
+    /// Longitude, degrees.
+    #[param(minimum = -180.0, maximum = 180.0)]
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    pub lon: Option<f64>,
+    /// Unix seconds (< 2^31) or milliseconds, ISO 8601 with an offset, or `yyyy-MM-dd
+    /// HH:mm:ss` in the configured time zone; without it, the receipt time.
+    pub timestamp: Option<String>,
+    /// Speed, knots.
+    pub speed: Option<f64>,
+    /// Bearing, degrees (or `heading`).
+    pub bearing: Option<f64>,
+    /// Altitude, metres.
+    pub altitude: Option<f64>,
+    /// Accuracy, metres (or `hacc`).
+    pub accuracy: Option<f64>,
+    /// Battery, percent.
+    pub batt: Option<f64>,
+    /// The client flags the fix as a mock location.
+    pub mock: Option<bool>,
+}
+
 /// `GET|POST /osmand` (and `/` on `--osmand-listen`): the OsmAnd protocol.
 #[utoipa::path(get, path = "/osmand", tag = "ingest",
-    params(("id" = Option<String>, Query, description = "device id (or deviceid)"),
-        ("lat" = Option<f64>, Query), ("lon" = Option<f64>, Query),
-        ("timestamp" = Option<String>, Query, description = "Unix s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss local"),
-        ("speed" = Option<f64>, Query, description = "knots"),
-        ("token" = Option<String>, Query, description = "the device's token (the app cannot set headers)")),
+    security(("bearer" = []), ("osmand_token" = [])),
+    params(OsmandFields),
     responses((status = 200, description = "stored (empty body)"),
-        (status = 400, body = super::error::ErrorBody, description = "e.g. unknown_device, no_position, too_long (an id over 128 bytes)"),
-        (status = 401, body = super::error::ErrorBody, description = "checked before the body is read when the token is in the query or a bearer header, or the fix is in the query"),
-        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)")))]
+        (status = 400, body = super::error::ErrorBody, description = "e.g. missing_device, unknown_device, no_position, too_long (an id over 128 bytes)"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`, `worker_not_allowed`: the token may not post for the device's worker"),
+        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)"),
+        super::error::TokenAnswers))]
 pub async fn osmand(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -454,8 +526,20 @@ pub async fn osmand(
         ApiError::bad_request(e.code, e.message)
     };
     let (fix, token) =
-        wire::decode_osmand(query.as_deref(), ct.as_deref(), &body, engine.assessor.tz)
-            .map_err(reject)?;
+        match wire::decode_osmand(query.as_deref(), ct.as_deref(), &body, engine.assessor.tz) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                // A request that cannot be read is still answered 401 when it carries no
+                // token the server knows (a form body's own `token` counts).
+                if early.is_none() {
+                    let form_token = std::str::from_utf8(&body)
+                        .ok()
+                        .and_then(|b| wire::osmand_query(Some(b)).0);
+                    state.caller(&headers, form_token.as_deref())?;
+                }
+                return Err(reject(e));
+            }
+        };
     let caller = match early {
         Some(c) => c,
         None => state.caller(&headers, token.as_deref())?,
@@ -472,6 +556,27 @@ pub async fn osmand(
     )
     .await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /osmand`: the OsmAnd protocol with the fields in a form body, or the JSON body of
+/// Traccar Client 9.x (the same handler as `GET`).
+#[utoipa::path(post, path = "/osmand", tag = "ingest",
+    security(("bearer" = []), ("osmand_token" = [])),
+    params(OsmandFields),
+    request_body(description = "the fields as a form, or Traccar Client 9.x's JSON (`{\"location\": {\"timestamp\", \"coords\": {...}, ...}, \"device_id\": ...}`); at most 64 KiB (also after gzip)",
+        content((OsmandFields = "application/x-www-form-urlencoded"), (serde_json::Value = "application/json"))),
+    responses((status = 200, description = "stored (empty body)"),
+        (status = 400, body = super::error::ErrorBody, description = "e.g. missing_device, unknown_device, no_position, bad_json, too_long"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`, `worker_not_allowed`: the token may not post for the device's worker"),
+        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)"),
+        super::error::TokenAnswers))]
+pub async fn osmand_post(
+    state: State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    osmand(state, headers, query, body).await
 }
 
 /// Stores one fix of a device protocol (OsmAnd, OwnTracks): the device's worker, the checks
@@ -542,10 +647,13 @@ fn owntracks_user(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 
 /// `POST /owntracks`: OwnTracks HTTP mode.
 #[utoipa::path(post, path = "/owntracks", tag = "ingest",
-    request_body(content = String, description = "an OwnTracks JSON message, at most 64 KiB (also after gzip)", content_type = "application/json"),
-    responses((status = 200, description = "`[]`: stored, or a message type that carries no position"),
-        (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody, description = "checked before the body is read"),
-        (status = 413, body = super::error::ErrorBody)))]
+    security(("owntracks_basic" = []), ("bearer" = [])),
+    request_body(content = serde_json::Value, description = "an OwnTracks JSON message (`_type: location` is stored; other types are accepted and ignored), at most 64 KiB (also after gzip); the device is the Basic-auth user or `X-Limit-U`", content_type = "application/json"),
+    responses((status = 200, description = "`[]`: stored, or a message type that carries no position", body = Vec<serde_json::Value>),
+        (status = 400, body = super::error::ErrorBody, description = "e.g. bad_json, unknown_device, no_position"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`, `worker_not_allowed`"),
+        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)"),
+        super::error::TokenAnswers))]
 pub async fn owntracks(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

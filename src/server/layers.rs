@@ -96,28 +96,126 @@ impl Default for Cache {
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LayerQuery {
-    /// `w,s,e,n` in degrees: only features that reach into it.
+    /// `w,s,e,n` in degrees with w <= e and s <= n: only features that reach into it;
+    /// otherwise `400 bad_bbox`.
+    #[param(schema_with = super::openapi::bbox)]
     pub bbox: Option<String>,
-    /// One local day, `YYYY-MM-DD`.
+    /// One local day, `YYYY-MM-DD` (`400 bad_day` otherwise). One of `day`, `month`, or
+    /// `from` and `to` (`400 bad_period` otherwise).
+    #[param(schema_with = super::openapi::date)]
     pub day: Option<String>,
-    /// A local month, `YYYY-MM` (the default: the newest month with figures).
+    /// A local month, `YYYY-MM` (the default: the newest month with figures); `400 bad_month`
+    /// otherwise.
+    #[param(schema_with = super::openapi::month)]
     pub month: Option<String>,
-    /// The first day of a period (with `to`).
+    /// The first day of a period, `YYYY-MM-DD` (with `to`).
+    #[param(schema_with = super::openapi::date)]
     pub from: Option<String>,
-    /// The last day of a period (with `from`), inclusive.
+    /// The last day of a period, `YYYY-MM-DD` (with `from`, not before it), inclusive.
+    #[param(schema_with = super::openapi::date)]
     pub to: Option<String>,
-    /// A unit code: its subtree only.
+    /// A unit code: its subtree only (`404 not_found` for an unknown unit, `403` outside the
+    /// token's scope).
     pub unit: Option<String>,
-    /// One worker only.
+    /// One worker only (`403` outside the token's scope).
     pub worker: Option<String>,
-    /// `wgs84` (default), `gcj02` (AMap, Tencent) or `bd09` (Baidu).
+    /// The output coordinates: `wgs84` (default), `gcj02` (AMap, Tencent) or `bd09` (Baidu);
+    /// `400 bad_crs` otherwise.
+    #[param(schema_with = super::openapi::crs)]
     pub crs: Option<String>,
-    /// Simplification tolerance of tracks, metres.
+    /// Simplification tolerance of tracks, metres, 0..=10000 (`400 bad_parameter` otherwise).
+    #[param(minimum = 0.0, maximum = 10000.0)]
     pub simplify_m: Option<f64>,
-    /// A map zoom the tolerance is derived from (about one pixel).
+    /// A map zoom the tolerance is derived from (about one pixel), 0..=24.
+    #[param(minimum = 0.0, maximum = 24.0)]
     pub zoom: Option<f64>,
-    /// The side of a heat cell, metres (default 50).
+    /// The side of a heat cell, metres, 5..=10000 (default 50).
+    #[param(minimum = 5.0, maximum = 10000.0)]
     pub cell_m: Option<f64>,
+}
+
+/// The query of a tile, TileJSON or the style: a [`LayerQuery`] whose `crs` is one tiles are
+/// cut in ([`super::openapi::TILE_CRS`]). TileJSON and the style check it whole before they
+/// copy it into every tile URL they name.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TileQuery {
+    /// `w,s,e,n` in degrees with w <= e and s <= n: only features that reach into it;
+    /// otherwise `400 bad_bbox`.
+    #[param(schema_with = super::openapi::bbox)]
+    pub bbox: Option<String>,
+    /// One local day, `YYYY-MM-DD` (`400 bad_day` otherwise). One of `day`, `month`, or
+    /// `from` and `to` (`400 bad_period` otherwise).
+    #[param(schema_with = super::openapi::date)]
+    pub day: Option<String>,
+    /// A local month, `YYYY-MM` (the default: the newest month with figures); `400 bad_month`
+    /// otherwise.
+    #[param(schema_with = super::openapi::month)]
+    pub month: Option<String>,
+    /// The first day of a period, `YYYY-MM-DD` (with `to`).
+    #[param(schema_with = super::openapi::date)]
+    pub from: Option<String>,
+    /// The last day of a period, `YYYY-MM-DD` (with `from`, not before it), inclusive.
+    #[param(schema_with = super::openapi::date)]
+    pub to: Option<String>,
+    /// A unit code: its subtree only (`404 not_found` for an unknown unit, `403` outside the
+    /// token's scope).
+    pub unit: Option<String>,
+    /// One worker only (`403` outside the token's scope).
+    pub worker: Option<String>,
+    /// The datum of the tiles: `wgs84` (default) or `gcj02` (Web Mercator over GCJ-02, the
+    /// tile grid of AMap and Tencent basemaps); `400 bad_crs` otherwise. Baidu's tiles follow a
+    /// grid of their own: use the GeoJSON layers with `crs=bd09` there.
+    #[param(schema_with = super::openapi::tile_crs)]
+    pub crs: Option<String>,
+    /// Simplification tolerance of tracks, metres, 0..=10000 (`400 bad_parameter` otherwise).
+    #[param(minimum = 0.0, maximum = 10000.0)]
+    pub simplify_m: Option<f64>,
+    /// A map zoom the tolerance is derived from (about one pixel), 0..=24.
+    #[param(minimum = 0.0, maximum = 24.0)]
+    pub zoom: Option<f64>,
+    /// The side of a heat cell, metres, 5..=10000 (default 50).
+    #[param(minimum = 5.0, maximum = 10000.0)]
+    pub cell_m: Option<f64>,
+}
+
+impl TileQuery {
+    /// The layer query, once its `crs` is one tiles are cut in.
+    ///
+    /// # Errors
+    /// `400 bad_crs` for another.
+    fn layer_query(self) -> Result<LayerQuery, ApiError> {
+        if let Some(c) = &self.crs {
+            let ok = c
+                .parse::<Crs>()
+                .is_ok_and(|c| matches!(c, Crs::Wgs84 | Crs::Gcj02));
+            if !ok {
+                return Err(bad(
+                    "bad_crs",
+                    format!(
+                        "crs={:?}: tiles are cut in {} (Web Mercator over WGS84, or over \
+                         GCJ-02 for AMap and Tencent basemaps); Baidu's tiles follow their own \
+                         grid: use the GeoJSON layers with crs=bd09",
+                        crate::ingest::row::shown(c),
+                        super::openapi::TILE_CRS.join(" or ")
+                    ),
+                ));
+            }
+        }
+        Ok(LayerQuery {
+            bbox: self.bbox,
+            day: self.day,
+            month: self.month,
+            from: self.from,
+            to: self.to,
+            unit: self.unit,
+            worker: self.worker,
+            crs: self.crs,
+            simplify_m: self.simplify_m,
+            zoom: self.zoom,
+            cell_m: self.cell_m,
+        })
+    }
 }
 
 impl LayerQuery {
@@ -566,12 +664,54 @@ fn layer_named(name: &str) -> Result<Layer, ApiError> {
     })
 }
 
+/// The path of a GeoJSON layer.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the OpenAPI document
+pub struct LayerPath {
+    /// The layer (another name is `404 not_found`).
+    #[param(schema_with = super::openapi::layer_name)]
+    layer: String,
+}
+
+/// The path of a vector tile.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the OpenAPI document
+pub struct TilePath {
+    /// A tiled layer (another name is `404 not_found`).
+    #[param(schema_with = super::openapi::tiled_layer_name)]
+    layer: String,
+    /// The zoom, 0..=24 (`400 invalid_zoom` otherwise).
+    #[param(minimum = 0, maximum = 24)]
+    z: u8,
+    /// The column, below 2^z (`400 tile_out_of_range` otherwise).
+    #[param(minimum = 0, maximum = 16777215)]
+    x: u32,
+    /// The row, below 2^z, 0 at the north (`400 tile_out_of_range` otherwise).
+    #[param(minimum = 0, maximum = 16777215)]
+    y: u32,
+}
+
+/// The path of a TileJSON document.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the OpenAPI document
+pub struct TileJsonPath {
+    /// `LAYER.json` of a tiled layer (another is `404 not_found`).
+    #[param(schema_with = super::openapi::tilejson_file)]
+    file: String,
+}
+
 /// `GET /api/v1/layers/{layer}`: a GeoJSON layer (RFC 7946).
-#[utoipa::path(get, path = "/api/v1/layers/{layer}", tag = "map",
-    params(("layer" = String, Path, description = "grids, units, tracks, coverage, stays, visits, checkpoints, positions or heat"), LayerQuery),
-    responses((status = 200, description = "a GeoJSON FeatureCollection", content_type = "application/geo+json"),
+#[utoipa::path(get, path = "/api/v1/layers/{layer}", tag = "map", security(("bearer" = [])),
+    params(LayerPath, LayerQuery),
+    responses((status = 200, description = "a GeoJSON FeatureCollection", body = serde_json::Value, content_type = "application/geo+json"),
         (status = 304, description = "not modified (If-None-Match)"),
-        (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+        (status = 400, body = super::error::ErrorBody, description = "`bad_bbox`, `bad_day`, `bad_month`, `bad_period`, `bad_crs`, `bad_parameter`"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such layer or unit"),
+        super::error::TokenAnswers))]
 pub async fn layer(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -603,27 +743,26 @@ fn tiled(name: &str) -> Result<Layer, ApiError> {
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`: a Mapbox Vector Tile (204 when empty).
-#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "map",
-    params(("layer" = String, Path, description = "grids, tracks, coverage or heat"), ("z" = u8, Path), ("x" = u32, Path), ("y" = u32, Path), LayerQuery),
-    responses((status = 200, description = "a vector tile", content_type = "application/vnd.mapbox-vector-tile"),
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "map", security(("bearer" = [])),
+    params(TilePath, TileQuery),
+    responses((status = 200, description = "a vector tile", body = Vec<u8>, content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "no feature in this tile"),
-        (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+        (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, body = super::error::ErrorBody, description = "`invalid_tile`, `invalid_zoom`, `tile_out_of_range`, and the codes of the query"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such tiled layer, or no such unit"),
+        super::error::TokenAnswers))]
 pub async fn tile(
     State(state): State<Arc<AppState>>,
     session: Session,
     headers: HeaderMap,
     Path((name, z, x, y)): Path<(String, String, String, String)>,
-    Query(q): Query<LayerQuery>,
+    Query(q): Query<TileQuery>,
 ) -> Result<Response, ApiError> {
     session.caller.require_read()?;
     let layer = tiled(&name)?;
     let id = TileId::parse(&z, &x, &y).map_err(|e| bad(e.code(), e.to_string()))?;
-    if q.crs.as_deref().is_some_and(|c| c != "wgs84") {
-        return Err(bad(
-            "bad_crs",
-            "tiles are Web Mercator over WGS84; crs applies to GeoJSON layers".into(),
-        ));
-    }
+    let q = q.layer_query()?;
     // Tracks are simplified to about a pixel of the tile's zoom before they are cut (the
     // layer per zoom is cached like any other), unless the query sets its own tolerance.
     let mut q = q;
@@ -712,21 +851,46 @@ fn bounds(engine: &Engine, scope: &Scope) -> [f64; 4] {
     }
 }
 
+/// Checks a tile query whole — its `crs`, `bbox`, period, unit, worker and ranges, as a tile
+/// would — before TileJSON or the style copy it into every tile URL they name.
+///
+/// # Errors
+/// What a tile of that query would answer.
+async fn checked_tile_query(
+    state: &Arc<AppState>,
+    session: &Session,
+    q: TileQuery,
+) -> Result<LayerQuery, ApiError> {
+    let q = q.layer_query()?;
+    let (st, s, query) = (Arc::clone(state), session.clone(), q.clone());
+    blocking(move || {
+        filter_of(&st, &s.engine, &s.caller, &s.scope(), &query)?;
+        Ok(())
+    })
+    .await?;
+    Ok(q)
+}
+
 /// `GET /tiles/{layer}.json`: the TileJSON 3.0 document of a tiled layer.
-#[utoipa::path(get, path = "/tiles/{file}", tag = "map",
-    params(("file" = String, Path, description = "LAYER.json"), LayerQuery),
-    responses((status = 200, description = "TileJSON 3.0.0"), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/tiles/{file}", tag = "map", security(("bearer" = [])),
+    params(TileJsonPath, TileQuery),
+    responses((status = 200, description = "TileJSON 3.0.0", body = serde_json::Value),
+        (status = 400, body = super::error::ErrorBody, description = "the query is checked whole, as a tile would check it: `bad_bbox`, `bad_day`, `bad_month`, `bad_period`, `bad_crs`, `bad_parameter`"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such tiled layer, or no such unit"),
+        super::error::TokenAnswers))]
 pub async fn tilejson(
     State(state): State<Arc<AppState>>,
     session: Session,
     Path(file): Path<String>,
-    Query(q): Query<LayerQuery>,
+    Query(q): Query<TileQuery>,
 ) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let name = file.strip_suffix(".json").ok_or_else(|| {
         ApiError::not_found(format!("no such file {file}; try /tiles/grids.json"))
     })?;
     let layer = tiled(name)?;
+    let q = checked_tile_query(&state, &session, q).await?;
     let query = q.canonical();
     let sep = if query.is_empty() { "" } else { "?" };
     let url = format!(
@@ -739,14 +903,19 @@ pub async fn tilejson(
 }
 
 /// `GET /api/v1/style.json`: a MapLibre style drawing the tiled layers.
-#[utoipa::path(get, path = "/api/v1/style.json", tag = "map", params(LayerQuery),
-    responses((status = 200, description = "a MapLibre style (version 8)")))]
+#[utoipa::path(get, path = "/api/v1/style.json", tag = "map", security(("bearer" = [])), params(TileQuery),
+    responses((status = 200, description = "a MapLibre style (version 8)", body = serde_json::Value),
+        (status = 400, body = super::error::ErrorBody, description = "the query is checked whole, as a tile would check it: `bad_bbox`, `bad_day`, `bad_month`, `bad_period`, `bad_crs`, `bad_parameter`"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such unit"),
+        super::error::TokenAnswers))]
 pub async fn style(
     State(state): State<Arc<AppState>>,
     session: Session,
-    Query(q): Query<LayerQuery>,
+    Query(q): Query<TileQuery>,
 ) -> Result<Response, ApiError> {
     let scope = session.reader()?;
+    let q = checked_tile_query(&state, &session, q).await?;
     let doc = tiles::style(
         &base_url(&state),
         &q.canonical(),
@@ -758,8 +927,11 @@ pub async fn style(
 /// `GET /api/v1/config.json`: what the map page needs to start. Without a token it says only
 /// whether one is needed and which basemap to draw; with one it adds the caller's bounds and
 /// the months with figures.
-#[utoipa::path(get, path = "/api/v1/config.json", tag = "map",
-    responses((status = 200, description = "the map page's configuration")))]
+#[utoipa::path(get, path = "/api/v1/config.json", tag = "map", security((), ("bearer" = [])),
+    responses((status = 200, description = "the map page's configuration", body = serde_json::Value),
+        (status = 401, body = super::error::ErrorBody, description = "`unauthorized`: a token was sent and is unknown (without one the answer is the public part)"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
+        (status = 429, body = super::error::ErrorBody, description = "`rate_limited`")))]
 pub async fn config(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

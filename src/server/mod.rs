@@ -275,7 +275,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(read::metrics))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/pings", post(ingest::post_pings))
-        .route("/osmand", get(ingest::osmand).post(ingest::osmand))
+        .route("/osmand", get(ingest::osmand).post(ingest::osmand_post))
         .route("/owntracks", post(ingest::owntracks))
         .route(
             "/api/v1/registry/{file}",
@@ -312,7 +312,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub fn osmand_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(ingest::osmand).post(ingest::osmand))
-        .route("/osmand", get(ingest::osmand).post(ingest::osmand))
+        .route("/osmand", get(ingest::osmand).post(ingest::osmand_post))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn_with_state(

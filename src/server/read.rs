@@ -64,8 +64,10 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text (admin, or anyone on a server without tokens).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format"), (status = 403, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: not an admin token"),
+        super::error::TokenAnswers))]
 pub async fn metrics(
     State(state): State<Arc<AppState>>,
     Session { caller, .. }: Session,
@@ -156,8 +158,9 @@ fn unit_out(reg: &Registry, i: usize, scope: &Scope) -> UnitOut {
 }
 
 /// `GET /api/v1/units`: the units in scope, parents before children.
-#[utoipa::path(get, path = "/api/v1/units", tag = "read",
-    responses((status = 200, body = Vec<UnitOut>), (status = 401, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/units", tag = "read", security(("bearer" = [])),
+    responses((status = 200, body = Vec<UnitOut>), (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
+        super::error::TokenAnswers))]
 pub async fn units(session: Session) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let reg = &session.engine.assessor.registry;
@@ -173,9 +176,12 @@ pub async fn units(session: Session) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/v1/units/{code}`.
-#[utoipa::path(get, path = "/api/v1/units/{code}", tag = "read",
-    params(("code" = String, Path)),
-    responses((status = 200, body = UnitOut), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/units/{code}", tag = "read", security(("bearer" = [])),
+    params(("code" = String, Path, description = "a unit's code")),
+    responses((status = 200, body = UnitOut),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such unit"),
+        super::error::TokenAnswers))]
 pub async fn unit(session: Session, Path(code): Path<String>) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let (caller, engine) = (&session.caller, &session.engine);
@@ -227,8 +233,9 @@ fn worker_out(reg: &Registry, w: &crate::registry::Worker) -> WorkerOut {
 }
 
 /// `GET /api/v1/workers`: the workers in scope.
-#[utoipa::path(get, path = "/api/v1/workers", tag = "read",
-    responses((status = 200, body = Vec<WorkerOut>)))]
+#[utoipa::path(get, path = "/api/v1/workers", tag = "read", security(("bearer" = [])),
+    responses((status = 200, body = Vec<WorkerOut>), (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
+        super::error::TokenAnswers))]
 pub async fn workers(session: Session) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let reg = &session.engine.assessor.registry;
@@ -253,9 +260,12 @@ fn check_worker(caller: &Caller, scope: &Scope, reg: &Registry, id: &str) -> Res
 }
 
 /// `GET /api/v1/workers/{id}`: the worker and the days with figures.
-#[utoipa::path(get, path = "/api/v1/workers/{id}", tag = "read",
-    params(("id" = String, Path)),
-    responses((status = 200, body = WorkerOut), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/workers/{id}", tag = "read", security(("bearer" = [])),
+    params(("id" = String, Path, description = "a worker's id")),
+    responses((status = 200, body = WorkerOut),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a worker outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such worker"),
+        super::error::TokenAnswers))]
 pub async fn worker(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -286,15 +296,39 @@ pub async fn worker(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
-    /// `json` (default) or `geojson` (the day's track).
+    /// `json` (default) or `geojson` (the day's track); another is `400 bad_format`.
+    #[param(schema_with = day_format)]
     pub format: Option<String>,
 }
 
+/// The formats of a worker-day.
+pub const DAY_FORMATS: [&str; 2] = ["json", "geojson"];
+
+fn day_format() -> utoipa::openapi::schema::Object {
+    super::openapi::names(DAY_FORMATS)
+}
+
+/// The path of a worker-day.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the OpenAPI document
+pub struct DayPath {
+    /// A worker's id.
+    id: String,
+    /// A local day, `YYYY-MM-DD`; another form is `400 bad_day`.
+    #[param(schema_with = super::openapi::date)]
+    day: String,
+}
+
 /// `GET /api/v1/workers/{id}/days/{day}`: the worker-day summary, or its track as GeoJSON.
-#[utoipa::path(get, path = "/api/v1/workers/{id}/days/{day}", tag = "read",
-    params(("id" = String, Path), ("day" = String, Path, description = "YYYY-MM-DD (local)"), DayQuery),
-    responses((status = 200, description = "the summary (JSON) or the track (GeoJSON FeatureCollection)"),
-        (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/workers/{id}/days/{day}", tag = "read", security(("bearer" = [])),
+    params(DayPath, DayQuery),
+    responses((status = 200, description = "the summary (JSON) or the track (GeoJSON FeatureCollection)",
+            content((serde_json::Value = "application/json"), (serde_json::Value = "application/geo+json"))),
+        (status = 400, body = super::error::ErrorBody, description = "`bad_day` (not YYYY-MM-DD), `bad_format` (not json or geojson)"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a worker outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such worker, or no figures that day"),
+        super::error::TokenAnswers))]
 pub async fn worker_day(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -307,6 +341,22 @@ pub async fn worker_day(
     check_worker(&session.caller, &scope, reg, &id)?;
     let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request("bad_day", format!("day {day:?} is not YYYY-MM-DD")))?;
+    // The format is checked before the store is read: a bad one is a bad request whether or
+    // not the day has figures.
+    let geojson = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("geojson") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_format",
+                format!(
+                    "format {:?}: expected {}",
+                    crate::ingest::row::shown(other),
+                    DAY_FORMATS.join(" or ")
+                ),
+            ))
+        }
+    };
     let store = Arc::clone(&state.store);
     let wid = id.clone();
     let row = blocking(move || Ok(store.summary(&wid, date)?))
@@ -317,33 +367,23 @@ pub async fn worker_day(
         .decode(&row.data)
         .map_err(ApiError::internal)?;
     let d = restored.day;
-    match q.format.as_deref() {
-        None | Some("json") => {
-            let mut v = day_json(&engine.assessor, &d);
-            v["stale"] = serde_json::json!(restored
-                .stale
-                .iter()
-                .map(|s| format!("{s:?}").to_lowercase())
-                .collect::<Vec<_>>());
-            Ok(axum::Json(v).into_response())
-        }
-        Some("geojson") => {
-            let doc = crate::layers::track_geojson(
-                &engine.assessor,
-                &d,
-                &crate::layers::Filter::default(),
-            )
-            .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
-            Ok((
-                [(header::CONTENT_TYPE, "application/geo+json")],
-                axum::Json(doc),
-            )
-                .into_response())
-        }
-        Some(other) => Err(ApiError::bad_request(
-            "bad_format",
-            format!("format {other:?}: expected json or geojson"),
-        )),
+    if geojson {
+        let doc =
+            crate::layers::track_geojson(&engine.assessor, &d, &crate::layers::Filter::default())
+                .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+        Ok((
+            [(header::CONTENT_TYPE, "application/geo+json")],
+            axum::Json(doc),
+        )
+            .into_response())
+    } else {
+        let mut v = day_json(&engine.assessor, &d);
+        v["stale"] = serde_json::json!(restored
+            .stale
+            .iter()
+            .map(|s| format!("{s:?}").to_lowercase())
+            .collect::<Vec<_>>());
+        Ok(axum::Json(v).into_response())
     }
 }
 
@@ -385,13 +425,17 @@ fn day_json(a: &crate::assess::Assessor, d: &WorkerDay) -> serde_json::Value {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// The unit whose subtree is assessed (default: the token's unit, or everything).
+    /// The unit whose subtree is assessed (default: the token's unit, or everything); an
+    /// unknown unit is `404 not_found`.
     pub unit: Option<String>,
-    /// `json` (default), `csv`, `xlsx` or `html`.
+    /// `json` (default), `csv`, `xlsx` or `html`; another is `400 bad_format`.
+    #[param(schema_with = report_format)]
     pub format: Option<String>,
-    /// Labels of CSV, XLSX and HTML: `zh` (default) or `en`.
+    /// Labels of CSV, XLSX and HTML: `zh` (default) or `en`; another is `400 bad_lang`.
+    #[param(schema_with = report_lang)]
     pub lang: Option<String>,
-    /// CSV only: `workers` (default), `grids` or `units`.
+    /// CSV only: `workers` (default), `grids` or `units`; another is `400 bad_table`.
+    #[param(schema_with = report_table)]
     pub table: Option<String>,
 }
 
@@ -502,11 +546,41 @@ fn fold_month(state: &AppState, engine: &Engine, month: Month) -> Result<MonthDa
     Ok(folded)
 }
 
+fn report_format() -> utoipa::openapi::schema::Object {
+    super::openapi::names(["json", "csv", "xlsx", "html"])
+}
+
+fn report_lang() -> utoipa::openapi::schema::Object {
+    super::openapi::names(["zh", "en"])
+}
+
+/// The tables of a CSV report.
+pub const CSV_TABLES: [&str; 3] = ["workers", "grids", "units"];
+
+fn report_table() -> utoipa::openapi::schema::Object {
+    super::openapi::names(CSV_TABLES)
+}
+
+/// The path of a report.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the OpenAPI document
+pub struct ReportPath {
+    /// A local calendar month, `YYYY-MM`; another form is `400 bad_month`.
+    #[param(schema_with = super::openapi::month)]
+    month: String,
+}
+
 /// `GET /api/v1/reports/{YYYY-MM}`: the monthly assessment of a subtree.
-#[utoipa::path(get, path = "/api/v1/reports/{month}", tag = "read",
-    params(("month" = String, Path, description = "YYYY-MM (local calendar month)"), ReportQuery),
-    responses((status = 200, description = "the report: JSON (with `freshness`), CSV, XLSX or HTML"),
-        (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/reports/{month}", tag = "read", security(("bearer" = [])),
+    params(ReportPath, ReportQuery),
+    responses((status = 200, description = "the report: JSON (with `freshness`), CSV, XLSX or HTML",
+            content((serde_json::Value = "application/json"), (String = "text/csv"),
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/html"))),
+        (status = 400, body = super::error::ErrorBody, description = "`bad_month`, `bad_format`, `bad_lang`, `bad_table`"),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit outside the token's scope"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such unit"),
+        super::error::TokenAnswers))]
 pub async fn report(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -538,6 +612,18 @@ pub async fn report(
             .map_err(|e: crate::report::ReportError| {
                 ApiError::bad_request("bad_lang", e.to_string())
             })?;
+    // The table is checked whatever the format: a client never learns of a typo late.
+    let table = q.table.as_deref().unwrap_or("workers");
+    if !CSV_TABLES.contains(&table) {
+        return Err(ApiError::bad_request(
+            "bad_table",
+            format!(
+                "table {:?}: expected {}",
+                crate::ingest::row::shown(table),
+                CSV_TABLES.join(", ")
+            ),
+        ));
+    }
     let s = Arc::clone(&state);
     let r = blocking(move || month_report(&s, &engine, m, unit.as_deref())).await?;
     let name = format!(
@@ -572,7 +658,6 @@ pub async fn report(
         )
             .into_response(),
         Format::Csv => {
-            let table = q.table.as_deref().unwrap_or("workers");
             let bytes = match table {
                 "workers" => crate::report::csv::workers_csv(&r, lang),
                 "grids" => crate::report::csv::grids_csv(&r, lang),
@@ -615,8 +700,9 @@ pub struct PositionOut {
 }
 
 /// `GET /api/v1/positions`: the latest position of each worker in scope.
-#[utoipa::path(get, path = "/api/v1/positions", tag = "read",
-    responses((status = 200, body = Vec<PositionOut>)))]
+#[utoipa::path(get, path = "/api/v1/positions", tag = "read", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PositionOut>), (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
+        super::error::TokenAnswers))]
 pub async fn positions(
     State(state): State<Arc<AppState>>,
     session: Session,

@@ -293,9 +293,22 @@ pub async fn replace(
 }
 
 /// `GET /api/v1/registry/{file}`: the current file.
-#[utoipa::path(get, path = "/api/v1/registry/{file}", tag = "registry",
-    params(("file" = String, Path, description = "grids | workers | checkpoints | devices")),
-    responses((status = 200, description = "the file's content"), (status = 404, body = super::error::ErrorBody)))]
+/// The path of a registry file.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // describes the path for the OpenAPI document
+pub struct FilePath {
+    /// The file (another name is `404 not_found`).
+    #[param(schema_with = super::openapi::registry_file)]
+    file: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/registry/{file}", tag = "registry", security(("bearer" = [])),
+    params(FilePath),
+    responses((status = 200, description = "the file's content", content((serde_json::Value = "application/geo+json"), (String = "text/csv"))),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: not an admin token of the whole city"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such registry file, or none loaded yet"),
+        super::error::TokenAnswers))]
 pub async fn get_file(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -314,12 +327,16 @@ pub async fn get_file(
 }
 
 /// `PUT /api/v1/registry/{file}`: replace a file; validated whole.
-#[utoipa::path(put, path = "/api/v1/registry/{file}", tag = "registry",
-    params(("file" = String, Path, description = "grids | workers | checkpoints | devices")),
-    request_body(content = String, description = "the file's content (gzip allowed), at most `[server] max_registry_bytes` (64 MiB)"),
-    responses((status = 200, description = "replaced; what it affects is being recomputed"),
+#[utoipa::path(put, path = "/api/v1/registry/{file}", tag = "registry", security(("bearer" = [])),
+    params(FilePath),
+    request_body(content = String, description = "the file's content (gzip allowed), at most `[server] max_registry_bytes` (64 MiB)", content_type = "text/plain"),
+    responses((status = 200, description = "replaced; what it affects is being recomputed", body = serde_json::Value),
+        (status = 400, description = "`bad_encoding` (not UTF-8), `bad_gzip`, `bad_body`", body = super::error::ErrorBody),
+        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: not an admin token of the whole city"),
+        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such registry file"),
         (status = 413, description = "over max_registry_bytes", body = super::error::ErrorBody),
-        (status = 422, description = "faults, every one listed; nothing changed", body = super::error::ErrorBody)))]
+        (status = 422, description = "faults, every one listed; nothing changed", body = super::error::ErrorBody),
+        super::error::TokenAnswers))]
 pub async fn put_file(
     State(state): State<Arc<AppState>>,
     session: Session,

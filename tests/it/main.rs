@@ -31,6 +31,8 @@ mod locate_golden;
 mod map_page;
 #[cfg(feature = "assess")]
 mod one_engine;
+#[cfg(feature = "assess")]
+mod openapi;
 mod registry_validation;
 #[cfg(feature = "assess")]
 mod report_e2e;
