@@ -16,8 +16,12 @@
 # (BIN=target/release/gridbeat to use another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-target/debug/gridbeat}
-[ -x "$BIN" ] || cargo build --locked
+# The service needs the default features: the debug binary is (re)built with them, since
+# `cargo test --no-default-features` leaves one without the service behind.
+if [ -z "${BIN:-}" ]; then
+  cargo build --locked
+  BIN=target/debug/gridbeat
+fi
 command -v st >/dev/null || python3 -m pip install --quiet schemathesis
 PORT=${PORT:-18091}
 WORK=$(mktemp -d /tmp/gridbeat-schemathesis.XXXXXX)
