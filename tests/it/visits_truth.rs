@@ -24,14 +24,17 @@ struct TruthVisit {
     checkin: bool,
 }
 
-struct Run {
+pub(crate) struct Run {
     registry: Registry,
     truth: Value,
-    visits: Vec<Visit>,
+    /// Every dwell and check-in visit of the sample, found straight from tracks.
+    pub(crate) visits: Vec<Visit>,
     episodes: HashMap<String, Vec<OutOfGridEpisode>>,
 }
 
-fn run() -> Run {
+/// The sample's pings through the track and visit functions directly (not the worker-day
+/// summaries the doors use).
+pub(crate) fn run() -> Run {
     let registry = sample_registry();
     let truth = read_json(&sample("truth.json"));
     let mut by_worker: BTreeMap<WorkerId, Vec<Ping>> = BTreeMap::new();
