@@ -73,6 +73,10 @@ pub struct CoverageArgs {
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Report bad ping rows and keep the good ones (without it a bad row fails the run); a
+    /// run that keeps no ping still fails.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 /// How the JSON output is organised.
@@ -126,7 +130,7 @@ pub fn run(args: &CoverageArgs, config: &Config) -> anyhow::Result<ExitCode> {
         None => {
             let paths: Vec<PathBuf> = args.pings.clone();
             let s = super::summarize_files(&assessor, &paths, args.crs, None, period)?;
-            super::warn_rows(&s.errors);
+            super::check_rows(&s.errors, s.pings, args.keep_going)?;
             period::coverage_by_worker(&s.days)
         }
     };

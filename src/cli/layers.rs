@@ -88,6 +88,10 @@ pub struct LayersArgs {
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Report bad ping rows and keep the good ones (without it a bad row fails the run); a
+    /// run that keeps no ping still fails.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
@@ -212,7 +216,7 @@ pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
     };
     let paths = super::expand_globs(&args.pings)?;
     let s = super::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
-    super::warn_rows(&s.errors);
+    super::check_rows(&s.errors, s.pings, args.keep_going)?;
     if s.workers.is_empty() {
         bail!("no pings found in {}", super::file_list(&paths));
     }

@@ -67,6 +67,10 @@ pub struct VisitsArgs {
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Report bad ping rows and keep the good ones (without it a bad row fails the run); a
+    /// run that keeps no ping still fails.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 fn parse_month(s: &str) -> Result<Month, String> {
@@ -102,7 +106,7 @@ pub fn run(args: &VisitsArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let month = args.month.map(|m| m.period());
     let asked = month.or(super::period_of(None, args.from, args.to)?);
     let s = super::summarize_files(&assessor, &args.pings, args.crs, None, asked)?;
-    super::warn_rows(&s.errors);
+    super::check_rows(&s.errors, s.pings, args.keep_going)?;
     if s.workers.is_empty() && asked.is_none() {
         anyhow::bail!("no pings found in {}", super::file_list(&args.pings));
     }

@@ -188,3 +188,60 @@ fn offsets_without_a_colon_are_read_by_the_batch_door() {
     );
     assert!(w["length_m"].as_f64().unwrap() > 0.0, "{w}");
 }
+
+/// `coverage`, `layers` and `visits` follow the same rule as `report` and `tracks`: a bad row
+/// fails the run, naming its line; with `--keep-going` the good rows are kept.
+#[test]
+fn coverage_layers_and_visits_fail_on_a_bad_row_unless_told_to_keep_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        "{}w-0001,not-a-time,28.19,112.97,5,1,false,\n",
+        good_rows(200)
+    );
+    let header = sample::PINGS.lines().next().unwrap();
+    let (grids, workers, pings) = files(dir.path(), header, &body);
+    let checkpoints = dir.path().join("checkpoints.geojson");
+    std::fs::write(&checkpoints, sample::CHECKPOINTS).unwrap();
+    let bad_line = format!("pings.csv:{}:", 200 + 2);
+    let commands: Vec<Vec<std::ffi::OsString>> = vec![
+        vec![
+            "coverage".into(),
+            "--grids".into(),
+            grids.clone().into(),
+            "--pings".into(),
+            pings.clone().into(),
+        ],
+        vec![
+            "layers".into(),
+            "grids".into(),
+            pings.clone().into(),
+            "--grids".into(),
+            grids.clone().into(),
+            "--workers".into(),
+            workers.clone().into(),
+        ],
+        vec![
+            "visits".into(),
+            "--grids".into(),
+            grids.clone().into(),
+            "--workers".into(),
+            workers.clone().into(),
+            "--checkpoints".into(),
+            checkpoints.clone().into(),
+            "--pings".into(),
+            pings.clone().into(),
+        ],
+    ];
+    for args in &commands {
+        let failed = gridbeat().args(args).output().unwrap();
+        assert!(!failed.status.success(), "{args:?} passed a bad row");
+        assert!(
+            stderr(&failed).contains(&bad_line) && stderr(&failed).contains("--keep-going"),
+            "{args:?}: {}",
+            stderr(&failed)
+        );
+        let kept = gridbeat().args(args).arg("--keep-going").output().unwrap();
+        assert!(kept.status.success(), "{args:?}: {}", stderr(&kept));
+        assert!(!kept.stdout.is_empty(), "{args:?} wrote nothing");
+    }
+}
