@@ -434,29 +434,18 @@ impl Keep {
     }
 }
 
-/// Decodes summaries, dropping what the layer does not read as each day is decoded (and,
-/// for the figure layers, gathering each worker's masks into one day), so a month's full
-/// days are never held together.
+/// Decodes one worker's summaries and drops what the layer does not read (and, for the
+/// figure layers, gathers the worker's masks into one day), so a month's full days are never
+/// held together.
 fn decode(engine: &Engine, rows: &[crate::store::SummaryRow], keep: Keep) -> Vec<WorkerDay> {
-    use rayon::prelude::*;
-    let mut days: Vec<WorkerDay> = rows
-        .par_iter()
-        .filter_map(|row| match engine.assessor.decode(&row.data) {
-            Ok(r) => {
-                let mut d = r.day;
-                d.fingerprint = None;
-                d.carry = None;
-                if keep == Keep::Figures {
-                    d.path = Vec::new();
-                }
-                Some(d)
-            }
-            Err(e) => {
-                tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
-                None
-            }
-        })
-        .collect();
+    let mut days = super::read::decode_rows(engine, rows);
+    for d in &mut days {
+        d.fingerprint = None;
+        d.carry = None;
+        if keep == Keep::Figures {
+            d.path = Vec::new();
+        }
+    }
     if keep == Keep::Figures {
         crate::assess::period::gather_coverage(&mut days);
     }

@@ -522,28 +522,31 @@ pub fn month_report(
 /// report of a city's month never holds its summaries or decoded worker-days at once (flat
 /// memory under load).
 fn fold_month(state: &AppState, engine: &Engine, month: Month) -> Result<MonthDays, ApiError> {
-    use rayon::prelude::*;
     let period = month.period();
     let days = period.first..period.last.succ_opt().unwrap_or(period.last);
-    let a = &engine.assessor;
     let mut folded = MonthDays::new(month);
     for worker in state.store.summary_workers(days.clone())? {
         let rows = state.store.worker_summaries(&worker, days.clone())?;
-        let decoded: Vec<WorkerDay> = rows
-            .par_iter()
-            .filter_map(|row| match a.decode(&row.data) {
-                Ok(r) => Some(r.day),
-                Err(e) => {
-                    tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
-                    None
-                }
-            })
-            .collect();
-        for d in &decoded {
+        for d in &decode_rows(engine, &rows) {
             folded.add(d);
         }
     }
     Ok(folded)
+}
+
+/// Decodes stored summaries in parallel; one that does not decode (damaged, or naming a grid
+/// the registry no longer has) is logged and left out until it is recomputed.
+pub(super) fn decode_rows(engine: &Engine, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay> {
+    use rayon::prelude::*;
+    rows.par_iter()
+        .filter_map(|row| match engine.assessor.decode(&row.data) {
+            Ok(r) => Some(r.day),
+            Err(e) => {
+                tracing::warn!(worker = %row.worker, day = %row.day, error = %e, "summary skipped until recomputed");
+                None
+            }
+        })
+        .collect()
 }
 
 fn report_format() -> utoipa::openapi::schema::Object {
