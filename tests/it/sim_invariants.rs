@@ -12,7 +12,7 @@ use gridbeat::sim::{self, LocalFrame, SimOptions, Truth};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::RowAccessor;
 
-use crate::util::{assessor_with, gridbeat, read_json, registry_of};
+use crate::util::{assessor_with, gridbeat, read_json, registry_of, shared};
 
 /// A small run that still has every kind of worker (13 workers: 5 non-diligent).
 fn small_opts(seed: u64) -> SimOptions {
@@ -507,12 +507,8 @@ fn csv_and_parquet_hold_the_same_rows() {
 
 #[test]
 fn a_streets_file_is_walked() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/osm/helsinki_walk_ways.geojson");
-    if !path.exists() {
-        eprintln!("skipped: {} is missing", path.display());
-        return;
-    }
+    // A missing golden file fails the test (it never passes by skipping).
+    let path = shared("osm/helsinki_walk_ways.geojson");
     let opts = SimOptions {
         workers: 30,
         days: 1,
