@@ -154,41 +154,6 @@ impl WorkerDay {
     pub fn penalised(&self) -> bool {
         self.anomalies.iter().any(|a| a.kind() != "mock_location")
     }
-
-    /// The day without its bulk: no coverage masks, path, fingerprint or carry. A period's
-    /// assessment folds each day's masks into its worker's union and keeps only this much of
-    /// the day (a tenth or less of it), so a city's month is never held whole.
-    pub fn light(&self) -> WorkerDay {
-        WorkerDay {
-            worker: self.worker.clone(),
-            day: self.day,
-            pings: self.pings,
-            accepted: self.accepted,
-            dropped: self.dropped,
-            mock_pings: self.mock_pings,
-            segments: self.segments,
-            segments_started: self.segments_started,
-            patrol_s: self.patrol_s,
-            length_m: self.length_m,
-            first_fix: self.first_fix,
-            last_fix: self.last_fix,
-            gap_s: self.gap_s,
-            stays: self.stays.clone(),
-            grid_s: self.grid_s.clone(),
-            outside_s: self.outside_s,
-            in_assigned_s: self.in_assigned_s,
-            outside_assigned_s: self.outside_assigned_s,
-            out_of_grid: self.out_of_grid.clone(),
-            out_of_grid_s: self.out_of_grid_s,
-            coverage: GridCoverage::new(),
-            visits: self.visits.clone(),
-            rejected_checkins: self.rejected_checkins.clone(),
-            anomalies: self.anomalies.clone(),
-            fingerprint: None,
-            path: Vec::new(),
-            carry: None,
-        }
-    }
 }
 
 /// Rounds degrees to 1e-7 (about 1 cm): the precision of stored paths and fingerprints.

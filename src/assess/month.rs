@@ -18,6 +18,7 @@ use crate::coverage::GridCoverage;
 use crate::model::{Level, Month, WorkerId};
 use crate::registry::{GridId, Registry};
 use crate::report::{GridRow, NamedValue, Report, UnitRow, Weight, WorkerRow};
+use crate::visits::{self, Visit};
 
 /// The plausibility flags a report counts per worker (days flagged), in column order.
 const FLAG_KINDS: [&str; 7] = [
@@ -112,15 +113,54 @@ struct WorkerExtras {
     compliance: Option<f64>,
 }
 
-/// A month's worker-days folded in one at a time: each day's scalars and visits (its
-/// [`WorkerDay::light`] part) and each worker's coverage union over the month. What the
-/// assessment needs of a city's month is then a few kilobytes a worker-day plus one mask per
-/// worker and grid, however the days arrive; the service folds stored summaries in one worker
-/// at a time and never holds the month's decoded days whole.
+/// What the month's assessment reads of one worker-day: its scalars and which plausibility
+/// flags it raised (a hundred bytes; the day's records are not kept).
+#[derive(Debug)]
+struct DayFigures {
+    worker: WorkerId,
+    patrol_s: f64,
+    length_m: f64,
+    stays: u32,
+    pings: u64,
+    accepted: u64,
+    gap_s: f64,
+    out_of_grid_s: f64,
+    /// One per [`FLAG_KINDS`], in order.
+    flags: [bool; FLAG_KINDS.len()],
+}
+
+impl DayFigures {
+    fn of(d: &WorkerDay) -> DayFigures {
+        DayFigures {
+            worker: d.worker.clone(),
+            patrol_s: d.patrol_s,
+            length_m: d.length_m,
+            stays: d.stays.len() as u32,
+            pings: u64::from(d.pings),
+            accepted: u64::from(d.accepted),
+            gap_s: d.gap_s,
+            out_of_grid_s: d.out_of_grid_s,
+            flags: FLAG_KINDS.map(|kind| {
+                if kind == "any_penalised" {
+                    d.penalised()
+                } else {
+                    d.anomalies.iter().any(|a| a.kind() == kind)
+                }
+            }),
+        }
+    }
+}
+
+/// A month's worker-days folded in one at a time: each day's figures ([`DayFigures`]), its
+/// checkpoint visits, and each worker's coverage union over the month. What the assessment
+/// keeps of a city's month is then about a hundred bytes a worker-day (plus its visits) and
+/// one mask per worker and grid, however the days arrive; the service folds stored summaries
+/// in one worker at a time and never holds the month's decoded days whole.
 #[derive(Debug)]
 pub struct MonthDays {
     month: Month,
-    days: Vec<WorkerDay>,
+    days: Vec<DayFigures>,
+    visits: Vec<Visit>,
     coverage: BTreeMap<WorkerId, GridCoverage>,
 }
 
@@ -130,6 +170,7 @@ impl MonthDays {
         MonthDays {
             month,
             days: Vec::new(),
+            visits: Vec::new(),
             coverage: BTreeMap::new(),
         }
     }
@@ -143,7 +184,8 @@ impl MonthDays {
             .entry(day.worker.clone())
             .or_default()
             .union_with(&day.coverage);
-        self.days.push(day.light());
+        self.days.push(DayFigures::of(day));
+        self.visits.extend(day.visits.iter().cloned());
     }
 
     /// How many worker-days were folded in.
@@ -210,7 +252,7 @@ pub fn assess_folded(folded: &MonthDays, input: &MonthInput<'_>) -> Result<Repor
     };
 
     // Visits merged over the month, for compliance.
-    let merged = period::merged_visits(a, days);
+    let merged = visits::merge_visits(folded.visits.clone(), a.visit.visit_merge_s);
     let extras: Vec<WorkerExtras> = reg
         .workers
         .iter()
@@ -327,20 +369,13 @@ fn mark_weakest(workers: &mut [WorkerRow], share: f64) {
 
 /// Aggregates the worker-days per worker, scores and ranks them with polars.
 fn score_workers(
-    days: &[WorkerDay],
+    days: &[DayFigures],
     input: &MonthInput<'_>,
     extras: &[WorkerExtras],
 ) -> Result<Vec<WorkerRow>, AssessError> {
     let reg: &Registry = &input.assessor.registry;
     let config = input.assessor.config();
     let s = &config.score;
-    let flag = |d: &WorkerDay, kind: &str| -> u32 {
-        if kind == "any_penalised" {
-            u32::from(d.penalised())
-        } else {
-            u32::from(d.anomalies.iter().any(|a| a.kind() == kind))
-        }
-    };
     let mut day_columns = vec![
         Column::new(
             "worker".into(),
@@ -356,19 +391,15 @@ fn score_workers(
         ),
         Column::new(
             "stays".into(),
-            days.iter()
-                .map(|d| d.stays.len() as u32)
-                .collect::<Vec<_>>(),
+            days.iter().map(|d| d.stays).collect::<Vec<_>>(),
         ),
         Column::new(
             "pings".into(),
-            days.iter().map(|d| u64::from(d.pings)).collect::<Vec<_>>(),
+            days.iter().map(|d| d.pings).collect::<Vec<_>>(),
         ),
         Column::new(
             "accepted".into(),
-            days.iter()
-                .map(|d| u64::from(d.accepted))
-                .collect::<Vec<_>>(),
+            days.iter().map(|d| d.accepted).collect::<Vec<_>>(),
         ),
         Column::new(
             "gap_s".into(),
@@ -379,10 +410,12 @@ fn score_workers(
             days.iter().map(|d| d.out_of_grid_s).collect::<Vec<_>>(),
         ),
     ];
-    for kind in FLAG_KINDS {
+    for (i, kind) in FLAG_KINDS.iter().enumerate() {
         day_columns.push(Column::new(
             format!("f_{kind}").into(),
-            days.iter().map(|d| flag(d, kind)).collect::<Vec<_>>(),
+            days.iter()
+                .map(|d| u32::from(d.flags[i]))
+                .collect::<Vec<_>>(),
         ));
     }
     let day_frame = DataFrame::new_infer_height(day_columns)?;

@@ -119,6 +119,42 @@ pub fn gather_coverage(days: &mut [WorkerDay]) {
     }
 }
 
+/// Folds each worker's days into the first of them, for the layers that show a period's
+/// figures per grid and unit (`grids`, `units`): that day keeps the worker's coverage union
+/// ([`gather_coverage`]) and the time in each grid summed over the days in the order given;
+/// the worker's other days are dropped, and so are the records no such layer reads (stays,
+/// visits, flags, excursions, path). Its day scalars stay those of the first day: they mean
+/// nothing for the period. What is kept of a period is then one day per worker, however many
+/// days the period has.
+pub fn fold_for_grids(days: Vec<WorkerDay>) -> Vec<WorkerDay> {
+    let mut out: Vec<WorkerDay> = Vec::new();
+    let mut at: std::collections::HashMap<WorkerId, usize> = std::collections::HashMap::new();
+    for mut d in days {
+        match at.get(&d.worker) {
+            Some(&i) => {
+                let f = &mut out[i];
+                f.coverage.union_with(&d.coverage);
+                for (g, s) in &d.grid_s {
+                    *f.grid_s.entry(*g).or_insert(0.0) += s;
+                }
+            }
+            None => {
+                d.stays = Vec::new();
+                d.visits = Vec::new();
+                d.anomalies = Vec::new();
+                d.out_of_grid = Vec::new();
+                d.rejected_checkins = Vec::new();
+                d.path = Vec::new();
+                d.fingerprint = None;
+                d.carry = None;
+                at.insert(d.worker.clone(), out.len());
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
 /// Team coverage (DESIGN.md §4.6): per grid, the union of the masks its **assigned** workers
 /// drew on it, wherever they walked. Workers of other grids who passed through do not count.
 /// A registry without workers assigns nobody: then every track counts for every grid.

@@ -423,12 +423,16 @@ enum Keep {
     Paths,
     /// Also without the simplified paths: the layers that show figures, not tracks.
     Figures,
+    /// Only the time per grid and the coverage, one day per worker
+    /// ([`crate::assess::period::fold_for_grids`]): the grids and units layers.
+    Grids,
 }
 
 impl Keep {
     fn of(layer: Layer) -> Keep {
         match layer {
             Layer::Tracks | Layer::Heat => Keep::Paths,
+            Layer::Grids | Layer::Units => Keep::Grids,
             _ => Keep::Figures,
         }
     }
@@ -442,14 +446,18 @@ fn decode(engine: &Engine, rows: &[crate::store::SummaryRow], keep: Keep) -> Vec
     for d in &mut days {
         d.fingerprint = None;
         d.carry = None;
-        if keep == Keep::Figures {
+        if keep != Keep::Paths {
             d.path = Vec::new();
         }
     }
-    if keep == Keep::Figures {
-        crate::assess::period::gather_coverage(&mut days);
+    match keep {
+        Keep::Paths => days,
+        Keep::Figures => {
+            crate::assess::period::gather_coverage(&mut days);
+            days
+        }
+        Keep::Grids => crate::assess::period::fold_for_grids(days),
     }
-    days
 }
 
 /// About what a decoded day kept for a layer takes in memory: its masks, path points and

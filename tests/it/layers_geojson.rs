@@ -724,3 +724,61 @@ fn the_batch_door_gives_what_the_module_builds() {
         same(&cli, &build(layer, &f), layer.name());
     }
 }
+
+/// The service keeps one folded day per worker for the grids and units layers
+/// (`period::fold_for_grids`): every figure of those layers is the same as over the days
+/// themselves, for the month, a day, a unit and one worker.
+#[test]
+fn grids_and_units_over_days_folded_per_worker_are_unchanged() {
+    let c = city();
+    let pos = positions();
+    let scores = scores();
+    let extras = Extras {
+        attainable: None,
+        scores: scores.as_ref(),
+        positions: &pos,
+        now_ms: now_ms(),
+    };
+    let first_day = c.days.iter().map(|d| d.day).min().unwrap();
+    // A community: the parent of a grid.
+    let grid = c.assigned.values().next().unwrap().iter().next().unwrap();
+    let unit = c.parent[grid].as_ref().unwrap();
+    let filters = [
+        month_filter(),
+        Filter {
+            period: Some(Period::day(first_day)),
+            ..Filter::default()
+        },
+        Filter {
+            unit: Some(unit.clone()),
+            ..month_filter()
+        },
+        Filter {
+            worker: Some(c.assigned.keys().next().unwrap().clone()),
+            ..month_filter()
+        },
+    ];
+    for filter in &filters {
+        let period = filter.period.unwrap();
+        let in_period: Vec<WorkerDay> = c
+            .days
+            .iter()
+            .filter(|d| period.contains(d.day))
+            .cloned()
+            .collect();
+        let folded = gridbeat::assess::period::fold_for_grids(in_period.clone());
+        let workers: BTreeSet<&str> = in_period.iter().map(|d| d.worker.as_str()).collect();
+        assert_eq!(folded.len(), workers.len(), "one day per worker");
+        for layer in [Layer::Grids, Layer::Units] {
+            let whole = layers::build(layer, &c.assessor, &in_period, &extras, filter, &Everything)
+                .unwrap();
+            let kept =
+                layers::build(layer, &c.assessor, &folded, &extras, filter, &Everything).unwrap();
+            assert!(
+                !features(&whole).is_empty(),
+                "{layer:?} {filter:?}: no features"
+            );
+            assert_eq!(whole, kept, "{layer:?} {filter:?}");
+        }
+    }
+}
