@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 
 use serde_json::Value;
 
-use crate::util::{gridbeat, read_json, run_ok, sample, shared};
+use crate::util::{gridbeat, read_json, read_sample, run_ok, sample, shared};
 
 fn os(s: &str) -> &OsStr {
     OsStr::new(s)
@@ -114,18 +114,42 @@ fn sample_pings_give_team_coverage_at_least_each_workers() {
 #[test]
 fn a_period_without_pings_covers_nothing() {
     let (grids, pings) = (sample("grids.geojson"), sample("pings.csv"));
-    let out = coverage(&[
-        os("--grids"),
-        grids.as_os_str(),
-        os("--pings"),
-        pings.as_os_str(),
-        os("--month"),
-        os("2026-11"),
-        os("--per"),
-        os("worker"),
-    ]);
-    for w in out["workers"].as_array().unwrap() {
-        assert!(w["grids"].as_array().unwrap().is_empty(), "{w}");
+    // The sample's grids, counted from the file itself.
+    let doc: Value = serde_json::from_str(&read_sample("grids.geojson")).unwrap();
+    let n_grids = doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["level"] == "grid")
+        .count();
+    assert!(n_grids > 0);
+    let per_grid = |month: &str| {
+        coverage(&[
+            os("--grids"),
+            grids.as_os_str(),
+            os("--pings"),
+            pings.as_os_str(),
+            os("--month"),
+            os(month),
+            os("--per"),
+            os("grid"),
+        ])["grids"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // November has no pings: every grid is listed, and none is covered.
+    let november = per_grid("2026-11");
+    assert_eq!(november.len(), n_grids);
+    for g in &november {
+        assert_eq!(g["coverage"].as_f64(), Some(0.0), "{g}");
+        assert_eq!(g["covered_m2"].as_f64(), Some(0.0), "{g}");
+    }
+    // The sample's pings are of October: the same command on October covers every grid.
+    let october = per_grid("2026-10");
+    assert_eq!(october.len(), n_grids);
+    for g in &october {
+        assert!(g["coverage"].as_f64().unwrap() > 0.0, "{g}");
     }
 }
 
