@@ -23,6 +23,11 @@
 //! ones, `sqlite::insert_outcomes` and so on). The checks read the store's clock only through
 //! what it returns (`DirtyDay::since`, `pending`), except one bound with a minute of slack, so
 //! a store whose marks use the database server's clock passes too.
+//!
+//! Not here, because they are one store's own: the SQLite store's lock, migrations and
+//! checksums (its unit tests and `hardening::store_faults`). The version check opens the
+//! second handle after closing the first, as SQLite's one-process lock requires; a PostgreSQL
+//! runner may also check two live replicas (a write through one moves the other's version).
 
 use std::any::Any;
 use std::sync::Arc;
