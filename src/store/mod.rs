@@ -21,6 +21,14 @@
 //!   the ping (a night shift's earlier day, a relocation look-ahead).
 //! - A dirty mark carries a generation; [`Store::put_summary`] clears the mark only if no
 //!   newer ping re-marked the day meanwhile, so no ping is ever left out of a summary.
+//! - The summaries version ([`Store::summaries_version`]), the number the report and layer
+//!   caches are keyed by, is a counter in the database, not in the process: replicas on one
+//!   database see each other's writes.
+//! - Day ranges are half-open [`Range`]s (`start <= day < end`), as are instant ranges.
+//!
+//! The integration test module `tests/it/store_contract.rs` checks these guarantees and each
+//! method's documented behaviour over `&dyn Store`; the SQLite store runs it, and a second
+//! store runs the same functions on its own fresh databases.
 
 pub mod sqlite;
 
@@ -223,9 +231,15 @@ pub struct StoreStats {
 /// file conditions ([`StoreError::is_condition`]) and "internal error" for the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database failed.
-    #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    /// The database failed. The backend's own error is kept as text, so the trait names no
+    /// backend type and every store (SQLite, PostgreSQL) reports its failures the same way;
+    /// each store converts its client's error into this (`From<rusqlite::Error>` is in
+    /// [`sqlite`]).
+    #[error("database: {reason}")]
+    Database {
+        /// What the database reported.
+        reason: String,
+    },
     /// The data directory cannot be used.
     #[error("data directory {path}: {reason}")]
     DataDir {
@@ -314,15 +328,17 @@ pub trait Store: Send + Sync {
     /// When nothing could be committed; then no ping of the batch is stored.
     fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError>;
 
-    /// One worker's pings at `range`, sorted by timestamp, each duplicate right after the ping
-    /// it repeats, in order of receipt (so cleaning keeps the first and counts the others).
+    /// One worker's pings with a timestamp in `range` (half-open: `start <= ts < end`), sorted
+    /// by timestamp; each logged duplicate comes right after the stored ping of its key, the
+    /// duplicates in the order they were logged (so cleaning keeps the first and counts the
+    /// others).
     ///
     /// # Errors
     /// On a database failure.
     fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError>;
 
-    /// The newest ping of a worker before `ts`, and the oldest at or after `ts`: where the
-    /// worker's stream continues beyond a loaded range.
+    /// The timestamps of a worker's newest stored ping before `ts` (`< ts`) and of its oldest
+    /// at or after `ts` (`>= ts`): where the worker's stream continues beyond a loaded range.
     ///
     /// # Errors
     /// On a database failure.
@@ -338,7 +354,9 @@ pub trait Store: Send + Sync {
     /// On a database failure.
     fn registry_file(&self, file: RegistryFile) -> Result<Option<String>, StoreError>;
 
-    /// Replaces a registry file and marks what it affects dirty, in one transaction.
+    /// Replaces a registry file and, in the same transaction, marks what it affects dirty:
+    /// the days with a stored summary of the named workers ([`Affected::Workers`]) or of
+    /// every worker ([`Affected::Everything`]); days without a summary are not marked.
     ///
     /// # Errors
     /// On a database failure; then nothing changed.
@@ -349,21 +367,25 @@ pub trait Store: Send + Sync {
         affected: &Affected,
     ) -> Result<(), StoreError>;
 
-    /// Marks worker-days dirty (e.g. the next day after a summary's carry changed).
+    /// Marks worker-days dirty (e.g. the next day after a summary's carry changed), whether or
+    /// not they have a stored summary. A day already dirty gets a new generation and keeps
+    /// its first-marked and last-marked instants.
     ///
     /// # Errors
     /// On a database failure.
     fn mark_dirty(&self, days: &[(String, NaiveDate)]) -> Result<(), StoreError>;
 
-    /// Marks everything dirty (new parameters or engine version).
+    /// Marks every day with a stored summary dirty (new parameters or engine version).
     ///
     /// # Errors
     /// On a database failure.
     fn mark_all_dirty(&self) -> Result<(), StoreError>;
 
-    /// Up to `limit` dirty worker-days that are due: last marked before `quiet_before`
-    /// (debounce), or first marked before `due_before` (a day that keeps getting pings is
-    /// still recomputed regularly). Ordered by worker, then day.
+    /// Up to `limit` dirty worker-days that are due: last marked at or before `quiet_before`
+    /// (debounce), or first marked at or before `due_before` (a day that keeps getting pings
+    /// is still recomputed regularly). Ordered by worker, then day. "Last marked" is the
+    /// latest ping that marked the day (a ping's own day or a window it reaches), or the
+    /// first mark when no ping has marked it since.
     ///
     /// # Errors
     /// On a database failure.
@@ -374,26 +396,29 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<DirtyDay>, StoreError>;
 
-    /// Stores a summary and clears its dirty mark if it is still at `generation`.
+    /// Stores (or replaces) a summary and clears its dirty mark if it is still at
+    /// `generation`; a mark at another generation (a newer ping) stays.
     ///
     /// # Errors
     /// On a database failure.
     fn put_summary(&self, row: &SummaryRow, generation: i64) -> Result<(), StoreError>;
 
-    /// Removes a worker-day's summary (its pings are gone) and clears its mark at `generation`.
+    /// Removes a worker-day's summary (its pings are gone) and clears its mark if it is still
+    /// at `generation`.
     ///
     /// # Errors
     /// On a database failure.
     fn drop_summary(&self, worker: &str, day: NaiveDate, generation: i64)
         -> Result<(), StoreError>;
 
-    /// One stored summary.
+    /// One stored summary, if there is one.
     ///
     /// # Errors
     /// On a database failure.
     fn summary(&self, worker: &str, day: NaiveDate) -> Result<Option<SummaryRow>, StoreError>;
 
-    /// The stored summaries of one worker at `days` (inclusive), by day.
+    /// The stored summaries of one worker of days in `days` (half-open: `start <= day <
+    /// end`, so a month is `first..first_of_next`), by day.
     ///
     /// # Errors
     /// On a database failure.
@@ -403,7 +428,7 @@ pub trait Store: Send + Sync {
         days: Range<NaiveDate>,
     ) -> Result<Vec<SummaryRow>, StoreError>;
 
-    /// The stored summary of a worker's latest day before `day`.
+    /// The stored summary of a worker's latest day before `day` (`< day`), if any.
     ///
     /// # Errors
     /// On a database failure.
@@ -413,14 +438,16 @@ pub trait Store: Send + Sync {
         day: NaiveDate,
     ) -> Result<Option<SummaryRow>, StoreError>;
 
-    /// Every stored summary of days at `days` (half-open), for reports.
+    /// Every stored summary of days in `days` (half-open: `start <= day < end`), by worker,
+    /// then day.
     ///
     /// # Errors
     /// On a database failure.
     fn summaries(&self, days: Range<NaiveDate>) -> Result<Vec<SummaryRow>, StoreError>;
 
-    /// The workers with at least one stored summary of days at `days` (half-open), in
-    /// order: a month's reports and layers read their summaries one worker at a time
+    /// The workers with at least one stored summary of a day in `days` (half-open: `start <=
+    /// day < end`), each once, in ascending order: a month's reports and layers read their
+    /// summaries one worker at a time
     /// ([`Store::worker_summaries`]), so a city's month is never in memory at once.
     ///
     /// # Errors
@@ -434,7 +461,8 @@ pub trait Store: Send + Sync {
     /// On a database failure.
     fn summary_months(&self) -> Result<Vec<crate::model::Month>, StoreError>;
 
-    /// The later stored days of a worker after `day` (for replay and carry cascades).
+    /// The days of a worker with a stored summary after `day` up to and including `until`
+    /// (`day < d <= until`), in order (for the fingerprint and carry cascades).
     ///
     /// # Errors
     /// On a database failure.
@@ -445,22 +473,34 @@ pub trait Store: Send + Sync {
         until: NaiveDate,
     ) -> Result<Vec<NaiveDate>, StoreError>;
 
-    /// The latest position of every worker.
+    /// The latest position of every worker, by worker: the accepted ping with the newest
+    /// timestamp (a late older ping, a repeat or a conflict does not move it).
     ///
     /// # Errors
     /// On a database failure.
     fn positions(&self) -> Result<Vec<Position>, StoreError>;
 
-    /// The worker-days waiting to be recomputed: (worker, first marked, ms), one per day.
+    /// The worker-days waiting to be recomputed: (worker, first marked, UTC ms), one per
+    /// dirty day, in no particular order.
     ///
     /// # Errors
     /// On a database failure.
     fn pending(&self) -> Result<Vec<(String, UnixMs)>, StoreError>;
 
-    /// A counter that changes whenever a summary is written or removed (cache key).
+    /// The version of the stored summaries: the cache key of reports and layers, read on
+    /// every such request. It only grows (a cache keeps the newest version's values).
+    ///
+    /// It is kept in the database, not in the process: one indexed read, bumped in the same
+    /// transaction as every [`Store::put_summary`] and every [`Store::drop_summary`] that
+    /// removed a summary, so every process on one database (PostgreSQL replicas) sees the
+    /// others' writes, and a restart continues from the stored number. Reads never change
+    /// it. A real version is at least 1; a store that cannot read it logs why and returns 0,
+    /// which matches no cached value made at a real version (the request's own reads then
+    /// report the failure).
     fn summaries_version(&self) -> u64;
 
-    /// Counts for metrics and reports.
+    /// Counts for metrics and reports: stored pings and logged conflicts (repeats are in
+    /// neither), summaries, dirty days and the oldest mark, the newest accepted ping.
     ///
     /// # Errors
     /// On a database failure.
@@ -493,7 +533,8 @@ pub trait Store: Send + Sync {
     }
 
     /// Makes the main database file hold everything committed (a WAL checkpoint), for a
-    /// clean stop: after it the file alone is a complete copy.
+    /// clean stop: after it the file alone is a complete copy. Reads still work after it; a
+    /// store may refuse further ping batches ([`StoreError::Closed`]).
     ///
     /// # Errors
     /// On a database failure.

@@ -10,6 +10,10 @@
 //! - Pings are a `WITHOUT ROWID` table keyed by (worker, ts): a resent ping finds its key.
 //! - **Migrations** are numbered (`PRAGMA user_version`); opening an older directory applies
 //!   the missing ones in one transaction; a newer one is refused with what to do.
+//! - **Summaries version**: a row of the `counters` table, bumped in the transaction of each
+//!   summary write or removal and read by primary key ([`Store::summaries_version`]).
+//! - **Errors**: SQLite's are turned into [`StoreError`] by `classify` (full, unwritable,
+//!   damaged files named; the rest as [`StoreError::Database`] text, also what `?` gives).
 //! - **One process per directory**: an OS advisory lock on [`LOCK_FILE`] (released when the
 //!   process dies, `kill -9` included), which names the holder for the refusal.
 //! - **Refusals at open**: an empty (0-byte) file unless `init`, an unreadable, damaged or
@@ -87,7 +91,18 @@ const MIGRATIONS: &[&str] = &[
         SELECT worker, day, 0, CAST(strftime('%s', 'now') AS INTEGER) * 1000,
                CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM summaries WHERE true
         ON CONFLICT (worker, day) DO NOTHING;",
+    // 5: the summaries version (the cache key of reports and layers) kept in the database,
+    // bumped in the transaction of every summary write or removal, so every process on the
+    // database sees the others' writes (issue 16). Real versions start at 1.
+    "INSERT INTO counters (name, n) VALUES ('summaries_version', 1)
+        ON CONFLICT (name) DO NOTHING;",
 ];
+
+/// Reads the summaries version: one lookup of the counters table's primary key.
+const READ_VERSION: &str = "SELECT n FROM counters WHERE name = 'summaries_version'";
+
+/// Bumps the summaries version, inside the transaction that writes or removes a summary.
+const BUMP_VERSION: &str = "UPDATE counters SET n = n + 1 WHERE name = 'summaries_version'";
 
 /// The lock file in the data directory: held (OS advisory lock) while a process has the store
 /// open; it names the holder (pid, command, listen address). The OS releases the lock when
@@ -131,7 +146,16 @@ pub struct SqliteStore {
     side: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     generation: Arc<AtomicI64>,
-    version: AtomicU64,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// SQLite's error as text, so `?` works on rusqlite calls; `classify` names the disk and
+    /// file conditions first where the file's path is known.
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Database {
+            reason: e.to_string(),
+        }
+    }
 }
 
 fn now_ms() -> UnixMs {
@@ -152,7 +176,7 @@ fn parse_day(text: &str) -> rusqlite::Result<NaiveDate> {
     })
 }
 
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -185,9 +209,12 @@ fn sqlite_memory_used() -> u64 {
     u64::try_from(used).unwrap_or(0)
 }
 
-/// Applies the missing migrations.
-fn migrate(conn: &mut Connection, dir: &Path) -> Result<(), StoreError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+/// Applies the missing migrations to the database at `path` in `dir`.
+fn migrate(conn: &mut Connection, dir: &Path, path: &Path) -> Result<(), StoreError> {
+    let db = |e: rusqlite::Error| classify(e, path);
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db)?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
         return Err(StoreError::TooNew {
@@ -199,12 +226,13 @@ fn migrate(conn: &mut Connection, dir: &Path) -> Result<(), StoreError> {
     if version == known {
         return Ok(());
     }
-    let tx = conn.transaction()?;
+    let tx = conn.transaction().map_err(db)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.execute_batch(sql).map_err(db)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(db)?;
     }
-    tx.commit()?;
+    tx.commit().map_err(db)?;
     tracing::info!(from = version, to = known, "data directory schema upgraded");
     Ok(())
 }
@@ -233,13 +261,10 @@ impl SqliteStore {
         let path = dir.join(DB_FILE);
         let lock = lock_dir(dir, opts)?;
         check_file(&path, opts.init)?;
-        let opened = |e: StoreError| match e {
-            StoreError::Db(e) => classify(e, &path),
-            e => e,
-        };
+        let opened = |e: rusqlite::Error| classify(e, &path);
         let mut write = open_connection(&path, false).map_err(opened)?;
         check_length(&write, &path)?;
-        migrate(&mut write, dir).map_err(opened)?;
+        migrate(&mut write, dir, &path)?;
         let side = open_connection(&path, false).map_err(opened)?;
         let generation: i64 = write
             .query_row("SELECT COALESCE(MAX(generation), 0) FROM dirty", [], |r| {
@@ -274,7 +299,6 @@ impl SqliteStore {
             side: Mutex::new(side),
             readers: Mutex::new(readers),
             generation,
-            version: AtomicU64::new(1),
         })
     }
 
@@ -296,7 +320,7 @@ impl SqliteStore {
         let conn = self.readers.lock().ok().and_then(|mut r| r.pop());
         let conn = match conn {
             Some(c) => c,
-            None => open_connection(&self.path, true)?,
+            None => open_connection(&self.path, true).map_err(|e| classify(e, &self.path))?,
         };
         let out = f(&conn);
         if let Ok(mut r) = self.readers.lock() {
@@ -443,7 +467,7 @@ fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
             path: file,
             reason: e.to_string(),
         },
-        _ => StoreError::Db(e),
+        _ => StoreError::from(e),
     }
 }
 
@@ -560,10 +584,7 @@ pub fn backup(dir: &Path, out: &Path) -> Result<i32, StoreError> {
     }
     let partial = out.with_extension("partial");
     let _ = std::fs::remove_file(&partial);
-    let src = open_connection(&path, true).map_err(|e| match e {
-        StoreError::Db(e) => classify(e, &path),
-        e => e,
-    })?;
+    let src = open_connection(&path, true).map_err(|e| classify(e, &path))?;
     let pages = {
         let mut dst = Connection::open(&partial).map_err(|e| fail(e.to_string()))?;
         let pages = {
@@ -1064,12 +1085,12 @@ impl Store for SqliteStore {
                 "DELETE FROM dirty WHERE worker = ?1 AND day = ?2 AND generation = ?3",
             )?
             .execute(params![row.worker, day_text(row.day), generation])?;
+            tx.prepare_cached(BUMP_VERSION)?.execute([])?;
             Ok(())
         })?;
         if let Ok(mut f) = self.failed.lock() {
             f.remove(&(row.worker.clone(), row.day));
         }
-        self.version.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -1080,7 +1101,7 @@ impl Store for SqliteStore {
         generation: i64,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            tx.execute(
+            let removed = tx.execute(
                 "DELETE FROM summaries WHERE worker = ?1 AND day = ?2",
                 params![worker, day_text(day)],
             )?;
@@ -1088,10 +1109,11 @@ impl Store for SqliteStore {
                 "DELETE FROM dirty WHERE worker = ?1 AND day = ?2 AND generation = ?3",
                 params![worker, day_text(day), generation],
             )?;
+            if removed > 0 {
+                tx.prepare_cached(BUMP_VERSION)?.execute([])?;
+            }
             Ok(())
-        })?;
-        self.version.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        })
     }
 
     fn summary(&self, worker: &str, day: NaiveDate) -> Result<Option<SummaryRow>, StoreError> {
@@ -1233,7 +1255,24 @@ impl Store for SqliteStore {
     }
 
     fn summaries_version(&self) -> u64 {
-        self.version.load(Ordering::Relaxed)
+        let read = self.read(|c| {
+            c.prepare_cached(READ_VERSION)?
+                .query_row([], |r| r.get::<_, i64>(0))
+        });
+        match read {
+            Ok(n) if n >= 1 => n as u64,
+            Ok(n) => {
+                tracing::warn!(
+                    version = n,
+                    "the stored summaries version is not positive: nothing cached is served"
+                );
+                0
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the summaries version cannot be read: nothing cached is served");
+                0
+            }
+        }
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -1528,6 +1567,8 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let s = store.stats().unwrap();
         assert_eq!((s.pings, s.duplicates), (2, 1));
+        // Migration 5 starts the stored summaries version at 1.
+        assert_eq!(store.summaries_version(), 1);
         store
             .insert_pings(vec![ping("w1", 3_000, 112.0)], 0)
             .unwrap();
@@ -1615,6 +1656,68 @@ mod tests {
         // Recomputed: served again.
         store.put_summary(&row("w2"), 0).unwrap();
         assert_eq!(store.summaries(days).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_summaries_version_is_read_from_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.summaries_version(), 1);
+        let day = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let row = SummaryRow {
+            worker: "w1".into(),
+            day,
+            data: vec![7],
+            window: (10, Some(20)),
+        };
+        store.put_summary(&row, 0).unwrap();
+        assert_eq!(store.summaries_version(), 2);
+        // Another process on the database (here a second connection) writes a summary and
+        // bumps the version in its transaction: this store sees it at once.
+        let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        other
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        other.execute(BUMP_VERSION, []).unwrap();
+        assert_eq!(store.summaries_version(), 3);
+        let stored: i64 = other.query_row(READ_VERSION, [], |r| r.get(0)).unwrap();
+        assert_eq!(stored, 3);
+        // Removing nothing changes nothing; removing the summary bumps it.
+        store.drop_summary("w2", day, 0).unwrap();
+        assert_eq!(store.summaries_version(), 3);
+        store.drop_summary("w1", day, 0).unwrap();
+        assert_eq!(store.summaries_version(), 4);
+        // A restart continues from the stored number.
+        drop(store);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.summaries_version(), 4);
+        // A counter that cannot be read gives 0, which no real version equals.
+        other
+            .execute("DELETE FROM counters WHERE name = 'summaries_version'", [])
+            .unwrap();
+        assert_eq!(store.summaries_version(), 0);
+    }
+
+    #[test]
+    fn a_version_4_directory_is_upgraded_to_a_stored_summaries_version() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 4).unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.summaries_version(), 1);
+        let row = SummaryRow {
+            worker: "w1".into(),
+            day: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            data: vec![7],
+            window: (10, None),
+        };
+        store.put_summary(&row, 0).unwrap();
+        assert_eq!(store.summaries_version(), 2);
     }
 
     #[test]

@@ -49,6 +49,7 @@ mod service_layers;
 #[cfg(feature = "assess")]
 mod service_report;
 mod sim_invariants;
+mod store_contract;
 mod stored_summaries;
 mod tiles_decode;
 mod track_properties;
