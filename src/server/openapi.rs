@@ -162,7 +162,7 @@ const QUERY: [(&str, &str); 7] = [
     ("bad_parameter", "simplify_m, zoom or cell_m out of range"),
     ("not_found", "no such unit"),
 ];
-const DEVICE: [(&str, &str); 8] = [
+const DEVICE: [(&str, &str); 10] = [
     ("missing_device", "no device id"),
     ("unknown_device", "no worker has this device"),
     (
@@ -177,6 +177,8 @@ const DEVICE: [(&str, &str); 8] = [
     ),
     ("forbidden", "a viewer token"),
     ("body_too_large", "a body over 64 KiB (also after gzip)"),
+    STORE_WRITE[0],
+    STORE_WRITE[1],
 ];
 
 /// The error codes of every operation: [`Errors`] writes the document's error answers from
@@ -249,6 +251,8 @@ pub const ERRORS: &[OperationErrors] = &[
             DEVICE[5],
             DEVICE[6],
             DEVICE[7],
+            DEVICE[8],
+            DEVICE[9],
             ("bad_json", "a JSON body that cannot be read"),
         ],
     },
@@ -264,6 +268,8 @@ pub const ERRORS: &[OperationErrors] = &[
             DEVICE[5],
             DEVICE[6],
             DEVICE[7],
+            DEVICE[8],
+            DEVICE[9],
         ],
     },
     OperationErrors {
