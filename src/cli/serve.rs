@@ -308,11 +308,14 @@ pub async fn load_registry_files(
         server::registry::replace(state, *file, content.clone())
             .await
             .map_err(|e| {
+                if let Some(cause) = e.cause() {
+                    tracing::error!(cause = %cause, "internal error");
+                }
                 anyhow::anyhow!(
                     "{}: {}{}",
                     file.as_str(),
-                    e.message,
-                    e.faults
+                    e,
+                    e.faults()
                         .iter()
                         .map(|f| format!("\n  {f}"))
                         .collect::<String>()

@@ -112,6 +112,36 @@ impl WireError {
     }
 }
 
+/// Why a batch of pings is refused whole.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// The body as a whole cannot be read (not UTF-8, a broken array, empty).
+    #[error(transparent)]
+    Unreadable(WireError),
+    /// The body holds more records than one batch may.
+    #[error("more than {max} records in one batch: split the batch")]
+    TooManyRecords {
+        /// The most records a batch may hold.
+        max: usize,
+    },
+}
+
+impl BatchError {
+    /// The stable snake_case code: the unreadable body's, or `too_many_records`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BatchError::Unreadable(e) => e.code,
+            BatchError::TooManyRecords { .. } => "too_many_records",
+        }
+    }
+}
+
+impl From<WireError> for BatchError {
+    fn from(e: WireError) -> BatchError {
+        BatchError::Unreadable(e)
+    }
+}
+
 impl From<RecordFault> for WireError {
     fn from(fault: RecordFault) -> WireError {
         WireError {
@@ -142,7 +172,11 @@ pub fn decode_pings(
     ndjson: bool,
     crs_default: Crs,
 ) -> Result<Vec<Result<Fix, WireError>>, WireError> {
-    decode_pings_max(body, ndjson, crs_default, usize::MAX)
+    decode_pings_max(body, ndjson, crs_default, usize::MAX).map_err(|e| match e {
+        BatchError::Unreadable(e) => e,
+        // Not reached: no body holds more than usize::MAX records.
+        e @ BatchError::TooManyRecords { .. } => WireError::new(e.code(), e.to_string()),
+    })
 }
 
 /// [`decode_pings`] of at most `max_records` records: the records are decoded one at a time
@@ -151,14 +185,14 @@ pub fn decode_pings(
 /// `max_records`, not by how many records it holds.
 ///
 /// # Errors
-/// As [`decode_pings`], and `too_many_records` past `max_records` (before the rest of the
-/// body is even looked at).
+/// As [`decode_pings`] ([`BatchError::Unreadable`]), and [`BatchError::TooManyRecords`]
+/// past `max_records` (before the rest of the body is even looked at).
 pub fn decode_pings_max(
     body: &[u8],
     ndjson: bool,
     crs_default: Crs,
     max_records: usize,
-) -> Result<Vec<Result<Fix, WireError>>, WireError> {
+) -> Result<Vec<Result<Fix, WireError>>, BatchError> {
     use serde::de::DeserializeSeed;
     let text = std::str::from_utf8(body).map_err(|e| {
         WireError::new(
@@ -175,14 +209,10 @@ pub fn decode_pings_max(
         return Err(WireError::new(
             "empty_body",
             "the body is empty: send a JSON array of pings or NDJSON, one ping per line",
-        ));
-    }
-    let too_many = || {
-        WireError::new(
-            "too_many_records",
-            format!("more than {max_records} records in one batch: split the batch"),
         )
-    };
+        .into());
+    }
+    let too_many = || BatchError::TooManyRecords { max: max_records };
     let mut out = Vec::new();
     if !ndjson && start.starts_with('[') {
         let mut over = false;
@@ -1161,7 +1191,7 @@ mod tests {
     fn the_decoder_stops_at_the_record_past_the_limit() {
         // Four records then a syntax error: a decoder that read the whole array first would
         // answer bad_json; one that counts while reading stops at record 4 of at most 3.
-        let code = |b: &[u8], nd| decode_pings_max(b, nd, Crs::Wgs84, 3).unwrap_err().code;
+        let code = |b: &[u8], nd| decode_pings_max(b, nd, Crs::Wgs84, 3).unwrap_err().code();
         assert_eq!(code(b"[0,0,0,0 garbage", false), "too_many_records");
         assert_eq!(
             code(b"{}\n{}\n\n{}\n{}\n{ garbage", true),
@@ -1178,7 +1208,7 @@ mod tests {
         assert_eq!(
             decode_pings_max(&bomb, false, Crs::Wgs84, 50_000)
                 .unwrap_err()
-                .code,
+                .code(),
             "too_many_records"
         );
     }

@@ -2,6 +2,9 @@
 //! hashes; a role (`device`, `viewer`, `admin`) and a unit whose subtree is the scope.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
 
 use sha2::{Digest, Sha256};
 
@@ -77,9 +80,7 @@ impl Caller {
     /// `forbidden` for device tokens.
     pub fn require_read(&self) -> Result<(), ApiError> {
         if self.role == Role::Device {
-            return Err(ApiError::forbidden(
-                "a device token may only post pings; use a viewer or admin token to read",
-            ));
+            return Err(ApiError::DeviceCannotRead);
         }
         Ok(())
     }
@@ -103,9 +104,7 @@ impl Caller {
             }
         };
         if self.role != Role::Admin || !whole {
-            return Err(ApiError::forbidden(
-                "changing the registry needs an admin token for the whole city",
-            ));
+            return Err(ApiError::NotRegistryAdmin);
         }
         Ok(())
     }
@@ -120,10 +119,18 @@ pub struct Session {
     /// Who asks.
     pub caller: Caller,
     /// The engine (registry and parameters) the request is served with.
-    pub engine: std::sync::Arc<Engine>,
+    pub engine: Arc<Engine>,
 }
 
 impl Session {
+    /// The session of a request whose caller is known: the engine of the moment.
+    pub fn new(state: &AppState, caller: Caller) -> Session {
+        Session {
+            caller,
+            engine: state.engine(),
+        }
+    }
+
     /// The caller's scope over this request's registry.
     pub fn scope(&self) -> Scope {
         Scope::of(&self.caller, &self.engine.assessor.registry)
@@ -139,18 +146,80 @@ impl Session {
     }
 }
 
-impl axum::extract::FromRequestParts<std::sync::Arc<AppState>> for Session {
+/// The bearer token of a request, if it sends one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// The one authentication of the service: the caller of a request from its bearer token,
+/// else a device protocol's own token (the OsmAnd `token` parameter, the OwnTracks Basic-auth
+/// password), rate-limited per token. The extractors ([`Session`], and the device protocols'
+/// in [`super::ingest`]) call it; no handler does.
+///
+/// # Errors
+/// 401 for a missing or unknown token, 429 over the rate.
+pub fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    protocol_token: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let caller = state.tokens.caller(bearer(headers).or(protocol_token))?;
+    if !state.tokens.is_empty() {
+        if let Err(not_until) = state.limiter.check_key(&caller.name) {
+            let wait_s = not_until
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
+                .as_secs()
+                + 1;
+            return Err(ApiError::RateLimited {
+                token: caller.name,
+                wait_s,
+            });
+        }
+    }
+    Ok(caller)
+}
+
+/// A request's session from its bearer token, before its query or body is looked at (a bad
+/// request without a token is a 401, not a 400).
+impl axum::extract::FromRequestParts<Arc<AppState>> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &std::sync::Arc<AppState>,
+        state: &Arc<AppState>,
     ) -> Result<Session, ApiError> {
-        let caller = state.caller(&parts.headers, None)?;
-        Ok(Session {
-            caller,
-            engine: state.engine(),
-        })
+        let caller = authenticate(state, &parts.headers, None)?;
+        Ok(Session::new(state, caller))
+    }
+}
+
+/// A session where a token is optional (`/api/v1/config.json`): none when the server has
+/// tokens and the request sends no `Authorization`; a token sent is checked like any.
+impl axum::extract::OptionalFromRequestParts<Arc<AppState>> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Option<Session>, ApiError> {
+        if !state.tokens.is_empty()
+            && !parts
+                .headers
+                .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return Ok(None);
+        }
+        let caller = authenticate(state, &parts.headers, None)?;
+        Ok(Some(Session::new(state, caller)))
     }
 }
 
@@ -225,13 +294,11 @@ impl Tokens {
         if self.is_empty() {
             return Ok(Caller::open());
         }
-        let token = token.ok_or_else(|| {
-            ApiError::unauthorized("this server needs a token: Authorization: Bearer <token>")
-        })?;
+        let token = token.ok_or(ApiError::MissingToken)?;
         self.by_hash
             .get(&token_hash(token))
             .cloned()
-            .ok_or_else(|| ApiError::unauthorized("unknown token"))
+            .ok_or(ApiError::UnknownToken)
     }
 }
 
@@ -345,8 +412,8 @@ mod tests {
         let t = Tokens::from_config(&[cfg("viewer", token_hash("secret"))]).unwrap();
         let c = t.caller(Some("secret")).unwrap();
         assert_eq!((c.role, c.unit.as_deref()), (Role::Viewer, Some("430102")));
-        assert_eq!(t.caller(Some("other")).unwrap_err().code, "unauthorized");
-        assert_eq!(t.caller(None).unwrap_err().code, "unauthorized");
+        assert_eq!(t.caller(Some("other")).unwrap_err().code(), "unauthorized");
+        assert_eq!(t.caller(None).unwrap_err().code(), "unauthorized");
         let err = Tokens::from_config(&[cfg("boss", token_hash("x"))]).unwrap_err();
         assert!(err.contains("furong") && err.contains("boss"), "{err}");
         let err = Tokens::from_config(&[cfg("viewer", "abc".into())]).unwrap_err();

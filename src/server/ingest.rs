@@ -6,15 +6,15 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::auth::{Caller, Role};
+use super::auth::{authenticate, Role, Session};
 use super::error::ApiError;
-use super::{AppState, Engine};
-use crate::ingest::wire::{self, Fix, WireError};
+use super::AppState;
+use crate::ingest::wire::{self, Fix};
 use crate::model::{Ping, UnixMs, WorkerId};
 use crate::store::{Insert, NewPing, Source};
 
@@ -72,13 +72,7 @@ pub(crate) async fn read_body(
     body: Body,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the request body is over {limit} bytes: send smaller batches"),
-        )
-    };
+    let too_large = || ApiError::BodyTooLarge { limit };
     let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -93,37 +87,14 @@ pub(crate) async fn read_body(
     let gzip = match gzip.as_deref() {
         None | Some("identity") | Some("") => false,
         Some("gzip") | Some("x-gzip") => true,
-        Some(other) => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_encoding",
-                format!(
-                    "Content-Encoding {} is not supported: send gzip or plain",
-                    crate::ingest::row::shown(other)
-                ),
-            ))
-        }
+        Some(other) => return Err(ApiError::UnsupportedEncoding(other.to_string())),
     };
     let wait = std::time::Duration::from_secs(state.config.server.body_timeout_s.max(1));
     let raw = match tokio::time::timeout(wait, collect(body, limit)).await {
         Ok(Ok(raw)) => raw,
         Ok(Err(BodyError::TooLarge)) => return Err(too_large()),
-        Ok(Err(BodyError::Broken(e))) => {
-            return Err(ApiError::bad_request(
-                "bad_body",
-                format!("the request body cannot be read to its end: {e}"),
-            ))
-        }
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                format!(
-                    "the request body did not arrive within {} s",
-                    wait.as_secs()
-                ),
-            ))
-        }
+        Ok(Err(BodyError::Broken(e))) => return Err(ApiError::BrokenBody(e)),
+        Err(_) => return Err(ApiError::BodyTimeout { s: wait.as_secs() }),
     };
     if !gzip {
         return Ok(raw);
@@ -132,10 +103,7 @@ pub(crate) async fn read_body(
     match crate::ingest::gzip::gunzip_limited(&raw, limit) {
         Ok(out) => Ok(Bytes::from(out)),
         Err(crate::ingest::gzip::GunzipError::TooLarge { .. }) => Err(too_large()),
-        Err(e @ crate::ingest::gzip::GunzipError::Corrupt { .. }) => Err(ApiError::bad_request(
-            "bad_gzip",
-            format!("the gzip body cannot be read to its end, so none of it is taken: {e}"),
-        )),
+        Err(e @ crate::ingest::gzip::GunzipError::Corrupt { .. }) => Err(ApiError::BadGzip(e)),
     }
 }
 
@@ -191,12 +159,12 @@ struct Arrival {
 
 /// Turns a decoded fix into a ping for the store: the worker, the receipt time, the checks
 /// that need the server (future timestamps, the caller's right to post for the worker).
-fn admit(
-    state: &AppState,
-    engine: &Engine,
-    caller: &Caller,
-    arrival: Arrival,
-) -> Result<NewPing, WireError> {
+///
+/// # Errors
+/// `forbidden` (a viewer), `worker_not_allowed`, `future_timestamp`,
+/// `timestamp_out_of_range`: in a batch, the record's rejection.
+fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPing, ApiError> {
+    let (caller, engine) = (&session.caller, &session.engine);
     let Arrival {
         fix,
         worker,
@@ -205,57 +173,36 @@ fn admit(
         device,
     } = arrival;
     match caller.role {
-        Role::Viewer => {
-            return Err(WireError {
-                code: "forbidden",
-                message: "a viewer token cannot post pings".into(),
-            })
-        }
+        Role::Viewer => return Err(ApiError::ViewerCannotPost),
         Role::Device if !caller.workers.contains(&worker) => {
-            return Err(WireError {
-                code: "worker_not_allowed",
-                message: format!(
-                    "token {} may post only for {}, not for worker {worker}",
-                    caller.name,
-                    caller.workers.join(", ")
-                ),
+            return Err(ApiError::WorkerNotAllowed {
+                token: caller.name.clone(),
+                allowed: caller.workers.join(", "),
+                worker,
             })
         }
-        Role::Admin if caller.unit.is_some() => {
-            let scope = super::auth::Scope::of(caller, &engine.assessor.registry);
-            if !scope.has_worker(&worker) {
-                return Err(WireError {
-                    code: "worker_not_allowed",
-                    message: format!(
-                        "worker {worker} is outside the unit {} of token {}",
-                        caller.unit.as_deref().unwrap_or(""),
-                        caller.name
-                    ),
-                });
-            }
+        Role::Admin if caller.unit.is_some() && !session.scope().has_worker(&worker) => {
+            return Err(ApiError::WorkerOutsideUnit {
+                worker,
+                unit: caller.unit.clone().unwrap_or_default(),
+                token: caller.name.clone(),
+            });
         }
         _ => {}
     }
     let ts = fix.ts.unwrap_or(received);
     let future_ms = (state.config.max_future_s * 1000.0) as UnixMs;
     if ts > received + future_ms {
-        return Err(WireError {
-            code: "future_timestamp",
-            message: format!(
-                "ts {} is {:.0} s after the server received it (at most {} s): check the phone's clock",
-                crate::model::format_timestamp(ts),
-                (ts - received) as f64 / 1000.0,
-                state.config.max_future_s
-            ),
+        return Err(ApiError::FutureTimestamp {
+            ts: crate::model::format_timestamp(ts),
+            ahead_s: (ts - received) as f64 / 1000.0,
+            max_s: state.config.max_future_s,
         });
     }
     let tz = engine.assessor.tz;
     let day = chrono::DateTime::from_timestamp_millis(ts)
         .map(|t| t.with_timezone(&tz).date_naive())
-        .ok_or_else(|| WireError {
-            code: "timestamp_out_of_range",
-            message: format!("ts {ts} is out of range"),
-        })?;
+        .ok_or(ApiError::TimestampOutOfRange(ts))?;
     let ping = Ping {
         worker: WorkerId::new(&worker),
         ts,
@@ -289,9 +236,7 @@ async fn store(
     }
     let store = Arc::clone(&state.store);
     let margin = (state.config.max_gap_s * 1000.0) as i64;
-    let outcomes = tokio::task::spawn_blocking(move || store.insert_pings(pings, margin))
-        .await
-        .map_err(ApiError::internal)??;
+    let outcomes = tokio::task::spawn_blocking(move || store.insert_pings(pings, margin)).await??;
     let accepted = outcomes.iter().filter(|o| **o == Insert::Accepted).count();
     metrics::counter!("gridbeat_pings_accepted_total", "source" => source.as_str())
         .increment(accepted as u64);
@@ -358,61 +303,40 @@ pub struct PingJson {
         Every record is judged on its own: one that is not a ping is listed in `rejected` of the 200 answer, so any JSON value is accepted here. \
         gzip (every member read) allowed; at most max_body_bytes before and after gzip.",
         content((serde_json::Value = "application/json"), (String = "application/x-ndjson"))),
-    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected; a resent ping is a repeat and changes nothing"),
-        (status = 400, body = super::error::ErrorBody, description = "the body as a whole cannot be read: bad_json, empty_body, bad_gzip (refused whole), bad_body (broken chunks, cut off)"),
-        (status = 408, body = super::error::ErrorBody, description = "request_timeout: the body did not arrive within body_timeout_s"),
-        (status = 413, body = super::error::ErrorBody, description = "body_too_large, or too_many_records (counted while decoding: refused at max_batch + 1)"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a viewer token"),
-        (status = 415, body = super::error::ErrorBody, description = "`unsupported_media_type` (not JSON or NDJSON), `unsupported_encoding`"),
-        (status = 507, body = super::error::ErrorBody, description = "`insufficient_storage`: nothing stored; send again later"),
-        super::error::TokenAnswers))]
+    responses((status = 200, body = BatchAnswer, description = "good records stored even when others are rejected; a resent ping is a repeat and changes nothing")))]
 pub async fn post_pings(
     State(state): State<Arc<AppState>>,
+    session: Session,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = state.caller(&headers, None)?;
-    if caller.role == Role::Viewer {
-        return Err(ApiError::forbidden("a viewer token cannot post pings"));
+    if session.caller.role == Role::Viewer {
+        return Err(ApiError::ViewerCannotPost);
     }
     let ndjson = match content_type(&headers).as_deref() {
         Some("application/json") => false,
-        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl" | "application/json-seq") => true,
-        other => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!(
-                    "Content-Type {} is not accepted: send application/json (an array) or application/x-ndjson",
-                    other.unwrap_or("(none)")
-                ),
-            ))
-        }
+        Some(
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/json-seq",
+        ) => true,
+        other => return Err(ApiError::UnsupportedMediaType(other.map(String::from))),
     };
     let limit = usize::try_from(state.config.server.max_body_bytes).unwrap_or(usize::MAX);
     let body = read_body(&state, &headers, body, limit).await?;
-    let engine = state.engine();
     let max = usize::try_from(state.config.server.max_batch).unwrap_or(usize::MAX);
     // Records are counted while they are decoded: the decoder stops at max_batch + 1.
-    let records =
-        wire::decode_pings_max(&body, ndjson, crate::model::Crs::Wgs84, max).map_err(|e| {
-            let status = if e.code == "too_many_records" {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            ApiError::new(status, e.code, e.message)
-        })?;
+    let records = wire::decode_pings_max(&body, ndjson, crate::model::Crs::Wgs84, max)?;
     let received = now_ms();
     let mut answer = BatchAnswer::default();
     let mut admitted = Vec::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
-        let result = record.and_then(|fix| {
+        let result = record.map_err(ApiError::Wire).and_then(|fix| {
             let worker = fix.id.clone();
             admit(
                 &state,
-                &engine,
-                &caller,
+                &session,
                 Arrival {
                     fix,
                     worker,
@@ -425,11 +349,11 @@ pub async fn post_pings(
         match result {
             Ok(p) => admitted.push(p),
             Err(e) => {
-                count_rejection(Source::Json, e.code);
+                count_rejection(Source::Json, e.code());
                 answer.rejected.push(Rejected {
                     index,
-                    code: e.code.to_string(),
-                    message: e.message,
+                    code: e.code().to_string(),
+                    message: e.to_string(),
                 });
             }
         }
@@ -489,66 +413,15 @@ pub struct OsmandFields {
 #[utoipa::path(get, path = "/osmand", tag = "ingest",
     security(("bearer" = []), ("osmand_token" = [])),
     params(OsmandFields),
-    responses((status = 200, description = "stored (empty body)"),
-        (status = 400, body = super::error::ErrorBody, description = "e.g. missing_device, unknown_device, no_position, too_long (an id over 128 bytes)"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`, `worker_not_allowed`: the token may not post for the device's worker"),
-        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "stored (empty body)")))]
 pub async fn osmand(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Body,
+    OsmandFix { session, fix }: OsmandFix,
 ) -> Result<Response, ApiError> {
-    // Authenticate before the body whenever the token is known without it: a bearer header,
-    // the query's token, or a fix in the query (then the body is not read at all). Only a
-    // request whose token may sit in its form or JSON body is read first, and then at most
-    // MAX_FIX_BODY_BYTES.
-    let (query_token, fix_in_query) = wire::osmand_query(query.as_deref());
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "));
-    let early = if fix_in_query || bearer || query_token.is_some() || state.tokens.is_empty() {
-        Some(state.caller(&headers, query_token.as_deref())?)
-    } else {
-        None
-    };
-    let body = if fix_in_query {
-        Bytes::new()
-    } else {
-        read_body(&state, &headers, body, MAX_FIX_BODY_BYTES).await?
-    };
-    let ct = content_type(&headers);
-    let engine = state.engine();
-    let reject = |e: WireError| {
-        count_rejection(Source::Osmand, e.code);
-        ApiError::bad_request(e.code, e.message)
-    };
-    let (fix, token) =
-        match wire::decode_osmand(query.as_deref(), ct.as_deref(), &body, engine.assessor.tz) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                // A request that cannot be read is still answered 401 when it carries no
-                // token the server knows (a form body's own `token` counts).
-                if early.is_none() {
-                    let form_token = std::str::from_utf8(&body)
-                        .ok()
-                        .and_then(|b| wire::osmand_query(Some(b)).0);
-                    state.caller(&headers, form_token.as_deref())?;
-                }
-                return Err(reject(e));
-            }
-        };
-    let caller = match early {
-        Some(c) => c,
-        None => state.caller(&headers, token.as_deref())?,
-    };
     let device = fix.id.clone();
     store_fix(
         &state,
-        &engine,
-        &caller,
+        &session,
         fix,
         &device,
         Some(device.clone()),
@@ -558,6 +431,71 @@ pub async fn osmand(
     Ok(StatusCode::OK.into_response())
 }
 
+/// An OsmAnd request, authenticated once, and its fix. The token is the bearer header, the
+/// query's `token`, or a form or JSON body's own: the caller is authenticated before the body
+/// whenever the token is known without it (a bearer header, the query's token, or a fix in
+/// the query, when the body is not read at all). Only a request whose token may sit in its
+/// body is read first, and then at most [`MAX_FIX_BODY_BYTES`]; when it cannot be decoded it
+/// is still answered 401 unless it carries a token the server knows (a form body's own
+/// `token` counts).
+pub struct OsmandFix {
+    /// The caller and the engine of the request.
+    pub session: Session,
+    /// The decoded fix.
+    pub fix: Fix,
+}
+
+impl axum::extract::FromRequest<Arc<AppState>> for OsmandFix {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &Arc<AppState>,
+    ) -> Result<OsmandFix, ApiError> {
+        let (parts, body) = request.into_parts();
+        let (headers, query) = (&parts.headers, parts.uri.query());
+        let engine = state.engine();
+        let (query_token, fix_in_query) = wire::osmand_query(query);
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "));
+        let early = if fix_in_query || bearer || query_token.is_some() || state.tokens.is_empty() {
+            Some(authenticate(state, headers, query_token.as_deref())?)
+        } else {
+            None
+        };
+        let body = if fix_in_query {
+            Bytes::new()
+        } else {
+            read_body(state, headers, body, MAX_FIX_BODY_BYTES).await?
+        };
+        let ct = content_type(headers);
+        let (fix, token) =
+            match wire::decode_osmand(query, ct.as_deref(), &body, engine.assessor.tz) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    if early.is_none() {
+                        let form_token = std::str::from_utf8(&body)
+                            .ok()
+                            .and_then(|b| wire::osmand_query(Some(b)).0);
+                        authenticate(state, headers, form_token.as_deref())?;
+                    }
+                    count_rejection(Source::Osmand, e.code);
+                    return Err(ApiError::Wire(e));
+                }
+            };
+        let caller = match early {
+            Some(c) => c,
+            None => authenticate(state, headers, token.as_deref())?,
+        };
+        Ok(OsmandFix {
+            session: Session { caller, engine },
+            fix,
+        })
+    }
+}
+
 /// `POST /osmand`: the OsmAnd protocol with the fields in a form body, or the JSON body of
 /// Traccar Client 9.x (the same handler as `GET`).
 #[utoipa::path(post, path = "/osmand", tag = "ingest",
@@ -565,49 +503,32 @@ pub async fn osmand(
     params(OsmandFields),
     request_body(description = "the fields as a form, or Traccar Client 9.x's JSON (`{\"location\": {\"timestamp\", \"coords\": {...}, ...}, \"device_id\": ...}`); at most 64 KiB (also after gzip)",
         content((OsmandFields = "application/x-www-form-urlencoded"), (serde_json::Value = "application/json"))),
-    responses((status = 200, description = "stored (empty body)"),
-        (status = 400, body = super::error::ErrorBody, description = "e.g. missing_device, unknown_device, no_position, bad_json, too_long"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`, `worker_not_allowed`: the token may not post for the device's worker"),
-        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "stored (empty body)")))]
 pub async fn osmand_post(
     state: State<Arc<AppState>>,
-    headers: HeaderMap,
-    query: RawQuery,
-    body: Body,
+    request: OsmandFix,
 ) -> Result<Response, ApiError> {
-    osmand(state, headers, query, body).await
+    osmand(state, request).await
 }
 
 /// Stores one fix of a device protocol (OsmAnd, OwnTracks): the device's worker, the checks
 /// of [`admit`] (403 for a worker the caller may not post for, else 400), the commit.
 async fn store_fix(
     state: &Arc<AppState>,
-    engine: &Engine,
-    caller: &Caller,
+    session: &Session,
     fix: Fix,
     device: &str,
     kept_device: Option<String>,
     source: Source,
 ) -> Result<(), ApiError> {
-    let refuse = |e: WireError| {
-        count_rejection(source, e.code);
-        let status = if e.code == "worker_not_allowed" || e.code == "forbidden" {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError::new(status, e.code, e.message)
+    let refuse = |e: ApiError| {
+        count_rejection(source, e.code());
+        e
     };
-    let worker = engine.worker_of_device(device).ok_or_else(|| {
-        refuse(WireError {
-            code: "unknown_device",
-            message: format!(
-                "no worker has device {:?}: add it to devices.csv (device,worker)",
-                crate::ingest::row::shown(device)
-            ),
-        })
-    })?;
+    let worker = session
+        .engine
+        .worker_of_device(device)
+        .ok_or_else(|| refuse(ApiError::UnknownDevice(device.to_string())))?;
     let arrival = Arrival {
         fix,
         worker,
@@ -615,7 +536,7 @@ async fn store_fix(
         source,
         device: kept_device,
     };
-    let p = admit(state, engine, caller, arrival).map_err(refuse)?;
+    let p = admit(state, session, arrival).map_err(refuse)?;
     store(state, vec![p], source).await?;
     Ok(())
 }
@@ -649,29 +570,19 @@ fn owntracks_user(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 #[utoipa::path(post, path = "/owntracks", tag = "ingest",
     security(("owntracks_basic" = []), ("bearer" = [])),
     request_body(content = serde_json::Value, description = "an OwnTracks JSON message (`_type: location` is stored; other types are accepted and ignored), at most 64 KiB (also after gzip); the device is the Basic-auth user or `X-Limit-U`", content_type = "application/json"),
-    responses((status = 200, description = "`[]`: stored, or a message type that carries no position", body = Vec<serde_json::Value>),
-        (status = 400, body = super::error::ErrorBody, description = "e.g. bad_json, unknown_device, no_position"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`, `worker_not_allowed`"),
-        (status = 413, body = super::error::ErrorBody, description = "a body over 64 KiB (also after gzip)"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "`[]`: stored, or a message type that carries no position", body = Vec<serde_json::Value>)))]
 pub async fn owntracks(
     State(state): State<Arc<AppState>>,
+    OwnTracksSession { session, user }: OwnTracksSession,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (user, password) = owntracks_user(&headers);
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer "));
-    let caller = state.caller(&headers, if bearer { None } else { password.as_deref() })?;
     let body = read_body(&state, &headers, body, MAX_FIX_BODY_BYTES).await?;
-    let engine = state.engine();
-    let reject = |e: WireError| {
+    let decoded = wire::decode_owntracks(&body, user.as_deref()).map_err(|e| {
         count_rejection(Source::Owntracks, e.code);
-        ApiError::bad_request(e.code, e.message)
-    };
-    let Some(fix) = wire::decode_owntracks(&body, user.as_deref()).map_err(reject)? else {
+        ApiError::Wire(e)
+    })?;
+    let Some(fix) = decoded else {
         return Ok(axum::Json(serde_json::json!([])).into_response());
     };
     let device = fix.id.clone();
@@ -684,8 +595,7 @@ pub async fn owntracks(
         );
     store_fix(
         &state,
-        &engine,
-        &caller,
+        &session,
         fix,
         &device,
         Some(phone),
@@ -693,4 +603,35 @@ pub async fn owntracks(
     )
     .await?;
     Ok(axum::Json(serde_json::json!([])).into_response())
+}
+
+/// An OwnTracks request's session, authenticated before its body: the bearer token, else the
+/// Basic-auth password; and the device, the user of `X-Limit-U` or Basic auth.
+pub struct OwnTracksSession {
+    /// The caller and the engine of the request.
+    pub session: Session,
+    /// The device id.
+    pub user: Option<String>,
+}
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for OwnTracksSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<OwnTracksSession, ApiError> {
+        let (user, password) = owntracks_user(&parts.headers);
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "));
+        let token = if bearer { None } else { password.as_deref() };
+        let caller = authenticate(state, &parts.headers, token)?;
+        Ok(OwnTracksSession {
+            session: Session::new(state, caller),
+            user,
+        })
+    }
 }

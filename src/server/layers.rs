@@ -190,16 +190,7 @@ impl TileQuery {
                 .parse::<Crs>()
                 .is_ok_and(|c| matches!(c, Crs::Wgs84 | Crs::Gcj02));
             if !ok {
-                return Err(bad(
-                    "bad_crs",
-                    format!(
-                        "crs={:?}: tiles are cut in {} (Web Mercator over WGS84, or over \
-                         GCJ-02 for AMap and Tencent basemaps); Baidu's tiles follow their own \
-                         grid: use the GeoJSON layers with crs=bd09",
-                        crate::ingest::row::shown(c),
-                        super::openapi::TILE_CRS.join(" or ")
-                    ),
-                ));
+                return Err(ApiError::NotTileCrs(c.clone()));
             }
         }
         Ok(LayerQuery {
@@ -255,13 +246,11 @@ fn encode(v: &str) -> String {
     out
 }
 
-fn bad(code: &'static str, message: String) -> ApiError {
-    ApiError::bad_request(code, message)
-}
-
-fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| bad("bad_day", format!("{field}={text:?}: expected YYYY-MM-DD")))
+fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::BadQueryDay {
+        field,
+        text: text.to_string(),
+    })
 }
 
 /// The period of a query: `day`, `month`, `from`&`to`, else the newest month with figures
@@ -273,29 +262,25 @@ fn period_of(state: &AppState, engine: &Engine, q: &LayerQuery) -> Result<Period
         q.from.is_some() || q.to.is_some(),
     ];
     if given.iter().filter(|x| **x).count() > 1 {
-        return Err(bad(
-            "bad_period",
-            "give one of day, month, or from and to".into(),
-        ));
+        return Err(ApiError::PeriodAmbiguous);
     }
     if let Some(d) = &q.day {
         let d = parse_day("day", d)?;
         return Ok(Period { first: d, last: d });
     }
     if let Some(m) = &q.month {
-        let m: Month = m
-            .parse()
-            .map_err(|e| bad("bad_month", format!("month={m:?}: {e}")))?;
+        let m: Month = m.parse().map_err(|reason| ApiError::BadQueryMonth {
+            text: m.clone(),
+            reason,
+        })?;
         return Ok(m.period());
     }
     match (&q.from, &q.to) {
         (Some(f), Some(t)) => {
             let (f, t) = (parse_day("from", f)?, parse_day("to", t)?);
-            return Period::new(f, t).map_err(|e| bad("bad_period", e));
+            return Period::new(f, t).map_err(ApiError::BadPeriod);
         }
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(bad("bad_period", "from and to go together".into()))
-        }
+        (Some(_), None) | (None, Some(_)) => return Err(ApiError::PeriodHalf),
         (None, None) => {}
     }
     let newest = state.store.summary_months()?.into_iter().last();
@@ -325,12 +310,7 @@ fn filter_of(
                 .split(',')
                 .map(|x| x.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    bad(
-                        "bad_bbox",
-                        format!("bbox={text:?}: expected w,s,e,n in degrees"),
-                    )
-                })?;
+                .map_err(|_| ApiError::BboxNotNumbers(text.clone()))?;
             match v[..] {
                 [w, s, e, n]
                     if w <= e
@@ -342,27 +322,17 @@ fn filter_of(
                 {
                     Some([w, s, e, n])
                 }
-                _ => {
-                    return Err(bad(
-                        "bad_bbox",
-                        format!("bbox={text:?}: expected w,s,e,n with w <= e, s <= n, in range"),
-                    ))
-                }
+                _ => return Err(ApiError::BboxOutOfRange(text.clone())),
             }
         }
     };
     let crs = match &q.crs {
         None => Crs::Wgs84,
-        Some(c) => c.parse().map_err(|_| {
-            bad(
-                "bad_crs",
-                format!("crs={c:?}: expected wgs84, gcj02 or bd09"),
-            )
-        })?,
+        Some(c) => c.parse().map_err(|_| ApiError::BadCrs(c.clone()))?,
     };
     if let Some(u) = &q.unit {
         if reg.unit(u).is_none() {
-            return Err(ApiError::not_found(format!("no unit {u}")));
+            return Err(ApiError::NoUnit(u.clone()));
         }
         if !scope.has_unit(u) {
             return Err(super::read::outside(caller, &format!("unit {u}")));
@@ -380,10 +350,12 @@ fn filter_of(
     ] {
         if let Some(x) = x {
             if !range.contains(&x) {
-                return Err(bad(
-                    "bad_parameter",
-                    format!("{name}={x}: expected {}..={}", range.start(), range.end()),
-                ));
+                return Err(ApiError::OutOfRange {
+                    name,
+                    value: x,
+                    min: *range.start(),
+                    max: *range.end(),
+                });
             }
         }
     }
@@ -600,11 +572,7 @@ fn built(
         &extras,
         &filter,
         &ScopeView(&scope),
-    )
-    .map_err(|e| match e.code() {
-        "unknown_unit" | "unknown_worker" => ApiError::not_found(e.to_string()),
-        code => ApiError::bad_request(code, e.to_string()),
-    })?;
+    )?;
     let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
     let built = Arc::new(Built {
         etag: etag(&body),
@@ -652,13 +620,7 @@ fn answer(headers: &HeaderMap, tag: &str, content_type: &'static str, body: Byte
 }
 
 fn layer_named(name: &str) -> Result<Layer, ApiError> {
-    Layer::parse(name).ok_or_else(|| {
-        let names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
-        ApiError::not_found(format!(
-            "no layer {name:?}; the layers are {}",
-            names.join(", ")
-        ))
-    })
+    Layer::parse(name).ok_or_else(|| ApiError::NoLayer(name.to_string()))
 }
 
 /// The path of a GeoJSON layer.
@@ -704,11 +666,7 @@ pub struct TileJsonPath {
 #[utoipa::path(get, path = "/api/v1/layers/{layer}", tag = "map", security(("bearer" = [])),
     params(LayerPath, LayerQuery),
     responses((status = 200, description = "a GeoJSON FeatureCollection", body = serde_json::Value, content_type = "application/geo+json"),
-        (status = 304, description = "not modified (If-None-Match)"),
-        (status = 400, body = super::error::ErrorBody, description = "`bad_bbox`, `bad_day`, `bad_month`, `bad_period`, `bad_crs`, `bad_parameter`"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such layer or unit"),
-        super::error::TokenAnswers))]
+        (status = 304, description = "not modified (If-None-Match)")))]
 pub async fn layer(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -731,10 +689,7 @@ pub async fn layer(
 fn tiled(name: &str) -> Result<Layer, ApiError> {
     let layer = layer_named(name)?;
     if !tiles::TILED_LAYERS.contains(&layer.name()) {
-        return Err(ApiError::not_found(format!(
-            "layer {name} has no tiles; tiled layers: {}",
-            tiles::TILED_LAYERS.join(", ")
-        )));
+        return Err(ApiError::NotTiled(name.to_string()));
     }
     Ok(layer)
 }
@@ -744,11 +699,7 @@ fn tiled(name: &str) -> Result<Layer, ApiError> {
     params(TilePath, TileQuery),
     responses((status = 200, description = "a vector tile", body = Vec<u8>, content_type = "application/vnd.mapbox-vector-tile"),
         (status = 204, description = "no feature in this tile"),
-        (status = 304, description = "not modified (If-None-Match)"),
-        (status = 400, body = super::error::ErrorBody, description = "`invalid_tile`, `invalid_zoom`, `tile_out_of_range`, and the codes of the query"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such tiled layer, or no such unit"),
-        super::error::TokenAnswers))]
+        (status = 304, description = "not modified (If-None-Match)")))]
 pub async fn tile(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -758,7 +709,7 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     session.caller.require_read()?;
     let layer = tiled(&name)?;
-    let id = TileId::parse(&z, &x, &y).map_err(|e| bad(e.code(), e.to_string()))?;
+    let id = TileId::parse(&z, &x, &y)?;
     let q = q.layer_query()?;
     // Tracks are simplified to about a pixel of the tile's zoom before they are cut (the
     // layer per zoom is cached like any other), unless the query sets its own tolerance.
@@ -783,10 +734,7 @@ pub async fn tile(
             })
             .as_ref()
             .map_err(ApiError::internal)?;
-        let t = prepared
-            .encode(id)
-            .map_err(|e| bad(e.code(), e.to_string()))?
-            .map(Bytes::from);
+        let t = prepared.encode(id)?.map(Bytes::from);
         let bytes = t.as_ref().map_or(0, Bytes::len) + key.0.len();
         st.layers.tiles.put(key, v, t.clone(), bytes);
         Ok(t)
@@ -871,11 +819,7 @@ async fn checked_tile_query(
 /// `GET /tiles/{layer}.json`: the TileJSON 3.0 document of a tiled layer.
 #[utoipa::path(get, path = "/tiles/{file}", tag = "map", security(("bearer" = [])),
     params(TileJsonPath, TileQuery),
-    responses((status = 200, description = "TileJSON 3.0.0", body = serde_json::Value),
-        (status = 400, body = super::error::ErrorBody, description = "the query is checked whole, as a tile would check it: `bad_bbox`, `bad_day`, `bad_month`, `bad_period`, `bad_crs`, `bad_parameter`"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such tiled layer, or no such unit"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "TileJSON 3.0.0", body = serde_json::Value)))]
 pub async fn tilejson(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -883,9 +827,9 @@ pub async fn tilejson(
     Query(q): Query<TileQuery>,
 ) -> Result<Response, ApiError> {
     let scope = session.reader()?;
-    let name = file.strip_suffix(".json").ok_or_else(|| {
-        ApiError::not_found(format!("no such file {file}; try /tiles/grids.json"))
-    })?;
+    let name = file
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::NoTileJson(file.clone()))?;
     let layer = tiled(name)?;
     let q = checked_tile_query(&state, &session, q).await?;
     let query = q.canonical();
@@ -901,11 +845,7 @@ pub async fn tilejson(
 
 /// `GET /api/v1/style.json`: a MapLibre style drawing the tiled layers.
 #[utoipa::path(get, path = "/api/v1/style.json", tag = "map", security(("bearer" = [])), params(TileQuery),
-    responses((status = 200, description = "a MapLibre style (version 8)", body = serde_json::Value),
-        (status = 400, body = super::error::ErrorBody, description = "the query is checked whole, as a tile would check it: `bad_bbox`, `bad_day`, `bad_month`, `bad_period`, `bad_crs`, `bad_parameter`"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit or worker outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such unit"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "a MapLibre style (version 8)", body = serde_json::Value)))]
 pub async fn style(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -925,17 +865,16 @@ pub async fn style(
 /// whether one is needed and which basemap to draw; with one it adds the caller's bounds and
 /// the months with figures.
 #[utoipa::path(get, path = "/api/v1/config.json", tag = "map", security((), ("bearer" = [])),
-    responses((status = 200, description = "the map page's configuration", body = serde_json::Value),
-        (status = 401, body = super::error::ErrorBody, description = "`unauthorized`: a token was sent and is unknown (without one the answer is the public part)"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
-        (status = 429, body = super::error::ErrorBody, description = "`rate_limited`")))]
+    responses((status = 200, description = "the map page's configuration", body = serde_json::Value)))]
 pub async fn config(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    session: Option<Session>,
 ) -> Result<Response, ApiError> {
     let server = &state.config.server;
     let auth = !state.tokens.is_empty();
-    let engine = state.engine();
+    let engine = session
+        .as_ref()
+        .map_or_else(|| state.engine(), |s| Arc::clone(&s.engine));
     let mut doc = serde_json::json!({
         "auth": auth,
         "tz": engine.assessor.tz.name(),
@@ -946,17 +885,11 @@ pub async fn config(
             "crs": server.basemap_crs,
         },
     });
-    // No token: the public part only. A token that is refused is a 401, so that the page
-    // asks for a new one instead of drawing an empty map.
-    let caller = if auth && !headers.contains_key(header::AUTHORIZATION) {
-        None
-    } else {
-        let c = state.caller(&headers, None)?;
-        c.require_read()?;
-        Some(c)
-    };
-    if let Some(caller) = caller {
-        let scope = Scope::of(&caller, &engine.assessor.registry);
+    // No token: the public part only (no session). A token that is refused is a 401, so
+    // that the page asks for a new one instead of drawing an empty map.
+    if let Some(session) = session {
+        let scope = session.reader()?;
+        let caller = session.caller;
         let b = bounds(&engine, &scope);
         let st = Arc::clone(&state);
         // A scoped token sees the months its own workers have figures in, not the store's.

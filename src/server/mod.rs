@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -42,7 +42,7 @@ use crate::config::Config;
 use crate::report::Report;
 use crate::store::{SqliteStore, Store};
 use crate::track::CleanMode;
-use auth::{Caller, Tokens};
+use auth::Tokens;
 use error::ApiError;
 
 /// The engine's context of the moment: the registry with its indexes and the parameters,
@@ -195,45 +195,6 @@ impl AppState {
         self.generation.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// The caller of a request: the bearer token, else a protocol's own token (OsmAnd
-    /// `token` parameter, OwnTracks Basic-auth password). Rate-limited per token.
-    ///
-    /// # Errors
-    /// 401 for a missing or unknown token, 429 over the rate.
-    pub fn caller(
-        &self,
-        headers: &HeaderMap,
-        protocol_token: Option<&str>,
-    ) -> Result<Caller, ApiError> {
-        let bearer = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let caller = self.tokens.caller(bearer.or(protocol_token))?;
-        if !self.tokens.is_empty() {
-            if let Err(not_until) = self.limiter.check_key(&caller.name) {
-                let wait = not_until
-                    .wait_time_from(governor::clock::Clock::now(
-                        &governor::clock::DefaultClock::default(),
-                    ))
-                    .as_secs()
-                    + 1;
-                let mut e = ApiError::new(
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    format!("token {} is over its rate; retry in {wait} s", caller.name),
-                );
-                e.retry_after = Some(wait);
-                return Err(e);
-            }
-        }
-        Ok(caller)
-    }
-
     /// Recomputes every dirty worker-day now, ignoring the debounce (tests, `demo`, the end of
     /// an import).
     ///
@@ -323,7 +284,7 @@ pub fn osmand_router(state: Arc<AppState>) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
+    ApiError::NoEndpoint
 }
 
 /// Turns every error answer that is not already the contract's JSON — the framework's own
@@ -380,7 +341,12 @@ async fn json_errors(request: Request, next: Next) -> Response {
     } else {
         cut_message(&text)
     };
-    let mut answer = ApiError::new(status, code, message).into_response();
+    let mut answer = ApiError::Framework {
+        status,
+        code,
+        message,
+    }
+    .into_response();
     for (k, v) in &parts.headers {
         if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
             answer.headers_mut().insert(k.clone(), v.clone());
@@ -438,16 +404,10 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
             Ok(r) => r,
             Err(_) => {
                 span.in_scope(|| tracing::warn!(s = deadline.as_secs(), "request deadline passed"));
-                let mut e = ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "deadline_exceeded",
-                    format!(
-                        "the request took over {} s and was stopped; retry later",
-                        deadline.as_secs()
-                    ),
-                );
-                e.retry_after = Some(5);
-                e.into_response()
+                ApiError::DeadlineExceeded {
+                    s: deadline.as_secs(),
+                }
+                .into_response()
             }
         }
     };

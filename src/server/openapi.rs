@@ -1,8 +1,11 @@
 //! The OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the handlers'
-//! annotations and types (utoipa), never written by hand.
+//! annotations and types (utoipa), never written by hand. Its error answers are written from
+//! [`ERRORS`], each code under the status [`ApiError`] gives it.
 
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
+
+use super::error::ApiError;
 
 /// The API's description.
 #[derive(OpenApi)]
@@ -43,7 +46,7 @@ use utoipa::OpenApi;
         super::read::WorkerOut,
         super::read::PositionOut,
     )),
-    modifiers(&Schemes)
+    modifiers(&Schemes, &Errors)
 )]
 pub struct ApiDoc;
 
@@ -97,6 +100,410 @@ impl utoipa::Modify for Schemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// The error codes an operation answers, each with what it means there.
+pub struct OperationErrors {
+    /// `get`, `put` or `post`.
+    pub method: &'static str,
+    /// The path as the document writes it.
+    pub path: &'static str,
+    /// Whether the operation needs a token: then it also answers [`TOKEN_ERRORS`].
+    pub token: bool,
+    /// Its own codes and what each means there.
+    pub codes: &'static [(&'static str, &'static str)],
+}
+
+/// What every operation that needs a token may answer besides its own codes.
+pub const TOKEN_ERRORS: [(&str, &str); 2] = [
+    (
+        "unauthorized",
+        "no token, or one the server does not know. Checked before the request's parameters \
+         and body, so a bad request without a token is a 401, not a 400",
+    ),
+    (
+        "rate_limited",
+        "the token is over its rate; `Retry-After` says when to try again",
+    ),
+];
+
+const FORBIDDEN_READ: (&str, &str) = ("forbidden", "a device token");
+const FORBIDDEN_SCOPE: (&str, &str) = (
+    "forbidden",
+    "a device token, or a unit or worker outside the token's scope",
+);
+const NOT_READY: [(&str, &str); 5] = [
+    ("disk_full", "the disk holding the database is full"),
+    ("read_only", "the database cannot be written"),
+    ("io_error", "the database cannot be written"),
+    ("corrupt", "the database is damaged"),
+    ("unavailable", "the store does not answer"),
+];
+const STORE_WRITE: [(&str, &str); 2] = [
+    (
+        "insufficient_storage",
+        "the server's disk is full: nothing stored; send again later",
+    ),
+    (
+        "store_unavailable",
+        "the store cannot be written now: nothing stored; send again later",
+    ),
+];
+const QUERY: [(&str, &str); 7] = [
+    ("bad_bbox", "not w,s,e,n in degrees with w <= e and s <= n"),
+    ("bad_day", "`day`, `from` or `to` is not YYYY-MM-DD"),
+    ("bad_month", "not YYYY-MM"),
+    (
+        "bad_period",
+        "more than one of day, month, from and to; or from or to alone",
+    ),
+    ("bad_crs", "not a coordinate system of this answer"),
+    ("bad_parameter", "simplify_m, zoom or cell_m out of range"),
+    ("not_found", "no such unit"),
+];
+const DEVICE: [(&str, &str); 10] = [
+    ("missing_device", "no device id"),
+    ("unknown_device", "no worker has this device"),
+    (
+        "no_position",
+        "no position (cell or wifi only): stored nowhere",
+    ),
+    ("too_long", "a value over 128 bytes"),
+    ("future_timestamp", "a timestamp after the receipt time"),
+    (
+        "worker_not_allowed",
+        "the token may not post for the device's worker",
+    ),
+    ("forbidden", "a viewer token"),
+    ("body_too_large", "a body over 64 KiB (also after gzip)"),
+    STORE_WRITE[0],
+    STORE_WRITE[1],
+];
+
+/// The error codes of every operation: [`Errors`] writes the document's error answers from
+/// them, each under the status [`ApiError::status`] gives its code, so a status cannot drift
+/// from the server's (a code the enum does not answer lands under `default`, which
+/// `tests/it/openapi.rs` refuses).
+pub const ERRORS: &[OperationErrors] = &[
+    OperationErrors {
+        method: "get",
+        path: "/healthz",
+        token: false,
+        codes: &NOT_READY,
+    },
+    OperationErrors {
+        method: "get",
+        path: "/readyz",
+        token: false,
+        codes: &NOT_READY,
+    },
+    OperationErrors {
+        method: "get",
+        path: "/metrics",
+        token: true,
+        codes: &[("forbidden", "not an admin token")],
+    },
+    OperationErrors {
+        method: "post",
+        path: "/api/v1/pings",
+        token: true,
+        codes: &[
+            ("bad_json", "the body as a whole is not JSON or NDJSON"),
+            ("empty_body", "nothing to read"),
+            (
+                "bad_gzip",
+                "a gzip body that cannot be read to its end (refused whole)",
+            ),
+            ("bad_body", "broken chunks, cut off"),
+            (
+                "request_timeout",
+                "the body did not arrive within body_timeout_s",
+            ),
+            ("body_too_large", "over max_body_bytes (also after gzip)"),
+            (
+                "too_many_records",
+                "counted while decoding: refused at max_batch + 1",
+            ),
+            ("forbidden", "a viewer token"),
+            ("unsupported_media_type", "not JSON or NDJSON"),
+            ("unsupported_encoding", "a Content-Encoding other than gzip"),
+            STORE_WRITE[0],
+            STORE_WRITE[1],
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/osmand",
+        token: true,
+        codes: &DEVICE,
+    },
+    OperationErrors {
+        method: "post",
+        path: "/osmand",
+        token: true,
+        codes: &[
+            DEVICE[0],
+            DEVICE[1],
+            DEVICE[2],
+            DEVICE[3],
+            DEVICE[4],
+            DEVICE[5],
+            DEVICE[6],
+            DEVICE[7],
+            DEVICE[8],
+            DEVICE[9],
+            ("bad_json", "a JSON body that cannot be read"),
+        ],
+    },
+    OperationErrors {
+        method: "post",
+        path: "/owntracks",
+        token: true,
+        codes: &[
+            ("bad_json", "the body is not an OwnTracks message"),
+            DEVICE[1],
+            DEVICE[2],
+            DEVICE[4],
+            DEVICE[5],
+            DEVICE[6],
+            DEVICE[7],
+            DEVICE[8],
+            DEVICE[9],
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/registry/{file}",
+        token: true,
+        codes: &[
+            ("forbidden", "not an admin token of the whole city"),
+            ("not_found", "no such registry file, or none loaded yet"),
+        ],
+    },
+    OperationErrors {
+        method: "put",
+        path: "/api/v1/registry/{file}",
+        token: true,
+        codes: &[
+            ("bad_encoding", "not UTF-8"),
+            ("bad_gzip", "a gzip body that cannot be read to its end"),
+            ("bad_body", "broken chunks, cut off"),
+            ("forbidden", "not an admin token of the whole city"),
+            ("not_found", "no such registry file"),
+            ("body_too_large", "over max_registry_bytes"),
+            (
+                "invalid_registry",
+                "faults, every one listed; nothing changed",
+            ),
+            STORE_WRITE[0],
+            STORE_WRITE[1],
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/units",
+        token: true,
+        codes: &[FORBIDDEN_READ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/units/{code}",
+        token: true,
+        codes: &[
+            (
+                "forbidden",
+                "a device token, or a unit outside the token's scope",
+            ),
+            ("not_found", "no such unit"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/workers",
+        token: true,
+        codes: &[FORBIDDEN_READ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/workers/{id}",
+        token: true,
+        codes: &[
+            (
+                "forbidden",
+                "a device token, or a worker outside the token's scope",
+            ),
+            ("not_found", "no such worker"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/workers/{id}/days/{day}",
+        token: true,
+        codes: &[
+            ("bad_day", "not YYYY-MM-DD"),
+            ("bad_format", "not json or geojson"),
+            (
+                "forbidden",
+                "a device token, or a worker outside the token's scope",
+            ),
+            ("not_found", "no such worker, or no figures that day"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/reports/{month}",
+        token: true,
+        codes: &[
+            ("bad_month", "not YYYY-MM"),
+            ("bad_format", "not json, csv, xlsx or html"),
+            ("bad_lang", "not zh or en"),
+            ("bad_table", "not workers, grids or units"),
+            (
+                "forbidden",
+                "a device token, or a unit outside the token's scope",
+            ),
+            ("not_found", "no such unit"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/positions",
+        token: true,
+        codes: &[FORBIDDEN_READ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/layers/{layer}",
+        token: true,
+        codes: &[
+            QUERY[0],
+            QUERY[1],
+            QUERY[2],
+            QUERY[3],
+            QUERY[4],
+            QUERY[5],
+            FORBIDDEN_SCOPE,
+            ("not_found", "no such layer or unit"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/tiles/{layer}/{z}/{x}/{y}.mvt",
+        token: true,
+        codes: &[
+            ("invalid_tile", "z, x or y is not a non-negative integer"),
+            ("invalid_zoom", "z is above 24"),
+            ("tile_out_of_range", "x or y is not below 2^z"),
+            QUERY[0],
+            QUERY[1],
+            QUERY[2],
+            QUERY[3],
+            QUERY[4],
+            QUERY[5],
+            FORBIDDEN_SCOPE,
+            ("not_found", "no such tiled layer, or no such unit"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/tiles/{file}",
+        token: true,
+        codes: &[
+            QUERY[0],
+            QUERY[1],
+            QUERY[2],
+            QUERY[3],
+            QUERY[4],
+            QUERY[5],
+            FORBIDDEN_SCOPE,
+            ("not_found", "no such tiled layer, or no such unit"),
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/style.json",
+        token: true,
+        codes: &[
+            QUERY[0],
+            QUERY[1],
+            QUERY[2],
+            QUERY[3],
+            QUERY[4],
+            QUERY[5],
+            FORBIDDEN_SCOPE,
+            QUERY[6],
+        ],
+    },
+    OperationErrors {
+        method: "get",
+        path: "/api/v1/config.json",
+        token: false,
+        codes: &[
+            (
+                "unauthorized",
+                "a token was sent and is unknown (without one the answer is the public part)",
+            ),
+            FORBIDDEN_READ,
+            ("rate_limited", "the token is over its rate"),
+        ],
+    },
+];
+
+/// Writes each operation's error answers from [`ERRORS`]: one response per status, its
+/// description naming each code and what it means there, `x-codes` listing them, the body
+/// [`super::error::ErrorBody`].
+struct Errors;
+
+impl utoipa::Modify for Errors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use std::collections::BTreeMap;
+        use utoipa::openapi::{Content, Ref, ResponseBuilder};
+        for e in ERRORS {
+            let Some(item) = openapi.paths.paths.get_mut(e.path) else {
+                continue;
+            };
+            let op = match e.method {
+                "get" => item.get.as_mut(),
+                "put" => item.put.as_mut(),
+                "post" => item.post.as_mut(),
+                _ => None,
+            };
+            let Some(op) = op else { continue };
+            let token = if e.token { &TOKEN_ERRORS[..] } else { &[] };
+            // status → (code, what it means), in the table's order.
+            let mut by_status: BTreeMap<String, Vec<(&str, &str)>> = BTreeMap::new();
+            for &(code, note) in e.codes.iter().chain(token) {
+                let status = ApiError::status_of(code)
+                    .map_or_else(|| "default".to_string(), |s| s.as_u16().to_string());
+                by_status.entry(status).or_default().push((code, note));
+            }
+            for (status, codes) in by_status {
+                let description: Vec<String> = codes
+                    .iter()
+                    .map(|(code, note)| format!("`{code}`: {note}"))
+                    .collect();
+                let mut listed: Vec<&str> = Vec::new();
+                for (code, _) in &codes {
+                    if !listed.contains(code) {
+                        listed.push(code);
+                    }
+                }
+                let response = ResponseBuilder::new()
+                    .description(description.join("; "))
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                    )
+                    .extensions(Some(
+                        [("x-codes".to_string(), serde_json::json!(listed))]
+                            .into_iter()
+                            .collect(),
+                    ))
+                    .build();
+                op.responses.responses.insert(status, response.into());
+            }
+        }
     }
 }
 

@@ -103,13 +103,13 @@ async fn get_vendor_file(Path(file): Path<String>, headers: HeaderMap) -> Respon
     serve_from(&VENDOR_FILES, "/vendor/maplibre-gl/", &file, &headers)
 }
 
-fn serve_from(assets: &[Asset], dir: &str, file: &str, headers: &HeaderMap) -> Response {
+fn serve_from(assets: &[Asset], dir: &'static str, file: &str, headers: &HeaderMap) -> Response {
     match assets.iter().find(|a| a.name == file) {
         Some(asset) => serve(asset, headers),
-        None => ApiError::not_found(format!(
-            "no file {dir}{file}; the map page is at /",
-            file = file.chars().take(100).collect::<String>()
-        ))
+        None => ApiError::NoAsset {
+            dir,
+            file: file.chars().take(100).collect(),
+        }
         .into_response(),
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use crate::report::{Format, Freshness, Lang, Report};
 /// transaction committed: 200 `{"status": "ok", ...}`; otherwise 503 with the reason as the
 /// code (`disk_full`, `read_only`, `io_error`, `corrupt`, `unavailable`).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "ready: the store reads and writes"), (status = 503, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "ready: the store reads and writes")))]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let store = Arc::clone(&state.store);
     let (ready, failures) =
@@ -40,17 +40,15 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, Api
             "summaries_failed_checksum": failures,
         }))
         .into_response()),
-        crate::store::Readiness::NotReady(code, message) => {
-            let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
-            e.retry_after = Some(30);
-            Err(e)
+        crate::store::Readiness::NotReady(reason, message) => {
+            Err(ApiError::NotReady { reason, message })
         }
     }
 }
 
 /// `GET /readyz`: readiness, the same answer as `/healthz`.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "ready: the store reads and writes"), (status = 503, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "ready: the store reads and writes")))]
 pub async fn readyz(state: State<Arc<AppState>>) -> Result<Response, ApiError> {
     healthz(state).await
 }
@@ -65,15 +63,13 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /metrics`: Prometheus text (admin, or anyone on a server without tokens).
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: not an admin token"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(
     State(state): State<Arc<AppState>>,
     Session { caller, .. }: Session,
 ) -> Result<Response, ApiError> {
     if caller.role != super::auth::Role::Admin {
-        return Err(ApiError::forbidden("/metrics needs an admin token"));
+        return Err(ApiError::NotMetricsAdmin);
     }
     let s = Arc::clone(&state);
     blocking(move || {
@@ -92,8 +88,9 @@ pub async fn metrics(
 }
 
 /// Runs blocking work (the store, the engine) on the blocking pool inside the request's span
-/// and log dispatcher, so that every line it logs — an [`ApiError::internal`] above all —
-/// carries the request id the `observe` middleware put on the span (issue 15, defect 18).
+/// and log dispatcher, so that every line it logs carries the request id the `observe`
+/// middleware put on the span (issue 15, defect 18); the cause of an [`ApiError::Internal`]
+/// it returns is logged in that span too, when the answer is made.
 ///
 /// # Errors
 /// The work's own error, or `internal` when it panicked.
@@ -107,8 +104,7 @@ where
     tokio::task::spawn_blocking(move || {
         tracing::dispatcher::with_default(&dispatch, || span.in_scope(work))
     })
-    .await
-    .map_err(ApiError::internal)?
+    .await?
 }
 
 /// A unit of the tree.
@@ -159,8 +155,7 @@ fn unit_out(reg: &Registry, i: usize, scope: &Scope) -> UnitOut {
 
 /// `GET /api/v1/units`: the units in scope, parents before children.
 #[utoipa::path(get, path = "/api/v1/units", tag = "read", security(("bearer" = [])),
-    responses((status = 200, body = Vec<UnitOut>), (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
-        super::error::TokenAnswers))]
+    responses((status = 200, body = Vec<UnitOut>)))]
 pub async fn units(session: Session) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let reg = &session.engine.assessor.registry;
@@ -178,10 +173,7 @@ pub async fn units(session: Session) -> Result<Response, ApiError> {
 /// `GET /api/v1/units/{code}`.
 #[utoipa::path(get, path = "/api/v1/units/{code}", tag = "read", security(("bearer" = [])),
     params(("code" = String, Path, description = "a unit's code")),
-    responses((status = 200, body = UnitOut),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such unit"),
-        super::error::TokenAnswers))]
+    responses((status = 200, body = UnitOut)))]
 pub async fn unit(session: Session, Path(code): Path<String>) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let (caller, engine) = (&session.caller, &session.engine);
@@ -190,19 +182,20 @@ pub async fn unit(session: Session, Path(code): Path<String>) -> Result<Response
         .units
         .iter()
         .position(|u| u.code.as_str() == code)
-        .ok_or_else(|| ApiError::not_found(format!("no unit {code}")))?;
+        .ok_or_else(|| ApiError::NoUnit(code.clone()))?;
     if !scope.has_unit(&code) {
         return Err(outside(caller, &format!("unit {code}")));
     }
     Ok(axum::Json(unit_out(reg, i, &scope)).into_response())
 }
 
+/// `forbidden`: `what` is outside the caller's scope.
 pub(crate) fn outside(caller: &Caller, what: &str) -> ApiError {
-    ApiError::forbidden(format!(
-        "{what} is outside the scope of token {} (unit {})",
-        caller.name,
-        caller.unit.as_deref().unwrap_or("-")
-    ))
+    ApiError::OutsideScope {
+        what: what.to_string(),
+        token: caller.name.clone(),
+        unit: caller.unit.as_deref().unwrap_or("-").to_string(),
+    }
 }
 
 /// A worker.
@@ -234,8 +227,7 @@ fn worker_out(reg: &Registry, w: &crate::registry::Worker) -> WorkerOut {
 
 /// `GET /api/v1/workers`: the workers in scope.
 #[utoipa::path(get, path = "/api/v1/workers", tag = "read", security(("bearer" = [])),
-    responses((status = 200, body = Vec<WorkerOut>), (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
-        super::error::TokenAnswers))]
+    responses((status = 200, body = Vec<WorkerOut>)))]
 pub async fn workers(session: Session) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let reg = &session.engine.assessor.registry;
@@ -251,7 +243,7 @@ pub async fn workers(session: Session) -> Result<Response, ApiError> {
 /// Fails unless the worker is known and in scope.
 fn check_worker(caller: &Caller, scope: &Scope, reg: &Registry, id: &str) -> Result<(), ApiError> {
     if reg.worker(id).is_none() && !scope.is_everything() {
-        return Err(ApiError::not_found(format!("no worker {id}")));
+        return Err(ApiError::NoWorker(id.to_string()));
     }
     if !scope.has_worker(id) {
         return Err(outside(caller, &format!("worker {id}")));
@@ -262,10 +254,7 @@ fn check_worker(caller: &Caller, scope: &Scope, reg: &Registry, id: &str) -> Res
 /// `GET /api/v1/workers/{id}`: the worker and the days with figures.
 #[utoipa::path(get, path = "/api/v1/workers/{id}", tag = "read", security(("bearer" = [])),
     params(("id" = String, Path, description = "a worker's id")),
-    responses((status = 200, body = WorkerOut),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a worker outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such worker"),
-        super::error::TokenAnswers))]
+    responses((status = 200, body = WorkerOut)))]
 pub async fn worker(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -280,7 +269,7 @@ pub async fn worker(
         blocking(move || Ok(store.worker_summaries(&wid, NaiveDate::MIN..NaiveDate::MAX)?)).await?;
     let mut out = match reg.worker(&id) {
         Some(w) => worker_out(reg, w),
-        None if rows.is_empty() => return Err(ApiError::not_found(format!("no worker {id}"))),
+        None if rows.is_empty() => return Err(ApiError::NoWorker(id)),
         None => WorkerOut {
             id: id.clone(),
             name: String::new(),
@@ -324,11 +313,7 @@ pub struct DayPath {
 #[utoipa::path(get, path = "/api/v1/workers/{id}/days/{day}", tag = "read", security(("bearer" = [])),
     params(DayPath, DayQuery),
     responses((status = 200, description = "the summary (JSON) or the track (GeoJSON FeatureCollection)",
-            content((serde_json::Value = "application/json"), (serde_json::Value = "application/geo+json"))),
-        (status = 400, body = super::error::ErrorBody, description = "`bad_day` (not YYYY-MM-DD), `bad_format` (not json or geojson)"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a worker outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such worker, or no figures that day"),
-        super::error::TokenAnswers))]
+            content((serde_json::Value = "application/json"), (serde_json::Value = "application/geo+json")))))]
 pub async fn worker_day(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -339,29 +324,23 @@ pub async fn worker_day(
     let engine = &session.engine;
     let reg = &engine.assessor.registry;
     check_worker(&session.caller, &scope, reg, &id)?;
-    let date = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request("bad_day", format!("day {day:?} is not YYYY-MM-DD")))?;
+    let date =
+        NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| ApiError::BadDay(day.clone()))?;
     // The format is checked before the store is read: a bad one is a bad request whether or
     // not the day has figures.
     let geojson = match q.format.as_deref() {
         None | Some("json") => false,
         Some("geojson") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "bad_format",
-                format!(
-                    "format {:?}: expected {}",
-                    crate::ingest::row::shown(other),
-                    DAY_FORMATS.join(" or ")
-                ),
-            ))
-        }
+        Some(other) => return Err(ApiError::BadDayFormat(other.to_string())),
     };
     let store = Arc::clone(&state.store);
     let wid = id.clone();
     let row = blocking(move || Ok(store.summary(&wid, date)?))
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("worker {id} has no figures for {day}")))?;
+        .ok_or_else(|| ApiError::NoFigures {
+            worker: id.clone(),
+            day: day.clone(),
+        })?;
     let restored = engine
         .assessor
         .decode(&row.data)
@@ -369,8 +348,7 @@ pub async fn worker_day(
     let d = restored.day;
     if geojson {
         let doc =
-            crate::layers::track_geojson(&engine.assessor, &d, &crate::layers::Filter::default())
-                .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+            crate::layers::track_geojson(&engine.assessor, &d, &crate::layers::Filter::default())?;
         Ok((
             [(header::CONTENT_TYPE, "application/geo+json")],
             axum::Json(doc),
@@ -509,8 +487,7 @@ pub fn month_report(
             unit,
             generated_at,
         },
-    )
-    .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    )?;
     let report = Arc::new(report);
     super::cache_report(state, key, version, Arc::clone(&report));
     let mut r = (*report).clone();
@@ -579,11 +556,7 @@ pub struct ReportPath {
     params(ReportPath, ReportQuery),
     responses((status = 200, description = "the report: JSON (with `freshness`), CSV, XLSX or HTML",
             content((serde_json::Value = "application/json"), (String = "text/csv"),
-                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/html"))),
-        (status = 400, body = super::error::ErrorBody, description = "`bad_month`, `bad_format`, `bad_lang`, `bad_table`"),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token, or a unit outside the token's scope"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such unit"),
-        super::error::TokenAnswers))]
+                (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/html")))))]
 pub async fn report(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -592,40 +565,25 @@ pub async fn report(
 ) -> Result<Response, ApiError> {
     let scope = session.reader()?;
     let (caller, engine) = (&session.caller, Arc::clone(&session.engine));
-    let m: Month = month
-        .parse()
-        .map_err(|e| ApiError::bad_request("bad_month", format!("month {month:?}: {e}")))?;
+    let m: Month = month.parse().map_err(|reason| ApiError::BadMonth {
+        text: month.clone(),
+        reason,
+    })?;
     let unit = q.unit.clone().or_else(|| caller.unit.clone());
     if let Some(u) = &unit {
         if engine.assessor.registry.unit(u).is_none() {
-            return Err(ApiError::not_found(format!("no unit {u}")));
+            return Err(ApiError::NoUnit(u.clone()));
         }
         if !scope.has_unit(u) {
             return Err(outside(caller, &format!("unit {u}")));
         }
     }
-    let format: Format = q.format.as_deref().unwrap_or("json").parse().map_err(
-        |e: crate::report::ReportError| ApiError::bad_request("bad_format", e.to_string()),
-    )?;
-    let lang: Lang =
-        q.lang
-            .as_deref()
-            .unwrap_or("zh")
-            .parse()
-            .map_err(|e: crate::report::ReportError| {
-                ApiError::bad_request("bad_lang", e.to_string())
-            })?;
+    let format: Format = q.format.as_deref().unwrap_or("json").parse()?;
+    let lang: Lang = q.lang.as_deref().unwrap_or("zh").parse()?;
     // The table is checked whatever the format: a client never learns of a typo late.
     let table = q.table.as_deref().unwrap_or("workers");
     if !CSV_TABLES.contains(&table) {
-        return Err(ApiError::bad_request(
-            "bad_table",
-            format!(
-                "table {:?}: expected {}",
-                crate::ingest::row::shown(table),
-                CSV_TABLES.join(", ")
-            ),
-        ));
+        return Err(ApiError::BadTable(table.to_string()));
     }
     let s = Arc::clone(&state);
     let r = blocking(move || month_report(&s, &engine, m, unit.as_deref())).await?;
@@ -665,12 +623,7 @@ pub async fn report(
                 "workers" => crate::report::csv::workers_csv(&r, lang),
                 "grids" => crate::report::csv::grids_csv(&r, lang),
                 "units" => crate::report::csv::units_csv(&r, lang),
-                other => {
-                    return Err(ApiError::bad_request(
-                        "bad_table",
-                        format!("table {other:?}: expected workers, grids or units"),
-                    ))
-                }
+                other => return Err(ApiError::BadTable(other.to_string())),
             }
             .map_err(ApiError::internal)?;
             (
@@ -704,8 +657,7 @@ pub struct PositionOut {
 
 /// `GET /api/v1/positions`: the latest position of each worker in scope.
 #[utoipa::path(get, path = "/api/v1/positions", tag = "read", security(("bearer" = [])),
-    responses((status = 200, body = Vec<PositionOut>), (status = 403, body = super::error::ErrorBody, description = "`forbidden`: a device token"),
-        super::error::TokenAnswers))]
+    responses((status = 200, body = Vec<PositionOut>)))]
 pub async fn positions(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -769,7 +721,10 @@ mod tests {
                 async {
                     let r: Result<(), ApiError> =
                         blocking(|| Err(ApiError::internal("disk on fire"))).await;
-                    assert_eq!(r.unwrap_err().code, "internal");
+                    let e = r.unwrap_err();
+                    assert_eq!(e.code(), "internal");
+                    // The cause is logged where the answer is made, in the request's span.
+                    drop(e.into_response());
                 }
                 .instrument(tracing::info_span!("request", id = "req-4242")),
             );

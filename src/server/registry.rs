@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Session;
@@ -235,9 +235,7 @@ pub async fn replace(
     let store = Arc::clone(&state.store);
     let files = {
         let store = Arc::clone(&store);
-        tokio::task::spawn_blocking(move || Files::from_store(store.as_ref()))
-            .await
-            .map_err(ApiError::internal)??
+        tokio::task::spawn_blocking(move || Files::from_store(store.as_ref())).await??
     };
     let next = files.with(file, content.clone());
     let config = state.config.clone();
@@ -250,27 +248,8 @@ pub async fn replace(
             generation,
         })
     })
-    .await
-    .map_err(ApiError::internal)?;
-    let engine = built.map_err(|faults| {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_registry",
-            format!(
-                "{}.{}: {} fault{}; nothing was changed",
-                file.as_str(),
-                if matches!(file, RegistryFile::Workers | RegistryFile::Devices) {
-                    "csv"
-                } else {
-                    "geojson"
-                },
-                faults.len(),
-                if faults.len() == 1 { "" } else { "s" }
-            ),
-        );
-        e.faults = faults;
-        e
-    })?;
+    .await?;
+    let engine = built.map_err(|faults| ApiError::InvalidRegistry { file, faults })?;
     let affected = affected(
         &state.engine().assessor.registry,
         &engine.assessor.registry,
@@ -284,8 +263,7 @@ pub async fn replace(
             store.put_registry_file(file, &content, &affected)?;
             store.set_meta("basis", &basis)
         })
-        .await
-        .map_err(ApiError::internal)??;
+        .await??;
     }
     state.set_engine(engine);
     state.wake.notify_one();
@@ -305,10 +283,7 @@ pub struct FilePath {
 
 #[utoipa::path(get, path = "/api/v1/registry/{file}", tag = "registry", security(("bearer" = [])),
     params(FilePath),
-    responses((status = 200, description = "the file's content", content((serde_json::Value = "application/geo+json"), (String = "text/csv"))),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: not an admin token of the whole city"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such registry file, or none loaded yet"),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "the file's content", content((serde_json::Value = "application/geo+json"), (String = "text/csv")))))]
 pub async fn get_file(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -320,9 +295,8 @@ pub async fn get_file(
     let file = parse_file(&name)?;
     let store = Arc::clone(&state.store);
     let content = tokio::task::spawn_blocking(move || store.registry_file(file))
-        .await
-        .map_err(ApiError::internal)??
-        .ok_or_else(|| ApiError::not_found(format!("no {name} file has been loaded yet")))?;
+        .await??
+        .ok_or(ApiError::RegistryFileNotLoaded(name))?;
     Ok(([(header::CONTENT_TYPE, file.media_type())], content).into_response())
 }
 
@@ -330,13 +304,7 @@ pub async fn get_file(
 #[utoipa::path(put, path = "/api/v1/registry/{file}", tag = "registry", security(("bearer" = [])),
     params(FilePath),
     request_body(content = String, description = "the file's content (gzip allowed), at most `[server] max_registry_bytes` (64 MiB)", content_type = "text/plain"),
-    responses((status = 200, description = "replaced; what it affects is being recomputed", body = serde_json::Value),
-        (status = 400, description = "`bad_encoding` (not UTF-8), `bad_gzip`, `bad_body`", body = super::error::ErrorBody),
-        (status = 403, body = super::error::ErrorBody, description = "`forbidden`: not an admin token of the whole city"),
-        (status = 404, body = super::error::ErrorBody, description = "`not_found`: no such registry file"),
-        (status = 413, description = "over max_registry_bytes", body = super::error::ErrorBody),
-        (status = 422, description = "faults, every one listed; nothing changed", body = super::error::ErrorBody),
-        super::error::TokenAnswers))]
+    responses((status = 200, description = "replaced; what it affects is being recomputed", body = serde_json::Value)))]
 pub async fn put_file(
     State(state): State<Arc<AppState>>,
     session: Session,
@@ -350,12 +318,7 @@ pub async fn put_file(
     let file = parse_file(&name)?;
     let limit = usize::try_from(state.config.server.max_registry_bytes).unwrap_or(usize::MAX);
     let body = super::ingest::read_body(&state, &headers, body, limit).await?;
-    let content = String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::bad_request(
-            "bad_encoding",
-            format!("the {name} file must be UTF-8 text"),
-        )
-    })?;
+    let content = String::from_utf8(body.to_vec()).map_err(|_| ApiError::NotUtf8(name))?;
     let affected = replace(&state, file, content).await?;
     let marked = match &affected {
         Affected::Nothing => serde_json::json!("nothing"),
@@ -369,10 +332,5 @@ pub async fn put_file(
 }
 
 fn parse_file(name: &str) -> Result<RegistryFile, ApiError> {
-    RegistryFile::parse(name).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no registry file {:?}: expected grids, workers, checkpoints or devices",
-            crate::ingest::row::shown(name)
-        ))
-    })
+    RegistryFile::parse(name).ok_or_else(|| ApiError::NoRegistryFile(name.to_string()))
 }

@@ -8,6 +8,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gridbeat::config::Config;
+use gridbeat::server::error::ApiError;
+use gridbeat::server::openapi::{ERRORS, TOKEN_ERRORS};
 use gridbeat::store::RegistryFile;
 use serde_json::Value;
 
@@ -289,6 +291,80 @@ async fn the_codes_the_server_answers_are_listed() {
         )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text());
+}
+
+/// The codes of `ApiError` with their statuses.
+fn enum_answers() -> Vec<(String, String)> {
+    ApiError::answers()
+        .into_iter()
+        .map(|(c, s)| (c.to_string(), s.as_u16().to_string()))
+        .collect()
+}
+
+#[test]
+fn every_code_the_document_is_built_from_is_one_the_error_enum_answers() {
+    let answers = enum_answers();
+    let known = |code: &str| answers.iter().any(|(c, _)| c == code);
+    for op in ERRORS {
+        for (code, _) in op.codes.iter().chain(&TOKEN_ERRORS) {
+            assert!(
+                known(code),
+                "{} {} lists `{code}`, which ApiError never answers: {answers:?}",
+                op.method,
+                op.path
+            );
+        }
+    }
+    // A code the enum does not have is not one it answers (the check above can fail).
+    assert!(!known("no_such_code"));
+    assert!(known("bad_day") && known("unauthorized") && known("too_many_records"));
+}
+
+#[tokio::test]
+async fn every_error_answer_of_the_document_comes_from_the_error_enum() {
+    let app = server().await;
+    let doc = document(&app).await;
+    let answers = enum_answers();
+    let mut listed = 0;
+    for (method, path, o) in operations(&doc) {
+        for (status, response) in o["responses"].as_object().expect("responses") {
+            assert_ne!(
+                status, "default",
+                "{method} {path} lists a code ApiError does not answer: {response}"
+            );
+            let error = status.starts_with('4') || status.starts_with('5');
+            let codes = response["x-codes"].as_array();
+            assert_eq!(
+                error,
+                codes.is_some(),
+                "{method} {path} {status}: error answers, and only they, list x-codes: {response}"
+            );
+            for code in codes.into_iter().flatten() {
+                let code = code.as_str().expect("a code");
+                assert!(
+                    answers.contains(&(code.to_string(), status.clone())),
+                    "{method} {path}: `{code}` under {status}, but ApiError answers {:?}",
+                    answers
+                        .iter()
+                        .filter(|(c, _)| c == code)
+                        .collect::<Vec<_>>()
+                );
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("`{code}`")),
+                    "{method} {path} {status}: {response}"
+                );
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody"
+                );
+                listed += 1;
+            }
+        }
+    }
+    assert!(listed > 100, "{listed} codes listed");
 }
 
 #[tokio::test]
