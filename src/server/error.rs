@@ -727,40 +727,25 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        ApiError::Store(e)
-    }
+/// `From` for each engine error wrapped whole: the variant's status and code come from the
+/// error's own kind ([`ApiError::status`], [`ApiError::code`]).
+macro_rules! wrap_engine_errors {
+    ($($error:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$error> for ApiError {
+            fn from(e: $error) -> ApiError {
+                ApiError::$variant(e)
+            }
+        })*
+    };
 }
 
-impl From<LayerError> for ApiError {
-    fn from(e: LayerError) -> ApiError {
-        ApiError::Layer(e)
-    }
-}
-
-impl From<TileError> for ApiError {
-    fn from(e: TileError) -> ApiError {
-        ApiError::Tile(e)
-    }
-}
-
-impl From<AssessError> for ApiError {
-    fn from(e: AssessError) -> ApiError {
-        ApiError::Assess(e)
-    }
-}
-
-impl From<ReportError> for ApiError {
-    fn from(e: ReportError) -> ApiError {
-        ApiError::Report(e)
-    }
-}
-
-impl From<WireError> for ApiError {
-    fn from(e: WireError) -> ApiError {
-        ApiError::Wire(e)
-    }
+wrap_engine_errors! {
+    StoreError => Store,
+    LayerError => Layer,
+    TileError => Tile,
+    AssessError => Assess,
+    ReportError => Report,
+    WireError => Wire,
 }
 
 impl From<BatchError> for ApiError {

@@ -99,17 +99,22 @@ fn scores() -> Option<BTreeMap<String, f64>> {
     gridbeat::cli::layers::scores(&c.assessor, &c.days, Some(month()), None).unwrap()
 }
 
-fn build_with(layer: Layer, filter: &Filter, scope: &dyn Scope) -> Value {
-    let c = city();
+/// Calls `f` with the extras every layer of the sample month is built with: the month's
+/// scores, the latest positions, "now" after the month.
+fn with_extras<R>(f: impl FnOnce(&Extras) -> R) -> R {
     let pos = positions();
     let scores = scores();
-    let extras = Extras {
+    f(&Extras {
         attainable: None,
         scores: scores.as_ref(),
         positions: &pos,
         now_ms: now_ms(),
-    };
-    layers::build(layer, &c.assessor, &c.days, &extras, filter, scope).unwrap()
+    })
+}
+
+fn build_with(layer: Layer, filter: &Filter, scope: &dyn Scope) -> Value {
+    let c = city();
+    with_extras(|extras| layers::build(layer, &c.assessor, &c.days, extras, filter, scope).unwrap())
 }
 
 fn build(layer: Layer, filter: &Filter) -> Value {
@@ -731,14 +736,6 @@ fn the_batch_door_gives_what_the_module_builds() {
 #[test]
 fn grids_and_units_over_days_folded_per_worker_are_unchanged() {
     let c = city();
-    let pos = positions();
-    let scores = scores();
-    let extras = Extras {
-        attainable: None,
-        scores: scores.as_ref(),
-        positions: &pos,
-        now_ms: now_ms(),
-    };
     let first_day = c.days.iter().map(|d| d.day).min().unwrap();
     // A community: the parent of a grid.
     let grid = c.assigned.values().next().unwrap().iter().next().unwrap();
@@ -770,10 +767,11 @@ fn grids_and_units_over_days_folded_per_worker_are_unchanged() {
         let workers: BTreeSet<&str> = in_period.iter().map(|d| d.worker.as_str()).collect();
         assert_eq!(folded.len(), workers.len(), "one day per worker");
         for layer in [Layer::Grids, Layer::Units] {
-            let whole = layers::build(layer, &c.assessor, &in_period, &extras, filter, &Everything)
-                .unwrap();
-            let kept =
-                layers::build(layer, &c.assessor, &folded, &extras, filter, &Everything).unwrap();
+            let [whole, kept] = [&in_period, &folded].map(|days| {
+                with_extras(|extras| {
+                    layers::build(layer, &c.assessor, days, extras, filter, &Everything).unwrap()
+                })
+            });
             assert!(
                 !features(&whole).is_empty(),
                 "{layer:?} {filter:?}: no features"

@@ -244,6 +244,45 @@ impl gridbeat::store::Store for PausingStore {
     }
 }
 
+/// A server in process on a [`PausingStore`] with the sample registry: the test receives on
+/// `paused` when a request reaches the armed point and sends on `resume` to let it go on.
+struct Held {
+    _dir: tempfile::TempDir,
+    state: Arc<gridbeat::server::AppState>,
+    store: Arc<PausingStore>,
+    paused: std::sync::mpsc::Receiver<()>,
+    resume: std::sync::mpsc::Sender<()>,
+}
+
+impl Held {
+    async fn new(config: gridbeat::config::Config) -> Held {
+        let dir = tempfile::tempdir().unwrap();
+        let (paused_tx, paused) = std::sync::mpsc::channel();
+        let (resume, resume_rx) = std::sync::mpsc::channel();
+        let store = Arc::new(PausingStore {
+            inner: gridbeat::store::SqliteStore::open(dir.path()).unwrap(),
+            armed: false.into(),
+            paused: paused_tx.into(),
+            resume: resume_rx.into(),
+        });
+        let state = gridbeat::server::AppState::with_store(
+            config,
+            Arc::clone(&store) as Arc<dyn gridbeat::store::Store>,
+        )
+        .unwrap();
+        gridbeat::cli::serve::load_registry_files(&state, &crate::util::sample_registry_files())
+            .await
+            .unwrap();
+        Held {
+            _dir: dir,
+            state,
+            store,
+            paused,
+            resume,
+        }
+    }
+}
+
 /// The grid codes a grids layer names.
 fn layer_codes(answer: &Answer) -> BTreeSet<String> {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
@@ -262,23 +301,13 @@ fn layer_codes(answer: &Answer) -> BTreeSet<String> {
 /// under the new engine's generation, so every later request got the old grids.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_upload_landing_inside_a_layer_request_mixes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (paused_tx, paused_rx) = std::sync::mpsc::channel();
-    let (resume_tx, resume_rx) = std::sync::mpsc::channel();
-    let store = Arc::new(PausingStore {
-        inner: gridbeat::store::SqliteStore::open(dir.path()).unwrap(),
-        armed: false.into(),
-        paused: paused_tx.into(),
-        resume: resume_rx.into(),
-    });
-    let state = gridbeat::server::AppState::with_store(
-        gridbeat::config::Config::default(),
-        Arc::clone(&store) as Arc<dyn gridbeat::store::Store>,
-    )
-    .unwrap();
-    gridbeat::cli::serve::load_registry_files(&state, &crate::util::sample_registry_files())
-        .await
-        .unwrap();
+    let Held {
+        _dir: _keep,
+        state,
+        store,
+        paused: paused_rx,
+        resume: resume_tx,
+    } = Held::new(gridbeat::config::Config::default()).await;
     let day: Vec<_> = sample_pings()
         .into_iter()
         .filter(|p| p.ts < 1_790_870_400_000)
@@ -331,25 +360,15 @@ async fn a_registry_upload_landing_inside_a_layer_request_mixes_nothing() {
 /// still stuck, and the service answers the same read normally once the store is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_past_the_request_deadline_is_answered_503_deadline_exceeded() {
-    let dir = tempfile::tempdir().unwrap();
-    let (paused_tx, paused_rx) = std::sync::mpsc::channel();
-    let (resume_tx, resume_rx) = std::sync::mpsc::channel();
-    let store = Arc::new(PausingStore {
-        inner: gridbeat::store::SqliteStore::open(dir.path()).unwrap(),
-        armed: false.into(),
-        paused: paused_tx.into(),
-        resume: resume_rx.into(),
-    });
     let mut config = gridbeat::config::Config::default();
     config.server.request_timeout_s = 1;
-    let state = gridbeat::server::AppState::with_store(
-        config,
-        Arc::clone(&store) as Arc<dyn gridbeat::store::Store>,
-    )
-    .unwrap();
-    gridbeat::cli::serve::load_registry_files(&state, &crate::util::sample_registry_files())
-        .await
-        .unwrap();
+    let Held {
+        _dir: _keep,
+        state,
+        store,
+        paused: paused_rx,
+        resume: resume_tx,
+    } = Held::new(config).await;
     let path = "/api/v1/layers/grids?month=2026-10";
     store.arm();
     let start = std::time::Instant::now();
