@@ -60,6 +60,9 @@ print(f"acknowledged distinct (worker, ts): {s['acked_distinct']}, stored rows: 
 print(f"achieved {s['achieved_rate']:.0f} pings/s; posts p50 {s['post_p50_ms']:.1f} ms, p99 {s['post_p99_ms']:.1f} ms; "
       f"reads p50 {s['read_p50_ms']:.1f} ms, p99 {s['read_p99_ms']:.1f} ms, {s['read_error_count']} failed")
 print(f"RSS minute 2: {rss2:.0f} MB, minute {len(m)}: {rss_last:.0f} MB (ratio {rss_last / rss2:.2f})")
+anon2 = m[1].get("anon_mb", float("nan")) if len(m) > 1 else float("nan")
+print(f"  of which allocated (RssAnon; the rest is mostly the binary's code pages): minute 2: "
+      f"{anon2:.0f} MB, minute {len(m)}: {m[-1].get('anon_mb', float('nan')):.0f} MB")
 ok = True
 def check(cond, what):
     global ok
