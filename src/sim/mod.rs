@@ -3,6 +3,9 @@
 //! - [`city`]: a jittered street lattice near Changsha (or the streets of a GeoJSON file), grids
 //!   that tile it exactly, the hierarchy city → district → street → community → grid,
 //!   workers and checkpoints.
+//! - [`streets`]: the street graph of a grid, streets read from a GeoJSON file; `lattice`: the
+//!   generated street lattice and its blocks; `names`: Chinese names for units, people and
+//!   checkpoints.
 //! - [`patrol`]: one worker-day: the true trajectory and what the phone reported.
 //! - [`output`]: the files of DESIGN.md §5.2 plus `pings.csv`, `pings.parquet`, `truth.json`.
 //!
@@ -12,9 +15,11 @@
 
 pub mod city;
 pub mod frame;
+mod lattice;
 mod names;
 pub mod output;
 pub mod patrol;
+pub mod streets;
 
 use std::path::PathBuf;
 
@@ -25,11 +30,12 @@ use serde::{Deserialize, Serialize};
 
 pub use city::{
     assign_modes, build_city, share_count, AppMode, Checkpoint, CheckpointKind, City, Grid, Label,
-    Shift, StreetGraph, Streets, StreetsError, Unit, Worker,
+    Shift, Unit, Worker,
 };
 pub use frame::LocalFrame;
 pub use output::{write_simulation, OutputError, SimSummary};
 pub use patrol::PingRow;
+pub use streets::{StreetGraph, Streets, StreetsError};
 
 use crate::model::format_timestamp;
 use patrol::{DayOut, DayRaw, WorkerPlan};

@@ -14,7 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::city::{offset_towards, AppMode, City, Label, Shift, StreetGraph};
+use super::city::{AppMode, City, Label, Shift};
+use super::streets::{offset_towards, StreetGraph};
 use super::{mix_seed, SimOptions};
 
 const H: f64 = 3600.0;
