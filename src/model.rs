@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// UTC milliseconds since the Unix epoch.
@@ -347,11 +347,11 @@ impl Period {
     /// The UTC instants of the period in a time zone: from the first day's local midnight
     /// (inclusive) to the midnight after the last day (exclusive).
     pub fn instants(&self, tz: chrono_tz::Tz) -> std::ops::Range<UnixMs> {
-        let from = crate::track::days::local_midnight_ms(self.first, tz).unwrap_or(UnixMs::MIN);
+        let from = local_midnight_ms(self.first, tz).unwrap_or(UnixMs::MIN);
         let to = self
             .last
             .succ_opt()
-            .and_then(|d| crate::track::days::local_midnight_ms(d, tz))
+            .and_then(|d| local_midnight_ms(d, tz))
             .unwrap_or(UnixMs::MAX);
         from..to
     }
@@ -361,6 +361,19 @@ impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}..{}", self.first, self.last)
     }
+}
+
+/// The UTC instant at which local day `day` begins in `tz` (the earliest, should a
+/// daylight-saving change make midnight ambiguous; the first valid instant if it skips it).
+pub fn local_midnight_ms(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> Option<UnixMs> {
+    let mut t = day.and_hms_opt(0, 0, 0)?;
+    for _ in 0..4 {
+        if let Some(dt) = tz.from_local_datetime(&t).earliest() {
+            return Some(dt.timestamp_millis());
+        }
+        t += chrono::Duration::minutes(30);
+    }
+    None
 }
 
 /// Why a timestamp could not be read.
@@ -533,5 +546,12 @@ mod tests {
         assert_eq!("GCJ-02".parse::<Crs>().unwrap(), Crs::Gcj02);
         assert_eq!("bd09".parse::<Crs>().unwrap(), Crs::Bd09);
         assert!("utm".parse::<Crs>().is_err());
+    }
+
+    #[test]
+    fn midnight_exists_even_when_daylight_saving_skips_it() {
+        // America/Santiago skipped 2022-09-11T00:00 local.
+        let day = chrono::NaiveDate::from_ymd_opt(2022, 9, 11).unwrap();
+        assert!(local_midnight_ms(day, chrono_tz::America::Santiago).is_some());
     }
 }

@@ -331,7 +331,7 @@ impl Assessor {
         raw_ts.sort_unstable();
         let max_gap_ms = (self.track.max_gap_s * 1000.0) as UnixMs;
         for w in &mut days {
-            let end = crate::track::days::local_midnight_ms(w.day.succ_opt().unwrap_or(w.day), tz)
+            let end = crate::model::local_midnight_ms(w.day.succ_opt().unwrap_or(w.day), tz)
                 .unwrap_or(UnixMs::MAX);
             let before = super::window::carry_before(&raw_ts, end, max_gap_ms);
             w.carry = last_accepted_before(fixes, before).or(carry);

@@ -26,9 +26,9 @@ use std::ops::Range;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
+use crate::model::local_midnight_ms;
 use crate::model::{Ping, UnixMs};
 use crate::track::clean::is_candidate;
-use crate::track::days::local_midnight_ms;
 use crate::track::TrackParams;
 
 /// The UTC instants of a local day, `[midnight, next midnight)`.

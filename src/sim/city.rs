@@ -1,20 +1,22 @@
-//! The synthetic city: a jittered street lattice, grids that are unions of lattice blocks (so
-//! they tile the city exactly and their edges follow streets), the administrative hierarchy
-//! above them, workers, checkpoints and the street graph each worker walks.
+//! The synthetic city: a jittered street lattice (`lattice.rs`), grids that are unions of
+//! lattice blocks (so they tile the city exactly and their edges follow streets), the
+//! administrative hierarchy above them, workers, checkpoints and the street graph each worker
+//! walks (`streets.rs`).
 //!
 //! Everything is built in a local metric frame ([`LocalFrame`]) and converted to lon/lat once
 //! per lattice vertex, so grids that share an edge share bit-identical vertices.
 
-use std::collections::HashMap;
-use std::path::Path;
-
-use geo::{Contains, Coord, Distance, Euclidean, LineString, Point, Polygon};
+use geo::{Contains, Coord, LineString, Point, Polygon};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::frame::LocalFrame;
+use super::lattice::{hilbert_d, lattice_graph, partition, removed_lattice_edges, Lattice, Rect};
 use super::names;
+use super::streets::{
+    file_graph, nearest_node, offset_towards, StreetGraph, Streets, StreetsError,
+};
 use super::{mix_seed, SimOptions};
 use crate::model::{Level, UnitCode, WorkerId};
 
@@ -172,19 +174,6 @@ pub struct Checkpoint {
     pub node: usize,
 }
 
-/// The walkable streets of one grid: an undirected graph in the local metric frame.
-#[derive(Clone, Debug, Default)]
-pub struct StreetGraph {
-    /// Node positions, metres.
-    pub nodes_m: Vec<[f64; 2]>,
-    /// For each node, its neighbours as (node, edge index).
-    pub adj: Vec<Vec<(u32, u32)>>,
-    /// Number of edges.
-    pub n_edges: usize,
-    /// The centroid of the grid polygon, metres (stays are offset towards it).
-    pub centroid_m: [f64; 2],
-}
-
 /// The synthetic city: units, grids, workers, checkpoints and street graphs.
 #[derive(Clone, Debug)]
 pub struct City {
@@ -206,307 +195,6 @@ pub struct City {
     pub outline_e7: Vec<[i64; 2]>,
     /// The city's bounding box in metres: min x, min y, max x, max y.
     pub bbox_m: [f64; 4],
-}
-
-/// Why a streets file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum StreetsError {
-    /// The file could not be read.
-    #[error("cannot read streets file {file}: {source}")]
-    Read {
-        /// The file.
-        file: String,
-        /// The I/O failure.
-        source: std::io::Error,
-    },
-    /// The file is not GeoJSON.
-    #[error("streets file {file} is not GeoJSON: {reason}")]
-    Parse {
-        /// The file.
-        file: String,
-        /// The parser's message.
-        reason: String,
-    },
-    /// A feature is not a LineString or MultiLineString.
-    #[error("streets file {file}, feature {feature}: expected a LineString or MultiLineString, found {found}")]
-    NotALine {
-        /// The file.
-        file: String,
-        /// The feature's index (and id when it has one).
-        feature: String,
-        /// The geometry type found.
-        found: String,
-    },
-    /// A coordinate is not a finite lon/lat in range.
-    #[error(
-        "streets file {file}, feature {feature}: coordinate {coord:?} is not a lon/lat in range"
-    )]
-    BadCoordinate {
-        /// The file.
-        file: String,
-        /// The feature's index (and id when it has one).
-        feature: String,
-        /// The offending position.
-        coord: Vec<f64>,
-    },
-    /// The file holds no line with two distinct points.
-    #[error("streets file {file} holds no street (no LineString with two distinct points)")]
-    Empty {
-        /// The file.
-        file: String,
-    },
-    /// The streets span too small an area for even one grid.
-    #[error("streets file {file} spans {width_m:.0} m × {height_m:.0} m, too small for a grid (at least 300 m × 300 m)")]
-    TooSmall {
-        /// The file.
-        file: String,
-        /// Width of the extent, metres.
-        width_m: f64,
-        /// Height of the extent, metres.
-        height_m: f64,
-    },
-}
-
-/// Streets read from a GeoJSON file, noded by shared (snapped) vertices.
-#[derive(Clone, Debug)]
-pub struct Streets {
-    /// Where the streets came from (the file name), for error messages.
-    pub source: String,
-    /// Node positions in lon/lat, degrees.
-    pub nodes_lonlat: Vec<[f64; 2]>,
-    /// Edges between node indices.
-    pub edges: Vec<(u32, u32)>,
-}
-
-impl Streets {
-    /// Reads LineStrings and MultiLineStrings from a GeoJSON file; vertices closer than 1e-7°
-    /// become one node.
-    ///
-    /// # Errors
-    /// [`StreetsError`] naming the file and, where it applies, the feature at fault.
-    pub fn from_geojson_file(path: &Path) -> Result<Streets, StreetsError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| StreetsError::Read {
-            file: file.clone(),
-            source,
-        })?;
-        Streets::from_geojson_str(&text, &file)
-    }
-
-    /// Reads streets from GeoJSON text; `file` names the source in errors.
-    ///
-    /// # Errors
-    /// [`StreetsError`] naming the file and, where it applies, the feature at fault.
-    pub fn from_geojson_str(text: &str, file: &str) -> Result<Streets, StreetsError> {
-        use geojson::{GeoJson, GeometryValue};
-        let gj: GeoJson = text
-            .parse()
-            .map_err(|e: geojson::Error| StreetsError::Parse {
-                file: file.to_string(),
-                reason: e.to_string(),
-            })?;
-        let mut geometries: Vec<(String, Option<geojson::Geometry>)> = Vec::new();
-        match gj {
-            GeoJson::FeatureCollection(fc) => {
-                for (i, f) in fc.features.into_iter().enumerate() {
-                    let name = match &f.id {
-                        Some(geojson::feature::Id::String(s)) => format!("#{i} (id {s})"),
-                        Some(geojson::feature::Id::Number(n)) => format!("#{i} (id {n})"),
-                        None => format!("#{i}"),
-                    };
-                    geometries.push((name, f.geometry));
-                }
-            }
-            GeoJson::Feature(f) => geometries.push(("#0".into(), f.geometry)),
-            GeoJson::Geometry(g) => geometries.push(("#0".into(), Some(g))),
-        }
-        let mut index: HashMap<(i64, i64), u32> = HashMap::new();
-        let mut nodes_lonlat = Vec::new();
-        let mut edges = Vec::new();
-        for (feature, geom) in geometries {
-            let Some(geom) = geom else { continue };
-            let lines: Vec<Vec<Vec<f64>>> = match geom.value {
-                GeometryValue::LineString { coordinates } => vec![coordinates
-                    .into_iter()
-                    .map(|p| p.as_slice().to_vec())
-                    .collect()],
-                GeometryValue::MultiLineString { coordinates } => coordinates
-                    .into_iter()
-                    .map(|l| l.into_iter().map(|p| p.as_slice().to_vec()).collect())
-                    .collect(),
-                other => {
-                    return Err(StreetsError::NotALine {
-                        file: file.to_string(),
-                        feature,
-                        found: other.type_name().to_string(),
-                    })
-                }
-            };
-            for line in lines {
-                let mut prev: Option<u32> = None;
-                for pos in line {
-                    let ok = pos.len() >= 2
-                        && pos[0].is_finite()
-                        && pos[1].is_finite()
-                        && (-180.0..=180.0).contains(&pos[0])
-                        && (-90.0..=90.0).contains(&pos[1]);
-                    if !ok {
-                        return Err(StreetsError::BadCoordinate {
-                            file: file.to_string(),
-                            feature,
-                            coord: pos,
-                        });
-                    }
-                    let key = ((pos[0] * 1e7).round() as i64, (pos[1] * 1e7).round() as i64);
-                    let id = *index.entry(key).or_insert_with(|| {
-                        nodes_lonlat.push([key.0 as f64 / 1e7, key.1 as f64 / 1e7]);
-                        (nodes_lonlat.len() - 1) as u32
-                    });
-                    if let Some(p) = prev {
-                        if p != id {
-                            edges.push((p.min(id), p.max(id)));
-                        }
-                    }
-                    prev = Some(id);
-                }
-            }
-        }
-        edges.sort_unstable();
-        edges.dedup();
-        if edges.is_empty() {
-            return Err(StreetsError::Empty {
-                file: file.to_string(),
-            });
-        }
-        Ok(Streets {
-            source: file.to_string(),
-            nodes_lonlat,
-            edges,
-        })
-    }
-}
-
-/// The jittered street lattice: `(nx + 1) × (ny + 1)` vertices, metres.
-struct Lattice {
-    nx: usize,
-    ny: usize,
-    verts_m: Vec<[f64; 2]>,
-}
-
-impl Lattice {
-    fn id(&self, i: usize, j: usize) -> usize {
-        i + j * (self.nx + 1)
-    }
-
-    /// A lattice of `nx × ny` blocks starting at `origin_m`, with varied column widths and row
-    /// heights around `spacing_m`, gently curved rows/columns and jittered vertices.
-    fn new(rng: &mut ChaCha8Rng, nx: usize, ny: usize, origin_m: [f64; 2], spacing_m: f64) -> Self {
-        let mut xs = vec![origin_m[0]];
-        for _ in 0..nx {
-            let last = xs[xs.len() - 1];
-            xs.push(last + spacing_m * rng.random_range(0.85..1.2));
-        }
-        let mut ys = vec![origin_m[1]];
-        for _ in 0..ny {
-            let last = ys[ys.len() - 1];
-            ys.push(last + spacing_m * rng.random_range(0.85..1.2));
-        }
-        // A few rows and columns curve: a sine offset along their length.
-        let wave = |rng: &mut ChaCha8Rng| -> (f64, f64, f64) {
-            if rng.random_bool(0.3) {
-                (
-                    rng.random_range(6.0..15.0),
-                    rng.random_range(400.0..900.0),
-                    rng.random_range(0.0..std::f64::consts::TAU),
-                )
-            } else {
-                (0.0, 1.0, 0.0)
-            }
-        };
-        let row_waves: Vec<_> = (0..=ny).map(|_| wave(rng)).collect();
-        let col_waves: Vec<_> = (0..=nx).map(|_| wave(rng)).collect();
-        let jitter = 0.15 * spacing_m;
-        let mut verts_m = Vec::with_capacity((nx + 1) * (ny + 1));
-        for (j, &y) in ys.iter().enumerate() {
-            for (i, &x) in xs.iter().enumerate() {
-                let (ra, rl, rp) = row_waves[j];
-                let (ca, cl, cp) = col_waves[i];
-                let dx = ca * (std::f64::consts::TAU * y / cl + cp).sin()
-                    + rng.random_range(-jitter..jitter);
-                let dy = ra * (std::f64::consts::TAU * x / rl + rp).sin()
-                    + rng.random_range(-jitter..jitter);
-                verts_m.push([x + dx, y + dy]);
-            }
-        }
-        Lattice { nx, ny, verts_m }
-    }
-
-    /// The counter-clockwise boundary of the block rectangle `[i0, i1] × [j0, j1]`, as vertex
-    /// ids, every lattice vertex on it included (so neighbours share every vertex), closed.
-    fn rect_ring(&self, i0: usize, i1: usize, j0: usize, j1: usize) -> Vec<usize> {
-        let mut ring = Vec::new();
-        for i in i0..i1 {
-            ring.push(self.id(i, j0));
-        }
-        for j in j0..j1 {
-            ring.push(self.id(i1, j));
-        }
-        for i in (i0 + 1..=i1).rev() {
-            ring.push(self.id(i, j1));
-        }
-        for j in (j0 + 1..=j1).rev() {
-            ring.push(self.id(i0, j));
-        }
-        ring.push(ring[0]);
-        ring
-    }
-}
-
-/// A grid's rectangle of lattice blocks: i0, i1, j0, j1 (vertex indices).
-type Rect = [usize; 4];
-
-/// Splits `n` into consecutive parts of `lo..=hi` (one part when `n < lo`), randomly.
-pub(crate) fn partition(rng: &mut ChaCha8Rng, n: usize, lo: usize, hi: usize) -> Vec<usize> {
-    let mut parts = Vec::new();
-    let mut rem = n;
-    while rem > hi {
-        // Any size that leaves a remainder of 0 or at least `lo`.
-        let ok: Vec<usize> = (lo..=hi)
-            .filter(|&s| rem - s == 0 || rem - s >= lo)
-            .collect();
-        let s = if ok.is_empty() {
-            lo
-        } else {
-            ok[rng.random_range(0..ok.len())]
-        };
-        parts.push(s);
-        rem -= s;
-    }
-    if rem > 0 {
-        parts.push(rem);
-    }
-    parts
-}
-
-/// Position of (x, y) along a Hilbert curve over a `2^order` square (x, y < 2^order).
-fn hilbert_d(order: u32, mut x: u64, mut y: u64) -> u64 {
-    let n = 1u64 << order;
-    let mut d = 0;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = n - 1 - x;
-                y = n - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
 }
 
 /// Builds the city for `opts`: on a generated street lattice, or over the extent of
@@ -700,172 +388,6 @@ pub fn build_city(opts: &SimOptions, streets: Option<&Streets>) -> Result<City, 
     })
 }
 
-/// Interior lattice edges left out (missing streets): about one in eight, never leaving a
-/// vertex with fewer than two streets. Edges on a grid boundary always stay.
-fn removed_lattice_edges(
-    rng: &mut ChaCha8Rng,
-    lat: &Lattice,
-    rects: &[Rect],
-) -> std::collections::HashSet<(usize, usize)> {
-    let mut removed = std::collections::HashSet::new();
-    let mut degree = vec![0u8; lat.verts_m.len()];
-    for j in 0..=lat.ny {
-        for i in 0..=lat.nx {
-            let v = lat.id(i, j);
-            degree[v] =
-                u8::from(i > 0) + u8::from(i < lat.nx) + u8::from(j > 0) + u8::from(j < lat.ny);
-        }
-    }
-    for r in rects {
-        let mut interior = Vec::new();
-        for j in r[2] + 1..r[3] {
-            for i in r[0]..r[1] {
-                interior.push((lat.id(i, j), lat.id(i + 1, j)));
-            }
-        }
-        for i in r[0] + 1..r[1] {
-            for j in r[2]..r[3] {
-                interior.push((lat.id(i, j), lat.id(i, j + 1)));
-            }
-        }
-        for (a, b) in interior {
-            if rng.random_bool(0.12) && degree[a] > 2 && degree[b] > 2 {
-                degree[a] -= 1;
-                degree[b] -= 1;
-                removed.insert((a, b));
-            }
-        }
-    }
-    removed
-}
-
-/// The lattice streets of one grid rectangle, minus the removed ones.
-fn lattice_graph(
-    lat: &Lattice,
-    r: &Rect,
-    removed: &std::collections::HashSet<(usize, usize)>,
-) -> StreetGraph {
-    let mut ids = Vec::new();
-    let mut local = HashMap::new();
-    for j in r[2]..=r[3] {
-        for i in r[0]..=r[1] {
-            local.insert(lat.id(i, j), ids.len() as u32);
-            ids.push(lat.id(i, j));
-        }
-    }
-    let mut edges = Vec::new();
-    for j in r[2]..=r[3] {
-        for i in r[0]..=r[1] {
-            let a = lat.id(i, j);
-            if i < r[1] {
-                edges.push((a, lat.id(i + 1, j)));
-            }
-            if j < r[3] {
-                edges.push((a, lat.id(i, j + 1)));
-            }
-        }
-    }
-    edges.retain(|e| !removed.contains(e));
-    let nodes: Vec<[f64; 2]> = ids.iter().map(|&v| lat.verts_m[v]).collect();
-    let local_edges: Vec<(u32, u32)> = edges
-        .iter()
-        .filter_map(|(a, b)| Some((*local.get(a)?, *local.get(b)?)))
-        .collect();
-    largest_component(&nodes, &local_edges)
-}
-
-/// The streets of a file inside one grid polygon (both ends inside or on its boundary).
-fn file_graph(nodes_m: &[[f64; 2]], edges: &[(u32, u32)], poly: &Polygon<f64>) -> StreetGraph {
-    let bb = geo::BoundingRect::bounding_rect(poly);
-    let inside = |p: [f64; 2]| -> bool {
-        let Some(bb) = bb else { return false };
-        if p[0] < bb.min().x - 1.0
-            || p[0] > bb.max().x + 1.0
-            || p[1] < bb.min().y - 1.0
-            || p[1] > bb.max().y + 1.0
-        {
-            return false;
-        }
-        let pt = Point::new(p[0], p[1]);
-        poly.contains(&pt) || Euclidean.distance(&pt, poly) < 0.5
-    };
-    let mut local: HashMap<u32, u32> = HashMap::new();
-    let mut nodes = Vec::new();
-    let mut local_edges = Vec::new();
-    for &(a, b) in edges {
-        let (pa, pb) = (nodes_m[a as usize], nodes_m[b as usize]);
-        if inside(pa) && inside(pb) {
-            let mut id = |v: u32, p: [f64; 2]| {
-                *local.entry(v).or_insert_with(|| {
-                    nodes.push(p);
-                    (nodes.len() - 1) as u32
-                })
-            };
-            let la = id(a, pa);
-            let lb = id(b, pb);
-            local_edges.push((la, lb));
-        }
-    }
-    largest_component(&nodes, &local_edges)
-}
-
-/// Keeps the largest connected component of a graph, renumbered.
-fn largest_component(nodes: &[[f64; 2]], edges: &[(u32, u32)]) -> StreetGraph {
-    let mut adj: Vec<Vec<u32>> = vec![Vec::new(); nodes.len()];
-    for &(a, b) in edges {
-        adj[a as usize].push(b);
-        adj[b as usize].push(a);
-    }
-    let mut comp = vec![usize::MAX; nodes.len()];
-    let mut best = (0usize, 0usize);
-    let mut n_comp = 0;
-    for s in 0..nodes.len() {
-        if comp[s] != usize::MAX || adj[s].is_empty() {
-            continue;
-        }
-        let mut stack = vec![s];
-        comp[s] = n_comp;
-        let mut size = 0;
-        while let Some(u) = stack.pop() {
-            size += 1;
-            for &v in &adj[u] {
-                if comp[v as usize] == usize::MAX {
-                    comp[v as usize] = n_comp;
-                    stack.push(v as usize);
-                }
-            }
-        }
-        if size > best.1 {
-            best = (n_comp, size);
-        }
-        n_comp += 1;
-    }
-    let mut renum = vec![u32::MAX; nodes.len()];
-    let mut g = StreetGraph::default();
-    for (v, p) in nodes.iter().enumerate() {
-        if comp[v] == best.0 && !adj[v].is_empty() {
-            renum[v] = g.nodes_m.len() as u32;
-            g.nodes_m.push(*p);
-        }
-    }
-    g.adj = vec![Vec::new(); g.nodes_m.len()];
-    for &(a, b) in edges {
-        let (ra, rb) = (renum[a as usize], renum[b as usize]);
-        if ra != u32::MAX && rb != u32::MAX {
-            let e = g.n_edges as u32;
-            g.adj[ra as usize].push((rb, e));
-            g.adj[rb as usize].push((ra, e));
-            g.n_edges += 1;
-        }
-    }
-    if g.nodes_m.is_empty() {
-        // No street at all: one node, so that a worker still has somewhere to stand.
-        g.nodes_m.push(nodes.first().copied().unwrap_or([0.0, 0.0]));
-        g.adj.push(Vec::new());
-    }
-    g
-}
-
 /// One worker per grid first, then extra workers on distinct grids (at most two per grid
 /// while grids last); about one worker in twenty also holds a neighbouring grid.
 fn assign_workers(rng: &mut ChaCha8Rng, n_workers: usize, n_grids: usize) -> Vec<Worker> {
@@ -1014,7 +536,10 @@ fn place_checkpoints(
                     if rng.random_bool(0.5) { 2 } else { 4 },
                 )
             };
-            let name = names::checkpoint(rng, kind);
+            let name = match kind {
+                CheckpointKind::Household => names::household(rng),
+                CheckpointKind::KeySite => names::key_site(rng),
+            };
             per_grid[g].push(cps.len());
             cps.push(Checkpoint {
                 code: format!("cp-{:04}", cps.len() + 1),
@@ -1028,29 +553,6 @@ fn place_checkpoints(
         }
     }
     (cps, per_grid)
-}
-
-/// `p` moved `dist_m` towards `target` (or not at all when they coincide).
-pub(crate) fn offset_towards(p: [f64; 2], target: [f64; 2], dist_m: f64) -> [f64; 2] {
-    let (dx, dy) = (target[0] - p[0], target[1] - p[1]);
-    let len = dx.hypot(dy);
-    if len < 1e-9 {
-        return p;
-    }
-    let d = dist_m.min(len * 0.5);
-    [p[0] + dx / len * d, p[1] + dy / len * d]
-}
-
-/// The index of the graph node nearest to `p`.
-pub(crate) fn nearest_node(g: &StreetGraph, p: [f64; 2]) -> usize {
-    let mut best = (0, f64::MAX);
-    for (i, n) in g.nodes_m.iter().enumerate() {
-        let d = (n[0] - p[0]).hypot(n[1] - p[1]);
-        if d < best.1 {
-            best = (i, d);
-        }
-    }
-    best.0
 }
 
 #[cfg(test)]
@@ -1105,70 +607,5 @@ mod tests {
                     .collect::<Vec<_>>())
             );
         }
-    }
-
-    #[test]
-    fn partitions_respect_their_bounds_and_sum() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for n in 3..60 {
-            let p = partition(&mut rng, n, 3, 5);
-            assert_eq!(p.iter().sum::<usize>(), n);
-            assert!(p.iter().all(|&s| (3..=5).contains(&s)), "{n}: {p:?}");
-        }
-        assert_eq!(partition(&mut rng, 2, 4, 6), vec![2]);
-    }
-
-    #[test]
-    fn hilbert_visits_every_cell_once() {
-        let mut seen = std::collections::HashSet::new();
-        for x in 0..8 {
-            for y in 0..8 {
-                assert!(seen.insert(hilbert_d(3, x, y)));
-            }
-        }
-        assert_eq!(seen.len(), 64);
-        assert!(seen.iter().all(|&d| d < 64));
-    }
-
-    #[test]
-    fn rect_ring_is_closed_and_counter_clockwise() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let lat = Lattice::new(&mut rng, 6, 6, [0.0, 0.0], 100.0);
-        let ring = lat.rect_ring(1, 4, 2, 5);
-        assert_eq!(ring.first(), ring.last());
-        assert_eq!(ring.len(), 2 * (3 + 3) + 1);
-        let ls: LineString<f64> = ring
-            .iter()
-            .map(|&v| Coord {
-                x: lat.verts_m[v][0],
-                y: lat.verts_m[v][1],
-            })
-            .collect();
-        assert!(geo::Area::signed_area(&Polygon::new(ls, vec![])) > 0.0);
-    }
-
-    #[test]
-    fn streets_errors_name_the_file_and_feature() {
-        let text = r#"{"type":"FeatureCollection","features":[
-            {"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.9,60.1],[24.91,60.1]]}},
-            {"type":"Feature","id":"way/7","properties":{},"geometry":{"type":"Point","coordinates":[24.9,60.1]}}]}"#;
-        let e = Streets::from_geojson_str(text, "x.geojson").unwrap_err();
-        let msg = e.to_string();
-        assert!(msg.contains("x.geojson") && msg.contains("way/7"), "{msg}");
-        let bad = r#"{"type":"LineString","coordinates":[[24.9,60.1],[200,60.1]]}"#;
-        let e = Streets::from_geojson_str(bad, "y.geojson").unwrap_err();
-        assert!(matches!(e, StreetsError::BadCoordinate { .. }), "{e}");
-        let e = Streets::from_geojson_str("{", "z.geojson").unwrap_err();
-        assert!(e.to_string().contains("z.geojson"));
-    }
-
-    #[test]
-    fn shared_vertices_snap_into_one_node() {
-        let text = r#"{"type":"FeatureCollection","features":[
-            {"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.9,60.1],[24.91,60.1]]}},
-            {"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[24.91000000001,60.1],[24.91,60.11]]}}]}"#;
-        let s = Streets::from_geojson_str(text, "t").unwrap();
-        assert_eq!(s.nodes_lonlat.len(), 3);
-        assert_eq!(s.edges.len(), 2);
     }
 }

@@ -3,7 +3,11 @@
 //! - [`city`]: a jittered street lattice near Changsha (or the streets of a GeoJSON file), grids
 //!   that tile it exactly, the hierarchy city → district → street → community → grid,
 //!   workers and checkpoints.
-//! - [`patrol`]: one worker-day: the true trajectory and what the phone reported.
+//! - [`streets`]: the street graph of a grid, streets read from a GeoJSON file; `lattice`: the
+//!   generated street lattice and its blocks; `names`: Chinese names for units, people and
+//!   checkpoints.
+//! - [`patrol`]: one worker-day: the plan and the day's schedule; `walk`: the true trajectory
+//!   and what really happened; [`phone`]: what the phone reported of it.
 //! - [`output`]: the files of DESIGN.md §5.2 plus `pings.csv`, `pings.parquet`, `truth.json`.
 //!
 //! Generation is pure and deterministic: every worker-day draws from its own seed (seed,
@@ -12,9 +16,13 @@
 
 pub mod city;
 pub mod frame;
+mod lattice;
 mod names;
 pub mod output;
 pub mod patrol;
+pub mod phone;
+pub mod streets;
+mod walk;
 
 use std::path::PathBuf;
 
@@ -25,11 +33,12 @@ use serde::{Deserialize, Serialize};
 
 pub use city::{
     assign_modes, build_city, share_count, AppMode, Checkpoint, CheckpointKind, City, Grid, Label,
-    Shift, StreetGraph, Streets, StreetsError, Unit, Worker,
+    Shift, Unit, Worker,
 };
 pub use frame::LocalFrame;
 pub use output::{write_simulation, OutputError, SimSummary};
-pub use patrol::PingRow;
+pub use phone::PingRow;
+pub use streets::{StreetGraph, Streets, StreetsError};
 
 use crate::model::format_timestamp;
 use patrol::{DayOut, DayRaw, WorkerPlan};
@@ -330,7 +339,7 @@ impl<'a> Simulation<'a> {
             let s = if up { t.ceil() } else { t.floor() } as i64;
             format_timestamp((midnight + s) * 1000)
         };
-        let period = |s: &patrol::Span| PeriodTruth {
+        let period = |s: &walk::Span| PeriodTruth {
             start: local_ts(s.start, true),
             end: local_ts(s.end, false),
         };

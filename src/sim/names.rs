@@ -3,8 +3,6 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::city::CheckpointKind;
-
 /// Changsha's districts with their national codes.
 const DISTRICTS: [(&str, &str); 8] = [
     ("430102", "芙蓉区"),
@@ -166,18 +164,20 @@ pub(crate) fn person(rng: &mut ChaCha8Rng) -> String {
     )
 }
 
-/// A random checkpoint name of the given kind.
-pub(crate) fn checkpoint(rng: &mut ChaCha8Rng, kind: CheckpointKind) -> String {
-    match kind {
-        CheckpointKind::Household => format!(
-            "{} {}家",
-            HOUSEHOLD[rng.random_range(0..HOUSEHOLD.len())],
-            person(rng)
-        ),
-        CheckpointKind::KeySite => format!(
-            "重点部位 {}{}号",
-            KEY_SITES[rng.random_range(0..KEY_SITES.len())],
-            rng.random_range(1..40)
-        ),
-    }
+/// A random household checkpoint's name: who lives there.
+pub(crate) fn household(rng: &mut ChaCha8Rng) -> String {
+    format!(
+        "{} {}家",
+        HOUSEHOLD[rng.random_range(0..HOUSEHOLD.len())],
+        person(rng)
+    )
+}
+
+/// A random key site's name.
+pub(crate) fn key_site(rng: &mut ChaCha8Rng) -> String {
+    format!(
+        "重点部位 {}{}号",
+        KEY_SITES[rng.random_range(0..KEY_SITES.len())],
+        rng.random_range(1..40)
+    )
 }

@@ -3,12 +3,12 @@
 
 use std::ops::Range;
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{Fix, Stay};
-use crate::model::UnixMs;
+use crate::model::{local_midnight_ms, UnixMs};
 
 /// One worker's figures for one local calendar day.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -69,19 +69,6 @@ impl DayClock {
             .and_then(|next| local_midnight_ms(next, self.tz))
             .unwrap_or(ts + 1);
     }
-}
-
-/// The UTC instant at which local day `day` begins in `tz` (the earliest, should a
-/// daylight-saving change make midnight ambiguous; the first valid instant if it skips it).
-pub fn local_midnight_ms(day: NaiveDate, tz: Tz) -> Option<UnixMs> {
-    let mut t = day.and_hms_opt(0, 0, 0)?;
-    for _ in 0..4 {
-        if let Some(dt) = tz.from_local_datetime(&t).earliest() {
-            return Some(dt.timestamp_millis());
-        }
-        t += chrono::Duration::minutes(30);
-    }
-    None
 }
 
 /// Splits a worker's figures by local day. `fixes` are as cleaning produced them: each
@@ -175,7 +162,6 @@ fn day_index(clock: &mut DayClock, days: &mut Vec<DaySummary>, ts: UnixMs) -> us
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::model::{parse_timestamp, Ping, WorkerId};
     use crate::track::{build, TrackParams};
 
@@ -223,12 +209,5 @@ mod tests {
         let t = build(&pings, &TrackParams::default());
         let days: Vec<String> = t.days.iter().map(|d| d.day.to_string()).collect();
         assert_eq!(days, vec!["2026-10-08", "2026-10-09"]);
-    }
-
-    #[test]
-    fn midnight_exists_even_when_daylight_saving_skips_it() {
-        // America/Santiago skipped 2022-09-11T00:00 local.
-        let day = NaiveDate::from_ymd_opt(2022, 9, 11).unwrap();
-        assert!(local_midnight_ms(day, chrono_tz::America::Santiago).is_some());
     }
 }

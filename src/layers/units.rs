@@ -1,0 +1,139 @@
+//! The `units` layer: communities, streets, districts and the city, dissolved from their
+//! selected grids (bottom-up union of the children), with area-weighted team coverage.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use geo::MultiPolygon;
+use serde_json::json;
+
+use super::geojson::{Feat, Geom};
+use super::{props, round, Ctx};
+use crate::assess::period;
+use crate::model::{Level, WorkerId};
+use crate::registry::{GridId, Registry};
+
+impl Ctx<'_> {
+    pub(super) fn units(&self) -> Vec<Feat> {
+        let reg = self.reg;
+        let n = reg.units.len();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, u) in reg.units.iter().enumerate() {
+            if let Some(p) = u.parent {
+                children[p].push(i);
+            }
+        }
+        // The selected grids under each unit, by walking up from each grid once.
+        let mut grids_under: Vec<Vec<GridId>> = vec![Vec::new(); n];
+        for &g in &self.grids {
+            let mut at = reg.units[reg.grids[g as usize].unit].parent;
+            while let Some(i) = at {
+                grids_under[i].push(g);
+                at = reg.units[i].parent;
+            }
+        }
+        let root = self
+            .filter
+            .unit
+            .as_deref()
+            .and_then(|u| reg.units.iter().position(|x| x.code.as_str() == u));
+        let in_root = |mut i: usize| -> bool {
+            let Some(r) = root else { return true };
+            loop {
+                if i == r {
+                    return true;
+                }
+                match reg.units[i].parent {
+                    Some(p) => i = p,
+                    None => return false,
+                }
+            }
+        };
+        let worker_grids = self.worker_grids();
+        let wanted: Vec<usize> = (0..n)
+            .filter(|&i| reg.units[i].level != Level::Grid && !grids_under[i].is_empty())
+            .filter(|&i| in_root(i))
+            .filter(|&i| {
+                self.filter.worker.is_none()
+                    || grids_under[i].iter().any(|g| worker_grids.contains(g))
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let grid_of_unit: BTreeMap<usize, GridId> = self
+            .grids
+            .iter()
+            .map(|&g| (reg.grids[g as usize].unit, g))
+            .collect();
+        let mut dissolved: Vec<Option<MultiPolygon<f64>>> = vec![None; n];
+        let team = self.team();
+        let mut out = Vec::new();
+        for i in wanted {
+            let shape = dissolve(i, &children, &grid_of_unit, reg, &mut dissolved);
+            let u = &reg.units[i];
+            let gs = &grids_under[i];
+            let area: f64 = gs.iter().map(|&g| reg.grids[g as usize].area_m2).sum();
+            let covered: f64 = gs
+                .iter()
+                .map(|&g| period::share(self.a, &team, g) * reg.grids[g as usize].area_m2)
+                .sum();
+            let workers: BTreeSet<&WorkerId> =
+                gs.iter().flat_map(|&g| self.assigned_workers(g)).collect();
+            out.push(Feat {
+                geom: Geom::Polygons(shape),
+                props: props([
+                    ("code", json!(u.code.as_str())),
+                    ("name", json!(u.name)),
+                    ("level", json!(u.level.as_str())),
+                    (
+                        "parent",
+                        json!(u.parent.map(|p| reg.units[p].code.as_str())),
+                    ),
+                    ("grids", json!(gs.len())),
+                    ("workers", json!(workers.len())),
+                    ("area_m2", json!(round(area, 1))),
+                    (
+                        "coverage",
+                        json!(if area > 0.0 {
+                            round(covered / area, 4)
+                        } else {
+                            0.0
+                        }),
+                    ),
+                    ("score", self.mean_score(workers.iter().copied())),
+                ]),
+            });
+        }
+        out
+    }
+}
+
+/// The union of a unit's selected grids, computed once per unit from its children's unions.
+fn dissolve(
+    i: usize,
+    children: &[Vec<usize>],
+    grid_of_unit: &BTreeMap<usize, GridId>,
+    reg: &Registry,
+    memo: &mut [Option<MultiPolygon<f64>>],
+) -> MultiPolygon<f64> {
+    if let Some(done) = &memo[i] {
+        return done.clone();
+    }
+    let shape = if let Some(&g) = grid_of_unit.get(&i) {
+        use geo::orient::{Direction, Orient};
+        reg.grids[g as usize].polygon.orient(Direction::Default)
+    } else {
+        let parts: Vec<MultiPolygon<f64>> = children[i]
+            .iter()
+            .map(|&c| dissolve(c, children, grid_of_unit, reg, memo))
+            .filter(|p| !p.0.is_empty())
+            .collect();
+        match parts.len() {
+            0 => MultiPolygon::new(Vec::new()),
+            1 => parts[0].clone(),
+            _ => geo::unary_union(parts.iter()),
+        }
+    };
+    memo[i] = Some(shape.clone());
+    shape
+}
