@@ -18,7 +18,9 @@
       replay: '轨迹回放', day: '日期', play: '播放', pause: '暂停',
       replay_pick_worker: '请先选择一名网格员', replay_pick_day: '请选择日期',
       replay_no_days: '本月没有该网格员的轨迹', replay_no_walk: '当天没有轨迹',
-      legend: '图例', legend_coverage: '网格覆盖率（所选月份，团队）', legend_walk: '巡查轨迹',
+      legend: '图例', legend_coverage: '网格覆盖率（所选月份，团队）：颜色从所示网格的最低值（红）到最高值（绿）',
+      weakest: '最需关注', weak_grids: '覆盖率最低的网格', weak_workers: '得分最低的网格员', points: '分',
+      tracks_hint: '选择单位或网格员后显示轨迹', legend_walk: '巡查轨迹',
       legend_gap: '信号中断（直线连接）', legend_in_grid: '网格员（在责任网格内）',
       legend_out_grid: '网格员（不在责任网格内）',
       token_title: '需要访问令牌', token_prompt: '请输入管理员发放的访问令牌。',
@@ -36,8 +38,9 @@
       via_checkin: '签到', visits_per_month: '每月应到访', visits: '本月到访', compliance: '完成率',
       gap_m: '中断距离', stay: '停留', visit: '到访',
       help_html:
-        '<p>地图按所选<b>月份</b>与<b>单位</b>显示各网格的团队覆盖率（红 0% → 绿 100%），' +
-        '灰色斜线为未覆盖区域；选择<b>网格员</b>后只显示其轨迹、停留与到访。</p>' +
+        '<p>地图按所选<b>月份</b>与<b>单位</b>显示各网格的团队覆盖率（颜色从所示网格中最低的红色到最高的绿色，图例标出两端的数值），' +
+        '红色虚线框出覆盖率最低的网格；' +
+        '灰色斜线为未覆盖区域；选择<b>单位</b>或<b>网格员</b>后显示轨迹，选择网格员后只显示其轨迹、停留与到访。</p>' +
         '<p>蓝线为巡查轨迹；紫色虚线连接两段轨迹之间的信号中断，不代表实际走过的路线。' +
         '橙色圆点为停留，青色圆点为巡查点到访，白心圆圈为巡查点。</p>' +
         '<p>圆形标记为各网格员的最新位置，每 10 秒刷新：绿色在责任网格内，橙色不在。</p>' +
@@ -46,7 +49,7 @@
         '<p><b>轨迹回放</b>：选择网格员与日期，拖动滑块或点“播放”。标记按当天轨迹的开始与结束时间，' +
         '<b>按累计长度匀速</b>沿轨迹移动：时间过半即走完轨迹总长度的一半。' +
         '信号中断的时间不计，标记直接跳到下一段的起点，因此显示的位置是估计值，不是实际定位。</p>' +
-        '<p>地图不需要底图，网格与名称即可定位；放大后显示网格名称。右上角按钮切换中文/English。</p>',
+        '<p>地图不需要底图，网格与名称即可定位；重名的网格前加社区名；放大后显示全部网格员姓名。右上角按钮切换中文/English。</p>',
     },
     en: {
       title: 'Grid patrol map', help: 'Help', close: 'Close', controls: 'Controls',
@@ -57,7 +60,9 @@
       replay: 'Replay a day', day: 'Day', play: 'Play', pause: 'Pause',
       replay_pick_worker: 'Pick a worker first', replay_pick_day: 'Pick a day',
       replay_no_days: 'No tracks of this worker this month', replay_no_walk: 'No track that day',
-      legend: 'Legend', legend_coverage: 'Grid coverage (selected month, team)', legend_walk: 'Patrol track',
+      legend: 'Legend', legend_coverage: 'Grid coverage (selected month, team): from the lowest of the grids shown (red) to the highest (green)',
+      weakest: 'Needs attention', weak_grids: 'Grids with the lowest coverage', weak_workers: 'Workers with the lowest score', points: 'pts',
+      tracks_hint: 'Tracks are drawn once a unit or a worker is chosen', legend_walk: 'Patrol track',
       legend_gap: 'Signal gap (straight connector)', legend_in_grid: 'Worker (in an assigned grid)',
       legend_out_grid: 'Worker (outside the assigned grids)',
       token_title: 'Access token needed', token_prompt: 'Enter the access token you were given.',
@@ -76,8 +81,10 @@
       compliance: 'Compliance', gap_m: 'Gap length', stay: 'Stay', visit: 'Visit',
       help_html:
         '<p>The map shows each grid\'s team coverage for the chosen <b>month</b> and <b>unit</b> ' +
-        '(red 0 % → green 100 %); grey hatching marks the uncovered parts. Choosing a ' +
-        '<b>worker</b> narrows tracks, stays and visits to that worker.</p>' +
+        '(from the lowest of the grids shown in red to the highest in green; the legend gives both ' +
+        'figures); dashed red outlines mark the grids with the lowest coverage; grey hatching marks ' +
+        'the uncovered parts. Tracks are drawn once a <b>unit</b> or a <b>worker</b> is chosen; a ' +
+        'worker narrows tracks, stays and visits to that worker.</p>' +
         '<p>Blue lines are patrol tracks; dashed purple lines join two pieces of a track across a ' +
         'signal gap and are not a walked route. Orange dots are stays, teal dots visits to ' +
         'checkpoints, white rings the checkpoints.</p>' +
@@ -90,8 +97,8 @@
         'track\'s start and end times: halfway through the time it has covered half the length. ' +
         'Time spent in signal gaps is not modelled (the marker jumps to the next piece), so the ' +
         'position shown is an estimate, not a recorded fix.</p>' +
-        '<p>No basemap is needed: grids and their names give the orientation; zoom in to see the ' +
-        'names. The button at the top switches between 中文 and English.</p>',
+        '<p>No basemap is needed: grids and their names give the orientation (a grid name that ' +
+        'repeats carries its community\'s); zoom in to see every worker\'s name. The button at the top switches between 中文 and English.</p>',
     },
   };
 
@@ -99,7 +106,7 @@
   const TOKEN_KEY = 'gridbeat.token';
   const LANG_KEY = 'gridbeat.lang';
   const POSITIONS_EVERY_MS = 10000;
-  const LABEL_MIN_ZOOM = 15;
+  const WORKER_LABEL_ZOOM = 16;
   const MAX_LABELS = 300;
 
   const state = {
@@ -108,7 +115,8 @@
     month: null, unit: '', worker: '', day: '',
     data: {}, gridByCode: new Map(), positionByWorker: new Map(),
     reports: new Map(), tracksZoom: null, replay: null, playing: false, loadSeq: 0,
-    gridLabels: [], workerLabels: [], replayMarker: null, popup: null, lastUpdate: null,
+    labels: [], weakGrids: [], weakWorkers: new Map(), coverageRange: null, repeatedNames: null,
+    replayMarker: null, popup: null, lastUpdate: null,
   };
   let map = null;
 
@@ -138,6 +146,13 @@
         out[name] = seen.size;
       }
       return out;
+    },
+    /** The labels on the map now: their text, class and box on the screen. */
+    labels() {
+      return state.labels.map((m) => {
+        const el = m.getElement(), r = el.getBoundingClientRect();
+        return { text: el.textContent, cls: el.className, box: [r.left, r.top, r.right, r.bottom] };
+      });
     },
     state,
     get map() { return map; },
@@ -271,10 +286,15 @@
 
   // ---------------------------------------------------------------- the map and its layers
   const EMPTY = { type: 'FeatureCollection', features: [] };
-  const COVERAGE_COLOUR = ['case', ['==', ['typeof', ['get', 'coverage']], 'number'],
-    ['interpolate', ['linear'], ['get', 'coverage'],
-      0, '#d73027', 0.25, '#fc8d59', 0.5, '#fee08b', 0.75, '#91cf60', 1, '#1a9850'],
+  // The colour of a grid is its place between the lowest and the highest coverage of the grids
+  // shown (`cov_t`, 0..1, set by scaleCoverage): real coverages often all sit above 95 %, where
+  // a fixed 0-100 % ramp paints every grid the same green. The legend prints the two ends.
+  const RAMP = ['#d73027', '#fc8d59', '#fee08b', '#91cf60', '#1a9850'];
+  const COVERAGE_COLOUR = ['case', ['==', ['typeof', ['get', 'cov_t']], 'number'],
+    ['interpolate', ['linear'], ['get', 'cov_t'], 0, RAMP[0], 0.25, RAMP[1], 0.5, RAMP[2], 0.75, RAMP[3],
+      1, RAMP[4]],
     '#b8bec6'];
+  const WEAKEST = 3; // grids and workers called out in the panel and on the map
 
   function baseStyle() {
     const style = {
@@ -320,20 +340,23 @@
     const walk = ['==', ['get', 'kind'], 'walk'], gap = ['==', ['get', 'kind'], 'gap'];
     const layers = [
       { id: 'grids-fill', type: 'fill', source: 'grids',
-        paint: { 'fill-color': COVERAGE_COLOUR, 'fill-opacity': 0.55 } },
+        paint: { 'fill-color': COVERAGE_COLOUR, 'fill-opacity': 0.75 } },
       { id: 'uncovered-fill', type: 'fill', source: 'coverage',
         filter: ['==', ['get', 'kind'], 'uncovered'], paint: { 'fill-pattern': 'hatch' } },
       { id: 'grids-line', type: 'line', source: 'grids',
-        paint: { 'line-color': '#34495e', 'line-width': 1, 'line-opacity': 0.8 } },
+        paint: { 'line-color': '#ffffff', 'line-width': 2 } },
       { id: 'grids-assigned', type: 'line', source: 'grids', filter: ['in', ['get', 'code'], ['literal', []]],
         paint: { 'line-color': '#1d5fbf', 'line-width': 3 } },
       { id: 'units-line', type: 'line', source: 'units',
-        paint: { 'line-color': '#1f2933', 'line-width': 2.5, 'line-opacity': 0.7 } },
+        paint: { 'line-color': '#1f2933', 'line-width': 2.5, 'line-opacity': 0.85 } },
+      { id: 'grids-weak', type: 'line', source: 'grids', filter: ['in', ['get', 'code'], ['literal', []]],
+        paint: { 'line-color': '#b42318', 'line-width': 3, 'line-dasharray': [2, 1] } },
       { id: 'tracks-walk', type: 'line', source: 'tracks', filter: walk,
         layout: { 'line-join': 'round', 'line-cap': 'round' },
         // Thin at city scale, where a month of everyone's tracks overlaps; full width close up.
-        paint: { 'line-color': '#2b59c3', 'line-opacity': 0.7,
-          'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.8, 16, 2.5] } },
+        paint: { 'line-color': '#2b59c3',
+          'line-opacity': ['interpolate', ['linear'], ['zoom'], 13, 0.35, 16, 0.8],
+          'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.6, 16, 2.5] } },
       { id: 'tracks-gap', type: 'line', source: 'tracks', filter: gap,
         paint: { 'line-color': '#8e44ad', 'line-dasharray': [2, 2],
           'line-width': ['interpolate', ['linear'], ['zoom'], 13, 1, 16, 2.5] } },
@@ -342,7 +365,7 @@
         paint: { 'line-color': '#0b2e83', 'line-width': 5, 'line-opacity': 0.9 } },
       { id: 'replay-gap', type: 'line', source: 'replay', filter: gap,
         paint: { 'line-color': '#8e44ad', 'line-width': 3, 'line-dasharray': [1.5, 1.5] } },
-      { id: 'checkpoints-circle', type: 'circle', source: 'checkpoints',
+      { id: 'checkpoints-circle', type: 'circle', source: 'checkpoints', minzoom: 16,
         paint: { 'circle-radius': 6, 'circle-color': '#ffffff', 'circle-stroke-color': '#0fa3b1',
           'circle-stroke-width': 2.5 } },
       { id: 'stays-circle', type: 'circle', source: 'stays',
@@ -362,7 +385,7 @@
 
   // Which toggle controls which map layers.
   const TOGGLES = {
-    grids: ['grids-fill', 'grids-line', 'grids-assigned', 'units-line'],
+    grids: ['grids-fill', 'grids-line', 'grids-weak', 'grids-assigned', 'units-line'],
     uncovered: ['uncovered-fill'],
     tracks: ['tracks-walk', 'tracks-gap'],
     stays: ['stays-circle'],
@@ -416,12 +439,19 @@
       checkpoints: { month: m, unit: u },
       positions: { unit: u, worker: w },
     };
-    const results = await Promise.all(names.map((n) =>
-      api('/api/v1/layers/' + n, layerParams(params[n]))));
+    // The whole scope's tracks at city zoom are a mat that hides the grids: they are drawn once
+    // a unit or a worker is chosen (a day is chosen in the replay, for one worker).
+    const results = await Promise.all(names.map((n) => n === 'tracks' && !tracksWanted()
+      ? Promise.resolve(EMPTY)
+      : api('/api/v1/layers/' + n, layerParams(params[n]))));
     if (seq !== state.loadSeq) return false; // a newer selection took over
+    scaleCoverage(results[names.indexOf('grids')]);
     names.forEach((n, i) => setSource(n, results[i]));
-    state.tracksZoom = params.tracks.zoom;
+    state.tracksZoom = tracksWanted() ? params.tracks.zoom : null;
+    $('tracks-hint').hidden = tracksWanted();
     indexGrids();
+    await callOutWeakest(seq);
+    if (seq !== state.loadSeq) return false;
     indexPositions();
     highlightAssigned();
     updateGridLabels();
@@ -436,6 +466,97 @@
     return true;
   }
 
+  function tracksWanted() { return !!(state.unit || state.worker); }
+
+  /** Sets each grid's `cov_t` (its coverage between the lowest and highest shown) and the legend. */
+  function scaleCoverage(fc) {
+    const covs = fc.features.map((f) => f.properties.coverage).filter((c) => typeof c === 'number');
+    const lo = covs.length ? Math.min(...covs) : 0, hi = covs.length ? Math.max(...covs) : 1;
+    for (const f of fc.features) {
+      const c = f.properties.coverage;
+      if (typeof c === 'number') f.properties.cov_t = hi > lo ? (c - lo) / (hi - lo) : 1;
+    }
+    state.coverageRange = covs.length ? [lo, hi] : null;
+    showLegendScale();
+  }
+
+  function showLegendScale() {
+    const r = state.coverageRange;
+    const ends = $('legend').querySelectorAll('.legend-scale span');
+    ends[0].textContent = r ? pct(r[0]) : '';
+    ends[1].textContent = r ? pct((r[0] + r[1]) / 2) : '';
+    ends[2].textContent = r ? pct(r[1]) : '';
+  }
+
+  /** The grids with the lowest coverage and the workers with the lowest score, from the same
+   * figures as the monthly report: listed in the panel, outlined and labelled on the map. */
+  async function callOutWeakest(seq) {
+    const grids = state.data.grids.features.filter((f) => typeof f.properties.coverage === 'number')
+      .sort((a, b) => a.properties.coverage - b.properties.coverage).slice(0, WEAKEST);
+    let rows = [];
+    try {
+      const r = await report();
+      rows = r.workers.filter((w) => !state.worker || w.worker === state.worker)
+        .slice().sort((a, b) => a.score - b.score).slice(0, WEAKEST);
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      fail(e);
+    }
+    if (seq !== state.loadSeq) return;
+    state.weakGrids = grids.map((f) => f.properties.code);
+    state.weakWorkers = new Map(rows.map((w) => [w.worker, w]));
+    map.setFilter('grids-weak', ['in', ['get', 'code'], ['literal', state.weakGrids]]);
+    state.weakLists = { grids, rows };
+    renderWeakest();
+  }
+
+  function renderWeakest() {
+    if (!state.weakLists) return;
+    const { grids, rows } = state.weakLists;
+    const gl = $('weak-grids'), wl = $('weak-workers');
+    gl.innerHTML = '';
+    wl.innerHTML = '';
+    for (const f of grids) {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = gridLabel(f.properties) + ' · ' + pct(f.properties.coverage);
+      b.onclick = () => { fitTo(bboxOf(f.geometry)); if (isNarrow()) document.body.classList.remove('drawer-open'); };
+      li.append(b);
+      gl.append(li);
+    }
+    for (const w of rows) {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = `${w.name || w.worker} · ${numberFmt(1).format(w.score)} ${t('points')}`;
+      b.onclick = () => { $('worker').value = w.worker; $('worker').dispatchEvent(new Event('change')); };
+      li.append(b);
+      wl.append(li);
+    }
+  }
+
+  function bboxOf(geom) {
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    const walk = (c) => {
+      if (typeof c[0] === 'number') {
+        b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
+        b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+      } else c.forEach(walk);
+    };
+    walk(geom.coordinates);
+    return b;
+  }
+
+  /** A grid's name, with its community's where another grid shown has the same name (on the
+   * map without the "社区" every community's name ends with, to keep the label short). */
+  function gridLabel(p, short) {
+    const name = p.name || p.code;
+    if (!(state.repeatedNames && state.repeatedNames.has(name) && p.parent_name)) return name;
+    const community = short ? p.parent_name.replace(/社区$/, '') : p.parent_name;
+    return community + ' ' + name;
+  }
+
   // Tracks are asked for simplified to about a pixel one zoom level deeper than the view
   // (the contract's `zoom`); zooming in two levels beyond that loads them again.
   function tracksZoom() {
@@ -443,7 +564,7 @@
   }
 
   async function reloadTracksIfCoarse() {
-    if (state.tracksZoom == null || tracksZoom() < state.tracksZoom + 2 || gb.loading) return;
+    if (!tracksWanted() || state.tracksZoom == null || tracksZoom() < state.tracksZoom + 2 || gb.loading) return;
     const zoom = tracksZoom(), seq = state.loadSeq;
     try {
       const fc = await withAuth(() => api('/api/v1/layers/tracks', layerParams(
@@ -492,6 +613,13 @@
 
   function indexGrids() {
     state.gridByCode = new Map();
+    const seen = new Set();
+    state.repeatedNames = new Set();
+    for (const f of state.data.grids.features) {
+      const n = f.properties.name || f.properties.code;
+      if (seen.has(n)) state.repeatedNames.add(n);
+      seen.add(n);
+    }
     for (const f of state.data.grids.features) {
       f.labelAt = labelPoint(f.geometry);
       state.gridByCode.set(f.properties.code, f);
@@ -501,34 +629,56 @@
     state.positionByWorker = new Map(state.data.positions.features.map((f) => [f.properties.worker, f]));
   }
 
-  function updateGridLabels() {
-    for (const m of state.gridLabels) m.remove();
-    state.gridLabels = [];
-    if (!map || !state.data.grids || !toggled('labels') || map.getZoom() < LABEL_MIN_ZOOM) return;
+  // Labels are placed in order of importance and one that would overlap a placed one is left
+  // out: grid names first (the weakest grids first), then the weakest workers, then the other
+  // workers' names from WORKER_LABEL_ZOOM on.
+  function updateLabels() {
+    for (const m of state.labels) m.remove();
+    state.labels = [];
+    if (!map) return;
+    const placed = [];
+    const place = (text, at, cls, offset) => {
+      const el = document.createElement('div');
+      el.className = cls;
+      el.textContent = text;
+      const m = new maplibregl.Marker({ element: el, anchor: offset ? 'bottom' : 'center', offset })
+        .setLngLat(at).addTo(map);
+      const r = el.getBoundingClientRect();
+      if (placed.some((o) => r.left < o.right + 2 && o.left < r.right + 2 &&
+        r.top < o.bottom + 1 && o.top < r.bottom + 1)) {
+        m.remove();
+        return;
+      }
+      placed.push(r);
+      state.labels.push(m);
+    };
     const b = map.getBounds();
-    for (const f of state.data.grids.features) {
-      if (state.gridLabels.length >= MAX_LABELS) break;
-      if (!f.labelAt || !b.contains(f.labelAt)) continue;
-      const el = document.createElement('div');
-      el.className = 'grid-label';
-      el.textContent = f.properties.name || f.properties.code;
-      state.gridLabels.push(new maplibregl.Marker({ element: el }).setLngLat(f.labelAt).addTo(map));
+    if (state.data.grids && toggled('labels')) {
+      const weak = state.weakGrids || [];
+      const grids = state.data.grids.features.filter((f) => f.labelAt && b.contains(f.labelAt))
+        .sort((x, y) => rankOf(weak, x.properties.code) - rankOf(weak, y.properties.code));
+      for (const f of grids.slice(0, MAX_LABELS)) {
+        const cls = 'grid-label' + (weak.includes(f.properties.code) ? ' weak' : '');
+        place(gridLabel(f.properties, true) + '\n' + pct(f.properties.coverage), f.labelAt, cls);
+      }
+    }
+    if (state.data.positions && toggled('positions')) {
+      const weak = state.weakWorkers || new Map();
+      const all = map.getZoom() >= WORKER_LABEL_ZOOM;
+      const feats = state.data.positions.features
+        .filter((f) => (all || weak.has(f.properties.worker)) && b.contains(f.geometry.coordinates))
+        .sort((x, y) => (weak.has(y.properties.worker) ? 1 : 0) - (weak.has(x.properties.worker) ? 1 : 0));
+      for (const f of feats.slice(0, MAX_LABELS)) {
+        const w = weak.get(f.properties.worker);
+        const name = f.properties.name || f.properties.worker;
+        place(w ? `${name} ${numberFmt(1).format(w.score)} ${t('points')}` : name,
+          f.geometry.coordinates, 'worker-label' + (w ? ' weak' : ''), [0, -10]);
+      }
     }
   }
-
-  function updateWorkerLabels() {
-    for (const m of state.workerLabels) m.remove();
-    state.workerLabels = [];
-    if (!map || !state.data.positions || !toggled('positions') || map.getZoom() < 13) return;
-    for (const f of state.data.positions.features) {
-      if (state.workerLabels.length >= MAX_LABELS) break;
-      const el = document.createElement('div');
-      el.className = 'worker-label';
-      el.textContent = f.properties.name || f.properties.worker;
-      state.workerLabels.push(new maplibregl.Marker({ element: el, anchor: 'bottom' })
-        .setLngLat(f.geometry.coordinates).addTo(map));
-    }
-  }
+  const rankOf = (list, x) => { const i = list.indexOf(x); return i < 0 ? list.length : i; };
+  const updateGridLabels = updateLabels;
+  const updateWorkerLabels = updateLabels;
 
   function highlightAssigned() {
     const w = state.workerById.get(state.worker);
@@ -887,6 +1037,7 @@
     if (state.units.length) { fillUnits(); fillWorkers(); }
     if (state.replay) showReplay();
     if (state.popup) state.popup.remove();
+    if (map) { showLegendScale(); renderWeakest(); updateLabels(); }
   }
 
   function fitTo(bbox) {
@@ -1012,8 +1163,7 @@
       map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
       map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
     }
-    map.on('moveend', updateGridLabels);
-    map.on('zoomend', updateWorkerLabels);
+    map.on('moveend', updateLabels);
     map.on('zoomend', reloadTracksIfCoarse);
 
     await withAuth(loadLayers);
