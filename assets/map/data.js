@@ -4,7 +4,7 @@ import { state, $, setStatus } from './state.js';
 import { t } from './i18n.js';
 import { api, withAuth, layerParams } from './api.js';
 import { time } from './format.js';
-import { EMPTY, SOURCES, tracksWanted, tracksZoom, highlightAssigned } from './layers.js';
+import { EMPTY, SOURCES, tracksWanted, tracksZoom, highlightAssigned, paintForSelection } from './layers.js';
 import { indexGrids, indexPositions, updateLabels } from './labels.js';
 import { scaleCoverage, callOutWeakest } from './weakest.js';
 
@@ -49,6 +49,7 @@ export async function loadLayers() {
   if (seq !== state.loadSeq) return false;
   indexPositions();
   highlightAssigned();
+  paintForSelection();
   updateLabels();
   state.lastUpdate = new Date();
   state.loading = false;

@@ -52,7 +52,8 @@ const TOGGLES = [
 
 /** The map layers, bottom to top. Besides MapLibre's own keys: `toggle` (the checkbox that
  * shows it), `count` (its name in gridbeat.rendered()), `click` (what a click shows, tried in
- * `clickRank` order, lowest first) and `legend` ([swatch class, string key] rows). */
+ * `clickRank` order, lowest first), `legend` ([swatch class, string key] rows) and
+ * `paintBySelection` (paint that depends on the selection). */
 export const LAYERS = [
   { id: 'grids-fill', type: 'fill', source: 'grids', toggle: 'grids', count: 'grids',
     click: popup.grid, clickRank: 9,
@@ -71,10 +72,14 @@ export const LAYERS = [
   { id: 'tracks-walk', type: 'line', source: 'tracks', toggle: 'tracks', count: 'tracks', filter: WALK,
     click: popup.walk, clickRank: 8,
     layout: { 'line-join': 'round', 'line-cap': 'round' },
-    // Thin and faint at city scale, where many tracks overlap; full width close up.
+    // Thin and faint at city scale, where many tracks overlap; full width close up. A unit's
+    // workers together stay faint enough for the grids' colours to show through.
     paint: { 'line-color': '#2b59c3',
       'line-opacity': ['interpolate', ['linear'], ['zoom'], 13, 0.35, 16, 0.8],
       'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.6, 16, 2.5] },
+    paintBySelection: (s) => (s.worker ? {} : {
+      'line-opacity': ['interpolate', ['linear'], ['zoom'], 13, 0.12, 17, 0.45],
+      'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.5, 17, 1.5] }),
     legend: [['sw-walk', 'legend_walk']] },
   { id: 'tracks-gap', type: 'line', source: 'tracks', toggle: 'tracks', count: 'gaps', filter: GAP,
     click: popup.gap, clickRank: 7,
@@ -115,7 +120,17 @@ export const LAYERS = [
 export const CLICKABLE = LAYERS.filter((l) => l.click).sort((a, b) => a.clickRank - b.clickRank);
 
 /** The page's own keys of a LAYERS row, which MapLibre must not see. */
-const OURS = new Set(['toggle', 'count', 'click', 'clickRank', 'legend']);
+const OURS = new Set(['toggle', 'count', 'click', 'clickRank', 'legend', 'paintBySelection']);
+
+/** Paints the layers whose look depends on the selection (`paintBySelection`: the paint
+ * properties that differ from the row's `paint` for the selection `s`). */
+export function paintForSelection() {
+  const map = state.map;
+  for (const l of LAYERS.filter((x) => x.paintBySelection)) {
+    const over = l.paintBySelection(state);
+    for (const [k, v] of Object.entries(l.paint)) map.setPaintProperty(l.id, k, k in over ? over[k] : v);
+  }
+}
 
 function hatchImage() {
   const n = 8, data = new Uint8Array(n * n * 4);

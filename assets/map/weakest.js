@@ -10,8 +10,9 @@ import { gridLabel } from './labels.js';
 import { report } from './popups.js';
 import { fail } from './data.js';
 
-/** How many grids and workers are called out. */
-const WEAKEST = 3;
+/** How many of n grids or workers are called out: the weakest third, at most three, none of
+ * one (with three grids shown, outlining all three would say nothing). */
+const calledOut = (n) => (n < 2 ? 0 : Math.min(3, Math.max(1, Math.floor(n / 3))));
 
 /** Sets each grid's `cov_t`: its coverage between the lowest (0) and highest (1) shown. */
 export function scaleCoverage(fc) {
@@ -36,13 +37,14 @@ export function showLegendScale() {
 
 /** Finds the weakest grids and workers of the selection, outlines and lists them. */
 export async function callOutWeakest(seq) {
-  const grids = state.data.grids.features.filter((f) => typeof f.properties.coverage === 'number')
-    .sort((a, b) => a.properties.coverage - b.properties.coverage).slice(0, WEAKEST);
+  const measured = state.data.grids.features.filter((f) => typeof f.properties.coverage === 'number');
+  const grids = measured.sort((a, b) => a.properties.coverage - b.properties.coverage)
+    .slice(0, calledOut(measured.length));
   let rows = [];
   try {
     const r = await report();
-    rows = r.workers.filter((w) => !state.worker || w.worker === state.worker)
-      .slice().sort((a, b) => a.score - b.score).slice(0, WEAKEST);
+    const shown = r.workers.filter((w) => !state.worker || w.worker === state.worker);
+    rows = shown.slice().sort((a, b) => a.score - b.score).slice(0, calledOut(shown.length));
   } catch (e) {
     if (e instanceof AuthError) throw e;
     fail(e);
@@ -74,6 +76,8 @@ export function renderWeakest() {
       fitTo(bboxOf(f.geometry));
       if (isNarrow()) document.body.classList.remove('drawer-open');
     })));
+  $('weak-grids').previousElementSibling.hidden = !grids.length;
+  $('weak-workers').previousElementSibling.hidden = !rows.length;
   $('weak-workers').replaceChildren(...rows.map((w) => button(
     `${w.name || w.worker} · ${numberFmt(1).format(w.score)} ${t('points')}`, () => {
       $('worker').value = w.worker;
