@@ -2,7 +2,10 @@
 //! vendored MapLibre GL JS, embedded in the binary at build time so the service needs no
 //! network and no files beside it.
 //!
-//! `index.html` and the page's own script and style are served `no-cache` (revalidated by
+//! The page's script is a set of ES modules (`map.js` imports the rest by relative URL), each
+//! embedded and served here as `text/javascript`; a test walks the imports from `map.js`.
+//!
+//! `index.html` and the page's own scripts and style are served `no-cache` (revalidated by
 //! ETag, so a new binary shows the new page at once); the vendored library is served with a
 //! one-year `max-age` because `index.html` asks for it with its version in the query string.
 
@@ -41,20 +44,40 @@ const INDEX: Asset = Asset {
     body: include_bytes!("../../assets/map/index.html"),
 };
 
-/// The page's script and style, at `/map/{file}`.
-const MAP_FILES: [Asset; 2] = [
-    Asset {
-        name: "map.js",
-        content_type: "text/javascript; charset=utf-8",
-        cache_control: NO_CACHE,
-        body: include_bytes!("../../assets/map/map.js"),
-    },
+/// One of the page's ES modules (`assets/map/*.js`), at `/map/{name}`.
+macro_rules! module {
+    ($name:literal) => {
+        Asset {
+            name: $name,
+            content_type: "text/javascript; charset=utf-8",
+            cache_control: NO_CACHE,
+            body: include_bytes!(concat!("../../assets/map/", $name)),
+        }
+    };
+}
+
+/// The page's style and its ES modules, at `/map/{file}`: `map.js` is the entry
+/// (`<script type="module">`), which imports the others by relative URL; no build step.
+const MAP_FILES: [Asset; 14] = [
     Asset {
         name: "map.css",
         content_type: "text/css; charset=utf-8",
         cache_control: NO_CACHE,
         body: include_bytes!("../../assets/map/map.css"),
     },
+    module!("map.js"),
+    module!("api.js"),
+    module!("controls.js"),
+    module!("data.js"),
+    module!("format.js"),
+    module!("geometry.js"),
+    module!("i18n.js"),
+    module!("labels.js"),
+    module!("layers.js"),
+    module!("popups.js"),
+    module!("replay.js"),
+    module!("state.js"),
+    module!("weakest.js"),
 ];
 
 /// MapLibre GL JS (`assets/vendor/maplibre-gl/README.md` says which version and how).
@@ -304,6 +327,59 @@ mod tests {
         // Tags differ between files.
         let css = get_path("/map/map.css", None).await;
         assert_ne!(header_of(&css, header::ETAG), tag);
+    }
+
+    /// The names a module imports (`from './x.js'`), in the order written.
+    fn imports_of(js: &str) -> Vec<&str> {
+        js.split("from './")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_module_the_page_imports_is_served_as_javascript() {
+        let html = String::from_utf8(INDEX.body.to_vec()).unwrap();
+        assert!(html.contains(r#"<script type="module" src="/map/map.js">"#));
+        // Walk the import graph from the entry: each module it reaches is served, as JS.
+        let mut todo = vec!["map.js".to_string()];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(name) = todo.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            let resp = get_path(&format!("/map/{name}"), None).await;
+            assert_eq!(
+                resp.status(),
+                StatusCode::OK,
+                "{name} is imported but not served"
+            );
+            assert_eq!(
+                header_of(&resp, header::CONTENT_TYPE),
+                "text/javascript; charset=utf-8",
+                "{name}"
+            );
+            let js = String::from_utf8(body_of(resp).await).unwrap();
+            assert!(
+                !js.contains("http://") && !js.contains("https://"),
+                "{name}"
+            );
+            todo.extend(imports_of(&js).into_iter().map(String::from));
+        }
+        // ... and every module served is reached (none left behind by a rename).
+        let served: std::collections::BTreeSet<String> = MAP_FILES
+            .iter()
+            .filter(|a| a.name.ends_with(".js"))
+            .map(|a| a.name.to_string())
+            .collect();
+        assert_eq!(served, seen);
+        assert!(seen.len() > 5, "{seen:?}");
+    }
+
+    #[test]
+    fn imports_are_read_from_the_source() {
+        let js = "import { a } from './a.js';\nimport * as b from './b.js';\nconst c = 'from';";
+        assert_eq!(imports_of(js), ["a.js", "b.js"]);
     }
 
     #[test]

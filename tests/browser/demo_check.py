@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """The browser check of the demo: starts `gridbeat demo` on a free loopback port with a fresh
 data directory, takes the map link (with its viewer token) from what the demo prints, and runs
-map_check.py on it (headless Chromium through the DevTools protocol): grids and tracks drawn,
-no console error, a screenshot saved. The demo is stopped (SIGTERM) whatever happens.
+map_check.py on it (headless Chromium through the DevTools protocol): the first view (grids,
+unique labels, no tracks), tracks once a worker is chosen, the interactions, no console error, a
+screenshot saved; then again on a phone-sized screen (390 x 844). The demo is stopped (SIGTERM)
+whatever happens.
 
-    python3 tests/browser/demo_check.py --binary target/debug/gridbeat --screenshot target/map.png
+    python3 tests/browser/demo_check.py --binary target/debug/gridbeat --screenshot target/map.png \
+        [--phone-screenshot target/map-phone.png]
 
-The last line printed is map_check's JSON summary; the exit code is map_check's.
+The last line printed is the desktop check's JSON summary with the phone's under "phone"; the exit
+code is 0 when both passed.
 """
 import argparse
+import json
 import os
 import re
 import signal
@@ -29,10 +34,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def last_json(out):
+    """map_check's summary: its last line of output."""
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"ok": False, "error": "no summary", "output": out[-2000:]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--screenshot", required=True)
+    ap.add_argument("--phone-screenshot", help="where the phone-sized check saves its picture")
     ap.add_argument("--timeout", type=float, default=240.0, help="seconds for the demo to serve")
     a = ap.parse_args()
     port = free_port()
@@ -71,11 +85,18 @@ def main():
                         sys.stderr.write("the demo does not answer /healthz\n")
                         return 1
                     time.sleep(0.2)
-            r = subprocess.run(
-                [sys.executable, os.path.join(HERE, "map_check.py"), base + "/", "--token", token,
-                 "--screenshot", a.screenshot, "--expect-tracks", "--interact"],
-            )
-            return r.returncode
+            check = [sys.executable, os.path.join(HERE, "map_check.py"), base + "/", "--token", token,
+                     "--expect-tracks"]
+            desk = subprocess.run(check + ["--screenshot", a.screenshot, "--interact"],
+                                  stdout=subprocess.PIPE, text=True)
+            phone_args = ["--width", "390", "--height", "844"]
+            if a.phone_screenshot:
+                phone_args += ["--screenshot", a.phone_screenshot]
+            phone = subprocess.run(check + phone_args, stdout=subprocess.PIPE, text=True)
+            summary = last_json(desk.stdout)
+            summary["phone"] = last_json(phone.stdout)
+            print(json.dumps(summary, ensure_ascii=False))
+            return 0 if desk.returncode == 0 and phone.returncode == 0 else 1
         finally:
             demo.send_signal(signal.SIGTERM)
             try:

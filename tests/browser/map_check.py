@@ -6,10 +6,12 @@ error.
                                        [--expect-grids N] [--expect-tracks] [--width W --height H]
 
 Opens URL (the token, if any, is put in localStorage before the page's scripts run), waits for
-`window.gridbeat.ready`, then checks `window.gridbeat.rendered()` (grids > 0, or >= N with
---expect-grids; tracks > 0 with --expect-tracks), that `window.gridbeat.error` is null and that
-no console error, uncaught exception, error log entry, HTTP error or request to another host
-happened. Prints one line of JSON and exits 0 when all is well, 1 otherwise.
+`window.gridbeat.ready`, then checks the first view: `window.gridbeat.rendered()` has grids (> 0,
+or >= N with --expect-grids) and no tracks (they are drawn once a unit or worker is chosen),
+every grid label on the map is unique and no two labels overlap. With --expect-tracks it then
+picks the first worker and checks that tracks are drawn. Throughout, `window.gridbeat.error`
+must stay null and no console error, uncaught exception, error log entry, HTTP error or request
+to another host may happen. Prints one line of JSON and exits 0 when all is well, 1 otherwise.
 """
 
 import argparse
@@ -62,16 +64,17 @@ def check(args):
             return summary
         browser.pump(0.5)  # late console messages
         g = browser.evaluate("({counts: window.gridbeat.counts, rendered: window.gridbeat.rendered(),"
-                             " error: window.gridbeat.error})")
+                             " labels: window.gridbeat.labels(), error: window.gridbeat.error})")
         summary.update(counts=g["counts"], rendered=g["rendered"])
-        failures = []
-        grids = g["rendered"].get("grids", 0)
-        if grids < max(1, args.expect_grids or 0):
-            failures.append(f"{grids} grids drawn, expected {'>= %d' % args.expect_grids if args.expect_grids else '> 0'}")
-        if args.expect_tracks and g["rendered"].get("tracks", 0) < 1:
-            failures.append("no tracks drawn")
+        failures = first_view(g, args)
+        summary["labels"] = [lb["text"] for lb in g["labels"]]
         # The picture is of the first view (the whole scope), before any interaction.
         shoot(browser, args, summary)
+        if args.expect_tracks and not failures:
+            try:
+                summary["tracks_of_a_worker"] = tracks_of_a_worker(browser, args.timeout)
+            except (CdpError, AssertionError) as e:
+                failures.append(f"tracks: {e}")
         if args.interact and not failures:
             try:
                 summary["interact"] = interact(browser, args.timeout)
@@ -86,6 +89,48 @@ def check(args):
         if failures:
             summary["error"] = failures[0]
         return summary
+
+
+def first_view(g, args):
+    """What the first view must show: grids, no tracks, unique grid labels, no overlapping label."""
+    failures = []
+    grids = g["rendered"].get("grids", 0)
+    if grids < max(1, args.expect_grids or 0):
+        failures.append(f"{grids} grids drawn, expected {'>= %d' % args.expect_grids if args.expect_grids else '> 0'}")
+    if g["rendered"].get("tracks", 0) or g["rendered"].get("gaps", 0):
+        failures.append("tracks drawn before a unit or worker is chosen")
+    names = [lb["text"] for lb in g["labels"] if "grid-label" in lb["cls"]]
+    if not names:
+        failures.append("no grid label in the first view")
+    # A label is the grid's name (with its community's where names repeat) and its coverage.
+    firsts = [n.split("\n")[0] for n in names]
+    if len(set(firsts)) != len(firsts):
+        failures.append(f"grid labels repeat: {sorted(firsts)}")
+    boxes = [lb["box"] for lb in g["labels"]]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                failures.append(f"labels overlap: {g['labels'][i]['text']!r} and another")
+                return failures
+    return failures
+
+
+def tracks_of_a_worker(browser, timeout):
+    """Picks the first worker: their tracks are drawn. Returns how many."""
+    browser.evaluate(
+        "(() => { const s = document.getElementById('worker'); s.value = s.options[1].value;"
+        " s.dispatchEvent(new Event('change')); return s.value; })()")
+    wait_for(browser, "window.gridbeat.counts.tracks > 0 && !window.gridbeat.loading", timeout,
+             "the worker's tracks")
+    idle(browser, timeout)
+    n = browser.evaluate("window.gridbeat.rendered().tracks")
+    assert n > 0, "no tracks drawn for the chosen worker"
+    browser.evaluate(
+        "(() => { const s = document.getElementById('worker'); s.value = '';"
+        " s.dispatchEvent(new Event('change')); })()")
+    wait_for(browser, "window.gridbeat.counts.tracks === 0 && !window.gridbeat.loading", timeout,
+             "tracks gone with all workers")
+    return n
 
 
 def wait_for(browser, expression, timeout, what):
@@ -199,7 +244,8 @@ def main():
     ap.add_argument("--screenshot", metavar="PATH", help="write a PNG screenshot here")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for ready")
     ap.add_argument("--expect-grids", type=int, metavar="N", help="at least N grids drawn")
-    ap.add_argument("--expect-tracks", action="store_true", help="tracks must be drawn")
+    ap.add_argument("--expect-tracks", action="store_true",
+                    help="tracks must be drawn once the first worker is chosen")
     ap.add_argument("--interact", action="store_true",
                     help="also drive the controls: worker, day replay, grid pop-up, language")
     ap.add_argument("--lang", choices=("zh", "en"), help="the page's language")

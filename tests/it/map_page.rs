@@ -1,7 +1,9 @@
 //! The browser check: the demo (this build's binary) serves the sample city, and headless
 //! Chromium opens its map page through the DevTools protocol (`tests/browser/`), waits for the
-//! layers, checks that grids and tracks are drawn and that the console logged no error, and
-//! saves a screenshot to `target/map.png`.
+//! layers and checks the first view (grids coloured and labelled once each, labels that do not
+//! overlap, no tracks until a worker is chosen), then the tracks of a chosen worker, the replay,
+//! a pop-up and the language, with no console error; then the first view again on a phone-sized
+//! screen. Screenshots: `target/map.png` (the README's `docs/map.png`) and `target/map-phone.png`.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,13 +42,17 @@ fn the_demo_map_draws_grids_and_tracks_without_console_errors() {
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shot = root.join("target").join("map.png");
+    let phone_shot = root.join("target").join("map-phone.png");
     let _ = std::fs::remove_file(&shot);
+    let _ = std::fs::remove_file(&phone_shot);
     let out = Command::new("python3")
         .arg(root.join("tests/browser/demo_check.py"))
         .arg("--binary")
         .arg(env!("CARGO_BIN_EXE_gridbeat"))
         .arg("--screenshot")
         .arg(&shot)
+        .arg("--phone-screenshot")
+        .arg(&phone_shot)
         .output()
         .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -63,19 +69,40 @@ fn the_demo_map_draws_grids_and_tracks_without_console_errors() {
         summary["rendered"]["grids"].as_u64().unwrap_or(0) > 0,
         "{summary}"
     );
+    // The first view is the whole city without tracks; a chosen worker's tracks are drawn.
+    assert_eq!(summary["rendered"]["tracks"], 0, "{summary}");
     assert!(
-        summary["rendered"]["tracks"].as_u64().unwrap_or(0) > 0,
+        summary["tracks_of_a_worker"].as_u64().unwrap_or(0) > 0,
         "{summary}"
     );
-    assert_eq!(summary["ok"], true, "{summary}");
-    assert_eq!(
-        summary["problems"],
-        serde_json::json!([]),
-        "console errors, failed requests: {summary}"
-    );
-    let png = std::fs::read(&shot).expect("the screenshot");
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "a real screenshot"
-    );
+    // The sample's grid names repeat across its three communities (第1网格 three times): every
+    // grid is labelled, each label once.
+    let grid_labels: Vec<&str> = summary["labels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.contains('%'))
+        .collect();
+    assert_eq!(grid_labels.len(), 12, "{summary}");
+    let firsts: std::collections::BTreeSet<&str> = grid_labels
+        .iter()
+        .map(|l| l.split('\n').next().unwrap_or_default())
+        .collect();
+    assert_eq!(firsts.len(), 12, "grid labels repeat: {grid_labels:?}");
+    for (name, view) in [("desktop", &summary), ("phone", &summary["phone"])] {
+        assert_eq!(view["ok"], true, "{name}: {view}");
+        assert_eq!(
+            view["problems"],
+            serde_json::json!([]),
+            "{name}: console errors, failed requests: {view}"
+        );
+    }
+    for png in [&shot, &phone_shot] {
+        let png = std::fs::read(png).expect("the screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "a real screenshot"
+        );
+    }
 }
