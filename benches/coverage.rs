@@ -10,6 +10,11 @@
 //!
 //! Run: `cargo bench --bench coverage`. Generating the workload in memory takes ~20 s first.
 
+// Test and tooling code run by hand or by `cargo test`: a panic stops that run, never the service.
+#![allow(clippy::unwrap_used)]
+// `criterion_group!` declares a `pub fn` that cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

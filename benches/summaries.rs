@@ -6,6 +6,9 @@
 //! Run: `cargo bench --no-default-features --bench summaries` (a plain program, not criterion:
 //! it prints one measurement). Generating the workload in memory takes ~20 s first.
 
+// Test and tooling code run by hand or by `cargo test`: a panic stops that run, never the service.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Instant;
 

@@ -4,6 +4,9 @@
 //! from the repository (`cargo run --example fuzz_seeds`), then minimise (`fuzz/README.md`);
 //! `tests/it/hardening/fuzz_corpus.rs` replays the corpus in `cargo test`.
 
+// Test and tooling code run by hand or by `cargo test`: a panic stops that run, never the service.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::PathBuf;
 

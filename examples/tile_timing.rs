@@ -5,6 +5,9 @@
 //!
 //! Usage: `cargo run --release --no-default-features --example tile_timing`
 
+// Test and tooling code run by hand or by `cargo test`: a panic stops that run, never the service.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Instant;
 
 use gridbeat::tiles::{encode_tile, PreparedLayer, TileId};

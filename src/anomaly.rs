@@ -336,19 +336,21 @@ fn future_timestamps(track: &Track, tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
 pub fn fingerprints(track: &Track, tz: chrono_tz::Tz) -> Vec<Fingerprint> {
     let fixes = track.fixes();
     let mut out: Vec<Fingerprint> = Vec::new();
+    // The day being sampled; it joins `out` when a fix of another day comes, or at the end.
+    let mut current: Option<Fingerprint> = None;
     let mut clock = DayClock::new(tz);
     for seg in &track.segments {
         let run = &fixes[seg.clone()];
         for (k, f) in run.iter().enumerate() {
             let day = clock.day(f.ts);
-            if out.last().is_none_or(|fp| fp.day != day) {
-                out.push(Fingerprint {
-                    day,
-                    start: f.ts,
-                    samples: Vec::new(),
-                });
+            if current.as_ref().is_some_and(|fp| fp.day != day) {
+                out.extend(current.take());
             }
-            let fp = out.last_mut().expect("pushed above");
+            let fp = current.get_or_insert_with(|| Fingerprint {
+                day,
+                start: f.ts,
+                samples: Vec::new(),
+            });
             let step_ms = FINGERPRINT_STEP_S * 1000;
             let slot = |ts: UnixMs| ((ts - fp.start) + step_ms - 1).div_euclid(step_ms) as usize;
             // Fill every sample instant in [f.ts, next.ts) by interpolation along the step.
@@ -370,6 +372,7 @@ pub fn fingerprints(track: &Track, tz: chrono_tz::Tz) -> Vec<Fingerprint> {
             }
         }
     }
+    out.extend(current);
     out
 }
 

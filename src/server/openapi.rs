@@ -519,6 +519,7 @@ pub async fn openapi_json() -> Response {
 
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 
+/// A string schema whose only allowed values are `names`.
 pub fn names<I, S>(names: I) -> Object
 where
     I: IntoIterator<Item = S>,

@@ -270,7 +270,6 @@ pub async fn replace(
     Ok(affected)
 }
 
-/// `GET /api/v1/registry/{file}`: the current file.
 /// The path of a registry file.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -281,6 +280,7 @@ pub struct FilePath {
     file: String,
 }
 
+/// `GET /api/v1/registry/{file}`: the current file.
 #[utoipa::path(get, path = "/api/v1/registry/{file}", tag = "registry", security(("bearer" = [])),
     params(FilePath),
     responses((status = 200, description = "the file's content", content((serde_json::Value = "application/geo+json"), (String = "text/csv")))))]

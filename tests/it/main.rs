@@ -8,6 +8,9 @@
 //! Paths: `data/sample/` and `tests/fixtures/` are found from `CARGO_MANIFEST_DIR`, the golden
 //! reference data in `../shared/data` beside the checkout.
 
+// Test and tooling code run by hand or by `cargo test`: a panic stops that run, never the service.
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 mod cli_config;
