@@ -635,21 +635,13 @@ fn roll_up(
 ) -> Vec<UnitRow> {
     let grid_rows: HashMap<&str, &GridRow> = grids.iter().map(|g| (g.code.as_str(), g)).collect();
     let in_scope: Option<Vec<String>> = scope.map(|code| {
-        // The scope unit, its descendants, and its ancestors are all shown.
+        // The scope unit and its descendants.
+        let root = reg.unit_index(code);
         reg.units
             .iter()
-            .filter(|u| {
-                let mut at = Some(*u);
-                let mut hit = false;
-                while let Some(x) = at {
-                    if x.code.as_str() == code {
-                        hit = true;
-                    }
-                    at = x.parent.map(|p| &reg.units[p]);
-                }
-                hit
-            })
-            .map(|u| u.code.to_string())
+            .enumerate()
+            .filter(|&(i, _)| root.is_some_and(|r| reg.is_within(i, r)))
+            .map(|(_, u)| u.code.to_string())
             .collect()
     });
     let mut out = Vec::new();
