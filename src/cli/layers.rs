@@ -13,7 +13,8 @@ use clap::Args;
 use crate::assess::{Assessor, Params, WorkerDay};
 use crate::config::Config;
 use crate::coverage::GridCoverage;
-use crate::layers::{self, Everything, Extras, Filter, Layer, Position};
+use crate::layers::{self, Everything, Extras, Filter, Layer};
+use crate::model::Position;
 use crate::model::{Crs, Period, UnixMs};
 
 /// Arguments of `gridbeat layers`.
@@ -116,16 +117,7 @@ pub fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
 
 /// Each worker's latest readable ping as a layer position.
 pub fn positions(latest: &[crate::model::Ping]) -> Vec<Position> {
-    latest
-        .iter()
-        .map(|p| Position {
-            worker: p.worker.as_str().to_string(),
-            ts: p.ts,
-            lon: p.lon,
-            lat: p.lat,
-            acc_m: p.acc_m,
-        })
-        .collect()
+    latest.iter().map(Position::from).collect()
 }
 
 /// Each worker's score in the month the period (or the days' span) lies in, from the monthly

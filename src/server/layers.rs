@@ -526,18 +526,7 @@ fn built(
     };
     let (days, scores, positions) = match layer {
         Layer::Positions => {
-            let rows = state.store.positions()?;
-            let ps: Vec<layers::Position> = rows
-                .into_iter()
-                .map(|p| layers::Position {
-                    worker: p.worker,
-                    ts: p.ts,
-                    lon: p.lon,
-                    lat: p.lat,
-                    acc_m: p.acc_m,
-                })
-                .collect();
-            (Arc::new(Vec::new()), None, ps)
+            (Arc::new(Vec::new()), None, state.store.positions()?)
         }
         Layer::Grids | Layer::Units => {
             let unit = q.unit.as_deref().or(caller.unit.as_deref());
