@@ -25,6 +25,12 @@ module documentation of `layers` and docs/layers.md for their properties). Outpu
 an RFC 7946 FeatureCollection: lon/lat in the --crs given, 6 decimals, a `bbox` and a \
 `gridbeat` member with the layer, CRS and period. Positions are each worker's latest readable \
 ping in the files (within the period and a day on either side); their age is taken at --now.")]
+#[command(
+    mut_args(super::tune("workers", |a| a.required(true))),
+    mut_args(super::tune("checkpoints", |a| {
+        a.help("Checkpoints (GeoJSON points), for the visits and checkpoints layers")
+    })),
+)]
 pub struct LayersArgs {
     /// The layer: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat.
     #[arg(value_name = "LAYER", value_parser = parse_layer)]
@@ -32,15 +38,9 @@ pub struct LayersArgs {
     /// Ping files or glob patterns (CSV, Parquet or GPX).
     #[arg(required = true, num_args = 1.., value_name = "PINGS")]
     pub pings: Vec<String>,
-    /// The grid hierarchy (GeoJSON).
-    #[arg(long, value_name = "FILE")]
-    pub grids: PathBuf,
-    /// Worker assignments (CSV: worker,name,grid).
-    #[arg(long, value_name = "FILE")]
-    pub workers: PathBuf,
-    /// Checkpoints (GeoJSON points), for the visits and checkpoints layers.
-    #[arg(long, value_name = "FILE")]
-    pub checkpoints: Option<PathBuf>,
+    /// The registry files (`--workers` required here).
+    #[command(flatten)]
+    pub registry: super::RegistryFiles,
     /// A street network (GeoJSON LineStrings): each grid's attainable coverage.
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
@@ -191,13 +191,7 @@ pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Some(t) => crate::model::parse_timestamp(t).with_context(|| format!("--now {t}"))?,
         None => chrono::Utc::now().timestamp_millis(),
     };
-    let registry = super::load_registry(
-        &args.grids,
-        Some(&args.workers),
-        args.checkpoints.as_deref(),
-        args.input_crs,
-        false,
-    )?;
+    let registry = args.registry.load(args.input_crs, false)?;
     let assessor = Assessor::new(
         Arc::new(registry),
         Params::new(config.clone(), super::clean_mode(args.no_clean)),

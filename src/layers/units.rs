@@ -29,11 +29,7 @@ impl Ctx<'_> {
                 grids_under[i].push(g);
             }
         }
-        let root = self
-            .filter
-            .unit
-            .as_deref()
-            .and_then(|u| reg.unit_index(u));
+        let root = self.filter.unit.as_deref().and_then(|u| reg.unit_index(u));
         let in_root = |i: usize| root.is_none_or(|r| reg.is_within(i, r));
         let worker_grids = self.worker_grids();
         let wanted: Vec<usize> = (0..n)

@@ -246,14 +246,16 @@ mod tests {
 
     #[test]
     fn is_within_walks_up_and_stops_on_a_cycle() {
-        let mut reg = Registry::default();
         // A child listed before its parent: file order says nothing.
-        reg.units = vec![
-            unit("g1", Level::Grid, Some(2)),
-            unit("city", Level::City, None),
-            unit("c1", Level::Community, Some(1)),
-            unit("c2", Level::Community, Some(1)),
-        ];
+        let mut reg = Registry {
+            units: vec![
+                unit("g1", Level::Grid, Some(2)),
+                unit("city", Level::City, None),
+                unit("c1", Level::Community, Some(1)),
+                unit("c2", Level::Community, Some(1)),
+            ],
+            ..Registry::default()
+        };
         assert!(reg.is_within(0, 0));
         assert!(reg.is_within(0, 2));
         assert!(reg.is_within(0, 1));

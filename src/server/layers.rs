@@ -525,9 +525,7 @@ fn built(
         return Err(ApiError::internal("filter_of gave no period"));
     };
     let (days, scores, positions) = match layer {
-        Layer::Positions => {
-            (Arc::new(Vec::new()), None, state.store.positions()?)
-        }
+        Layer::Positions => (Arc::new(Vec::new()), None, state.store.positions()?),
         Layer::Grids | Layer::Units => {
             let unit = q.unit.as_deref().or(caller.unit.as_deref());
             (

@@ -36,9 +36,9 @@ use std::ops::Range;
 
 use chrono::NaiveDate;
 
-use crate::model::{Ping, UnixMs};
 /// The latest position of a worker, as [`Store::positions`] answers it (always with `received`).
 pub use crate::model::Position;
+use crate::model::{Ping, UnixMs};
 
 pub use sqlite::{OpenOptions, SqliteStore};
 
