@@ -665,9 +665,17 @@ fn roll_up(
                 .filter_map(|g| grid_rows.get(g.code.as_str()).copied())
                 .collect();
             let codes: Vec<&str> = unit_grids.iter().map(|g| g.code.as_str()).collect();
+            // A worker's grids from the registry, not from the row's `+`-joined text.
             let unit_workers: Vec<&WorkerRow> = workers
                 .iter()
-                .filter(|w| w.grid.split('+').any(|g| codes.contains(&g)))
+                .filter(|w| {
+                    reg.worker(&w.worker).is_some_and(|rw| {
+                        rw.grids
+                            .iter()
+                            .filter_map(|&g| reg.grid(g))
+                            .any(|g| codes.contains(&g.code.as_str()))
+                    })
+                })
                 .collect();
             let area: f64 = unit_grids.iter().map(|g| g.area_m2).sum();
             let team_coverage = if area > 0.0 {
