@@ -44,18 +44,12 @@ pub struct LayersArgs {
     /// A street network (GeoJSON LineStrings): each grid's attainable coverage.
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
-    /// Only this local calendar month, YYYY-MM.
-    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["day", "from", "to"])]
-    pub month: Option<String>,
+    /// The period: `--month`, or `--from`/`--to` (or `--day`).
+    #[command(flatten)]
+    pub period: super::DayPeriod,
     /// Only this local day, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", conflicts_with_all = ["from", "to"])]
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["month", "from", "to"])]
     pub day: Option<NaiveDate>,
-    /// First local day of the period, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", requires = "to")]
-    pub from: Option<NaiveDate>,
-    /// Last local day of the period (inclusive), YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", requires = "from")]
-    pub to: Option<NaiveDate>,
     /// Only grids in this unit's subtree and the workers assigned there.
     #[arg(long, value_name = "CODE")]
     pub unit: Option<String>,
@@ -185,7 +179,7 @@ pub fn scores(
 pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let period = match args.day {
         Some(d) => Some(Period::day(d)),
-        None => super::period_of(args.month.as_deref(), args.from, args.to)?,
+        None => args.period.period()?,
     };
     let now_ms: UnixMs = match &args.now {
         Some(t) => crate::model::parse_timestamp(t).with_context(|| format!("--now {t}"))?,

@@ -180,6 +180,30 @@ impl RegistryFiles {
     }
 }
 
+/// A period of local days, flattened into a subcommand: `--month`, or `--from`/`--to`.
+#[derive(Debug, Args)]
+pub struct DayPeriod {
+    /// Only this local calendar month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    pub month: Option<String>,
+    /// First local day of the period, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last local day of the period (inclusive), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl DayPeriod {
+    /// The period asked for, if any (see [`period_of`]).
+    ///
+    /// # Errors
+    /// When a month is malformed or the period ends before it starts.
+    pub fn period(&self) -> anyhow::Result<Option<crate::model::Period>> {
+        period_of(self.month.as_deref(), self.from, self.to)
+    }
+}
+
 /// Changes one flattened argument in place (`#[command(mut_args(tune(id, f)))]`): a
 /// subcommand that requires it or says more about it in its help. In place, unlike
 /// `mut_arg`, so the usage line and the help keep the argument where it was.
