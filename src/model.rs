@@ -168,6 +168,37 @@ impl FromStr for Crs {
     }
 }
 
+/// A worker's latest reported position: what the store keeps per worker and the positions
+/// layer shows, in WGS84.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Position {
+    /// The worker's id.
+    pub worker: String,
+    /// When the fix was taken, UTC ms.
+    pub ts: UnixMs,
+    /// Longitude, degrees (WGS84).
+    pub lon: f64,
+    /// Latitude, degrees (WGS84).
+    pub lat: f64,
+    /// Reported accuracy, metres.
+    pub acc_m: Option<f32>,
+    /// When it was received, UTC ms; `None` for file input, where it is unknown.
+    pub received: Option<UnixMs>,
+}
+
+impl From<&Ping> for Position {
+    fn from(p: &Ping) -> Position {
+        Position {
+            worker: p.worker.as_str().to_string(),
+            ts: p.ts,
+            lon: p.lon,
+            lat: p.lat,
+            acc_m: p.acc_m,
+            received: p.received,
+        }
+    }
+}
+
 /// One reported position of one worker at one instant (DESIGN.md §5.1), already in WGS84.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ping {

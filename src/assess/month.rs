@@ -635,21 +635,13 @@ fn roll_up(
 ) -> Vec<UnitRow> {
     let grid_rows: HashMap<&str, &GridRow> = grids.iter().map(|g| (g.code.as_str(), g)).collect();
     let in_scope: Option<Vec<String>> = scope.map(|code| {
-        // The scope unit, its descendants, and its ancestors are all shown.
+        // The scope unit and its descendants.
+        let root = reg.unit_index(code);
         reg.units
             .iter()
-            .filter(|u| {
-                let mut at = Some(*u);
-                let mut hit = false;
-                while let Some(x) = at {
-                    if x.code.as_str() == code {
-                        hit = true;
-                    }
-                    at = x.parent.map(|p| &reg.units[p]);
-                }
-                hit
-            })
-            .map(|u| u.code.to_string())
+            .enumerate()
+            .filter(|&(i, _)| root.is_some_and(|r| reg.is_within(i, r)))
+            .map(|(_, u)| u.code.to_string())
             .collect()
     });
     let mut out = Vec::new();
@@ -673,9 +665,17 @@ fn roll_up(
                 .filter_map(|g| grid_rows.get(g.code.as_str()).copied())
                 .collect();
             let codes: Vec<&str> = unit_grids.iter().map(|g| g.code.as_str()).collect();
+            // A worker's grids from the registry, not from the row's `+`-joined text.
             let unit_workers: Vec<&WorkerRow> = workers
                 .iter()
-                .filter(|w| w.grid.split('+').any(|g| codes.contains(&g)))
+                .filter(|w| {
+                    reg.worker(&w.worker).is_some_and(|rw| {
+                        rw.grids
+                            .iter()
+                            .filter_map(|&g| reg.grid(g))
+                            .any(|g| codes.contains(&g.code.as_str()))
+                    })
+                })
                 .collect();
             let area: f64 = unit_grids.iter().map(|g| g.area_m2).sum();
             let team_coverage = if area > 0.0 {

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
@@ -49,15 +48,9 @@ pub struct CoverageArgs {
     /// coverage of walking every street.
     #[arg(long, value_name = "FILE.geojson")]
     pub streets: Option<PathBuf>,
-    /// Only this local calendar month, YYYY-MM.
-    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
-    pub month: Option<String>,
-    /// First local day of the period, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", requires = "to")]
-    pub from: Option<NaiveDate>,
-    /// Last local day of the period (inclusive), YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", requires = "from")]
-    pub to: Option<NaiveDate>,
+    /// The period: `--month`, or `--from`/`--to`.
+    #[command(flatten)]
+    pub period: super::DayPeriod,
     /// One entry per grid (with its workers) or per worker (with their grids).
     #[arg(long, value_enum, default_value_t = Per::Grid)]
     pub per: Per,
@@ -103,7 +96,7 @@ pub enum CoverageFormat {
 /// When a file cannot be read, the registry is invalid, a GeoJSON feature is not a line, or the
 /// period is malformed; messages name the file, line or feature.
 pub fn run(args: &CoverageArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let period = super::period_of(args.month.as_deref(), args.from, args.to)?;
+    let period = args.period.period()?;
     let registry = super::load_registry(
         &args.grids,
         args.workers.as_deref(),

@@ -13,7 +13,8 @@ use clap::Args;
 use crate::assess::{Assessor, Params, WorkerDay};
 use crate::config::Config;
 use crate::coverage::GridCoverage;
-use crate::layers::{self, Everything, Extras, Filter, Layer, Position};
+use crate::layers::{self, Everything, Extras, Filter, Layer};
+use crate::model::Position;
 use crate::model::{Crs, Period, UnixMs};
 
 /// Arguments of `gridbeat layers`.
@@ -24,6 +25,12 @@ module documentation of `layers` and docs/layers.md for their properties). Outpu
 an RFC 7946 FeatureCollection: lon/lat in the --crs given, 6 decimals, a `bbox` and a \
 `gridbeat` member with the layer, CRS and period. Positions are each worker's latest readable \
 ping in the files (within the period and a day on either side); their age is taken at --now.")]
+#[command(
+    mut_args(super::tune("workers", |a| a.required(true))),
+    mut_args(super::tune("checkpoints", |a| {
+        a.help("Checkpoints (GeoJSON points), for the visits and checkpoints layers")
+    })),
+)]
 pub struct LayersArgs {
     /// The layer: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat.
     #[arg(value_name = "LAYER", value_parser = parse_layer)]
@@ -31,30 +38,18 @@ pub struct LayersArgs {
     /// Ping files or glob patterns (CSV, Parquet or GPX).
     #[arg(required = true, num_args = 1.., value_name = "PINGS")]
     pub pings: Vec<String>,
-    /// The grid hierarchy (GeoJSON).
-    #[arg(long, value_name = "FILE")]
-    pub grids: PathBuf,
-    /// Worker assignments (CSV: worker,name,grid).
-    #[arg(long, value_name = "FILE")]
-    pub workers: PathBuf,
-    /// Checkpoints (GeoJSON points), for the visits and checkpoints layers.
-    #[arg(long, value_name = "FILE")]
-    pub checkpoints: Option<PathBuf>,
+    /// The registry files (`--workers` required here).
+    #[command(flatten)]
+    pub registry: super::RegistryFiles,
     /// A street network (GeoJSON LineStrings): each grid's attainable coverage.
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
-    /// Only this local calendar month, YYYY-MM.
-    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["day", "from", "to"])]
-    pub month: Option<String>,
+    /// The period: `--month`, or `--from`/`--to` (or `--day`).
+    #[command(flatten)]
+    pub period: super::DayPeriod,
     /// Only this local day, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", conflicts_with_all = ["from", "to"])]
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["month", "from", "to"])]
     pub day: Option<NaiveDate>,
-    /// First local day of the period, YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", requires = "to")]
-    pub from: Option<NaiveDate>,
-    /// Last local day of the period (inclusive), YYYY-MM-DD.
-    #[arg(long, value_name = "DATE", requires = "from")]
-    pub to: Option<NaiveDate>,
     /// Only grids in this unit's subtree and the workers assigned there.
     #[arg(long, value_name = "CODE")]
     pub unit: Option<String>,
@@ -116,16 +111,7 @@ pub fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
 
 /// Each worker's latest readable ping as a layer position.
 pub fn positions(latest: &[crate::model::Ping]) -> Vec<Position> {
-    latest
-        .iter()
-        .map(|p| Position {
-            worker: p.worker.as_str().to_string(),
-            ts: p.ts,
-            lon: p.lon,
-            lat: p.lat,
-            acc_m: p.acc_m,
-        })
-        .collect()
+    latest.iter().map(Position::from).collect()
 }
 
 /// Each worker's score in the month the period (or the days' span) lies in, from the monthly
@@ -193,19 +179,13 @@ pub fn scores(
 pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let period = match args.day {
         Some(d) => Some(Period::day(d)),
-        None => super::period_of(args.month.as_deref(), args.from, args.to)?,
+        None => args.period.period()?,
     };
     let now_ms: UnixMs = match &args.now {
         Some(t) => crate::model::parse_timestamp(t).with_context(|| format!("--now {t}"))?,
         None => chrono::Utc::now().timestamp_millis(),
     };
-    let registry = super::load_registry(
-        &args.grids,
-        Some(&args.workers),
-        args.checkpoints.as_deref(),
-        args.input_crs,
-        false,
-    )?;
+    let registry = args.registry.load(args.input_crs, false)?;
     let assessor = Assessor::new(
         Arc::new(registry),
         Params::new(config.clone(), super::clean_mode(args.no_clean)),

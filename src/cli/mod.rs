@@ -144,6 +144,76 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The registry files a subcommand reads: `--grids`, `--workers`, `--checkpoints`, flattened
+/// into its arguments. A subcommand that needs more (workers or checkpoints required) or says
+/// more in its help sets that with [`tune`].
+#[derive(Debug, Args)]
+pub struct RegistryFiles {
+    /// The grid hierarchy (GeoJSON).
+    #[arg(long, value_name = "FILE")]
+    pub grids: PathBuf,
+    /// Worker assignments (CSV: worker,name,grid).
+    #[arg(long, value_name = "FILE")]
+    pub workers: Option<PathBuf>,
+    /// Checkpoints (GeoJSON points).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoints: Option<PathBuf>,
+}
+
+impl RegistryFiles {
+    /// Reads and validates the registry from these files (see [`load_registry`]).
+    ///
+    /// # Errors
+    /// When a file cannot be read or the registry does not validate.
+    pub fn load(
+        &self,
+        crs: crate::model::Crs,
+        keep_going: bool,
+    ) -> anyhow::Result<crate::registry::Registry> {
+        load_registry(
+            &self.grids,
+            self.workers.as_deref(),
+            self.checkpoints.as_deref(),
+            crs,
+            keep_going,
+        )
+    }
+}
+
+/// A period of local days, flattened into a subcommand: `--month`, or `--from`/`--to`.
+#[derive(Debug, Args)]
+pub struct DayPeriod {
+    /// Only this local calendar month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
+    pub month: Option<String>,
+    /// First local day of the period, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last local day of the period (inclusive), YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+}
+
+impl DayPeriod {
+    /// The period asked for, if any (see [`period_of`]).
+    ///
+    /// # Errors
+    /// When a month is malformed or the period ends before it starts.
+    pub fn period(&self) -> anyhow::Result<Option<crate::model::Period>> {
+        period_of(self.month.as_deref(), self.from, self.to)
+    }
+}
+
+/// Changes one flattened argument in place (`#[command(mut_args(tune(id, f)))]`): a
+/// subcommand that requires it or says more about it in its help. In place, unlike
+/// `mut_arg`, so the usage line and the help keep the argument where it was.
+pub(crate) fn tune(
+    id: &'static str,
+    f: fn(clap::Arg) -> clap::Arg,
+) -> impl FnMut(clap::Arg) -> clap::Arg {
+    move |a| if a.get_id() == id { f(a) } else { a }
+}
+
 /// Reads and validates a registry from its files, printing its warnings; errors name the
 /// file, feature or line.
 ///

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::{load_registry, parse_month};
+use super::parse_month;
 use crate::assess::month::{assess_month, MonthInput};
 use crate::assess::{Assessor, Params};
 use crate::config::Config;
@@ -20,16 +20,16 @@ use crate::report::{self, Format, Lang, Report};
 
 /// Arguments of `gridbeat report`.
 #[derive(Debug, Args)]
+#[command(
+    mut_args(super::tune("workers", |a| a.required(true))),
+    mut_args(super::tune("checkpoints", |a| {
+        a.help("Checkpoints (GeoJSON points) for visits and compliance")
+    })),
+)]
 pub struct ReportArgs {
-    /// The grid hierarchy (GeoJSON).
-    #[arg(long, value_name = "FILE")]
-    pub grids: PathBuf,
-    /// Worker assignments (CSV: worker,name,grid).
-    #[arg(long, value_name = "FILE")]
-    pub workers: PathBuf,
-    /// Checkpoints (GeoJSON points) for visits and compliance.
-    #[arg(long, value_name = "FILE")]
-    pub checkpoints: Option<PathBuf>,
+    /// The registry files (`--workers` required here).
+    #[command(flatten)]
+    pub registry: super::RegistryFiles,
     /// A street network (GeoJSON LineStrings): adds each grid's attainable coverage.
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
@@ -96,13 +96,7 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Format::parse_list(&args.format).with_context(|| format!("--format {}", args.format))?;
     let period = Period::months(first, last);
 
-    let registry = load_registry(
-        &args.grids,
-        Some(&args.workers),
-        args.checkpoints.as_deref(),
-        args.crs,
-        false,
-    )?;
+    let registry = args.registry.load(args.crs, false)?;
     if let Some(unit) = &args.unit {
         if registry.unit(unit).is_none() {
             bail!("--unit {unit}: no such unit in the registry");

@@ -33,16 +33,24 @@ start, end, via}], count, compliance}], workers: [{worker, compliance, days: [{d
 outside_s, outside_assigned_s}], out_of_grid: [{start, end, duration_s, grid}]}], \
 rejected_checkins: [{worker, ts, checkpoint, reason, distance_m?}]}.
 CSV: one row per checkpoint: code,name,grid,kind,required,count,compliance.")]
+#[command(
+    mut_args(super::tune("checkpoints", |a| {
+        // Listed first here, as before the registry files were one group.
+        a.required(true)
+            .display_order(0)
+            .help("The checkpoints (GeoJSON Point features, DESIGN.md §5.2)")
+    })),
+    mut_args(super::tune("grids", |a| {
+        a.display_order(1).help("The grid registry (GeoJSON FeatureCollection, DESIGN.md §5.2)")
+    })),
+    mut_args(super::tune("workers", |a| {
+        a.display_order(2).help("The workers CSV (worker,name,grid); without it, no in-grid figures per worker")
+    })),
+)]
 pub struct VisitsArgs {
-    /// The checkpoints (GeoJSON Point features, DESIGN.md §5.2).
-    #[arg(long, value_name = "FILE")]
-    pub checkpoints: PathBuf,
-    /// The grid registry (GeoJSON FeatureCollection, DESIGN.md §5.2).
-    #[arg(long, value_name = "FILE")]
-    pub grids: PathBuf,
-    /// The workers CSV (worker,name,grid); without it, no in-grid figures per worker.
-    #[arg(long, value_name = "FILE")]
-    pub workers: Option<PathBuf>,
+    /// The registry files (`--checkpoints` required here).
+    #[command(flatten)]
+    pub registry: super::RegistryFiles,
     /// Ping files: CSV or Parquet (GPX: one worker per file, named by the file's stem).
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub pings: Vec<PathBuf>,
@@ -92,13 +100,7 @@ pub enum VisitsFormat {
 /// When a file cannot be read, the registry is invalid (the message names each bad feature or
 /// row), or no pings are found.
 pub fn run(args: &VisitsArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let registry = super::load_registry(
-        &args.grids,
-        args.workers.as_deref(),
-        Some(&args.checkpoints),
-        Crs::Wgs84,
-        false,
-    )?;
+    let registry = args.registry.load(Crs::Wgs84, false)?;
     let assessor = Assessor::new(
         Arc::new(registry),
         Params::new(config.clone(), super::clean_mode(args.no_clean)),

@@ -61,7 +61,7 @@ use serde_json::{json, Map, Value};
 use crate::assess::period;
 use crate::assess::{Assessor, WorkerDay};
 use crate::coverage::{CoverageMask, GridCoverage};
-use crate::model::{Crs, Period, UnixMs, WorkerId};
+use crate::model::{Crs, Period, Position, UnixMs, WorkerId};
 use crate::registry::{GridId, Registry};
 
 pub use geojson::{polygon_geometry, round_coord, COORD_DECIMALS};
@@ -178,21 +178,6 @@ impl Scope for Everything {
     fn worker(&self, _id: &str) -> bool {
         true
     }
-}
-
-/// A worker's reported position (the positions layer), WGS84.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Position {
-    /// The worker's id.
-    pub worker: String,
-    /// When the fix was taken, UTC ms.
-    pub ts: UnixMs,
-    /// Longitude, degrees.
-    pub lon: f64,
-    /// Latitude, degrees.
-    pub lat: f64,
-    /// Reported accuracy, metres.
-    pub acc_m: Option<f32>,
 }
 
 /// What some layers need besides the summaries.

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::geojson::{Feat, Geom};
-use super::{props, time, worker_name, Ctx, Position};
+use super::{props, time, worker_name, Ctx};
+use crate::model::Position;
 use crate::registry::GridId;
 
 impl Ctx<'_> {

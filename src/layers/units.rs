@@ -25,29 +25,12 @@ impl Ctx<'_> {
         // The selected grids under each unit, by walking up from each grid once.
         let mut grids_under: Vec<Vec<GridId>> = vec![Vec::new(); n];
         for &g in &self.grids {
-            let mut at = reg.units[reg.grids[g as usize].unit].parent;
-            while let Some(i) = at {
+            for i in reg.ancestors(reg.grids[g as usize].unit).skip(1) {
                 grids_under[i].push(g);
-                at = reg.units[i].parent;
             }
         }
-        let root = self
-            .filter
-            .unit
-            .as_deref()
-            .and_then(|u| reg.units.iter().position(|x| x.code.as_str() == u));
-        let in_root = |mut i: usize| -> bool {
-            let Some(r) = root else { return true };
-            loop {
-                if i == r {
-                    return true;
-                }
-                match reg.units[i].parent {
-                    Some(p) => i = p,
-                    None => return false,
-                }
-            }
-        };
+        let root = self.filter.unit.as_deref().and_then(|u| reg.unit_index(u));
+        let in_root = |i: usize| root.is_none_or(|r| reg.is_within(i, r));
         let worker_grids = self.worker_grids();
         let wanted: Vec<usize> = (0..n)
             .filter(|&i| reg.units[i].level != Level::Grid && !grids_under[i].is_empty())

@@ -175,17 +175,30 @@ impl Registry {
         self.grids.get(id as usize)
     }
 
+    /// The index of the unit with this code in [`Registry::units`].
+    pub fn unit_index(&self, code: &str) -> Option<usize> {
+        self.unit_by_code.get(code).copied()
+    }
+
+    /// A unit and then each unit above it, up to its root (indices into
+    /// [`Registry::units`]). At most as many steps as there are units, so a cycle in bad data
+    /// cannot loop forever.
+    pub fn ancestors(&self, unit: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(unit), |&i| self.units.get(i).and_then(|u| u.parent))
+            .take(self.units.len())
+    }
+
+    /// Whether `unit` is `ancestor` or lies below it (indices into [`Registry::units`]): the
+    /// one test of "this unit is under that one".
+    pub fn is_within(&self, unit: usize, ancestor: usize) -> bool {
+        self.ancestors(unit).any(|i| i == ancestor)
+    }
+
     /// The unit at `level` above (or at) a grid, e.g. its community or street.
     pub fn ancestor(&self, grid: GridId, level: Level) -> Option<&Unit> {
-        let mut at = Some(self.grid(grid)?.unit);
-        while let Some(i) = at {
-            let unit = &self.units[i];
-            if unit.level == level {
-                return Some(unit);
-            }
-            at = unit.parent;
-        }
-        None
+        self.ancestors(self.grid(grid)?.unit)
+            .map(|i| &self.units[i])
+            .find(|u| u.level == level)
     }
 
     /// The grids in the subtree of the unit with this code (the grid itself for a grid code),
@@ -195,16 +208,7 @@ impl Registry {
             return Vec::new();
         };
         (0..self.grids.len() as GridId)
-            .filter(|&g| {
-                let mut at = Some(self.grids[g as usize].unit);
-                while let Some(i) = at {
-                    if i == root {
-                        return true;
-                    }
-                    at = self.units[i].parent;
-                }
-                false
-            })
+            .filter(|&g| self.is_within(self.grids[g as usize].unit, root))
             .collect()
     }
 
@@ -224,5 +228,42 @@ impl Registry {
     /// [`GridIndex::locate`]).
     pub fn locate(&self, lon: f64, lat: f64) -> Option<GridId> {
         self.index.locate(lon, lat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(code: &str, level: Level, parent: Option<usize>) -> Unit {
+        Unit {
+            code: UnitCode(code.into()),
+            name: code.to_string(),
+            level,
+            parent,
+        }
+    }
+
+    #[test]
+    fn is_within_walks_up_and_stops_on_a_cycle() {
+        // A child listed before its parent: file order says nothing.
+        let mut reg = Registry {
+            units: vec![
+                unit("g1", Level::Grid, Some(2)),
+                unit("city", Level::City, None),
+                unit("c1", Level::Community, Some(1)),
+                unit("c2", Level::Community, Some(1)),
+            ],
+            ..Registry::default()
+        };
+        assert!(reg.is_within(0, 0));
+        assert!(reg.is_within(0, 2));
+        assert!(reg.is_within(0, 1));
+        assert!(!reg.is_within(0, 3));
+        assert!(!reg.is_within(1, 0));
+        assert_eq!(reg.ancestors(0).collect::<Vec<_>>(), [0, 2, 1]);
+        // Bad data: a cycle between two units ends after as many steps as there are units.
+        reg.units[3].parent = Some(3);
+        assert!(!reg.is_within(3, 1));
     }
 }

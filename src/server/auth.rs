@@ -325,36 +325,18 @@ impl Scope {
                 workers: None,
             };
         };
-        let Some(root) = registry.units.iter().position(|u| u.code.as_str() == unit) else {
+        let Some(root) = registry.unit_index(unit) else {
             return Scope {
                 units: Some(BTreeSet::new()),
                 workers: Some(BTreeSet::new()),
             };
         };
-        let mut inside = vec![false; registry.units.len()];
-        inside[root] = true;
-        // Parents come before children only by accident of file order: walk up instead.
-        for (i, slot) in inside.iter_mut().enumerate() {
-            let mut at = Some(i);
-            let mut guard = 0;
-            while let Some(j) = at {
-                if j == root {
-                    *slot = true;
-                    break;
-                }
-                at = registry.units[j].parent;
-                guard += 1;
-                if guard > 64 {
-                    break;
-                }
-            }
-        }
         let units: BTreeSet<String> = registry
             .units
             .iter()
-            .zip(&inside)
-            .filter(|(_, &i)| i)
-            .map(|(u, _)| u.code.as_str().to_string())
+            .enumerate()
+            .filter(|&(i, _)| registry.is_within(i, root))
+            .map(|(_, u)| u.code.as_str().to_string())
             .collect();
         let workers = registry
             .workers

@@ -17,10 +17,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use sha2::Digest;
 
 use super::auth::{Caller, Scope, Session};
 use super::error::ApiError;
+use super::etag;
 use super::read::blocking;
 use super::{AppState, Engine};
 use crate::assess::WorkerDay;
@@ -525,20 +525,7 @@ fn built(
         return Err(ApiError::internal("filter_of gave no period"));
     };
     let (days, scores, positions) = match layer {
-        Layer::Positions => {
-            let rows = state.store.positions()?;
-            let ps: Vec<layers::Position> = rows
-                .into_iter()
-                .map(|p| layers::Position {
-                    worker: p.worker,
-                    ts: p.ts,
-                    lon: p.lon,
-                    lat: p.lat,
-                    acc_m: p.acc_m,
-                })
-                .collect();
-            (Arc::new(Vec::new()), None, ps)
-        }
+        Layer::Positions => (Arc::new(Vec::new()), None, state.store.positions()?),
         Layer::Grids | Layer::Units => {
             let unit = q.unit.as_deref().or(caller.unit.as_deref());
             (
@@ -575,7 +562,7 @@ fn built(
     )?;
     let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
     let built = Arc::new(Built {
-        etag: etag(&body),
+        etag: etag::tag_of(&body),
         value: Arc::new(value),
         body,
         prepared: std::sync::OnceLock::new(),
@@ -587,22 +574,8 @@ fn built(
     Ok(built)
 }
 
-/// A strong entity tag of a body.
-fn etag(body: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..16]))
-}
-
-/// Whether the request's `If-None-Match` names this tag.
-fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
-}
-
 fn answer(headers: &HeaderMap, tag: &str, content_type: &'static str, body: Bytes) -> Response {
-    let mut response = if not_modified(headers, tag) {
+    let mut response = if etag::not_modified(headers, tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, content_type)], body).into_response()
@@ -743,7 +716,7 @@ pub async fn tile(
     match bytes {
         None => Ok(StatusCode::NO_CONTENT.into_response()),
         Some(b) => {
-            let tag = etag(&b);
+            let tag = etag::tag_of(&b);
             Ok(answer(
                 &headers,
                 &tag,

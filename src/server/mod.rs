@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod etag;
 pub mod ingest;
 pub mod layers;
 pub mod listen;

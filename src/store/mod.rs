@@ -36,6 +36,8 @@ use std::ops::Range;
 
 use chrono::NaiveDate;
 
+/// The latest position of a worker, as [`Store::positions`] answers it (always with `received`).
+pub use crate::model::Position;
 use crate::model::{Ping, UnixMs};
 
 pub use sqlite::{OpenOptions, SqliteStore};
@@ -185,23 +187,6 @@ impl RegistryFile {
             RegistryFile::Workers | RegistryFile::Devices => "text/csv; charset=utf-8",
         }
     }
-}
-
-/// The latest position of a worker.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Position {
-    /// The worker.
-    pub worker: String,
-    /// When the fix was taken (UTC ms).
-    pub ts: UnixMs,
-    /// Longitude (WGS84).
-    pub lon: f64,
-    /// Latitude (WGS84).
-    pub lat: f64,
-    /// Reported accuracy, metres.
-    pub acc_m: Option<f32>,
-    /// When it was received (UTC ms).
-    pub received: UnixMs,
 }
 
 /// Counts for `/metrics` and the report's metadata.

@@ -1239,7 +1239,7 @@ impl Store for SqliteStore {
                     lon: r.get(2)?,
                     lat: r.get(3)?,
                     acc_m: r.get(4)?,
-                    received: r.get(5)?,
+                    received: Some(r.get(5)?),
                 })
             })?
             .collect()

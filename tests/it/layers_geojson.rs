@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 
 use gridbeat::assess::{Assessor, WorkerDay};
 use gridbeat::config::Config;
-use gridbeat::layers::{self, Everything, Extras, Filter, Layer, Position, Scope};
+use gridbeat::layers::{self, Everything, Extras, Filter, Layer, Scope};
+use gridbeat::model::Position;
 use gridbeat::model::{Crs, Month, Period, Ping};
 use serde_json::Value;
 
@@ -536,6 +537,7 @@ fn output_crs_matches_the_published_vectors() {
             lon,
             lat,
             acc_m: None,
+            received: None,
         }];
         let extras = Extras {
             positions: &pos,

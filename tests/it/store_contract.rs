@@ -814,7 +814,7 @@ pub fn positions(store: &dyn Store) {
                 lon: 112.2,
                 lat: 30.0,
                 acc_m: None,
-                received: at(d, 8, 20) + 1_000,
+                received: Some(at(d, 8, 20) + 1_000),
             },
             Position {
                 worker: "w2".into(),
@@ -822,7 +822,7 @@ pub fn positions(store: &dyn Store) {
                 lon: 113.5,
                 lat: 30.0,
                 acc_m: Some(6.0),
-                received: at(d, 7, 0) + 1_000,
+                received: Some(at(d, 7, 0) + 1_000),
             },
         ]
     );
