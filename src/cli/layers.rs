@@ -128,16 +128,12 @@ pub fn scores(
     attainable: Option<&GridCoverage>,
 ) -> anyhow::Result<Option<BTreeMap<String, f64>>> {
     use crate::assess::month::{assess_month, MonthInput};
-    use crate::model::Month;
-    // The HTTP door's rule: a grid's score is its workers' monthly scores, given when the
-    // period lies in one month (no door averages scores of several months).
-    let Some(p) = period.or_else(|| crate::assess::period::day_span(days)) else {
+    let Some(month) = period
+        .or_else(|| crate::assess::period::day_span(days))
+        .and_then(crate::layers::score_month)
+    else {
         return Ok(None);
     };
-    let month = Month::of(p.first);
-    if Month::of(p.last) != month {
-        return Ok(None);
-    }
     let report = assess_month(
         days,
         &MonthInput {
@@ -148,13 +144,7 @@ pub fn scores(
             generated_at: String::new(),
         },
     )?;
-    Ok(Some(
-        report
-            .workers
-            .iter()
-            .map(|w| (w.worker.clone(), w.score))
-            .collect(),
-    ))
+    Ok(Some(report.scores()))
 }
 
 /// Without the `assess` feature there is no assessment, so no scores.

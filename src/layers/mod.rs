@@ -235,6 +235,14 @@ impl LayerError {
     }
 }
 
+/// The month whose workers' monthly scores the grid and unit layers show for a period: the
+/// month the period lies in; `None` when it spans several (no door averages the scores of
+/// several months).
+pub fn score_month(period: Period) -> Option<crate::model::Month> {
+    let month = crate::model::Month::of(period.first);
+    (crate::model::Month::of(period.last) == month).then_some(month)
+}
+
 /// Builds one layer as a GeoJSON FeatureCollection.
 ///
 /// `days` may hold days outside the filter: the period, unit, worker, scope and bbox are

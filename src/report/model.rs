@@ -283,6 +283,14 @@ pub enum ReportError {
 }
 
 impl Report {
+    /// Each worker's score (the map layers' `score` by worker id).
+    pub fn scores(&self) -> BTreeMap<String, f64> {
+        self.workers
+            .iter()
+            .map(|w| (w.worker.clone(), w.score))
+            .collect()
+    }
+
     /// A small realistic report (one city, district and street, two communities, four grids,
     /// five workers, one of them named with HTML metacharacters) for tests, examples and the
     /// writers' previews. A fixture: its figures are made up, not computed.

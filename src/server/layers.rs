@@ -484,18 +484,11 @@ fn scores_of(
     period: Period,
     unit: Option<&str>,
 ) -> Result<Option<BTreeMap<String, f64>>, ApiError> {
-    let month = Month::of(period.first);
-    if Month::of(period.last) != month {
+    let Some(month) = layers::score_month(period) else {
         return Ok(None);
-    }
+    };
     let report = super::read::month_report(state, engine, month, unit)?;
-    Ok(Some(
-        report
-            .workers
-            .iter()
-            .map(|w| (w.worker.clone(), w.score))
-            .collect(),
-    ))
+    Ok(Some(report.scores()))
 }
 
 /// Builds (or takes from the cache) a layer for a caller.
