@@ -240,7 +240,7 @@ def main():
     minutes = []
     start = time.monotonic()
     m = 0
-    print("minute  rss_MB  anon_MB  sqlite_MB  cache_MB  acked_pings  posts  post_p50_ms  post_p99_ms  reads  read_p50_ms  read_p99_ms", flush=True)
+    print("minute  rss_MB  anon_MB  heap_MB  active_MB  heap_res_MB  sqlite_MB  cache_MB  acked_pings  posts  post_p50_ms  post_p99_ms  reads  read_p50_ms  read_p99_ms", flush=True)
     all_post, all_read = [], []
     while time.monotonic() < deadline:
         m += 1
@@ -252,15 +252,20 @@ def main():
             n_acked = stats["acked_rows"]
         all_post += p
         all_read += r
-        g = gauges(host, port, a.token, ["gridbeat_store_memory_bytes", "gridbeat_cache_bytes"])
+        g = gauges(host, port, a.token, ["gridbeat_store_memory_bytes", "gridbeat_cache_bytes",
+                                         "gridbeat_heap_allocated_bytes", "gridbeat_heap_active_bytes",
+                                         "gridbeat_heap_resident_bytes"])
         row = {"minute": m, "rss_mb": rss_mb(a.pid), "anon_mb": rss_mb(a.pid, "RssAnon"), "acked": n_acked, "posts": len(p),
                "sqlite_mb": g["gridbeat_store_memory_bytes"] / 2**20,
                "cache_mb": g["gridbeat_cache_bytes"] / 2**20,
+               "heap_mb": g["gridbeat_heap_allocated_bytes"] / 2**20,
+               "heap_active_mb": g["gridbeat_heap_active_bytes"] / 2**20,
+               "heap_res_mb": g["gridbeat_heap_resident_bytes"] / 2**20,
                "post_p50_ms": percentile(p, 50) * 1000, "post_p99_ms": percentile(p, 99) * 1000,
                "reads": len(r), "read_p50_ms": percentile(r, 50) * 1000,
                "read_p99_ms": percentile(r, 99) * 1000}
         minutes.append(row)
-        print("{minute:6d}  {rss_mb:6.0f}  {anon_mb:7.0f}  {sqlite_mb:9.1f}  {cache_mb:8.1f}  {acked:11d}  {posts:5d}  {post_p50_ms:11.1f}  {post_p99_ms:11.1f}  "
+        print("{minute:6d}  {rss_mb:6.0f}  {anon_mb:7.0f}  {heap_mb:7.1f}  {heap_active_mb:9.1f}  {heap_res_mb:11.1f}  {sqlite_mb:9.1f}  {cache_mb:8.1f}  {acked:11d}  {posts:5d}  {post_p50_ms:11.1f}  {post_p99_ms:11.1f}  "
               "{reads:5d}  {read_p50_ms:11.1f}  {read_p99_ms:11.1f}".format(**row), flush=True)
     stop.set()
     for t in threads[1:]:

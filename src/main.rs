@@ -12,10 +12,11 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options: freed pages go back to the system within a second, by a background
 /// thread, so the resident size follows what a report or a layer really holds rather than the
-/// garbage of the last ten seconds of builds (`_RJEM_MALLOC_CONF` overrides it).
+/// garbage of the last ten seconds of builds (`MALLOC_CONF` overrides it). jemalloc is built
+/// unprefixed (it is `malloc` for SQLite too), so the symbol it reads is `malloc_conf`.
 #[cfg(all(unix, not(target_env = "musl")))]
 #[allow(non_upper_case_globals)]
-#[export_name = "_rjem_malloc_conf"]
+#[export_name = "malloc_conf"]
 pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 fn main() -> ExitCode {

@@ -91,6 +91,35 @@ pub fn publish_lag(state: &AppState) {
     let (entries, bytes) = state.cache_usage();
     metrics::gauge!("gridbeat_cache_entries").set(entries as f64);
     metrics::gauge!("gridbeat_cache_bytes").set(bytes as f64);
+    publish_heap();
+    // Request durations wait in the recorder until drained: without a scrape of /metrics
+    // they would pile up for as long as the server runs.
+    state.metrics.run_upkeep();
+}
+
+/// Sets the allocator's gauges (jemalloc's statistics, the whole process's heap with SQLite's
+/// page caches): what is allocated, what of it is in resident pages, and what is kept mapped
+/// for reuse. Where jemalloc is not linked (musl, other platforms) they stay unset.
+fn publish_heap() {
+    #[cfg(all(unix, not(target_env = "musl")))]
+    {
+        use tikv_jemalloc_ctl::{epoch, stats};
+        if epoch::advance().is_err() {
+            return;
+        }
+        let gauges = [
+            ("gridbeat_heap_allocated_bytes", stats::allocated::read()),
+            ("gridbeat_heap_active_bytes", stats::active::read()),
+            ("gridbeat_heap_metadata_bytes", stats::metadata::read()),
+            ("gridbeat_heap_resident_bytes", stats::resident::read()),
+            ("gridbeat_heap_retained_bytes", stats::retained::read()),
+        ];
+        for (name, value) in gauges {
+            if let Ok(v) = value {
+                metrics::gauge!(name).set(v as f64);
+            }
+        }
+    }
 }
 
 /// One round: the due days (marked before `quiet_before`, or first marked before

@@ -98,6 +98,17 @@ async fn healthz_openapi_and_metrics_answer_with_request_ids() {
     );
     assert!(text.contains("gridbeat_recompute_pending"), "{text}");
     assert!(text.contains("gridbeat_store_bytes"), "{text}");
+    // The allocator's figures: jemalloc is `malloc` in this process too, so something is
+    // allocated, and jemalloc never has fewer bytes in active pages than allocated in them.
+    let gauge = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no gauge {name} in {text}"))
+    };
+    let allocated = gauge("gridbeat_heap_allocated_bytes");
+    assert!(allocated > 0.0, "{text}");
+    assert!(gauge("gridbeat_heap_active_bytes") >= allocated, "{text}");
+    assert!(gauge("gridbeat_heap_resident_bytes") > 0.0, "{text}");
 
     let a = s.send(get("/no/such/thing", None)).await;
     assert_eq!(
