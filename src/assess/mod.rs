@@ -10,6 +10,7 @@
 //! summarises whole streams. Both give the same summaries (see [`day`]).
 //!
 //! - [`day`]: one worker's pings → worker-days; the day rule.
+//! - [`batch`]: ping files → every worker's days, as the batch door summarises them.
 //! - [`window`]: the bounded window of pings a single worker-day is computed from.
 //! - [`period`]: figures over a period from worker-days (per worker, per grid, per checkpoint).
 //! - [`stored`]: the compact stored form, keyed by codes, with the basis it was computed on.
@@ -27,6 +28,7 @@ use crate::registry::Registry;
 use crate::track::{CleanMode, TrackParams};
 use crate::visits::{CheckpointIndex, VisitParams};
 
+pub mod batch;
 pub mod day;
 pub mod error;
 pub mod period;
