@@ -13,10 +13,12 @@
 //! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
 //! - [`visits`]: in-grid time, out-of-grid episodes, checkpoint visits and compliance.
 //! - [`anomaly`]: plausibility flags per worker-day (jumps, static device, replay, mock).
-//! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator.
+//! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator;
+//!   what replacing a registry file makes stale.
 //! - [`coverage`]: covered samples per grid, unions over days and workers, uncovered parts.
-//! - [`assess`]: worker-day summaries; with the `assess` feature, the monthly assessment
-//!   (polars): scores, ranks, roll-ups.
+//! - [`assess`]: worker-day summaries, and the incremental planner that keeps them current in
+//!   a [`store::Store`]; with the `assess` feature, the monthly assessment (polars): scores,
+//!   ranks, roll-ups.
 //!
 //! **Maps**
 //! - [`tiles`]: Mapbox Vector Tiles cut from a layer's GeoJSON, TileJSON, the MapLibre style.

@@ -12,6 +12,9 @@
 //! - [`day`]: one worker's pings → worker-days; the day rule.
 //! - [`batch`]: ping files → every worker's days, as the batch door summarises them.
 //! - [`window`]: the bounded window of pings a single worker-day is computed from.
+//! - [`incremental`]: the planner over a [`crate::store::Store`]: which dirty days a round
+//!   takes, the pings, carry and fingerprints each is recomputed from, which summaries are put
+//!   or dropped, and which later days a change makes dirty again.
 //! - [`period`]: figures over a period from worker-days (per worker, per grid, per checkpoint).
 //! - [`stored`]: the compact stored form, keyed by codes, with the basis it was computed on.
 //! - `month` (feature `assess`): the monthly assessment with polars: scores, ranks, roll-ups.
@@ -31,6 +34,7 @@ use crate::visits::{CheckpointIndex, VisitParams};
 pub mod batch;
 pub mod day;
 pub mod error;
+pub mod incremental;
 pub mod period;
 pub mod stored;
 pub mod window;

@@ -9,7 +9,11 @@
 //!
 //! Coordinates are stored in WGS84, x = lon, y = lat; GCJ-02 and BD-09 input is converted on the
 //! way in (a `crs` member of the file, or [`LoadOptions::crs`] which overrides it).
+//!
+//! What replacing one of the files makes stale is decided here too ([`affected`]), so every
+//! store and door invalidates the same summaries.
 
+mod change;
 mod index;
 mod issue;
 mod load;
@@ -19,6 +23,7 @@ use std::sync::Arc;
 
 use crate::model::{Crs, Level, UnitCode, WorkerId};
 
+pub use change::{affected, Affected, RegistryFile};
 pub use index::{GridIndex, Locator, PointPosition};
 pub use issue::{Fault, Place, RegistryError, RegistryIssue};
 

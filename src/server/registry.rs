@@ -14,8 +14,8 @@ use super::error::ApiError;
 use super::{AppState, Engine};
 use crate::assess::Assessor;
 use crate::config::Config;
-use crate::registry::{LoadOptions, Registry, Source};
-use crate::store::{Affected, RegistryFile, Store};
+use crate::registry::{Affected, LoadOptions, Registry, RegistryFile, Source};
+use crate::store::Store;
 
 /// The four files of a registry, as text.
 #[derive(Clone, Debug, Default)]
@@ -187,41 +187,6 @@ pub fn engine_from_store(
     })
 }
 
-/// What replacing a file makes stale: new grids or checkpoints change every summary; new
-/// assignments change the workers whose grids differ; devices change only where future pings
-/// go.
-pub fn affected(old: &Registry, new: &Registry, file: RegistryFile) -> Affected {
-    match file {
-        RegistryFile::Grids | RegistryFile::Checkpoints => Affected::Everything,
-        RegistryFile::Devices => Affected::Nothing,
-        RegistryFile::Workers => {
-            let codes = |r: &Registry, id: &str| -> Vec<String> {
-                r.worker(id)
-                    .map(|w| {
-                        w.grids
-                            .iter()
-                            .filter_map(|g| r.grid(*g).map(|g| g.code.as_str().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let mut ids: Vec<String> = old
-                .workers
-                .iter()
-                .chain(&new.workers)
-                .map(|w| w.id.as_str().to_string())
-                .collect();
-            ids.sort();
-            ids.dedup();
-            Affected::Workers(
-                ids.into_iter()
-                    .filter(|id| codes(old, id) != codes(new, id))
-                    .collect(),
-            )
-        }
-    }
-}
-
 /// Validates and stores a new file, swaps the engine, and marks what it affects dirty.
 ///
 /// # Errors
@@ -250,7 +215,7 @@ pub async fn replace(
     })
     .await?;
     let engine = built.map_err(|faults| ApiError::InvalidRegistry { file, faults })?;
-    let affected = affected(
+    let affected = crate::registry::affected(
         &state.engine().assessor.registry,
         &engine.assessor.registry,
         file,

@@ -39,6 +39,8 @@ use chrono::NaiveDate;
 /// The latest position of a worker, as [`Store::positions`] answers it (always with `received`).
 pub use crate::model::Position;
 use crate::model::{Ping, UnixMs};
+/// The registry files and what replacing one makes stale, as the registry decides them.
+pub use crate::registry::{Affected, RegistryFile};
 
 pub use sqlite::{OpenOptions, SqliteStore};
 
@@ -130,63 +132,6 @@ pub struct DirtyDay {
     pub generation: i64,
     /// When the day was first marked (UTC ms).
     pub since: UnixMs,
-}
-
-/// Which stored summaries a change makes stale.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Affected {
-    /// None (e.g. a device mapping: it changes only where future pings go).
-    Nothing,
-    /// These workers' days.
-    Workers(Vec<String>),
-    /// Every worker-day.
-    Everything,
-}
-
-/// The registry files the service keeps (DESIGN.md §5.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RegistryFile {
-    /// `grids.geojson`.
-    Grids,
-    /// `workers.csv`.
-    Workers,
-    /// `checkpoints.geojson`.
-    Checkpoints,
-    /// `devices.csv`.
-    Devices,
-}
-
-impl RegistryFile {
-    /// Every file, in load order.
-    pub const ALL: [RegistryFile; 4] = [
-        RegistryFile::Grids,
-        RegistryFile::Workers,
-        RegistryFile::Checkpoints,
-        RegistryFile::Devices,
-    ];
-
-    /// The name in URLs and in the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RegistryFile::Grids => "grids",
-            RegistryFile::Workers => "workers",
-            RegistryFile::Checkpoints => "checkpoints",
-            RegistryFile::Devices => "devices",
-        }
-    }
-
-    /// The file of a URL segment.
-    pub fn parse(name: &str) -> Option<RegistryFile> {
-        RegistryFile::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-
-    /// The media type of the file's content.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            RegistryFile::Grids | RegistryFile::Checkpoints => "application/geo+json",
-            RegistryFile::Workers | RegistryFile::Devices => "text/csv; charset=utf-8",
-        }
-    }
 }
 
 /// Counts for `/metrics` and the report's metadata.
