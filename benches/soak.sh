@@ -29,18 +29,21 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 # The reference month has ~79,000 pings per worker; a longer soak takes more workers so the
 # file lasts (15 % to spare).
 WORKERS=${WORKERS:-$(python3 -c "import math; print(max(200, math.ceil($RATE * $MINUTES * 60 * 1.15 / 79000)))")}
-if [ ! -f "$WORK/ref/pings.csv" ]; then
-  "$BIN" simulate --seed 7 --workers "$WORKERS" --days 30 --out "$WORK/ref" >/dev/null
+# One simulation per worker count, kept for the next run in the same WORK (a 10-minute run's
+# 200 workers run out after about 54 minutes at 5,000 pings/s).
+REF="$WORK/ref-$WORKERS"
+if [ ! -f "$REF/pings.csv" ]; then
+  "$BIN" simulate --seed 7 --workers "$WORKERS" --days 30 --out "$REF" >/dev/null
 fi
 rm -rf "$WORK/d"
-"$BIN" registry load --data "$WORK/d" --grids "$WORK/ref/grids.geojson" --workers "$WORK/ref/workers.csv" \
-  --checkpoints "$WORK/ref/checkpoints.geojson" >/dev/null
+"$BIN" registry load --data "$WORK/d" --grids "$REF/grids.geojson" --workers "$REF/workers.csv" \
+  --checkpoints "$REF/checkpoints.geojson" >/dev/null
 "$BIN" serve --data "$WORK/d" --listen 127.0.0.1:$PORT 2>"$WORK/serve.log" &
 SERVER=$!
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
 echo "soak: $MINUTES min at $RATE pings/s from $CLIENTS clients, server pid $SERVER, data in $WORK"
-python3 benches/soak_client.py "http://127.0.0.1:$PORT" --csv "$WORK/ref/pings.csv" --pid "$SERVER" \
+python3 benches/soak_client.py "http://127.0.0.1:$PORT" --csv "$REF/pings.csv" --pid "$SERVER" \
   --rate "$RATE" --clients "$CLIENTS" --minutes "$MINUTES" --out "$WORK/soak.json"
 
 kill -TERM "$SERVER"
