@@ -199,7 +199,14 @@ impl From<&Ping> for Position {
     }
 }
 
-/// One reported position of one worker at one instant (DESIGN.md §5.1), already in WGS84.
+/// One reported position of one worker at one instant (DESIGN.md §5.1), already in WGS84:
+/// what the store keeps and the engine reads.
+///
+/// The row rules' [`ParsedRow`](crate::ingest::row::ParsedRow) is its borrowed form
+/// (`ParsedRow::to_ping`), and [`PingTable`](crate::ingest::table::PingTable) holds many of
+/// them as columns (`PingTable::ping`). An HTTP client's position is first a
+/// [`Fix`](crate::ingest::wire::Fix), which may name a device and lack a time, and becomes a
+/// ping when the server admits it (`Fix::into_ping`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ping {
     /// Whose phone reported it.

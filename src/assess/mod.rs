@@ -17,6 +17,8 @@
 //!   or dropped, and which later days a change makes dirty again.
 //! - [`period`]: figures over a period from worker-days (per worker, per grid, per checkpoint).
 //! - [`stored`]: the compact stored form, keyed by codes, with the basis it was computed on.
+//! - [`units`]: a unit's figures from its grids and their workers, the one roll-up of the
+//!   report's unit rows and the `units` map layer.
 //! - `month` (feature `assess`): the monthly assessment with polars: scores, ranks, roll-ups.
 
 use std::sync::Arc;
@@ -37,6 +39,7 @@ pub mod error;
 pub mod incremental;
 pub mod period;
 pub mod stored;
+pub mod units;
 pub mod window;
 
 #[cfg(feature = "assess")]

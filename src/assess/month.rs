@@ -12,9 +12,9 @@ use polars::prelude::{
     RankOptions, SortMultipleOptions,
 };
 
-use super::{period, AssessError, Assessor, WorkerDay};
+use super::{period, units, AssessError, Assessor, WorkerDay};
 use crate::config::ScoreConfig;
-use crate::coverage::GridCoverage;
+use crate::coverage::{CoverageMask, GridCoverage};
 use crate::model::{Level, Month, WorkerId};
 use crate::registry::{GridId, Registry};
 use crate::report::{GridRow, NamedValue, Report, UnitRow, Weight, WorkerRow};
@@ -299,10 +299,13 @@ pub fn assess_folded(folded: &MonthDays, input: &MonthInput<'_>) -> Result<Repor
     let config = a.config();
     mark_weakest(&mut workers, config.score.weak_share);
 
-    // Grids.
-    let mut grids: Vec<GridRow> = (0..reg.grids.len() as GridId)
+    // Grids: those of the scope, in grid order.
+    let selected: Vec<GridId> = (0..reg.grids.len() as GridId)
         .filter(|&g| grid_in_scope(g))
-        .filter_map(|g| {
+        .collect();
+    let mut grids: Vec<GridRow> = selected
+        .iter()
+        .filter_map(|&g| {
             let grid = reg.grid(g)?;
             let share = grid_share(g);
             Some(GridRow {
@@ -334,7 +337,7 @@ pub fn assess_folded(folded: &MonthDays, input: &MonthInput<'_>) -> Result<Repor
         }
     }
 
-    let units = roll_up(reg, &workers, &grids, input.unit);
+    let units = roll_up(a, &team, &selected, &workers, input.unit);
     Ok(Report {
         month: month.to_string(),
         unit: input.unit.map(String::from),
@@ -626,24 +629,26 @@ fn score_workers(
     Ok(rows)
 }
 
-/// Rolls workers and grids up to communities, streets, districts and the city.
+/// Rolls workers and grids up to communities, streets, districts and the city: each unit's
+/// figures are [`units::unit_figures`] of its grids in the report (those of the scope) over
+/// the month (`team`, the month's team masks) with the report's scores. Units of the scope's
+/// subtree are listed, level by level, with zeros when they hold no grid; a unit without
+/// workers has a mean score of 0 (the column is a number).
 fn roll_up(
-    reg: &Registry,
+    a: &Assessor,
+    team: &BTreeMap<GridId, CoverageMask>,
+    grids: &[GridId],
     workers: &[WorkerRow],
-    grids: &[GridRow],
     scope: Option<&str>,
 ) -> Vec<UnitRow> {
-    let grid_rows: HashMap<&str, &GridRow> = grids.iter().map(|g| (g.code.as_str(), g)).collect();
-    let in_scope: Option<Vec<String>> = scope.map(|code| {
-        // The scope unit and its descendants.
-        let root = reg.unit_index(code);
-        reg.units
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| root.is_some_and(|r| reg.is_within(i, r)))
-            .map(|(_, u)| u.code.to_string())
-            .collect()
-    });
+    let reg: &Registry = &a.registry;
+    let root = scope.and_then(|code| reg.unit_index(code));
+    let in_scope = |i: usize| scope.is_none() || root.is_some_and(|r| reg.is_within(i, r));
+    let grids_under = reg.grids_by_unit(grids);
+    let scores: BTreeMap<String, f64> = workers
+        .iter()
+        .map(|w| (w.worker.clone(), w.score))
+        .collect();
     let mut out = Vec::new();
     for level in [
         Level::Community,
@@ -651,63 +656,30 @@ fn roll_up(
         Level::District,
         Level::City,
     ] {
-        for u in reg.units.iter().filter(|u| u.level == level) {
-            if in_scope
-                .as_ref()
-                .is_some_and(|s| !s.contains(&u.code.to_string()))
-            {
+        for (i, u) in reg.units.iter().enumerate() {
+            if u.level != level || !in_scope(i) {
                 continue;
             }
-            let unit_grids: Vec<&GridRow> = reg
-                .grids_in_subtree(u.code.as_str())
-                .into_iter()
-                .filter_map(|g| reg.grid(g))
-                .filter_map(|g| grid_rows.get(g.code.as_str()).copied())
-                .collect();
-            let codes: Vec<&str> = unit_grids.iter().map(|g| g.code.as_str()).collect();
-            // A worker's grids from the registry, not from the row's `+`-joined text.
-            let unit_workers: Vec<&WorkerRow> = workers
+            let figures = units::unit_figures(a, &grids_under[i], team, Some(&scores), |_| true);
+            let mut weakest_grids: Vec<NamedValue> = figures
+                .grids
                 .iter()
-                .filter(|w| {
-                    reg.worker(&w.worker).is_some_and(|rw| {
-                        rw.grids
-                            .iter()
-                            .filter_map(|&g| reg.grid(g))
-                            .any(|g| codes.contains(&g.code.as_str()))
-                    })
-                })
-                .collect();
-            let area: f64 = unit_grids.iter().map(|g| g.area_m2).sum();
-            let team_coverage = if area > 0.0 {
-                unit_grids
-                    .iter()
-                    .map(|g| g.team_coverage * g.area_m2)
-                    .sum::<f64>()
-                    / area
-            } else {
-                0.0
-            };
-            let mean_score = if unit_workers.is_empty() {
-                0.0
-            } else {
-                unit_workers.iter().map(|w| w.score).sum::<f64>() / unit_workers.len() as f64
-            };
-            let mut weakest_grids: Vec<NamedValue> = unit_grids
-                .iter()
-                .map(|g| NamedValue {
-                    code: g.code.clone(),
-                    name: g.name.clone(),
-                    value: g.team_coverage,
+                .filter_map(|&g| reg.grid(g).map(|grid| (g, grid)))
+                .map(|(g, grid)| NamedValue {
+                    code: grid.code.to_string(),
+                    name: grid.name.clone(),
+                    value: period::share(a, team, g),
                 })
                 .collect();
             weakest_grids.sort_by(|a, b| a.value.total_cmp(&b.value));
             weakest_grids.truncate(WEAKEST);
-            let mut weakest_workers: Vec<NamedValue> = unit_workers
+            let mut weakest_workers: Vec<NamedValue> = figures
+                .workers
                 .iter()
                 .map(|w| NamedValue {
-                    code: w.worker.clone(),
+                    code: w.id.to_string(),
                     name: w.name.clone(),
-                    value: w.score,
+                    value: scores.get(w.id.as_str()).copied().unwrap_or(0.0),
                 })
                 .collect();
             weakest_workers.sort_by(|a, b| a.value.total_cmp(&b.value));
@@ -717,10 +689,10 @@ fn roll_up(
                 name: u.name.clone(),
                 level: level.as_str().to_string(),
                 parent: u.parent.map(|p| reg.units[p].code.to_string()),
-                workers: unit_workers.len() as u32,
-                grids: unit_grids.len() as u32,
-                team_coverage,
-                mean_score,
+                workers: figures.workers.len() as u32,
+                grids: figures.grids.len() as u32,
+                team_coverage: figures.team_coverage,
+                mean_score: figures.mean_score.unwrap_or(0.0),
                 weakest_grids,
                 weakest_workers,
             });

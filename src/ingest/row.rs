@@ -106,6 +106,13 @@ pub struct RawRow<'a> {
 }
 
 /// A good row: the values of a ping, borrowing its text from the input.
+///
+/// It is the borrowed form of [`Ping`] (as `&str` is of `String`): every door's row rules
+/// produce it without allocating, so the file readers can put a row's values straight into
+/// the columns of a [`PingTable`](super::table::PingTable) (interning the worker id once per
+/// worker, not once per row). It becomes an owned [`Ping`] through [`ParsedRow::to_ping`]
+/// (files read whole) or, at the HTTP doors, a [`Fix`](super::wire::Fix) (`Fix::from_row`),
+/// a ping still to be admitted.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ParsedRow<'a> {
     /// Worker id (trimmed).

@@ -1,15 +1,17 @@
 //! The `units` layer: communities, streets, districts and the city, dissolved from their
-//! selected grids (bottom-up union of the children), with area-weighted team coverage.
+//! selected grids (bottom-up union of the children), with the figures of
+//! [`units::unit_figures`] (the report's unit rows, over the layer's period): grids, workers,
+//! area, area-weighted team coverage, mean score.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use geo::MultiPolygon;
 use serde_json::json;
 
 use super::geojson::{Feat, Geom};
 use super::{props, round, Ctx};
-use crate::assess::period;
-use crate::model::{Level, WorkerId};
+use crate::assess::units;
+use crate::model::Level;
 use crate::registry::{GridId, Registry};
 
 impl Ctx<'_> {
@@ -23,12 +25,7 @@ impl Ctx<'_> {
             }
         }
         // The selected grids under each unit, by walking up from each grid once.
-        let mut grids_under: Vec<Vec<GridId>> = vec![Vec::new(); n];
-        for &g in &self.grids {
-            for i in reg.ancestors(reg.grids[g as usize].unit).skip(1) {
-                grids_under[i].push(g);
-            }
-        }
+        let grids_under = reg.grids_by_unit(&self.grids);
         let root = self.filter.unit.as_deref().and_then(|u| reg.unit_index(u));
         let in_root = |i: usize| root.is_none_or(|r| reg.is_within(i, r));
         let worker_grids = self.worker_grids();
@@ -54,14 +51,11 @@ impl Ctx<'_> {
         for i in wanted {
             let shape = dissolve(i, &children, &grid_of_unit, reg, &mut dissolved);
             let u = &reg.units[i];
-            let gs = &grids_under[i];
-            let area: f64 = gs.iter().map(|&g| reg.grids[g as usize].area_m2).sum();
-            let covered: f64 = gs
-                .iter()
-                .map(|&g| period::share(self.a, &team, g) * reg.grids[g as usize].area_m2)
-                .sum();
-            let workers: BTreeSet<&WorkerId> =
-                gs.iter().flat_map(|&g| self.assigned_workers(g)).collect();
+            // The figures the report's unit rows show, over this layer's period.
+            let figures =
+                units::unit_figures(self.a, &grids_under[i], &team, self.extras.scores, |w| {
+                    self.scope.worker(w.id.as_str())
+                });
             out.push(Feat {
                 geom: Geom::Polygons(shape),
                 props: props([
@@ -72,18 +66,11 @@ impl Ctx<'_> {
                         "parent",
                         json!(u.parent.map(|p| reg.units[p].code.as_str())),
                     ),
-                    ("grids", json!(gs.len())),
-                    ("workers", json!(workers.len())),
-                    ("area_m2", json!(round(area, 1))),
-                    (
-                        "coverage",
-                        json!(if area > 0.0 {
-                            round(covered / area, 4)
-                        } else {
-                            0.0
-                        }),
-                    ),
-                    ("score", self.mean_score(workers.iter().copied())),
+                    ("grids", json!(figures.grids.len())),
+                    ("workers", json!(figures.workers.len())),
+                    ("area_m2", json!(round(figures.area_m2, 1))),
+                    ("coverage", json!(round(figures.team_coverage, 4))),
+                    ("score", json!(figures.mean_score.map(|s| round(s, 2)))),
                 ]),
             });
         }

@@ -217,6 +217,25 @@ impl Registry {
             .collect()
     }
 
+    /// For each unit (indices into [`Registry::units`]), the grids among `grids` that lie in
+    /// its subtree, in the order given: a grid is listed under its own unit and every unit
+    /// above it, by one walk up from each grid (the units layer and the report's roll-up both
+    /// group grids so).
+    pub fn grids_by_unit(&self, grids: &[GridId]) -> Vec<Vec<GridId>> {
+        let mut under: Vec<Vec<GridId>> = vec![Vec::new(); self.units.len()];
+        for &g in grids {
+            let Some(grid) = self.grid(g) else {
+                continue;
+            };
+            for i in self.ancestors(grid.unit) {
+                if let Some(list) = under.get_mut(i) {
+                    list.push(g);
+                }
+            }
+        }
+        under
+    }
+
     /// The worker with this id.
     pub fn worker(&self, id: &str) -> Option<&Worker> {
         self.worker_by_id.get(id).map(|&i| &self.workers[i])

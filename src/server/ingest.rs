@@ -15,7 +15,7 @@ use super::auth::{authenticate, Role, Session};
 use super::error::ApiError;
 use super::AppState;
 use crate::ingest::wire::{self, Fix};
-use crate::model::{Ping, UnixMs, WorkerId};
+use crate::model::{UnixMs, WorkerId};
 use crate::store::{Insert, NewPing, Source};
 
 /// The answer to a batch of pings.
@@ -190,7 +190,8 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
         }
         _ => {}
     }
-    let ts = fix.ts.unwrap_or(received);
+    let ping = fix.into_ping(WorkerId::new(&worker), received);
+    let ts = ping.ts;
     let future_ms = (state.config.max_future_s * 1000.0) as UnixMs;
     if ts > received + future_ms {
         return Err(ApiError::FutureTimestamp {
@@ -203,20 +204,6 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
     let day = chrono::DateTime::from_timestamp_millis(ts)
         .map(|t| t.with_timezone(&tz).date_naive())
         .ok_or(ApiError::TimestampOutOfRange(ts))?;
-    let ping = Ping {
-        worker: WorkerId::new(&worker),
-        ts,
-        lon: fix.lon,
-        lat: fix.lat,
-        acc_m: fix.acc_m,
-        speed_mps: fix.speed_mps,
-        bearing_deg: fix.bearing_deg,
-        alt_m: fix.alt_m,
-        batt_pct: fix.batt_pct,
-        mock: fix.mock,
-        checkin: fix.checkin.map(Into::into),
-        received: Some(received),
-    };
     Ok(NewPing {
         ping,
         day,

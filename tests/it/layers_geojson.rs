@@ -669,6 +669,52 @@ fn grid_coverage_and_scores_agree_with_the_report() {
     }
 }
 
+/// The units layer over the month shows the report's unit rows (one roll-up,
+/// `assess::units::unit_figures`, behind both): every unit with grids, with the same grids,
+/// workers, team coverage and mean score (up to the layer's rounding).
+#[cfg(feature = "assess")]
+#[test]
+fn unit_figures_agree_with_the_report() {
+    use gridbeat::assess::month::{assess_month, MonthInput};
+    let c = city();
+    let report = assess_month(
+        &c.days,
+        &MonthInput {
+            assessor: &c.assessor,
+            month: MONTH.parse().unwrap(),
+            attainable: None,
+            unit: None,
+            generated_at: String::new(),
+        },
+    )
+    .unwrap();
+    let doc = build(Layer::Units, &month_filter());
+    let rows: Vec<_> = report.units.iter().filter(|u| u.grids > 0).collect();
+    assert!(rows.len() >= 3, "the report rolls up too few units");
+    assert_eq!(features(&doc).len(), rows.len());
+    for row in rows {
+        let f = features(&doc)
+            .iter()
+            .find(|f| f["properties"]["code"] == row.code.as_str())
+            .unwrap_or_else(|| panic!("{} not in the units layer", row.code));
+        let p = &f["properties"];
+        assert_eq!(p["level"], row.level.as_str(), "{}", row.code);
+        assert_eq!(p["grids"], row.grids, "{}", row.code);
+        assert_eq!(p["workers"], row.workers, "{}", row.code);
+        let cov = p["coverage"].as_f64().unwrap();
+        assert!((cov - row.team_coverage).abs() <= 5e-5, "{}", row.code);
+        if row.workers > 0 {
+            let score = p["score"].as_f64().unwrap();
+            assert!(
+                (score - row.mean_score).abs() <= 0.005,
+                "{}: {score} vs {}",
+                row.code,
+                row.mean_score
+            );
+        }
+    }
+}
+
 /// Numbers equal up to float parsing; everything else exactly.
 fn same(a: &Value, b: &Value, at: &str) {
     match (a, b) {

@@ -38,13 +38,22 @@ mod pings;
 use serde_json::{Map, Value};
 
 use super::row::{Field, ParsedRow, RecordFault};
-use crate::model::UnixMs;
+use crate::model::{Ping, UnixMs, WorkerId};
 
 pub use osmand::{decode_osmand, osmand_query};
 pub use owntracks::decode_owntracks;
 pub use pings::{decode_pings, decode_pings_max};
 
-/// One position as a client sent it, decoded and validated, already WGS84.
+/// One position as a client sent it, decoded and validated, already WGS84: a ping not yet
+/// admitted.
+///
+/// It is a type of its own, beside [`Ping`], because until the server admits it, it lacks
+/// what makes a ping: `id` may name a device rather than a worker (only the server's device
+/// map says whose it is), `ts` may be missing (OsmAnd without a timestamp: the server takes the
+/// receipt time), and there is no receipt time yet. Its values come from the row rules'
+/// [`ParsedRow`] (`Fix::from_row`, the one way in, owning what the row borrowed from the
+/// request), and it becomes a [`Ping`] only through [`Fix::into_ping`], once the server knows
+/// the worker and the receipt time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fix {
     /// The worker id (gridbeat JSON) or the device id (OsmAnd `id`/`deviceid`/`device_id`,
@@ -89,6 +98,25 @@ impl Fix {
             batt_pct: row.batt_pct,
             mock: row.mock,
             checkin: row.checkin.map(str::to_string),
+        }
+    }
+
+    /// The admitted ping: the fix of `worker` (the id, or the worker its device is mapped to),
+    /// received at `received` (UTC ms), which is also its time when the fix carried none.
+    pub fn into_ping(self, worker: WorkerId, received: UnixMs) -> Ping {
+        Ping {
+            worker,
+            ts: self.ts.unwrap_or(received),
+            lon: self.lon,
+            lat: self.lat,
+            acc_m: self.acc_m,
+            speed_mps: self.speed_mps,
+            bearing_deg: self.bearing_deg,
+            alt_m: self.alt_m,
+            batt_pct: self.batt_pct,
+            mock: self.mock,
+            checkin: self.checkin.map(Into::into),
+            received: Some(received),
         }
     }
 }
