@@ -727,6 +727,21 @@ impl ApiError {
     }
 }
 
+/// A ping the engine does not admit, in this door's words (the codes are the engine's).
+impl From<crate::ingest::AdmitError> for ApiError {
+    fn from(e: crate::ingest::AdmitError) -> ApiError {
+        use crate::ingest::AdmitError as A;
+        match e {
+            A::Future { ts, ahead_s, max_s } => ApiError::FutureTimestamp {
+                ts: crate::model::format_timestamp(ts),
+                ahead_s,
+                max_s,
+            },
+            A::OutOfRange(ts) => ApiError::TimestampOutOfRange(ts),
+        }
+    }
+}
+
 /// `From` for each engine error wrapped whole: the variant's status and code come from the
 /// error's own kind ([`ApiError::status`], [`ApiError::code`]).
 macro_rules! wrap_engine_errors {
@@ -889,6 +904,32 @@ mod tests {
         let seen: std::collections::BTreeSet<usize> =
             ApiError::examples().iter().map(kind).collect();
         assert_eq!(seen, (0..=55).collect());
+    }
+
+    #[test]
+    fn a_ping_not_admitted_keeps_the_engines_code_in_this_doors_words() {
+        use crate::ingest::AdmitError;
+        let future = AdmitError::Future {
+            ts: 1_791_417_600_000,
+            ahead_s: 600.0,
+            max_s: 300.0,
+        };
+        let e = ApiError::from(future.clone());
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::BAD_REQUEST, future.code())
+        );
+        assert_eq!(
+            e.to_string(),
+            "ts 2026-10-08T00:00:00Z is 600 s after the server received it (at most 300 s): \
+             check the phone's clock"
+        );
+        let far = AdmitError::OutOfRange(i64::MIN);
+        let e = ApiError::from(far.clone());
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::BAD_REQUEST, far.code())
+        );
     }
 
     #[test]

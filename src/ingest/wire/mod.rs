@@ -38,7 +38,7 @@ mod pings;
 use serde_json::{Map, Value};
 
 use super::row::{Field, ParsedRow, RecordFault};
-use crate::model::UnixMs;
+use crate::model::{Ping, UnixMs, WorkerId};
 
 pub use osmand::{decode_osmand, osmand_query};
 pub use owntracks::decode_owntracks;
@@ -89,6 +89,26 @@ impl Fix {
             batt_pct: row.batt_pct,
             mock: row.mock,
             checkin: row.checkin.map(str::to_string),
+        }
+    }
+
+    /// The ping of the fix for `worker` (the device's worker, or the fix's own id), received
+    /// at `received` (UTC ms): a fix without a timestamp takes the receipt time (DESIGN.md
+    /// §5.4). Its `received` is left for [`super::admit()`] to set.
+    pub fn into_ping(self, worker: WorkerId, received: UnixMs) -> Ping {
+        Ping {
+            worker,
+            ts: self.ts.unwrap_or(received),
+            lon: self.lon,
+            lat: self.lat,
+            acc_m: self.acc_m,
+            speed_mps: self.speed_mps,
+            bearing_deg: self.bearing_deg,
+            alt_m: self.alt_m,
+            batt_pct: self.batt_pct,
+            mock: self.mock,
+            checkin: self.checkin.map(Into::into),
+            received: None,
         }
     }
 }
