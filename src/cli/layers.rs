@@ -65,13 +65,13 @@ pub struct LayersArgs {
     /// The CRS of the pings and registry files.
     #[arg(long, value_name = "CRS", default_value = "wgs84")]
     pub input_crs: Crs,
-    /// Simplify tracks with this tolerance, metres.
+    /// Simplify tracks with this tolerance, metres (0 to 10000).
     #[arg(long, value_name = "M", conflicts_with = "zoom")]
     pub simplify_m: Option<f64>,
-    /// Simplify tracks to about one pixel at this web-map zoom.
+    /// Simplify tracks to about one pixel at this web-map zoom (0 to 24).
     #[arg(long, value_name = "Z")]
     pub zoom: Option<f64>,
-    /// Heat cell size, metres (default 50).
+    /// Heat cell size, metres (5 to 10000; default 50).
     #[arg(long, value_name = "M")]
     pub cell_m: Option<f64>,
     /// The present instant for the positions' ages (RFC 3339; default: now).

@@ -311,19 +311,12 @@ fn filter_of(
                 .map(|x| x.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
                 .map_err(|_| ApiError::BboxNotNumbers(text.clone()))?;
-            match v[..] {
-                [w, s, e, n]
-                    if w <= e
-                        && s <= n
-                        && (-180.0..=180.0).contains(&w)
-                        && (-180.0..=180.0).contains(&e)
-                        && (-90.0..=90.0).contains(&s)
-                        && (-90.0..=90.0).contains(&n) =>
-                {
-                    Some([w, s, e, n])
-                }
-                _ => return Err(ApiError::BboxOutOfRange(text.clone())),
-            }
+            // The engine's rule ([`layers::check_bbox`]), in this door's words.
+            let b = <[f64; 4]>::try_from(v)
+                .ok()
+                .and_then(|b| layers::check_bbox(b).ok())
+                .ok_or_else(|| ApiError::BboxOutOfRange(text.clone()))?;
+            Some(b)
         }
     };
     let crs = match &q.crs {
@@ -343,32 +336,21 @@ fn filter_of(
             return Err(super::read::outside(caller, &format!("worker {w}")));
         }
     }
-    for (name, x, range) in [
-        ("simplify_m", q.simplify_m, 0.0..=10_000.0),
-        ("zoom", q.zoom, 0.0..=24.0),
-        ("cell_m", q.cell_m, 5.0..=10_000.0),
-    ] {
-        if let Some(x) = x {
-            if !range.contains(&x) {
-                return Err(ApiError::OutOfRange {
-                    name,
-                    value: x,
-                    min: *range.start(),
-                    max: *range.end(),
-                });
-            }
-        }
-    }
-    Ok(Filter {
+    let mut filter = Filter {
         bbox,
-        period: Some(period_of(state, engine, q)?),
+        period: None,
         unit: q.unit.clone(),
         worker: q.worker.clone(),
         crs,
         simplify_m: q.simplify_m,
         zoom: q.zoom,
         cell_m: q.cell_m,
-    })
+    };
+    // The numbers' ranges are the engine's (`400 bad_parameter`), checked before the period
+    // is read from the store.
+    filter.check()?;
+    filter.period = Some(period_of(state, engine, q)?);
+    Ok(filter)
 }
 
 /// The token's scope as the layers module asks for it.
