@@ -23,6 +23,7 @@ use super::error::ApiError;
 use super::etag;
 use super::read::blocking;
 use super::{AppState, Engine};
+use crate::assess::period::{resolve_period, Extent};
 use crate::assess::WorkerDay;
 use crate::layers::{self, Filter, Layer};
 use crate::model::{Crs, Month, Period};
@@ -253,9 +254,14 @@ fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
     })
 }
 
-/// The period of a query: `day`, `month`, `from`&`to`, else the newest month with figures
-/// (else the current month).
-fn period_of(state: &AppState, engine: &Engine, q: &LayerQuery) -> Result<Period, ApiError> {
+/// The period of a query: `day`, `month` or `from`&`to` as parsed here, else the default
+/// [`resolve_period`] takes from the store (the newest month with figures, else the current
+/// month); `None` never (the store's extent always has a month).
+fn period_of(
+    state: &AppState,
+    engine: &Engine,
+    q: &LayerQuery,
+) -> Result<Option<Period>, ApiError> {
     let given = [
         q.day.is_some(),
         q.month.is_some(),
@@ -264,34 +270,32 @@ fn period_of(state: &AppState, engine: &Engine, q: &LayerQuery) -> Result<Period
     if given.iter().filter(|x| **x).count() > 1 {
         return Err(ApiError::PeriodAmbiguous);
     }
-    if let Some(d) = &q.day {
-        let d = parse_day("day", d)?;
-        return Ok(Period { first: d, last: d });
-    }
-    if let Some(m) = &q.month {
+    let asked = if let Some(d) = &q.day {
+        Some(Period::day(parse_day("day", d)?))
+    } else if let Some(m) = &q.month {
         let m: Month = m.parse().map_err(|reason| ApiError::BadQueryMonth {
             text: m.clone(),
             reason,
         })?;
-        return Ok(m.period());
-    }
-    match (&q.from, &q.to) {
-        (Some(f), Some(t)) => {
-            let (f, t) = (parse_day("from", f)?, parse_day("to", t)?);
-            return Period::new(f, t).map_err(ApiError::BadPeriod);
-        }
-        (Some(_), None) | (None, Some(_)) => return Err(ApiError::PeriodHalf),
-        (None, None) => {}
-    }
-    let newest = state.store.summary_months()?.into_iter().last();
-    let month = match newest {
-        Some(m) => m,
-        None => {
-            let tz = engine.assessor.tz;
-            Month::of(chrono::Utc::now().with_timezone(&tz).date_naive())
+        Some(m.period())
+    } else {
+        match (&q.from, &q.to) {
+            (Some(f), Some(t)) => {
+                let (f, t) = (parse_day("from", f)?, parse_day("to", t)?);
+                Some(Period::new(f, t).map_err(ApiError::BadPeriod)?)
+            }
+            (Some(_), None) | (None, Some(_)) => return Err(ApiError::PeriodHalf),
+            (None, None) => None,
         }
     };
-    Ok(month.period())
+    resolve_period(asked, || {
+        Ok(Extent::Months {
+            newest: state.store.summary_months()?.into_iter().last(),
+            today: chrono::Utc::now()
+                .with_timezone(&engine.assessor.tz)
+                .date_naive(),
+        })
+    })
 }
 
 /// The filter of a query, checked against the registry and the caller's scope.
@@ -349,7 +353,7 @@ fn filter_of(
     // The numbers' ranges are the engine's (`400 bad_parameter`), checked before the period
     // is read from the store.
     filter.check()?;
-    filter.period = Some(period_of(state, engine, q)?);
+    filter.period = period_of(state, engine, q)?;
     Ok(filter)
 }
 
