@@ -117,7 +117,8 @@ pub struct WorkerDay {
 }
 
 impl WorkerDay {
-    fn empty(worker: &WorkerId, day: NaiveDate) -> WorkerDay {
+    /// A day of the worker without a ping.
+    pub(crate) fn empty(worker: &WorkerId, day: NaiveDate) -> WorkerDay {
         WorkerDay {
             worker: worker.clone(),
             day,

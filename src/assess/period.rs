@@ -362,6 +362,61 @@ pub fn day_span(days: &[WorkerDay]) -> Option<Period> {
     })
 }
 
+/// Where a door's figures are, which decides the period of a query that asks for none or
+/// leaves an end open ([`resolve_period`]). The doors differ by design: files hold exactly
+/// the days they were read for, a store holds every month it was ever sent.
+#[derive(Clone, Copy, Debug)]
+pub enum Extent<'a> {
+    /// Worker-days summarised from files (`gridbeat visits`, `gridbeat layers`): the default
+    /// is the local days they span.
+    Days(&'a [WorkerDay]),
+    /// The service's store: the default is the newest month with figures, else the month of
+    /// `today` (a store without figures still answers a period, an empty one).
+    Months {
+        /// The newest local month the store holds worker-day summaries of.
+        newest: Option<Month>,
+        /// Today's local date.
+        today: chrono::NaiveDate,
+    },
+}
+
+/// The period of a layer or visits query, the one rule every door follows: the period asked
+/// for (a day, a month, or first and last days); an end left open (`NaiveDate::MIN` as the
+/// first day, `NaiveDate::MAX` as the last, as `--from` or `--to` alone leave it) is closed
+/// by the default period's; with nothing asked, the default period of the [`Extent`].
+///
+/// The extent is asked for only when a closed period was not given (the service reads its
+/// months from the store only then). `None` only from files with no day to take a period
+/// from (and no closed period asked).
+///
+/// # Errors
+/// Those of `extent`.
+pub fn resolve_period<'a, E>(
+    asked: Option<Period>,
+    extent: impl FnOnce() -> Result<Extent<'a>, E>,
+) -> Result<Option<Period>, E> {
+    use chrono::NaiveDate;
+    let open_first = asked.is_some_and(|p| p.first == NaiveDate::MIN);
+    let open_last = asked.is_some_and(|p| p.last == NaiveDate::MAX);
+    if let Some(p) = asked {
+        if !open_first && !open_last {
+            return Ok(Some(p));
+        }
+    }
+    let default = match extent()? {
+        Extent::Days(days) => day_span(days),
+        Extent::Months { newest, today } => Some(newest.unwrap_or(Month::of(today)).period()),
+    };
+    Ok(match (asked, default) {
+        (None, default) => default,
+        (Some(_), None) => None,
+        (Some(p), Some(d)) => Some(Period {
+            first: if open_first { d.first } else { p.first },
+            last: if open_last { d.last } else { p.last },
+        }),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -461,5 +516,84 @@ mod tests {
             ..input
         };
         assert!(assess_folded(&folded, &other).is_err());
+    }
+
+    /// A local date (the test's own calendar).
+    fn date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn period(first: chrono::NaiveDate, last: chrono::NaiveDate) -> Period {
+        Period { first, last }
+    }
+
+    /// The period files resolve to (their extent cannot fail).
+    fn of_files(asked: Option<Period>, days: &[WorkerDay]) -> Option<Period> {
+        let Ok(p) = resolve_period(asked, || {
+            Ok::<_, std::convert::Infallible>(Extent::Days(days))
+        });
+        p
+    }
+
+    #[test]
+    fn files_default_to_the_days_they_span_and_close_open_ends_with_them() {
+        let w = WorkerId::new("w1");
+        let v = WorkerId::new("w2");
+        // Days 3, 9 and 5 October of two workers, out of order: the span is 3..=9 October.
+        let days = [
+            WorkerDay::empty(&w, date(2026, 10, 3)),
+            WorkerDay::empty(&v, date(2026, 10, 9)),
+            WorkerDay::empty(&w, date(2026, 10, 5)),
+        ];
+        let span = period(date(2026, 10, 3), date(2026, 10, 9));
+        assert_eq!(of_files(None, &days), Some(span));
+        // --from 4 October alone: closed by the span's last day.
+        let from = period(date(2026, 10, 4), chrono::NaiveDate::MAX);
+        assert_eq!(
+            of_files(Some(from), &days),
+            Some(period(date(2026, 10, 4), date(2026, 10, 9)))
+        );
+        // --to 6 October alone: closed by the span's first day.
+        let to = period(chrono::NaiveDate::MIN, date(2026, 10, 6));
+        assert_eq!(
+            of_files(Some(to), &days),
+            Some(period(date(2026, 10, 3), date(2026, 10, 6)))
+        );
+        // A closed period is kept as asked, even beyond the files' days.
+        let september = period(date(2026, 9, 1), date(2026, 9, 30));
+        assert_eq!(of_files(Some(september), &days), Some(september));
+        // No day: a closed period still stands; nothing else does.
+        assert_eq!(of_files(Some(september), &[]), Some(september));
+        assert_eq!(of_files(Some(from), &[]), None);
+        assert_eq!(of_files(None, &[]), None);
+    }
+
+    #[test]
+    fn a_store_defaults_to_its_newest_month_else_the_current_one() {
+        let today = date(2026, 12, 4);
+        let store =
+            |newest| move || Ok::<_, std::convert::Infallible>(Extent::Months { newest, today });
+        let october: Month = "2026-10".parse().unwrap();
+        let Ok(p) = resolve_period(None, store(Some(october)));
+        assert_eq!(p, Some(period(date(2026, 10, 1), date(2026, 10, 31))));
+        let Ok(p) = resolve_period(None, store(None));
+        assert_eq!(p, Some(period(date(2026, 12, 1), date(2026, 12, 31))));
+        // A day asked for is the period, whatever the store holds.
+        let day = period(date(2026, 11, 15), date(2026, 11, 15));
+        let Ok(p) = resolve_period(Some(day), store(Some(october)));
+        assert_eq!(p, Some(day));
+    }
+
+    #[test]
+    fn the_extent_is_read_only_when_the_asked_period_leaves_something_open() {
+        let closed = period(date(2026, 10, 1), date(2026, 10, 31));
+        let unread = || Err::<Extent<'static>, &str>("the store was read");
+        assert_eq!(resolve_period(Some(closed), unread), Ok(Some(closed)));
+        assert_eq!(resolve_period(None, unread), Err("the store was read"));
+        let open = period(date(2026, 10, 1), chrono::NaiveDate::MAX);
+        assert_eq!(
+            resolve_period(Some(open), unread),
+            Err("the store was read")
+        );
     }
 }

@@ -65,13 +65,13 @@ pub struct LayersArgs {
     /// The CRS of the pings and registry files.
     #[arg(long, value_name = "CRS", default_value = "wgs84")]
     pub input_crs: Crs,
-    /// Simplify tracks with this tolerance, metres.
+    /// Simplify tracks with this tolerance, metres (0 to 10000).
     #[arg(long, value_name = "M", conflicts_with = "zoom")]
     pub simplify_m: Option<f64>,
-    /// Simplify tracks to about one pixel at this web-map zoom.
+    /// Simplify tracks to about one pixel at this web-map zoom (0 to 24).
     #[arg(long, value_name = "Z")]
     pub zoom: Option<f64>,
-    /// Heat cell size, metres (default 50).
+    /// Heat cell size, metres (5 to 10000; default 50).
     #[arg(long, value_name = "M")]
     pub cell_m: Option<f64>,
     /// The present instant for the positions' ages (RFC 3339; default: now).
@@ -114,9 +114,9 @@ pub fn positions(latest: &[crate::model::Ping]) -> Vec<Position> {
     latest.iter().map(Position::from).collect()
 }
 
-/// Each worker's score in the month the period (or the days' span) lies in, from the monthly
-/// assessment the report runs; `None` when the period spans several months, as in the HTTP
-/// door.
+/// Each worker's score in the month the period lies in (the period asked for, else the days'
+/// span: [`crate::assess::period::resolve_period`]), from the monthly assessment the report
+/// runs; `None` when the period spans several months, as in the HTTP door.
 ///
 /// # Errors
 /// When the assessment fails.
@@ -128,9 +128,9 @@ pub fn scores(
     attainable: Option<&GridCoverage>,
 ) -> anyhow::Result<Option<BTreeMap<String, f64>>> {
     use crate::assess::month::{assess_month, MonthInput};
-    let Some(month) = period
-        .or_else(|| crate::assess::period::day_span(days))
-        .and_then(crate::layers::score_month)
+    use crate::assess::period::{resolve_period, Extent};
+    let Some(month) =
+        resolve_period(period, || anyhow::Ok(Extent::Days(days)))?.and_then(layers::score_month)
     else {
         return Ok(None);
     };
@@ -167,6 +167,9 @@ pub fn scores(
 /// When an input cannot be read, the registry is invalid, or the filter names an unknown unit
 /// or worker or is malformed; bad ping rows are reported and skipped.
 pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    // The period asked for goes into the filter as it is: none shows every day of the files
+    // (`"period": null`); what needs one period (scores, checkpoint compliance) resolves it
+    // from the files' days (`assess::period::resolve_period`).
     let period = match args.day {
         Some(d) => Some(Period::day(d)),
         None => args.period.period()?,

@@ -291,7 +291,9 @@ pub fn parse_month(text: &str) -> anyhow::Result<crate::model::Month> {
     text.parse().map_err(anyhow::Error::msg)
 }
 
-/// The period of `--month`, or of `--from`/`--to` (local days), if any.
+/// The period of `--month`, or of `--from`/`--to` (local days), if any, as asked: an end
+/// left open is `NaiveDate::MIN` or `MAX`, which
+/// [`resolve_period`](crate::assess::period::resolve_period) closes.
 ///
 /// # Errors
 /// When a month is malformed or the period ends before it starts.

@@ -188,7 +188,6 @@ pub fn import_files(
     };
     let tz = config.tz();
     let received = chrono::Utc::now().timestamp_millis();
-    let future_ms = (config.max_future_s * 1000.0) as i64;
     let margin = (config.max_gap_s * 1000.0) as i64;
     let mut batch: Vec<NewPing> = Vec::with_capacity(100_000);
     let flush = |batch: &mut Vec<NewPing>, counts: &mut ImportCounts| -> anyhow::Result<()> {
@@ -201,28 +200,29 @@ pub fn import_files(
         }
         Ok(())
     };
-    for w in 0..table.workers.len() {
-        for mut p in table.pings(w) {
-            if p.ts > received + future_ms {
-                eprintln!(
-                    "warning: skipped worker {} ts {}: more than {} s after now (future_timestamp)",
-                    p.worker.as_str(),
-                    crate::model::format_timestamp(p.ts),
-                    config.max_future_s
-                );
-                counts.rejected += 1;
-                continue;
-            }
-            let Some(day) = chrono::DateTime::from_timestamp_millis(p.ts)
-                .map(|t| t.with_timezone(&tz).date_naive())
-            else {
-                counts.rejected += 1;
-                continue;
+    for (w, worker) in table.workers.iter().enumerate() {
+        for p in table.pings(w) {
+            // The service's admission rule: `ingest::admit`.
+            let admitted = match crate::ingest::admit(p, received, config.max_future_s, tz) {
+                Ok(a) => a,
+                Err(crate::ingest::AdmitError::Future { ts, .. }) => {
+                    eprintln!(
+                        "warning: skipped worker {} ts {}: more than {} s after now (future_timestamp)",
+                        worker.as_str(),
+                        crate::model::format_timestamp(ts),
+                        config.max_future_s
+                    );
+                    counts.rejected += 1;
+                    continue;
+                }
+                Err(crate::ingest::AdmitError::OutOfRange(_)) => {
+                    counts.rejected += 1;
+                    continue;
+                }
             };
-            p.received = Some(received);
             batch.push(NewPing {
-                ping: p,
-                day,
+                ping: admitted.ping,
+                day: admitted.day,
                 source: Source::Import,
                 device: None,
             });

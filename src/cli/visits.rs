@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
 use super::round;
-use crate::assess::period as assess_period;
+use crate::assess::period::{self as assess_period, Extent};
 use crate::assess::{Assessor, Params, WorkerDay};
 use crate::config::Config;
 use crate::model::{format_timestamp, Crs, Month, Period};
@@ -112,25 +112,9 @@ pub fn run(args: &VisitsArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if s.workers.is_empty() && asked.is_none() {
         anyhow::bail!("no pings found in {}", super::file_list(&args.pings));
     }
-    // The period: --month, --from/--to, else the local days the input spans.
-    let span = assess_period::day_span(&s.days);
-    let period = match (asked, span) {
-        (Some(p), Some(span)) => Some(Period {
-            first: if p.first == NaiveDate::MIN {
-                span.first
-            } else {
-                p.first
-            },
-            last: if p.last == NaiveDate::MAX {
-                span.last
-            } else {
-                p.last
-            },
-        }),
-        (Some(p), None) if p.first != NaiveDate::MIN && p.last != NaiveDate::MAX => Some(p),
-        (None, span) => span,
-        _ => None,
-    };
+    // --month, --from/--to (an end left open is closed by the days read), else the local
+    // days the input spans.
+    let period = assess_period::resolve_period(asked, || anyhow::Ok(Extent::Days(&s.days)))?;
     let doc = report(&assessor, &s.days, period);
     let mut out = super::output(args.out.as_deref())?;
     match args.format {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::model::{Crs, Ping};
 
+pub mod admit;
 pub mod csv;
 mod error;
 pub mod gpx;
@@ -17,6 +18,7 @@ pub mod row;
 pub mod table;
 pub mod wire;
 
+pub use admit::{admit, AdmitError, Admitted};
 pub use error::{IngestError, RecordError};
 pub use row::{RecordFault, TsUnit};
 pub use table::{read_table, PingTable, ReadOptions};

@@ -11,11 +11,12 @@ impl Ctx<'_> {
     pub(super) fn checkpoints(&self) -> Vec<Feat> {
         let merged = period::merged_visits(self.a, &self.period_days);
         let today = crate::track::local_day(self.extras.now_ms, self.tz());
-        let period = self
-            .filter
-            .period
-            .or_else(|| period::day_span(&self.period_days))
-            .unwrap_or(Period::day(today));
+        // The filter's period, else the days given span, as every door resolves it; with no
+        // day at all, today.
+        let Ok(period) = period::resolve_period(self.filter.period, || {
+            Ok::<_, std::convert::Infallible>(period::Extent::Days(&self.period_days))
+        });
+        let period = period.unwrap_or(Period::day(today));
         let figures = period::checkpoint_figures(self.a, &merged, period);
         let grids = self.worker_grids();
         figures

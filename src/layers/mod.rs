@@ -71,6 +71,12 @@ pub use tracks::track_geojson;
 pub const DEFAULT_CELL_M: f64 = 50.0;
 /// The smallest heat cell accepted, metres (smaller cells only multiply features).
 pub const MIN_CELL_M: f64 = 5.0;
+/// The largest track simplification tolerance and heat cell accepted, metres (about a
+/// district: beyond it a layer says nothing more).
+pub const MAX_METRES: f64 = 10_000.0;
+/// The deepest web-map zoom a tolerance is derived from (the tiles' deepest zoom, the
+/// service's public contract).
+pub const MAX_ZOOM: f64 = 24.0;
 /// Ground metres per pixel of a 256-pixel web-mercator tile at zoom 0 on the equator.
 pub const METRES_PER_PIXEL_Z0: f64 = 156_543.03;
 
@@ -159,6 +165,68 @@ pub struct Filter {
     pub cell_m: Option<f64>,
 }
 
+/// A number of a [`Filter`] that must lie in a range: the one check both doors' values go
+/// through (the service's `400 bad_parameter`, the command line's error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tuning {
+    /// [`Filter::simplify_m`]: 0 to [`MAX_METRES`] metres.
+    SimplifyM,
+    /// [`Filter::zoom`]: 0 to [`MAX_ZOOM`].
+    Zoom,
+    /// [`Filter::cell_m`]: [`MIN_CELL_M`] to [`MAX_METRES`] metres.
+    CellM,
+}
+
+impl Tuning {
+    /// Every number checked, in the order they are checked.
+    pub const ALL: [Tuning; 3] = [Tuning::SimplifyM, Tuning::Zoom, Tuning::CellM];
+
+    /// The name of the query parameter (the flag is the same with dashes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Tuning::SimplifyM => "simplify_m",
+            Tuning::Zoom => "zoom",
+            Tuning::CellM => "cell_m",
+        }
+    }
+
+    /// The values accepted, bounds included.
+    pub fn range(self) -> std::ops::RangeInclusive<f64> {
+        match self {
+            Tuning::SimplifyM => 0.0..=MAX_METRES,
+            Tuning::Zoom => 0.0..=MAX_ZOOM,
+            Tuning::CellM => MIN_CELL_M..=MAX_METRES,
+        }
+    }
+
+    /// The number of this kind a filter holds, if any.
+    pub fn of(self, filter: &Filter) -> Option<f64> {
+        match self {
+            Tuning::SimplifyM => filter.simplify_m,
+            Tuning::Zoom => filter.zoom,
+            Tuning::CellM => filter.cell_m,
+        }
+    }
+
+    /// Checks a value against [`Tuning::range`].
+    ///
+    /// # Errors
+    /// [`LayerError::OutOfRange`] outside the range, NaN included.
+    pub fn check(self, value: f64) -> Result<f64, LayerError> {
+        let range = self.range();
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(LayerError::OutOfRange {
+                name: self.name(),
+                value,
+                min: *range.start(),
+                max: *range.end(),
+            })
+        }
+    }
+}
+
 /// What a caller may see: grids by code and workers by id.
 pub trait Scope {
     /// Whether the grid with this code may be shown.
@@ -210,15 +278,19 @@ pub enum LayerError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The simplification tolerance is negative or not finite.
-    #[error("bad simplify_m {0}: expected a finite number of metres ≥ 0")]
-    BadSimplify(f64),
-    /// The zoom level is outside 0–30.
-    #[error("bad zoom {0}: expected 0 to 30")]
-    BadZoom(f64),
-    /// The heat cell is smaller than [`MIN_CELL_M`] or not finite.
-    #[error("bad cell_m {0}: expected a finite number of metres ≥ {MIN_CELL_M}")]
-    BadCell(f64),
+    /// A number of the filter outside its [`Tuning::range`] (`simplify_m`, `zoom`,
+    /// `cell_m`).
+    #[error("{name}={value}: expected {min}..={max}")]
+    OutOfRange {
+        /// The parameter ([`Tuning::name`]).
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// The smallest allowed.
+        min: f64,
+        /// The largest allowed.
+        max: f64,
+    },
 }
 
 impl LayerError {
@@ -228,9 +300,7 @@ impl LayerError {
             LayerError::UnknownUnit(_) => "unknown_unit",
             LayerError::UnknownWorker(_) => "unknown_worker",
             LayerError::BadBbox { .. } => "bad_bbox",
-            LayerError::BadSimplify(_) => "bad_simplify_m",
-            LayerError::BadZoom(_) => "bad_zoom",
-            LayerError::BadCell(_) => "bad_cell_m",
+            LayerError::OutOfRange { .. } => "bad_parameter",
         }
     }
 }
@@ -287,38 +357,44 @@ fn member(layer: Layer, crs: Crs, period: Option<Period>) -> Value {
     })
 }
 
-/// Checks the parts of a filter that need no registry.
-fn check(filter: &Filter) -> Result<(), LayerError> {
-    if let Some(b) = filter.bbox {
-        let reason = if b.iter().any(|x| !x.is_finite()) {
-            Some("not finite")
-        } else if b[0] > b[2] || b[1] > b[3] {
-            Some("expected w ≤ e and s ≤ n")
-        } else if b[0] < -180.0 || b[2] > 180.0 || b[1] < -90.0 || b[3] > 90.0 {
-            Some("outside lon −180…180, lat −90…90")
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Err(LayerError::BadBbox { bbox: b, reason });
+impl Filter {
+    /// Checks the parts of the filter that need no registry: the bbox ([`check_bbox`]) and the
+    /// numbers ([`Tuning::check`]), in that order.
+    ///
+    /// # Errors
+    /// The first part that fails.
+    pub fn check(&self) -> Result<(), LayerError> {
+        if let Some(b) = self.bbox {
+            check_bbox(b)?;
         }
-    }
-    if let Some(m) = filter.simplify_m {
-        if !m.is_finite() || m < 0.0 {
-            return Err(LayerError::BadSimplify(m));
+        for t in Tuning::ALL {
+            if let Some(x) = t.of(self) {
+                t.check(x)?;
+            }
         }
+        Ok(())
     }
-    if let Some(z) = filter.zoom {
-        if !(0.0..=30.0).contains(&z) {
-            return Err(LayerError::BadZoom(z));
-        }
+}
+
+/// Checks a bbox `[w, s, e, n]`: finite, w ≤ e and s ≤ n, within lon −180…180 and lat −90…90
+/// (a bbox does not cross the antimeridian).
+///
+/// # Errors
+/// [`LayerError::BadBbox`] with the reason.
+pub fn check_bbox(b: [f64; 4]) -> Result<[f64; 4], LayerError> {
+    let reason = if b.iter().any(|x| !x.is_finite()) {
+        Some("not finite")
+    } else if b[0] > b[2] || b[1] > b[3] {
+        Some("expected w ≤ e and s ≤ n")
+    } else if b[0] < -180.0 || b[2] > 180.0 || b[1] < -90.0 || b[3] > 90.0 {
+        Some("outside lon −180…180, lat −90…90")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(LayerError::BadBbox { bbox: b, reason }),
+        None => Ok(b),
     }
-    if let Some(c) = filter.cell_m {
-        if !c.is_finite() || c < MIN_CELL_M {
-            return Err(LayerError::BadCell(c));
-        }
-    }
-    Ok(())
 }
 
 /// An instant as RFC 3339 with the offset of the time zone.
@@ -369,7 +445,7 @@ impl<'a> Ctx<'a> {
         filter: &'a Filter,
         scope: &'a dyn Scope,
     ) -> Result<Ctx<'a>, LayerError> {
-        check(filter)?;
+        filter.check()?;
         let reg: &Registry = &a.registry;
         let mut grids: Vec<GridId> = match &filter.unit {
             Some(u) => {
@@ -503,7 +579,7 @@ mod tests {
 
     #[test]
     fn bad_filters_have_codes() {
-        let bad = |f: Filter| check(&f).unwrap_err().code();
+        let bad = |f: Filter| f.check().unwrap_err().code();
         assert_eq!(
             bad(Filter {
                 bbox: Some([10.0, 0.0, 5.0, 1.0]),
@@ -516,15 +592,82 @@ mod tests {
                 cell_m: Some(1.0),
                 ..Filter::default()
             }),
-            "bad_cell_m"
+            "bad_parameter"
         );
         assert_eq!(
             bad(Filter {
                 zoom: Some(40.0),
                 ..Filter::default()
             }),
-            "bad_zoom"
+            "bad_parameter"
         );
-        assert!(check(&Filter::default()).is_ok());
+        assert!(Filter::default().check().is_ok());
+    }
+
+    #[test]
+    fn each_number_has_one_range_bounds_included() {
+        // (number, value, accepted): the bounds of the service's public contract (the
+        // OpenAPI document's minimum and maximum): simplify_m 0..=10000, zoom 0..=24,
+        // cell_m 5..=10000.
+        let cases = [
+            (Tuning::SimplifyM, 0.0, true),
+            (Tuning::SimplifyM, 10_000.0, true),
+            (Tuning::SimplifyM, -0.5, false),
+            (Tuning::SimplifyM, 10_000.5, false),
+            (Tuning::Zoom, 0.0, true),
+            (Tuning::Zoom, 24.0, true),
+            (Tuning::Zoom, 24.5, false),
+            (Tuning::Zoom, 30.0, false),
+            (Tuning::Zoom, -1.0, false),
+            (Tuning::Zoom, f64::NAN, false),
+            (Tuning::Zoom, 1e308, false),
+            (Tuning::CellM, 5.0, true),
+            (Tuning::CellM, 50.0, true),
+            (Tuning::CellM, 4.99, false),
+            (Tuning::CellM, 0.0, false),
+            (Tuning::CellM, f64::INFINITY, false),
+        ];
+        for (t, x, ok) in cases {
+            assert_eq!(t.check(x).is_ok(), ok, "{} = {x}", t.name());
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_number_says_its_range() {
+        let e = Tuning::Zoom.check(25.0).unwrap_err();
+        assert_eq!(e.to_string(), "zoom=25: expected 0..=24");
+        assert_eq!(e.code(), "bad_parameter");
+        let e = Tuning::CellM.check(1.0).unwrap_err();
+        assert_eq!(e.to_string(), "cell_m=1: expected 5..=10000");
+        // The filter checks its numbers in the order of `Tuning::ALL`.
+        let f = Filter {
+            simplify_m: Some(-1.0),
+            zoom: Some(99.0),
+            ..Filter::default()
+        };
+        assert_eq!(
+            f.check().unwrap_err().to_string(),
+            "simplify_m=-1: expected 0..=10000"
+        );
+    }
+
+    #[test]
+    fn a_bbox_is_finite_ordered_and_on_the_globe() {
+        assert!(check_bbox([112.9, 28.1, 113.0, 28.3]).is_ok());
+        assert!(check_bbox([-180.0, -90.0, 180.0, 90.0]).is_ok());
+        let reason = |b| match check_bbox(b) {
+            Err(LayerError::BadBbox { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason([f64::NAN, 0.0, 1.0, 1.0]), "not finite");
+        assert_eq!(reason([10.0, 0.0, 5.0, 1.0]), "expected w ≤ e and s ≤ n");
+        assert_eq!(
+            reason([170.0, 0.0, 190.0, 1.0]),
+            "outside lon −180…180, lat −90…90"
+        );
+        assert_eq!(
+            reason([0.0, -91.0, 1.0, 1.0]),
+            "outside lon −180…180, lat −90…90"
+        );
     }
 }

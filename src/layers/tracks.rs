@@ -5,8 +5,7 @@ use serde_json::{json, Value};
 
 use super::geojson::{self, Feat, Geom};
 use super::{
-    check, member, props, round, time, worker_name, Ctx, Filter, Layer, LayerError,
-    METRES_PER_PIXEL_Z0,
+    member, props, round, time, worker_name, Ctx, Filter, Layer, LayerError, METRES_PER_PIXEL_Z0,
 };
 use crate::assess::{Assessor, WorkerDay};
 use crate::model::Period;
@@ -21,7 +20,7 @@ pub fn track_geojson(
     day: &WorkerDay,
     filter: &Filter,
 ) -> Result<Value, LayerError> {
-    check(filter)?;
+    filter.check()?;
     let feats = track_features(assessor, day, filter);
     Ok(geojson::collection(
         feats,

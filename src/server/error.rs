@@ -199,18 +199,6 @@ pub enum ApiError {
         tile_crs = super::openapi::TILE_CRS.join(" or ")
     )]
     NotTileCrs(String),
-    /// A number out of its range (`simplify_m`, `zoom`, `cell_m`).
-    #[error("{name}={value}: expected {min}..={max}")]
-    OutOfRange {
-        /// The parameter.
-        name: &'static str,
-        /// Its value.
-        value: f64,
-        /// The smallest allowed.
-        min: f64,
-        /// The largest allowed.
-        max: f64,
-    },
     /// A tile that cannot be named or cut.
     #[error(transparent)]
     Tile(TileError),
@@ -391,7 +379,6 @@ impl ApiError {
             | E::BboxOutOfRange(_)
             | E::BadCrs(_)
             | E::NotTileCrs(_)
-            | E::OutOfRange { .. }
             | E::Tile(_)
             | E::Layer(_)
             | E::Assess(_)
@@ -450,7 +437,6 @@ impl ApiError {
             E::PeriodAmbiguous | E::PeriodHalf | E::BadPeriod(_) => "bad_period",
             E::BboxNotNumbers(_) | E::BboxOutOfRange(_) => "bad_bbox",
             E::BadCrs(_) | E::NotTileCrs(_) => "bad_crs",
-            E::OutOfRange { .. } => "bad_parameter",
             E::Tile(e) => e.code(),
             E::Layer(e) => e.code(),
             E::Assess(e) => e.code(),
@@ -592,12 +578,6 @@ impl ApiError {
             E::BboxOutOfRange(s()),
             E::BadCrs(s()),
             E::NotTileCrs(s()),
-            E::OutOfRange {
-                name: "zoom",
-                value: 0.0,
-                min: 0.0,
-                max: 0.0,
-            },
             E::Tile(TileError::NotANumber {
                 field: "z",
                 value: s(),
@@ -616,9 +596,12 @@ impl ApiError {
                 bbox: [0.0; 4],
                 reason: "",
             }),
-            E::Layer(LayerError::BadSimplify(0.0)),
-            E::Layer(LayerError::BadZoom(0.0)),
-            E::Layer(LayerError::BadCell(0.0)),
+            E::Layer(LayerError::OutOfRange {
+                name: "zoom",
+                value: 0.0,
+                min: 0.0,
+                max: 0.0,
+            }),
             E::Assess(AssessError::UnknownUnit { code: s() }),
             E::Assess(AssessError::BadSummary { reason: s() }),
             E::Assess(AssessError::UnknownCode {
@@ -724,6 +707,21 @@ impl ApiError {
             .into_iter()
             .find(|(c, _)| *c == code)
             .map(|(_, s)| s)
+    }
+}
+
+/// A ping the engine does not admit, in this door's words (the codes are the engine's).
+impl From<crate::ingest::AdmitError> for ApiError {
+    fn from(e: crate::ingest::AdmitError) -> ApiError {
+        use crate::ingest::AdmitError as A;
+        match e {
+            A::Future { ts, ahead_s, max_s } => ApiError::FutureTimestamp {
+                ts: crate::model::format_timestamp(ts),
+                ahead_s,
+                max_s,
+            },
+            A::OutOfRange(ts) => ApiError::TimestampOutOfRange(ts),
+        }
     }
 }
 
@@ -862,33 +860,58 @@ mod tests {
                 E::BboxOutOfRange(_) => 31,
                 E::BadCrs(_) => 32,
                 E::NotTileCrs(_) => 33,
-                E::OutOfRange { .. } => 34,
-                E::Tile(_) => 35,
-                E::Layer(_) => 36,
-                E::Assess(_) => 37,
-                E::BodyTooLarge { .. } => 38,
-                E::UnsupportedEncoding(_) => 39,
-                E::BrokenBody(_) => 40,
-                E::BodyTimeout { .. } => 41,
-                E::BadGzip(_) => 42,
-                E::UnsupportedMediaType(_) => 43,
-                E::NotUtf8(_) => 44,
-                E::Wire(_) => 45,
-                E::TooManyRecords { .. } => 46,
-                E::UnknownDevice(_) => 47,
-                E::FutureTimestamp { .. } => 48,
-                E::TimestampOutOfRange(_) => 49,
-                E::InvalidRegistry { .. } => 50,
-                E::Store(_) => 51,
-                E::NotReady { .. } => 52,
-                E::DeadlineExceeded { .. } => 53,
-                E::Internal(_) => 54,
-                E::Framework { .. } => 55,
+                E::Tile(_) => 34,
+                E::Layer(_) => 35,
+                E::Assess(_) => 36,
+                E::BodyTooLarge { .. } => 37,
+                E::UnsupportedEncoding(_) => 38,
+                E::BrokenBody(_) => 39,
+                E::BodyTimeout { .. } => 40,
+                E::BadGzip(_) => 41,
+                E::UnsupportedMediaType(_) => 42,
+                E::NotUtf8(_) => 43,
+                E::Wire(_) => 44,
+                E::TooManyRecords { .. } => 45,
+                E::UnknownDevice(_) => 46,
+                E::FutureTimestamp { .. } => 47,
+                E::TimestampOutOfRange(_) => 48,
+                E::InvalidRegistry { .. } => 49,
+                E::Store(_) => 50,
+                E::NotReady { .. } => 51,
+                E::DeadlineExceeded { .. } => 52,
+                E::Internal(_) => 53,
+                E::Framework { .. } => 54,
             }
         };
         let seen: std::collections::BTreeSet<usize> =
             ApiError::examples().iter().map(kind).collect();
-        assert_eq!(seen, (0..=55).collect());
+        assert_eq!(seen, (0..=54).collect());
+    }
+
+    #[test]
+    fn a_ping_not_admitted_keeps_the_engines_code_in_this_doors_words() {
+        use crate::ingest::AdmitError;
+        let future = AdmitError::Future {
+            ts: 1_791_417_600_000,
+            ahead_s: 600.0,
+            max_s: 300.0,
+        };
+        let e = ApiError::from(future.clone());
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::BAD_REQUEST, future.code())
+        );
+        assert_eq!(
+            e.to_string(),
+            "ts 2026-10-08T00:00:00Z is 600 s after the server received it (at most 300 s): \
+             check the phone's clock"
+        );
+        let far = AdmitError::OutOfRange(i64::MIN);
+        let e = ApiError::from(far.clone());
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::BAD_REQUEST, far.code())
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::auth::{authenticate, Role, Session};
 use super::error::ApiError;
 use super::AppState;
+use crate::ingest;
 use crate::ingest::wire::{self, Fix};
 use crate::model::{UnixMs, WorkerId};
 use crate::store::{Insert, NewPing, Source};
@@ -157,8 +158,9 @@ struct Arrival {
     device: Option<String>,
 }
 
-/// Turns a decoded fix into a ping for the store: the worker, the receipt time, the checks
-/// that need the server (future timestamps, the caller's right to post for the worker).
+/// Turns a decoded fix into a ping for the store: the caller's right to post for the worker
+/// (authorization, this door's concern), then the engine's admission ([`ingest::admit()`]:
+/// future timestamps, the receipt time, the local day).
 ///
 /// # Errors
 /// `forbidden` (a viewer), `worker_not_allowed`, `future_timestamp`,
@@ -190,23 +192,12 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
         }
         _ => {}
     }
-    let ping = fix.into_ping(WorkerId::new(&worker), received);
-    let ts = ping.ts;
-    let future_ms = (state.config.max_future_s * 1000.0) as UnixMs;
-    if ts > received + future_ms {
-        return Err(ApiError::FutureTimestamp {
-            ts: crate::model::format_timestamp(ts),
-            ahead_s: (ts - received) as f64 / 1000.0,
-            max_s: state.config.max_future_s,
-        });
-    }
     let tz = engine.assessor.tz;
-    let day = chrono::DateTime::from_timestamp_millis(ts)
-        .map(|t| t.with_timezone(&tz).date_naive())
-        .ok_or(ApiError::TimestampOutOfRange(ts))?;
+    let ping = fix.into_ping(WorkerId::new(&worker), received);
+    let admitted = ingest::admit(ping, received, state.config.max_future_s, tz)?;
     Ok(NewPing {
-        ping,
-        day,
+        ping: admitted.ping,
+        day: admitted.day,
         source,
         device,
     })

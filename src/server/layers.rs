@@ -23,6 +23,7 @@ use super::error::ApiError;
 use super::etag;
 use super::read::blocking;
 use super::{AppState, Engine};
+use crate::assess::period::{resolve_period, Extent};
 use crate::assess::WorkerDay;
 use crate::layers::{self, Filter, Layer};
 use crate::model::{Crs, Month, Period};
@@ -253,9 +254,14 @@ fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
     })
 }
 
-/// The period of a query: `day`, `month`, `from`&`to`, else the newest month with figures
-/// (else the current month).
-fn period_of(state: &AppState, engine: &Engine, q: &LayerQuery) -> Result<Period, ApiError> {
+/// The period of a query: `day`, `month` or `from`&`to` as parsed here, else the default
+/// [`resolve_period`] takes from the store (the newest month with figures, else the current
+/// month); `None` never (the store's extent always has a month).
+fn period_of(
+    state: &AppState,
+    engine: &Engine,
+    q: &LayerQuery,
+) -> Result<Option<Period>, ApiError> {
     let given = [
         q.day.is_some(),
         q.month.is_some(),
@@ -264,34 +270,32 @@ fn period_of(state: &AppState, engine: &Engine, q: &LayerQuery) -> Result<Period
     if given.iter().filter(|x| **x).count() > 1 {
         return Err(ApiError::PeriodAmbiguous);
     }
-    if let Some(d) = &q.day {
-        let d = parse_day("day", d)?;
-        return Ok(Period { first: d, last: d });
-    }
-    if let Some(m) = &q.month {
+    let asked = if let Some(d) = &q.day {
+        Some(Period::day(parse_day("day", d)?))
+    } else if let Some(m) = &q.month {
         let m: Month = m.parse().map_err(|reason| ApiError::BadQueryMonth {
             text: m.clone(),
             reason,
         })?;
-        return Ok(m.period());
-    }
-    match (&q.from, &q.to) {
-        (Some(f), Some(t)) => {
-            let (f, t) = (parse_day("from", f)?, parse_day("to", t)?);
-            return Period::new(f, t).map_err(ApiError::BadPeriod);
-        }
-        (Some(_), None) | (None, Some(_)) => return Err(ApiError::PeriodHalf),
-        (None, None) => {}
-    }
-    let newest = state.store.summary_months()?.into_iter().last();
-    let month = match newest {
-        Some(m) => m,
-        None => {
-            let tz = engine.assessor.tz;
-            Month::of(chrono::Utc::now().with_timezone(&tz).date_naive())
+        Some(m.period())
+    } else {
+        match (&q.from, &q.to) {
+            (Some(f), Some(t)) => {
+                let (f, t) = (parse_day("from", f)?, parse_day("to", t)?);
+                Some(Period::new(f, t).map_err(ApiError::BadPeriod)?)
+            }
+            (Some(_), None) | (None, Some(_)) => return Err(ApiError::PeriodHalf),
+            (None, None) => None,
         }
     };
-    Ok(month.period())
+    resolve_period(asked, || {
+        Ok(Extent::Months {
+            newest: state.store.summary_months()?.into_iter().last(),
+            today: chrono::Utc::now()
+                .with_timezone(&engine.assessor.tz)
+                .date_naive(),
+        })
+    })
 }
 
 /// The filter of a query, checked against the registry and the caller's scope.
@@ -311,19 +315,12 @@ fn filter_of(
                 .map(|x| x.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
                 .map_err(|_| ApiError::BboxNotNumbers(text.clone()))?;
-            match v[..] {
-                [w, s, e, n]
-                    if w <= e
-                        && s <= n
-                        && (-180.0..=180.0).contains(&w)
-                        && (-180.0..=180.0).contains(&e)
-                        && (-90.0..=90.0).contains(&s)
-                        && (-90.0..=90.0).contains(&n) =>
-                {
-                    Some([w, s, e, n])
-                }
-                _ => return Err(ApiError::BboxOutOfRange(text.clone())),
-            }
+            // The engine's rule ([`layers::check_bbox`]), in this door's words.
+            let b = <[f64; 4]>::try_from(v)
+                .ok()
+                .and_then(|b| layers::check_bbox(b).ok())
+                .ok_or_else(|| ApiError::BboxOutOfRange(text.clone()))?;
+            Some(b)
         }
     };
     let crs = match &q.crs {
@@ -343,32 +340,21 @@ fn filter_of(
             return Err(super::read::outside(caller, &format!("worker {w}")));
         }
     }
-    for (name, x, range) in [
-        ("simplify_m", q.simplify_m, 0.0..=10_000.0),
-        ("zoom", q.zoom, 0.0..=24.0),
-        ("cell_m", q.cell_m, 5.0..=10_000.0),
-    ] {
-        if let Some(x) = x {
-            if !range.contains(&x) {
-                return Err(ApiError::OutOfRange {
-                    name,
-                    value: x,
-                    min: *range.start(),
-                    max: *range.end(),
-                });
-            }
-        }
-    }
-    Ok(Filter {
+    let mut filter = Filter {
         bbox,
-        period: Some(period_of(state, engine, q)?),
+        period: None,
         unit: q.unit.clone(),
         worker: q.worker.clone(),
         crs,
         simplify_m: q.simplify_m,
         zoom: q.zoom,
         cell_m: q.cell_m,
-    })
+    };
+    // The numbers' ranges are the engine's (`400 bad_parameter`), checked before the period
+    // is read from the store.
+    filter.check()?;
+    filter.period = period_of(state, engine, q)?;
+    Ok(filter)
 }
 
 /// The token's scope as the layers module asks for it.

@@ -395,6 +395,15 @@ async fn allowed_values_are_in_the_schemas_not_only_in_descriptions() {
     assert!(param(layer, "month")["pattern"].is_string());
     assert_eq!(param(layer, "day")["format"], "date");
     assert_eq!(param(layer, "cell_m")["minimum"], 5.0);
+    // The documented ranges are the ones the engine checks (`layers::Tuning`), for layers and
+    // tiles alike.
+    for o in [layer, tiles] {
+        for t in gridbeat::layers::Tuning::ALL {
+            let p = param(o, t.name());
+            assert_eq!(p["minimum"], *t.range().start(), "{}: {p}", t.name());
+            assert_eq!(p["maximum"], *t.range().end(), "{}: {p}", t.name());
+        }
+    }
     let report = op(&doc, "get", "/api/v1/reports/{month}");
     assert_eq!(
         enum_of(param(report, "format")),

@@ -101,8 +101,9 @@ impl Fix {
         }
     }
 
-    /// The admitted ping: the fix of `worker` (the id, or the worker its device is mapped to),
-    /// received at `received` (UTC ms), which is also its time when the fix carried none.
+    /// The ping of the fix for `worker` (the device's worker, or the fix's own id), received
+    /// at `received` (UTC ms): a fix without a timestamp takes the receipt time (DESIGN.md
+    /// §5.4). Its `received` is left for [`super::admit()`] to set.
     pub fn into_ping(self, worker: WorkerId, received: UnixMs) -> Ping {
         Ping {
             worker,
@@ -116,7 +117,7 @@ impl Fix {
             batt_pct: self.batt_pct,
             mock: self.mock,
             checkin: self.checkin.map(Into::into),
-            received: Some(received),
+            received: None,
         }
     }
 }
