@@ -313,6 +313,36 @@ pub fn score_month(period: Period) -> Option<crate::model::Month> {
     (crate::model::Month::of(period.last) == month).then_some(month)
 }
 
+/// The extent of the grids a scope may see, `[w, s, e, n]` in WGS84 degrees: what TileJSON's
+/// `bounds` and the style's initial view name. With no grid in scope, the whole Web Mercator
+/// world (±85.0511°), so a client's map still opens somewhere valid.
+pub fn bounds(registry: &Registry, scope: &dyn Scope) -> [f64; 4] {
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for g in registry
+        .grids
+        .iter()
+        .filter(|g| scope.grid(g.code.as_str()))
+    {
+        let (min, max) = (g.bbox.min(), g.bbox.max());
+        b = [
+            b[0].min(min.x),
+            b[1].min(min.y),
+            b[2].max(max.x),
+            b[3].max(max.y),
+        ];
+    }
+    if b[0].is_finite() {
+        b
+    } else {
+        [-180.0, -85.0511, 180.0, 85.0511]
+    }
+}
+
 /// Builds one layer as a GeoJSON FeatureCollection.
 ///
 /// `days` may hold days outside the filter: the period, unit, worker, scope and bbox are
@@ -568,6 +598,47 @@ impl<'a> Ctx<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scope of these grid codes.
+    struct Only(&'static [&'static str]);
+
+    impl Scope for Only {
+        fn grid(&self, code: &str) -> bool {
+            self.0.contains(&code)
+        }
+        fn worker(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn bounds_are_the_extent_of_the_grids_in_scope() {
+        use crate::model::UnitCode;
+        use crate::registry::Grid;
+        let mut r = Registry::default();
+        // Two grids' boxes, worked out by hand: a (112.90, 28.10)-(112.95, 28.20) and
+        // b (112.97, 28.05)-(113.00, 28.12).
+        for (i, (code, min, max)) in [
+            ("a", (112.90, 28.10), (112.95, 28.20)),
+            ("b", (112.97, 28.05), (113.00, 28.12)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            r.grids.push(Grid {
+                code: UnitCode(code.into()),
+                name: code.to_string(),
+                unit: i,
+                polygon: geo::MultiPolygon(Vec::new()),
+                area_m2: 0.0,
+                bbox: geo::Rect::new(min, max),
+            });
+        }
+        assert_eq!(bounds(&r, &Everything), [112.90, 28.05, 113.00, 28.20]);
+        assert_eq!(bounds(&r, &Only(&["b"])), [112.97, 28.05, 113.00, 28.12]);
+        // Nothing in scope: the whole Web Mercator world, not an inverted box.
+        assert_eq!(bounds(&r, &Only(&[])), [-180.0, -85.0511, 180.0, 85.0511]);
+    }
 
     #[test]
     fn layer_names_round_trip() {

@@ -721,33 +721,6 @@ fn base_url(state: &AppState) -> String {
         .to_string()
 }
 
-/// The bounds of the grids a caller may see (the whole registry's when none).
-fn bounds(engine: &Engine, scope: &Scope) -> [f64; 4] {
-    let mut b = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    for g in &engine.assessor.registry.grids {
-        if !scope.has_unit(g.code.as_str()) {
-            continue;
-        }
-        let (min, max) = (g.bbox.min(), g.bbox.max());
-        b = [
-            b[0].min(min.x),
-            b[1].min(min.y),
-            b[2].max(max.x),
-            b[3].max(max.y),
-        ];
-    }
-    if b[0].is_finite() {
-        b
-    } else {
-        [-180.0, -85.0511, 180.0, 85.0511]
-    }
-}
-
 /// Checks a tile query whole — its `crs`, `bbox`, period, unit, worker and ranges, as a tile
 /// would — before TileJSON or the style copy it into every tile URL they name.
 ///
@@ -791,7 +764,13 @@ pub async fn tilejson(
         base_url(&state),
         layer.name()
     );
-    let doc = tiles::tilejson(layer.name(), &url, bounds(&session.engine, &scope), 0, 22);
+    let doc = tiles::tilejson(
+        layer.name(),
+        &url,
+        layers::bounds(&session.engine.assessor.registry, &ScopeView(&scope)),
+        0,
+        22,
+    );
     Ok(axum::Json(doc).into_response())
 }
 
@@ -808,7 +787,7 @@ pub async fn style(
     let doc = tiles::style(
         &base_url(&state),
         &q.canonical(),
-        bounds(&session.engine, &scope),
+        layers::bounds(&session.engine.assessor.registry, &ScopeView(&scope)),
     );
     Ok(axum::Json(doc).into_response())
 }
@@ -842,7 +821,7 @@ pub async fn config(
     if let Some(session) = session {
         let scope = session.reader()?;
         let caller = session.caller;
-        let b = bounds(&engine, &scope);
+        let b = layers::bounds(&engine.assessor.registry, &ScopeView(&scope));
         let st = Arc::clone(&state);
         // A scoped token sees the months its own workers have figures in, not the store's.
         let mine: Option<Vec<String>> = (!scope.is_everything()).then(|| {
