@@ -1,13 +1,15 @@
 //! gridbeat: patrol tracks and grid coverage for grid-based community governance (网格化管理).
 //!
-//! One engine, two doors (see `ARCHITECTURE.md`): the pure engine modules compute every
-//! figure; the command line (and, later, the HTTP service) only read input and write output.
+//! One engine, two doors (see `ARCHITECTURE.md`, which also says where each kind of change
+//! goes). The engine computes every figure and decides every rule; the doors — the command
+//! line ([`cli`]) and the HTTP service ([`server`]) — parse, call the engine, and format. A
+//! door function that computes a figure or decides a rule is a defect.
 //!
 //! **Vocabulary and parameters**
-//! - [`model`]: pings, workers, unit codes, levels, CRS, timestamps.
+//! - [`model`]: pings, workers, unit codes, levels, CRS, months and periods, timestamps.
 //! - [`config`]: the TOML config with every parameter of DESIGN.md §4.
 //!
-//! **Engine** (no I/O, no async)
+//! **Engine** (no async; file reading only where named)
 //! - [`crs`]: WGS84 ⇄ GCJ-02 ⇄ BD-09.
 //! - [`geodesy`]: fast ellipsoidal distances and local metric frames.
 //! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
@@ -16,24 +18,29 @@
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator;
 //!   what replacing a registry file makes stale.
 //! - [`coverage`]: covered samples per grid, unions over days and workers, uncovered parts.
-//! - [`assess`]: worker-day summaries, and the incremental planner that keeps them current in
-//!   a [`store::Store`]; with the `assess` feature, the monthly assessment (polars): scores,
-//!   ranks, roll-ups.
-//!
-//! **Maps**
+//! - [`assess`]: worker-day summaries (the one source of every figure); the batch door's
+//!   summaries of files; the incremental planner that keeps them current in a
+//!   [`store::Store`]; figures over periods, the default period, unit roll-ups; with the
+//!   `assess` feature, the monthly assessment (polars): scores, ranks.
+//! - [`layers`]: map layers as GeoJSON (grids, units, tracks, coverage, stays, visits,
+//!   checkpoints, positions, heat) from worker-day summaries, filtered and scoped; the one
+//!   check of a layer query's numbers.
 //! - [`tiles`]: Mapbox Vector Tiles cut from a layer's GeoJSON, TileJSON, the MapLibre style.
+//! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 //!
-//! **Input**
-//! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors.
+//! **Input and storage**
+//! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors;
+//!   admission of a ping into the store (future timestamps, local day).
+//! - [`store`]: the `Store` trait (its contract is `tests/it/store_contract.rs`) and the
+//!   SQLite store.
 //!
 //! **Data**
 //! - [`sim`]: the synthetic city and its month of patrols.
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
-//! - [`layers`]: map layers as GeoJSON (grids, units, tracks, coverage, stays, visits,
-//!   checkpoints, positions, heat) from worker-day summaries, filtered and scoped.
-//! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
+//! - [`server`] (feature `assess`): the HTTP service: ingest protocols, reports, layers,
+//!   tiles, the map page, tokens and scopes, the recompute task.
 
 pub mod anomaly;
 pub mod assess;
