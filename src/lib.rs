@@ -1,7 +1,7 @@
 //! gridbeat: patrol tracks and grid coverage for grid-based community governance (网格化管理).
 //!
 //! One engine, two doors (see `ARCHITECTURE.md`): the pure engine modules compute every
-//! figure; the command line (and, later, the HTTP service) only read input and write output.
+//! figure; the command line and the HTTP service only read input and write output.
 //!
 //! **Vocabulary and parameters**
 //! - [`model`]: pings, workers, unit codes, levels, CRS, timestamps.
@@ -32,6 +32,14 @@
 //! - [`layers`]: map layers as GeoJSON (grids, units, tracks, coverage, stays, visits,
 //!   checkpoints, positions, heat) from worker-day summaries, filtered and scoped.
 //! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
+//!
+//! **Service** (feature `service`)
+//! - `server`: the HTTP door (axum): ingest from phones, reads, reports, map layers and tiles.
+//! - `store`: the `Store` trait and its SQLite implementation: pings, summaries, the dirty queue.
+//!
+//! **Features**: `assess` (polars: the monthly assessment and `gridbeat report`) and `service`
+//! (the HTTP door and the store; implies `assess`) are both default. Without them the engine,
+//! the layers and tiles and the other batch commands build alone.
 
 pub mod anomaly;
 pub mod assess;
@@ -47,9 +55,10 @@ pub mod layers;
 pub mod model;
 pub mod registry;
 pub mod report;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 pub mod server;
 pub mod sim;
+#[cfg(feature = "service")]
 pub mod store;
 pub mod tiles;
 pub mod track;
