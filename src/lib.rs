@@ -31,16 +31,20 @@
 //! **Input and storage**
 //! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors;
 //!   admission of a ping into the store (future timestamps, local day).
-//! - [`store`]: the `Store` trait (its contract is `tests/it/store_contract.rs`) and the
-//!   SQLite store.
+//! - [`store`] (feature `service`): the `Store` trait (its contract is
+//!   `tests/it/store_contract.rs`) and the SQLite store.
 //!
 //! **Data**
 //! - [`sim`]: the synthetic city and its month of patrols.
 //!
 //! **Doors**
 //! - [`cli`]: the `gridbeat` subcommands.
-//! - [`server`] (feature `assess`): the HTTP service: ingest protocols, reports, layers,
+//! - [`server`] (feature `service`): the HTTP service: ingest protocols, reports, layers,
 //!   tiles, the map page, tokens and scopes, the recompute task.
+//!
+//! **Features**: `assess` (polars: the monthly assessment and `gridbeat report`) and `service`
+//! (the HTTP door and the store; implies `assess`) are both default. Without them the engine,
+//! the layers and tiles and the other batch commands build alone.
 
 pub mod anomaly;
 pub mod assess;
@@ -56,9 +60,10 @@ pub mod layers;
 pub mod model;
 pub mod registry;
 pub mod report;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 pub mod server;
 pub mod sim;
+#[cfg(feature = "service")]
 pub mod store;
 pub mod tiles;
 pub mod track;

@@ -12,7 +12,7 @@
 //! - [`day`]: one worker's pings → worker-days; the day rule.
 //! - [`batch`]: ping files → every worker's days, as the batch door summarises them.
 //! - [`window`]: the bounded window of pings a single worker-day is computed from.
-//! - [`incremental`]: the planner over a [`crate::store::Store`]: which dirty days a round
+//! - [`incremental`] (feature `service`): the planner over a [`crate::store::Store`]: which dirty days a round
 //!   takes, the pings, carry and fingerprints each is recomputed from, which summaries are put
 //!   or dropped, and which later days a change makes dirty again.
 //! - [`period`]: figures over a period from worker-days (per worker, per grid, per checkpoint).
@@ -36,6 +36,7 @@ use crate::visits::{CheckpointIndex, VisitParams};
 pub mod batch;
 pub mod day;
 pub mod error;
+#[cfg(feature = "service")]
 pub mod incremental;
 pub mod period;
 pub mod stored;

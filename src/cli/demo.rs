@@ -172,11 +172,11 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    #[cfg(feature = "assess")]
+    #[cfg(feature = "service")]
     return serve_sample(args, config, &days);
-    #[cfg(not(feature = "assess"))]
+    #[cfg(not(feature = "service"))]
     {
-        eprintln!("this build has no service (it was built without the `assess` feature)");
+        eprintln!("this build has no service (it was built without the `service` feature)");
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -184,7 +184,7 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
 /// Starts the service on the sample city: on first start the registry is loaded and the
 /// sample pings are posted through the HTTP ingest path; then it prints the URL, a viewer
 /// token for one community and three `curl` commands, and serves until stopped.
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow::Result<ExitCode> {
     use crate::server::auth::{new_token, token_hash};
     use crate::store::RegistryFile;

@@ -16,11 +16,11 @@ pub mod coverage;
 pub mod demo;
 pub mod layers;
 pub mod locate;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 pub mod replay;
 #[cfg(feature = "assess")]
 pub mod report;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 pub mod serve;
 pub mod simulate;
 pub mod tracks;
@@ -76,19 +76,19 @@ pub enum Command {
     #[cfg(feature = "assess")]
     Report(report::ReportArgs),
     /// Run the service: ingest from phones, summaries kept current, reports over HTTP.
-    #[cfg(feature = "assess")]
+    #[cfg(feature = "service")]
     Serve(serve::ServeArgs),
     /// Import ping files (CSV, Parquet, GPX) into a data directory.
-    #[cfg(feature = "assess")]
+    #[cfg(feature = "service")]
     Import(serve::ImportArgs),
     /// Load registry files into a data directory.
-    #[cfg(feature = "assess")]
+    #[cfg(feature = "service")]
     Registry(serve::RegistryArgs),
     /// Make bearer tokens for the service.
-    #[cfg(feature = "assess")]
+    #[cfg(feature = "service")]
     Token(serve::TokenArgs),
     /// Copy a data directory's database (SQLite online backup), also while a server runs.
-    #[cfg(feature = "assess")]
+    #[cfg(feature = "service")]
     Backup(serve::BackupArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
@@ -128,15 +128,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Locate(args) => locate::run(&args, &config),
         #[cfg(feature = "assess")]
         Command::Report(args) => report::run(&args, &config),
-        #[cfg(feature = "assess")]
+        #[cfg(feature = "service")]
         Command::Serve(args) => serve::run(&args, &config),
-        #[cfg(feature = "assess")]
+        #[cfg(feature = "service")]
         Command::Import(args) => serve::run_import(&args, &config),
-        #[cfg(feature = "assess")]
+        #[cfg(feature = "service")]
         Command::Registry(args) => serve::run_registry(&args, &config),
-        #[cfg(feature = "assess")]
+        #[cfg(feature = "service")]
         Command::Token(args) => serve::run_token(&args, &config),
-        #[cfg(feature = "assess")]
+        #[cfg(feature = "service")]
         Command::Backup(args) => serve::run_backup(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),

@@ -2,8 +2,9 @@
 //! crate and its dependencies (polars, axum, SQLite) are linked once, not once per test file.
 //! Each former test file is a module; the helpers they share are in `util`.
 //!
-//! The modules marked `assess` need the default feature (the monthly assessment, `report`
-//! and the service); `cargo test --no-default-features` runs the others.
+//! The modules marked `assess` need the monthly assessment (`report`), those marked `service`
+//! the HTTP door and the store (both default features); `cargo test --no-default-features`
+//! runs the others.
 //!
 //! Paths: `data/sample/` and `tests/fixtures/` are found from `CARGO_MANIFEST_DIR`, the golden
 //! reference data in `../shared/data` beside the checkout.
@@ -17,41 +18,41 @@ mod cli_config;
 mod cli_coverage;
 mod cli_demo;
 mod cli_locate;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod cli_service;
 mod cli_tracks;
 mod cli_visits;
 mod coverage_golden;
 mod coverage_props;
 mod day_windows;
-#[cfg(feature = "assess")]
 mod hardening;
 mod ingest_parquet;
 mod ingest_table;
 mod layers_geojson;
 mod locate_golden;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod map_page;
 #[cfg(feature = "assess")]
 mod one_engine;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod openapi;
 mod registry_validation;
 #[cfg(feature = "assess")]
 mod report_e2e;
 mod report_xlsx;
 mod sample_city;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod service_crash;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod service_http;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod service_incremental;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod service_layers;
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod service_report;
 mod sim_invariants;
+#[cfg(feature = "service")]
 mod store_contract;
 mod stored_summaries;
 mod tiles_decode;

@@ -1,12 +1,12 @@
 //! Helpers shared by the integration tests, written once: where the test data is, the built
 //! binary, the sample city in memory, a worker's row of an answer, an independent Python
 //! reader. The service's helpers (the sample city in a server in process, the real binary on
-//! a free loopback port, raw HTTP/1.1) need the `assess` feature and are in `service`.
+//! a free loopback port, raw HTTP/1.1) need the `service` feature and are in `service`.
 
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 mod service;
 
-#[cfg(feature = "assess")]
+#[cfg(feature = "service")]
 pub use service::*;
 
 use std::collections::BTreeSet;
