@@ -65,7 +65,7 @@ pub struct Cache {
 /// Most entries a cache holds.
 const CACHE_ENTRIES: usize = 4096;
 
-/// The memory budget of the map door's caches when the config sets none, bytes.
+/// The memory budget of the map door's caches, bytes (a constant: no config key sets it yet).
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 
 impl Cache {
