@@ -18,10 +18,9 @@
 //! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator;
 //!   what replacing a registry file makes stale.
 //! - [`coverage`]: covered samples per grid, unions over days and workers, uncovered parts.
-//! - [`assess`]: worker-day summaries (the one source of every figure); the batch door's
-//!   summaries of files; the incremental planner that keeps them current in a
-//!   [`store::Store`]; figures over periods, the default period, unit roll-ups; with the
-//!   `assess` feature, the monthly assessment (polars): scores, ranks.
+//! - [`assess`]: worker-day summaries (the one source of every figure); figures over
+//!   periods, the default period, unit roll-ups; with the `assess` feature, the monthly
+//!   assessment (polars): scores, ranks. Pure: no I/O.
 //! - [`layers`]: map layers as GeoJSON (grids, units, tracks, coverage, stays, visits,
 //!   checkpoints, positions, heat) from worker-day summaries, filtered and scoped; the one
 //!   check of a layer query's numbers.
@@ -29,6 +28,10 @@
 //! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
 //!
 //! **Input and storage**
+//! - [`batch`]: ping files read and every worker's days summarised with the engine, as the
+//!   batch door gets them (reads files).
+//! - [`incremental`] (feature `service`): the planner that keeps stored summaries current,
+//!   over a [`store::Store`] (which dirty days a round takes, their windows, cascades).
 //! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors;
 //!   admission of a ping into the store (future timestamps, local day).
 //! - [`store`] (feature `service`): the `Store` trait (its contract is
@@ -48,6 +51,7 @@
 
 pub mod anomaly;
 pub mod assess;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod coverage;
@@ -55,6 +59,8 @@ pub mod crs;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod geodesy;
+#[cfg(feature = "service")]
+pub mod incremental;
 pub mod ingest;
 pub mod layers;
 pub mod model;

@@ -10,11 +10,7 @@
 //! summarises whole streams. Both give the same summaries (see [`day`]).
 //!
 //! - [`day`]: one worker's pings → worker-days; the day rule.
-//! - [`batch`]: ping files → every worker's days, as the batch door summarises them.
 //! - [`window`]: the bounded window of pings a single worker-day is computed from.
-//! - [`incremental`] (feature `service`): the planner over a [`crate::store::Store`]: which dirty days a round
-//!   takes, the pings, carry and fingerprints each is recomputed from, which summaries are put
-//!   or dropped, and which later days a change makes dirty again.
 //! - [`period`]: figures over a period from worker-days (per worker, per grid, per checkpoint).
 //! - [`stored`]: the compact stored form, keyed by codes, with the basis it was computed on.
 //! - [`units`]: a unit's figures from its grids and their workers, the one roll-up of the
@@ -33,11 +29,8 @@ use crate::registry::Registry;
 use crate::track::{CleanMode, TrackParams};
 use crate::visits::{CheckpointIndex, VisitParams};
 
-pub mod batch;
 pub mod day;
 pub mod error;
-#[cfg(feature = "service")]
-pub mod incremental;
 pub mod period;
 pub mod stored;
 pub mod units;

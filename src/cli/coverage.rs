@@ -122,8 +122,7 @@ pub fn run(args: &CoverageArgs, config: &Config) -> anyhow::Result<ExitCode> {
         }
         None => {
             let paths: Vec<PathBuf> = args.pings.clone();
-            let s =
-                crate::assess::batch::summarize_files(&assessor, &paths, args.crs, None, period)?;
+            let s = crate::batch::summarize_files(&assessor, &paths, args.crs, None, period)?;
             super::check_rows(&s.errors, s.pings, args.keep_going)?;
             period::coverage_by_worker(&s.days)
         }

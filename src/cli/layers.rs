@@ -188,7 +188,7 @@ pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let paths = super::expand_globs(&args.pings)?;
-    let s = crate::assess::batch::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
+    let s = crate::batch::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
     super::check_rows(&s.errors, s.pings, args.keep_going)?;
     if s.workers.is_empty() {
         bail!("no pings found in {}", super::file_list(&paths));

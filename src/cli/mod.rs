@@ -360,7 +360,7 @@ pub fn expand_globs(patterns: &[String]) -> anyhow::Result<Vec<PathBuf>> {
 
 /// The batch door's operational summary line (standard error): rows read, repeats left out,
 /// unreadable rows. Repeats are no figure (DESIGN.md §4.2 step 1), so only this line shows them.
-pub fn repeats_line(s: &crate::assess::batch::Summaries) -> String {
+pub fn repeats_line(s: &crate::batch::Summaries) -> String {
     format!(
         "read {} pings of {} workers: {} repeated rows left out (identical to an earlier row), {} unreadable rows",
         s.pings,

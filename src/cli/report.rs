@@ -111,7 +111,7 @@ pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let paths = super::expand_globs(&args.pings)?;
-    let s = crate::assess::batch::summarize_files(&assessor, &paths, args.crs, None, Some(period))?;
+    let s = crate::batch::summarize_files(&assessor, &paths, args.crs, None, Some(period))?;
     super::check_rows(&s.errors, s.pings, args.keep_going)?;
 
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -66,7 +66,7 @@ pub fn run(args: &TracksArgs, config: &Config) -> anyhow::Result<ExitCode> {
         config.clone(),
         super::clean_mode(args.no_clean),
     ));
-    let s = crate::assess::batch::summarize_files(
+    let s = crate::batch::summarize_files(
         &assessor,
         &args.pings,
         args.crs,

@@ -107,7 +107,7 @@ pub fn run(args: &VisitsArgs, config: &Config) -> anyhow::Result<ExitCode> {
     );
     let month = args.month.map(|m| m.period());
     let asked = month.or(super::period_of(None, args.from, args.to)?);
-    let s = crate::assess::batch::summarize_files(&assessor, &args.pings, args.crs, None, asked)?;
+    let s = crate::batch::summarize_files(&assessor, &args.pings, args.crs, None, asked)?;
     super::check_rows(&s.errors, s.pings, args.keep_going)?;
     if s.workers.is_empty() && asked.is_none() {
         anyhow::bail!("no pings found in {}", super::file_list(&args.pings));

@@ -1,5 +1,5 @@
 //! The background recompute task: it runs the engine's incremental planner
-//! ([`crate::assess::incremental`]: which days, from which pings, with which carry and
+//! ([`crate::incremental`]: which days, from which pings, with which carry and
 //! fingerprints, what is put, dropped and cascaded) over the service's store, and schedules
 //! it.
 //!
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::AppState;
-use crate::assess::incremental;
+use crate::incremental;
 use crate::model::UnixMs;
 use crate::store::StoreError;
 

@@ -48,7 +48,7 @@ fn city() -> &'static City {
         )
         .unwrap();
         let assessor = assessor_with(registry, Config::default());
-        let s = gridbeat::assess::batch::summarize_files(
+        let s = gridbeat::batch::summarize_files(
             &assessor,
             &[sample("pings.csv")],
             Crs::Wgs84,

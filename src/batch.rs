@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use super::{Assessor, WorkerDay};
+use crate::assess::{Assessor, WorkerDay};
 use crate::ingest::IngestError;
 
 /// Worker-day summaries of ping files, as every subcommand gets them.

@@ -9,7 +9,7 @@
 //! [`Assessor::recompute_worker`], different workers independently.
 //!
 //! **One dirty day D of worker W** is recomputed from
-//! - the pings of D's window ([`super::window`]), read with a margin around D that doubles
+//! - the pings of D's window ([`crate::assess::window`]), read with a margin around D that doubles
 //!   while the window touches an end of what was read and W has pings beyond it
 //!   ([`load_window`]);
 //! - the carry of W's latest stored day before D (the speed gate's state where the window
@@ -28,9 +28,9 @@ use std::ops::Range;
 
 use chrono::NaiveDate;
 
-use super::window::{day_bounds, day_window};
-use super::{Assessor, WorkerDay};
 use crate::anomaly::Fingerprint;
+use crate::assess::window::{day_bounds, day_window};
+use crate::assess::{Assessor, WorkerDay};
 use crate::model::{Month, Ping, UnixMs, WorkerId};
 use crate::store::{DirtyDay, Store, StoreError, SummaryRow};
 use crate::track::Carry;
