@@ -74,6 +74,9 @@ pub struct Config {
     /// The service (`gridbeat serve`): addresses, paths and limits, `[server]` in the file.
     /// Not a parameter of any figure: reports do not record it.
     pub server: ServerConfig,
+    /// Where the service keeps its data (`[store]`): the embedded SQLite store in the data
+    /// directory unless `url` names a PostgreSQL database. Not recorded by reports.
+    pub store: StoreConfig,
     /// Bearer tokens of the service (DESIGN.md §7), `[[tokens]]` in the file; only their
     /// SHA-256 hashes. Not recorded by reports.
     pub tokens: Vec<TokenConfig>,
@@ -158,6 +161,36 @@ impl Default for ServerConfig {
             basemap_type: "raster".into(),
             basemap_crs: "wgs84".into(),
             public_url: String::new(),
+        }
+    }
+}
+
+/// The store of the service (`[store]`, DESIGN.md §6).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://user:password@host:port/database`: every replica on this database. Empty
+    /// (the default): the embedded SQLite store in `[server] data`. `--store URL` overrides.
+    pub url: String,
+    /// PostgreSQL connections at most per process.
+    pub pool_size: usize,
+    /// The longest one statement may run, ms (PostgreSQL's `statement_timeout`; 0: no limit).
+    pub statement_timeout_ms: u64,
+    /// The longest a connection attempt, or a wait for a free pooled connection, may take, s.
+    pub connect_timeout_s: u64,
+    /// How long a replica's claim on dirty worker-days lasts, s: a replica that dies leaves its
+    /// days to another after this. Longer than a round of recomputation takes.
+    pub claim_lease_s: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: String::new(),
+            pool_size: 16,
+            statement_timeout_ms: 30_000,
+            connect_timeout_s: 5,
+            claim_lease_s: 60,
         }
     }
 }
@@ -337,6 +370,7 @@ impl Default for Config {
             in_grid_tolerance_m: 30.0,
             score: ScoreConfig::default(),
             server: ServerConfig::default(),
+            store: StoreConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -481,6 +515,25 @@ impl Config {
                     "{:?}: expected wgs84, gcj02 or bd09",
                     self.server.basemap_crs
                 ),
+            });
+        }
+        let url = self.store.url.as_str();
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::BadValue {
+                key: "store.url".into(),
+                reason: "expected empty (the embedded store) or postgres://user@host:port/database"
+                    .into(),
+            });
+        }
+        if self.store.pool_size == 0 || self.store.claim_lease_s == 0 {
+            return Err(ConfigError::BadValue {
+                key: if self.store.pool_size == 0 {
+                    "store.pool_size"
+                } else {
+                    "store.claim_lease_s"
+                }
+                .into(),
+                reason: "must be at least 1".into(),
             });
         }
         if self.timezone.parse::<Tz>().is_err() {

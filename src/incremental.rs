@@ -4,7 +4,8 @@
 //! [`Store`], so every store (SQLite, PostgreSQL) recomputes the same summaries from the same
 //! pings; the service's background task only schedules the rounds and reports on them.
 //!
-//! **A round** takes up to [`ROUND`] due days ([`Store::due`]), grouped per worker
+//! **A round** claims up to [`ROUND`] due days ([`Store::claim`]: a store shared by several
+//! replicas leases them to this one, and may give fewer), grouped per worker
 //! ([`due_round`]); one worker's days are recomputed in day order by
 //! [`Assessor::recompute_worker`], different workers independently.
 //!
@@ -59,7 +60,8 @@ pub struct WorkerDays {
 }
 
 /// The days due in one round (marked last at or before `quiet_before`, or first at or before
-/// `due_before`; at most [`ROUND`]), grouped per worker ([`group_by_worker`]).
+/// `due_before`; at most [`ROUND`]), claimed for this process ([`Store::claim`]) and grouped
+/// per worker ([`group_by_worker`]).
 ///
 /// # Errors
 /// On a store failure.
@@ -68,7 +70,7 @@ pub fn due_round(
     quiet_before: UnixMs,
     due_before: UnixMs,
 ) -> Result<Vec<WorkerDays>, StoreError> {
-    Ok(group_by_worker(store.due(
+    Ok(group_by_worker(store.claim(
         quiet_before,
         due_before,
         ROUND,

@@ -86,6 +86,7 @@ impl Params {
         // How the service runs and who may call it change no figure.
         if let Some(o) = v.as_object_mut() {
             o.remove("server");
+            o.remove("store");
             o.remove("tokens");
         }
         v

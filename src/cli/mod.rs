@@ -90,6 +90,9 @@ pub enum Command {
     /// Copy a data directory's database (SQLite online backup), also while a server runs.
     #[cfg(feature = "service")]
     Backup(serve::BackupArgs),
+    /// Move a deployment between stores (`store copy --from DIR|URL --to URL|DIR`).
+    #[cfg(feature = "service")]
+    Store(serve::StoreArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
@@ -138,6 +141,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args) => serve::run_token(&args, &config),
         #[cfg(feature = "service")]
         Command::Backup(args) => serve::run_backup(&args, &config),
+        #[cfg(feature = "service")]
+        Command::Store(args) => serve::run_store(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
         Command::Tracks(args) => tracks::run(&args, &config),
         Command::Visits(args) => visits::run(&args, &config),

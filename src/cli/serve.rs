@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use crate::config::Config;
 use crate::model::Crs;
 use crate::server::{self, AppState};
-use crate::store::{NewPing, RegistryFile, Source, Store};
+use crate::store::{Location, NewPing, RegistryFile, Source, Store};
 
 /// Arguments of `gridbeat serve`.
 #[derive(Debug, Args)]
@@ -30,6 +30,14 @@ pub struct ServeArgs {
     /// missing file is created, and an empty one is refused (a failed copy or restore).
     #[arg(long)]
     pub init: bool,
+    /// A PostgreSQL database (`postgres://user@host:port/database`) instead of the data
+    /// directory: every replica started with the same URL shares it (default: `[store] url`).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Wait up to this many seconds for the database to be reachable at start, retrying with
+    /// backoff (a replica started before its database).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_store: u64,
 }
 
 /// Arguments of `gridbeat backup`.
@@ -118,14 +126,19 @@ pub fn run(args: &ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let mut addrs = vec![listen];
     addrs.extend(osmand);
     server::check_open_listen(&tokens, &addrs)?;
-    let dir = data_dir(args.data.as_deref(), config);
+    let location = Location::of(args.store.as_deref(), args.data.as_deref(), config);
     let opts = crate::store::OpenOptions {
         init: args.init,
         note: Some(format!("listen {listen}")),
     };
-    let state = AppState::open_with(config.clone(), &dir, &opts)
-        .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
-    tracing::info!(data = %dir.display(), "data directory open");
+    let state = AppState::open_at(
+        config.clone(),
+        &location,
+        &opts,
+        std::time::Duration::from_secs(args.wait_for_store),
+    )
+    .with_context(|| format!("cannot open the store {}", location.name()))?;
+    tracing::info!(store = %location.name(), "store open");
     runtime()?.block_on(server::serve(
         state,
         server::ServeOptions {
@@ -142,6 +155,9 @@ pub struct ImportArgs {
     /// The data directory.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// A PostgreSQL database instead of the data directory (default: `[store] url`).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// The coordinate system of the files.
     #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
@@ -240,21 +256,29 @@ pub fn import_files(
 /// # Errors
 /// As [`import_files`].
 pub fn run_import(args: &ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
-    let dir = data_dir(args.data.as_deref(), config);
-    let store = crate::store::SqliteStore::open(&dir)
-        .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+    let location = Location::of(args.store.as_deref(), args.data.as_deref(), config);
+    let store = location
+        .open(
+            &config.store,
+            &crate::store::OpenOptions::default(),
+            std::time::Duration::ZERO,
+        )
+        .with_context(|| format!("cannot open the store {}", location.name()))?;
     let paths = super::expand_globs(&args.files)?;
     let start = std::time::Instant::now();
-    let c = import_files(&store, config, &paths, args.crs)?;
+    let c = import_files(store.as_ref(), config, &paths, args.crs)?;
+    let serve = match &location {
+        Location::Dir(d) => format!("--data {}", d.display()),
+        Location::Url(_) => format!("--store {}", location.name()),
+    };
     println!(
-        "imported {} pings ({} duplicates, {} rejected) from {} into {} in {:.1} s; `gridbeat serve --data {}` brings the summaries up to date",
+        "imported {} pings ({} duplicates, {} rejected) from {} into {} in {:.1} s; `gridbeat serve {serve}` brings the summaries up to date",
         c.accepted,
         c.duplicates,
         c.rejected,
         super::file_list(&paths),
-        dir.display(),
+        location.name(),
         start.elapsed().as_secs_f64(),
-        dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -281,6 +305,9 @@ pub struct RegistryLoadArgs {
     /// The data directory.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// A PostgreSQL database instead of the data directory (default: `[store] url`).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// The grid hierarchy (GeoJSON).
     #[arg(long, value_name = "FILE")]
     pub grids: Option<PathBuf>,
@@ -331,7 +358,7 @@ pub async fn load_registry_files(
 /// As [`load_registry_files`].
 pub fn run_registry(args: &RegistryArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let RegistryCommand::Load(a) = &args.command;
-    let dir = data_dir(a.data.as_deref(), config);
+    let location = Location::of(a.store.as_deref(), a.data.as_deref(), config);
     let mut files = Vec::new();
     for (file, path) in [
         (RegistryFile::Grids, &a.grids),
@@ -348,8 +375,13 @@ pub fn run_registry(args: &RegistryArgs, config: &Config) -> anyhow::Result<Exit
     if files.is_empty() {
         bail!("give at least one of --grids, --workers, --checkpoints, --devices");
     }
-    let state = AppState::open(config.clone(), &dir)
-        .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
+    let state = AppState::open_at(
+        config.clone(),
+        &location,
+        &crate::store::OpenOptions::default(),
+        std::time::Duration::ZERO,
+    )
+    .with_context(|| format!("cannot open the store {}", location.name()))?;
     runtime()?.block_on(load_registry_files(&state, &files))?;
     println!(
         "loaded {} into {}",
@@ -358,7 +390,7 @@ pub fn run_registry(args: &RegistryArgs, config: &Config) -> anyhow::Result<Exit
             .map(|(f, _)| f.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        dir.display()
+        location.name()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -495,4 +527,100 @@ pub async fn post_pings(
         bail!("the pings were refused: {}", response.status());
     }
     Ok(pings.len())
+}
+
+/// Arguments of `gridbeat store`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+/// `gridbeat store` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Move a deployment between stores, either way: a data directory (SQLite) or a
+    /// PostgreSQL URL. Registry, pings (receipt times, sources, devices), the duplicates log,
+    /// summaries, the dirty queue and positions; verified by counts and a digest; run it
+    /// again to resume an interrupted copy. Stop the servers of the source first.
+    Copy(StoreCopyArgs),
+}
+
+/// Arguments of `gridbeat store copy`.
+#[derive(Debug, Args)]
+pub struct StoreCopyArgs {
+    /// The source: a data directory, or `postgres://…`.
+    #[arg(long, value_name = "DIR|URL")]
+    pub from: String,
+    /// The destination (empty, or an interrupted copy of the same source): a data directory,
+    /// or `postgres://…`.
+    #[arg(long, value_name = "URL|DIR")]
+    pub to: String,
+    /// Rows per committed chunk (each chunk is one transaction and one resume point).
+    #[arg(long, value_name = "N", default_value_t = crate::store::copy::CHUNK_ROWS)]
+    pub chunk_rows: usize,
+}
+
+/// A `--from`/`--to` value as a location.
+fn location_of(text: &str) -> Location {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Location::Url(text.to_string())
+    } else {
+        Location::Dir(PathBuf::from(text))
+    }
+}
+
+/// Runs `gridbeat store copy`.
+///
+/// # Errors
+/// When a store cannot be opened, the destination holds other data, a store fails (run it
+/// again to resume) or the verification fails.
+pub fn run_store(args: &StoreArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let StoreCommand::Copy(a) = &args.command;
+    let (from, to) = (location_of(&a.from), location_of(&a.to));
+    if from == to {
+        bail!("--from and --to are the same store ({})", from.name());
+    }
+    let open = |l: &Location| {
+        l.open(
+            &config.store,
+            &crate::store::OpenOptions::default(),
+            std::time::Duration::ZERO,
+        )
+        .with_context(|| format!("cannot open the store {}", l.name()))
+    };
+    let (source, dest) = (open(&from)?, open(&to)?);
+    let start = std::time::Instant::now();
+    let report = crate::store::copy::copy(
+        source.as_ref(),
+        dest.as_ref(),
+        &from.name(),
+        &to.name(),
+        a.chunk_rows,
+        &mut |line| eprintln!("{line}"),
+    )
+    .with_context(|| {
+        format!(
+            "copy {} -> {} stopped (run the same command again to resume)",
+            from.name(),
+            to.name()
+        )
+    })?;
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .map(|(p, n)| format!("{n} {}", p.name()))
+        .collect();
+    println!(
+        "copied {} -> {} in {:.1} s{}: {}; verified: counts equal, digest {}",
+        from.name(),
+        to.name(),
+        start.elapsed().as_secs_f64(),
+        if report.resumed { " (resumed)" } else { "" },
+        rows.join(", "),
+        &report.digest[..16]
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -334,6 +334,9 @@ fn store_message(e: &StoreError) -> &'static str {
         StoreError::Unwritable { .. } | StoreError::Corrupt { .. } | StoreError::Closed => {
             "the server's store cannot be written now: nothing of this request was stored; send it again later"
         }
+        StoreError::Unavailable { .. } => {
+            "the server's database is unavailable: nothing of this request was stored; send it again later"
+        }
         _ => "internal error",
     }
 }
@@ -397,7 +400,10 @@ impl ApiError {
             E::InvalidRegistry { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             E::Store(StoreError::Full { .. }) => StatusCode::INSUFFICIENT_STORAGE,
             E::Store(
-                StoreError::Unwritable { .. } | StoreError::Corrupt { .. } | StoreError::Closed,
+                StoreError::Unwritable { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::Closed
+                | StoreError::Unavailable { .. },
             )
             | E::NotReady { .. }
             | E::DeadlineExceeded { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -455,7 +461,10 @@ impl ApiError {
             E::InvalidRegistry { .. } => "invalid_registry",
             E::Store(StoreError::Full { .. }) => "insufficient_storage",
             E::Store(
-                StoreError::Unwritable { .. } | StoreError::Corrupt { .. } | StoreError::Closed,
+                StoreError::Unwritable { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::Closed
+                | StoreError::Unavailable { .. },
             ) => "store_unavailable",
             E::NotReady { reason, .. } => reason,
             E::DeadlineExceeded { .. } => "deadline_exceeded",
@@ -468,6 +477,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::RateLimited { wait_s, .. } => Some(*wait_s),
+            ApiError::Store(StoreError::Unavailable { .. }) => Some(5),
             ApiError::Store(_) if self.status() != StatusCode::INTERNAL_SERVER_ERROR => Some(30),
             ApiError::NotReady { .. } => Some(30),
             ApiError::DeadlineExceeded { .. } => Some(5),

@@ -41,7 +41,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::assess::{Assessor, Params};
 use crate::config::Config;
 use crate::report::Report;
-use crate::store::{SqliteStore, Store};
+use crate::store::{Location, Store};
 use crate::track::CleanMode;
 use auth::Tokens;
 use error::ApiError;
@@ -96,6 +96,8 @@ pub struct AppState {
     /// Serialises registry changes.
     pub registry_lock: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// The store's registry version the engine was built from ([`Store::registry_version`]).
+    registry_seen: AtomicU64,
     started: Instant,
 }
 
@@ -140,7 +142,26 @@ impl AppState {
         data: &Path,
         opts: &crate::store::OpenOptions,
     ) -> anyhow::Result<Arc<AppState>> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(data, opts)?);
+        AppState::open_at(
+            config,
+            &Location::Dir(data.to_path_buf()),
+            opts,
+            std::time::Duration::ZERO,
+        )
+    }
+
+    /// Opens the store at a location (a data directory, or a PostgreSQL database waited for up
+    /// to `wait` while it cannot be reached) and builds the engine from its registry.
+    ///
+    /// # Errors
+    /// As [`AppState::open`].
+    pub fn open_at(
+        config: Config,
+        location: &Location,
+        opts: &crate::store::OpenOptions,
+        wait: std::time::Duration,
+    ) -> anyhow::Result<Arc<AppState>> {
+        let store = location.open(&config.store, opts, wait)?;
         AppState::with_store(config, store)
     }
 
@@ -150,6 +171,7 @@ impl AppState {
     /// As [`AppState::open`].
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<AppState>> {
         let tokens = Tokens::from_config(&config.tokens).map_err(anyhow::Error::msg)?;
+        let registry_seen = store.registry_version();
         let engine = registry::engine_from_store(store.as_ref(), &config, 1)?;
         // Summaries computed on other parameters or another engine version are stale.
         let basis = serde_json::to_string(&engine.assessor.basis)?;
@@ -170,6 +192,7 @@ impl AppState {
             wake: tokio::sync::Notify::new(),
             registry_lock: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(1),
+            registry_seen: AtomicU64::new(registry_seen),
             started: Instant::now(),
             config,
         }))
@@ -189,6 +212,34 @@ impl AppState {
             Ok(mut e) => *e = Arc::new(engine),
             Err(p) => *p.into_inner() = Arc::new(engine),
         }
+    }
+
+    /// Rebuilds the engine when another process sharing the store (a PostgreSQL replica)
+    /// changed the registry since this one built its engine. Called by the recompute task on
+    /// every tick, so a replica follows another's registry change within a second or so.
+    /// Returns whether it rebuilt.
+    ///
+    /// # Errors
+    /// When the stored registry cannot be read or no longer loads (the old engine stays).
+    pub fn refresh_engine(&self) -> anyhow::Result<bool> {
+        let version = self.store.registry_version();
+        if version == 0 || version == self.registry_seen.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let engine =
+            registry::engine_from_store(self.store.as_ref(), &self.config, self.next_generation())?;
+        self.set_engine(engine);
+        self.registry_seen.store(version, Ordering::Relaxed);
+        tracing::info!(
+            registry_version = version,
+            "the registry was changed by another replica: engine rebuilt"
+        );
+        Ok(true)
+    }
+
+    /// Notes the registry version this process's own change produced.
+    fn saw_registry(&self, version: u64) {
+        self.registry_seen.store(version, Ordering::Relaxed);
     }
 
     /// A fresh engine generation number.

@@ -32,6 +32,10 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
         }
         let s = Arc::clone(&state);
         let result = tokio::task::spawn_blocking(move || {
+            // Another replica's registry change (PostgreSQL): rebuild before recomputing.
+            if let Err(e) = s.refresh_engine() {
+                tracing::warn!(error = %e, "the registry changed elsewhere but does not load here");
+            }
             let now = chrono::Utc::now().timestamp_millis();
             let n = run_once(&s, now - quiet, now - max_delay);
             publish_lag(&s);

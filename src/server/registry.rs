@@ -224,11 +224,14 @@ pub async fn replace(
     {
         let store = Arc::clone(&store);
         let affected = affected.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
-            store.put_registry_file(file, &content, &affected)?;
-            store.set_meta("basis", &basis)
-        })
-        .await??;
+        let version =
+            tokio::task::spawn_blocking(move || -> Result<u64, crate::store::StoreError> {
+                store.put_registry_file(file, &content, &affected)?;
+                store.set_meta("basis", &basis)?;
+                Ok(store.registry_version())
+            })
+            .await??;
+        state.saw_registry(version);
     }
     state.set_engine(engine);
     state.wake.notify_one();

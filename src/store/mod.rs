@@ -30,6 +30,8 @@
 //! method's documented behaviour over `&dyn Store`; the SQLite store runs it, and a second
 //! store runs the same functions on its own fresh databases.
 
+pub mod copy;
+pub mod pg;
 pub mod sqlite;
 
 use std::ops::Range;
@@ -42,6 +44,8 @@ use crate::model::{Ping, UnixMs};
 /// The registry files and what replacing one makes stale, as the registry decides them.
 pub use crate::registry::{Affected, RegistryFile};
 
+pub use copy::{Chunk, Key, Part, StoredPing};
+pub use pg::{PgOptions, PgStore};
 pub use sqlite::{OpenOptions, SqliteStore};
 
 /// Where a ping came from.
@@ -216,6 +220,16 @@ pub enum StoreError {
         /// What SQLite reported.
         reason: String,
     },
+    /// The database server cannot be reached, refused the login or lost the connection
+    /// (PostgreSQL): nothing of the write was committed; it succeeds again once the server is
+    /// back (the HTTP door answers 503 `store_unavailable` with `Retry-After`).
+    #[error("the database at {target} is unavailable: {reason}")]
+    Unavailable {
+        /// `host:port/database` (never the password).
+        target: String,
+        /// What the client or server reported.
+        reason: String,
+    },
     /// Another process holds the data directory.
     #[error("data directory {path} is in use by another gridbeat ({holder}): stop it first, or point --data at another directory")]
     Locked {
@@ -227,13 +241,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether this is a condition of the disk or file (full, read-only, I/O, damaged) that
-    /// lasts until an operator acts; the store logs it once when it starts and once when it
+    /// Whether this is a condition of the disk, file or database server (full, read-only,
+    /// I/O, damaged, unreachable) that lasts until it is fixed or comes back; the store logs it once when it starts and once when it
     /// clears, so callers need not log it again.
     pub fn is_condition(&self) -> bool {
         matches!(
             self,
-            StoreError::Full { .. } | StoreError::Unwritable { .. } | StoreError::Corrupt { .. }
+            StoreError::Full { .. }
+                | StoreError::Unwritable { .. }
+                | StoreError::Corrupt { .. }
+                | StoreError::Unavailable { .. }
         )
     }
 }
@@ -325,6 +342,24 @@ pub trait Store: Send + Sync {
         due_before: UnixMs,
         limit: usize,
     ) -> Result<Vec<DirtyDay>, StoreError>;
+
+    /// Claims up to `limit` due dirty days (as [`Store::due`] selects them) for this process to
+    /// recompute: a store that several processes share (PostgreSQL replicas) leases them to
+    /// the caller, so no other process gets them until [`Store::put_summary`] or
+    /// [`Store::drop_summary`] ends the claim or the lease lapses (a process that died). It may
+    /// return fewer than `limit`. A store only one process opens (SQLite) just answers
+    /// [`Store::due`].
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn claim(
+        &self,
+        quiet_before: UnixMs,
+        due_before: UnixMs,
+        limit: usize,
+    ) -> Result<Vec<DirtyDay>, StoreError> {
+        self.due(quiet_before, due_before, limit)
+    }
 
     /// Stores (or replaces) a summary and clears its dirty mark if it is still at
     /// `generation`; a mark at another generation (a newer ping) stays.
@@ -429,6 +464,33 @@ pub trait Store: Send + Sync {
     /// report the failure).
     fn summaries_version(&self) -> u64;
 
+    /// The version of the registry files: it grows with every [`Store::put_registry_file`],
+    /// so a process sharing the database with others (PostgreSQL replicas) sees that another
+    /// changed the registry and reloads its engine. A store only one process opens may
+    /// answer 0 always; so may one that cannot read it (it logs why).
+    fn registry_version(&self) -> u64 {
+        0
+    }
+
+    /// Rows in key order after `after`, at most `limit` (`gridbeat store copy` and its
+    /// digest): pings by (worker, ts), logged duplicates in the order they were logged,
+    /// summaries and dirty days by (worker, day), positions by worker. [`Chunk::last`] is
+    /// `None` when nothing is left.
+    ///
+    /// # Errors
+    /// On a database failure.
+    fn copy_out(&self, part: Part, after: &Key, limit: usize) -> Result<Chunk, StoreError>;
+
+    /// Writes rows copied from another store as they were (receipt times, sources, devices,
+    /// windows), each key once (a key already there is left as it is), adjusting the counts,
+    /// and in the same transaction records `progress` as a meta string (so an interrupted copy
+    /// resumes where its last committed chunk ended). Dirty days get this store's own
+    /// generations. Returns how many rows were written.
+    ///
+    /// # Errors
+    /// On a database failure; then nothing of the chunk was written.
+    fn copy_in(&self, chunk: &Chunk, progress: (&str, &str)) -> Result<u64, StoreError>;
+
     /// Counts for metrics and reports: stored pings and logged conflicts (repeats are in
     /// neither), summaries, dirty days and the oldest mark, the newest accepted ping.
     ///
@@ -470,5 +532,99 @@ pub trait Store: Send + Sync {
     /// On a database failure.
     fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Where a deployment keeps its data: a data directory (SQLite) or a PostgreSQL database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded store in this data directory.
+    Dir(std::path::PathBuf),
+    /// A PostgreSQL database (`postgres://…`).
+    Url(String),
+}
+
+impl Location {
+    /// The location a command's flags and config name: `--store URL`, else `[store] url`,
+    /// else the data directory (`--data`, else `[server] data`).
+    pub fn of(
+        store_flag: Option<&str>,
+        data_flag: Option<&std::path::Path>,
+        config: &crate::config::Config,
+    ) -> Location {
+        match store_flag.filter(|u| !u.is_empty()) {
+            Some(url) => Location::Url(url.to_string()),
+            None if !config.store.url.is_empty() => Location::Url(config.store.url.clone()),
+            None => Location::Dir(data_flag.map_or_else(
+                || std::path::PathBuf::from(&config.server.data),
+                std::path::Path::to_path_buf,
+            )),
+        }
+    }
+
+    /// A text naming it in messages and in a copy's progress: the directory, or the URL
+    /// without its password.
+    pub fn name(&self) -> String {
+        match self {
+            Location::Dir(d) => d.display().to_string(),
+            Location::Url(u) => redact_url(u),
+        }
+    }
+
+    /// Opens the store. A PostgreSQL database that cannot be reached is tried again with
+    /// backoff (0.5 s doubling to 10 s) until `wait` has passed (`serve --wait-for-store`);
+    /// with no wait the first failure is returned.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open_with`] and [`PgStore::open`].
+    pub fn open(
+        &self,
+        config: &crate::config::StoreConfig,
+        opts: &OpenOptions,
+        wait: std::time::Duration,
+    ) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+        match self {
+            Location::Dir(dir) => Ok(std::sync::Arc::new(SqliteStore::open_with(dir, opts)?)),
+            Location::Url(url) => {
+                let pg = PgOptions {
+                    url: url.clone(),
+                    pool_size: config.pool_size,
+                    statement_timeout_ms: config.statement_timeout_ms,
+                    connect_timeout_s: config.connect_timeout_s,
+                    claim_lease_s: config.claim_lease_s,
+                };
+                let started = std::time::Instant::now();
+                let mut pause = std::time::Duration::from_millis(500);
+                loop {
+                    match PgStore::open(&pg) {
+                        Ok(s) => return Ok(std::sync::Arc::new(s)),
+                        Err(e @ StoreError::Unavailable { .. }) if started.elapsed() < wait => {
+                            tracing::warn!(error = %e, retry_in_s = pause.as_secs_f64(), "waiting for the database");
+                            std::thread::sleep(pause);
+                            pause = (pause * 2).min(std::time::Duration::from_secs(10));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A connection URL without its password (`postgres://user:***@host/db`).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((a, h)) => (Some(a), h),
+        None => (None, rest),
+    };
+    match auth {
+        Some(a) => {
+            let user = a.split_once(':').map_or(a, |(u, _)| u);
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_string(),
     }
 }

@@ -916,6 +916,232 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SummaryRow, bool
 
 const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end, checksum";
 
+/// A stored ping of a copy from a row `worker, ts, …, received, source, device[, conflict]`.
+fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(super::StoredPing, bool)> {
+    let source: String = r.get(12)?;
+    let conflict = match r.get::<_, Option<bool>>(14) {
+        Ok(c) => c.unwrap_or(false),
+        Err(rusqlite::Error::InvalidColumnIndex(_)) => false,
+        Err(e) => return Err(e),
+    };
+    Ok((
+        super::StoredPing {
+            ping: ping_from_row(r)?,
+            source: super::Source::parse(&source).unwrap_or(super::Source::Import),
+            device: r.get(13)?,
+        },
+        conflict,
+    ))
+}
+
+impl SqliteStore {
+    /// [`Store::copy_out`].
+    fn copy_rows(
+        &self,
+        part: super::Part,
+        after: &super::Key,
+        limit: usize,
+    ) -> Result<super::Chunk, StoreError> {
+        use super::{Chunk, Key, Part};
+        const PING: &str = "worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device";
+        let limit = limit as i64;
+        let mut chunk = Chunk::empty(part);
+        match part {
+            Part::Pings => {
+                chunk.pings = self.read(|c| {
+                    c.prepare_cached(&format!(
+                        "SELECT {PING} FROM pings WHERE (worker, ts) > (?1, ?2) ORDER BY worker, ts LIMIT ?3"
+                    ))?
+                    .query_map(params![after.worker, after.n, limit], stored_from_row)?
+                    .collect()
+                })?;
+                chunk.last = chunk.pings.last().map(|(p, _)| Key {
+                    worker: p.ping.worker.as_str().to_string(),
+                    n: p.ping.ts,
+                });
+            }
+            Part::Duplicates => {
+                let rows: Vec<((super::StoredPing, bool), i64)> = self.read(|c| {
+                    c.prepare_cached(&format!(
+                        "SELECT {PING}, conflict, seq FROM duplicates WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                    ))?
+                    .query_map(params![after.n, limit], |r| Ok((stored_from_row(r)?, r.get(15)?)))?
+                    .collect()
+                })?;
+                chunk.last = rows.last().map(|(_, seq)| Key {
+                    worker: String::new(),
+                    n: *seq,
+                });
+                chunk.pings = rows.into_iter().map(|(p, _)| p).collect();
+            }
+            Part::Summaries => {
+                let rows = self.read(|c| {
+                    c.prepare_cached(&format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM summaries WHERE (worker, day) > (?1, ?2) ORDER BY worker, day LIMIT ?3"
+                    ))?
+                    .query_map(
+                        params![after.worker, day_text(after.day()), limit],
+                        summary_from_row,
+                    )?
+                    .collect()
+                })?;
+                chunk.summaries = self.verified(rows);
+                chunk.last = chunk
+                    .summaries
+                    .last()
+                    .map(|s| Key::of_day(&s.worker, s.day));
+            }
+            Part::Dirty => {
+                chunk.dirty = self.read(|c| {
+                    c.prepare_cached(
+                        "SELECT worker, day, generation, since FROM dirty WHERE (worker, day) > (?1, ?2) ORDER BY worker, day LIMIT ?3",
+                    )?
+                    .query_map(params![after.worker, day_text(after.day()), limit], |r| {
+                        let day: String = r.get(1)?;
+                        Ok(DirtyDay {
+                            worker: r.get(0)?,
+                            day: parse_day(&day)?,
+                            generation: r.get(2)?,
+                            since: r.get(3)?,
+                        })
+                    })?
+                    .collect()
+                })?;
+                chunk.last = chunk.dirty.last().map(|d| Key::of_day(&d.worker, d.day));
+            }
+            Part::Positions => {
+                chunk.positions = self.read(|c| {
+                    c.prepare_cached(
+                        "SELECT worker, ts, lon, lat, acc, received FROM latest WHERE worker > ?1 ORDER BY worker LIMIT ?2",
+                    )?
+                    .query_map(params![after.worker, limit], |r| {
+                        Ok(Position {
+                            worker: r.get(0)?,
+                            ts: r.get(1)?,
+                            lon: r.get(2)?,
+                            lat: r.get(3)?,
+                            acc_m: r.get(4)?,
+                            received: Some(r.get(5)?),
+                        })
+                    })?
+                    .collect()
+                })?;
+                chunk.last = chunk.positions.last().map(|p| Key {
+                    worker: p.worker.clone(),
+                    n: 0,
+                });
+            }
+        }
+        Ok(chunk)
+    }
+
+    /// [`Store::copy_in`].
+    fn load_rows(&self, chunk: &super::Chunk, progress: (&str, &str)) -> Result<u64, StoreError> {
+        use super::Part;
+        let now = now_ms();
+        let gen = self.next_generation();
+        self.write(|tx| {
+            let mut written = 0u64;
+            match chunk.part {
+                Part::Pings | Part::Duplicates => {
+                    let pings = chunk.part == Part::Pings;
+                    let sql = if pings {
+                        "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                         ON CONFLICT (worker, ts) DO NOTHING"
+                    } else {
+                        "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device, conflict)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                    };
+                    let mut stmt = tx.prepare_cached(sql)?;
+                    for (s, conflict) in &chunk.pings {
+                        let p = &s.ping;
+                        let worker = p.worker.as_str();
+                        let received = p.received.unwrap_or(now);
+                        let checkin = p.checkin.as_deref();
+                        let source = s.source.as_str();
+                        let mut values: Vec<&dyn rusqlite::ToSql> = vec![
+                            &worker,
+                            &p.ts,
+                            &p.lon,
+                            &p.lat,
+                            &p.acc_m,
+                            &p.speed_mps,
+                            &p.bearing_deg,
+                            &p.alt_m,
+                            &p.batt_pct,
+                            &p.mock,
+                            &checkin,
+                            &received,
+                            &source,
+                            &s.device,
+                        ];
+                        if !pings {
+                            values.push(conflict);
+                        }
+                        written += stmt.execute(rusqlite::params_from_iter(values))? as u64;
+                    }
+                    let name = if pings { "pings" } else { "duplicates" };
+                    tx.prepare_cached("UPDATE counters SET n = n + ?2 WHERE name = ?1")?
+                        .execute(params![name, written as i64])?;
+                }
+                Part::Summaries => {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO summaries (worker, day, data, window_start, window_end, computed, checksum)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (worker, day) DO NOTHING",
+                    )?;
+                    for r in &chunk.summaries {
+                        let day = day_text(r.day);
+                        written += stmt.execute(params![
+                            r.worker,
+                            day,
+                            r.data,
+                            r.window.0,
+                            r.window.1,
+                            now,
+                            summary_checksum(&r.worker, &day, r.window, &r.data),
+                        ])? as u64;
+                    }
+                    tx.prepare_cached(BUMP_VERSION)?.execute([])?;
+                }
+                Part::Dirty => {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO dirty (worker, day, generation, since, updated) VALUES (?1, ?2, ?3, ?4, ?4)
+                         ON CONFLICT (worker, day) DO NOTHING",
+                    )?;
+                    for d in &chunk.dirty {
+                        written += stmt.execute(params![d.worker, day_text(d.day), gen, d.since])? as u64;
+                    }
+                }
+                Part::Positions => {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO latest (worker, ts, lon, lat, acc, received) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (worker) DO UPDATE SET ts = excluded.ts, lon = excluded.lon, lat = excluded.lat,
+                             acc = excluded.acc, received = excluded.received
+                         WHERE excluded.ts > latest.ts",
+                    )?;
+                    for p in &chunk.positions {
+                        written += stmt.execute(params![
+                            p.worker,
+                            p.ts,
+                            p.lon,
+                            p.lat,
+                            p.acc_m,
+                            p.received.unwrap_or(now)
+                        ])? as u64;
+                    }
+                }
+            }
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![progress.0, progress.1],
+            )?;
+            Ok(written)
+        })
+    }
+}
+
 impl Store for SqliteStore {
     fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
         if pings.is_empty() {
@@ -1273,6 +1499,19 @@ impl Store for SqliteStore {
                 0
             }
         }
+    }
+
+    fn copy_out(
+        &self,
+        part: super::Part,
+        after: &super::Key,
+        limit: usize,
+    ) -> Result<super::Chunk, StoreError> {
+        self.copy_rows(part, after, limit)
+    }
+
+    fn copy_in(&self, chunk: &super::Chunk, progress: (&str, &str)) -> Result<u64, StoreError> {
+        self.load_rows(chunk, progress)
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {

@@ -36,6 +36,8 @@ mod map_page;
 mod one_engine;
 #[cfg(feature = "service")]
 mod openapi;
+#[cfg(feature = "service")]
+mod postgres;
 mod registry_validation;
 #[cfg(feature = "assess")]
 mod report_e2e;

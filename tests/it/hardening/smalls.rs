@@ -236,6 +236,21 @@ impl gridbeat::store::Store for PausingStore {
     fn stats(&self) -> Result<gridbeat::store::StoreStats, gridbeat::store::StoreError> {
         self.inner.stats()
     }
+    fn copy_out(
+        &self,
+        part: gridbeat::store::Part,
+        after: &gridbeat::store::Key,
+        limit: usize,
+    ) -> Result<gridbeat::store::Chunk, gridbeat::store::StoreError> {
+        self.inner.copy_out(part, after, limit)
+    }
+    fn copy_in(
+        &self,
+        chunk: &gridbeat::store::Chunk,
+        progress: (&str, &str),
+    ) -> Result<u64, gridbeat::store::StoreError> {
+        self.inner.copy_in(chunk, progress)
+    }
     fn meta(&self, key: &str) -> Result<Option<String>, gridbeat::store::StoreError> {
         self.inner.meta(key)
     }
