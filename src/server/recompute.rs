@@ -146,9 +146,12 @@ pub fn run_once(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     // Each worker's days on the engine current when they start.
     let run = || -> Result<(), StoreError> {
-        round
-            .par_iter()
-            .try_for_each(|work| state.engine().assessor.recompute_worker(store, work))
+        round.par_iter().try_for_each(|work| {
+            compute_log("begin", work);
+            let out = state.engine().assessor.recompute_worker(store, work);
+            compute_log("end", work);
+            out
+        })
     };
     match pool {
         Ok(p) => p.install(run)?,
@@ -156,4 +159,36 @@ pub fn run_once(
     }
     metrics::counter!("gridbeat_recomputed_total").increment(count as u64);
     Ok(count)
+}
+
+/// The test hook of the replica test: with `GRIDBEAT_TEST_COMPUTE_LOG=FILE` in the
+/// environment, every worker-day's recomputation is logged as a `begin` line before and an
+/// `end` line after (`begin|end NANOS_SINCE_EPOCH PID WORKER DAY`), appended to FILE with one
+/// write per line, so a test can show that no worker-day was computed by two replicas at once.
+/// Without the variable it does nothing.
+fn compute_log(what: &str, work: &incremental::WorkerDays) {
+    use std::io::Write;
+    static FILE: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
+        std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let path = std::env::var_os("GRIDBEAT_TEST_COMPUTE_LOG")?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(std::sync::Mutex::new)
+    });
+    let Some(file) = file else { return };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let pid = std::process::id();
+    let mut text = String::new();
+    for d in &work.days {
+        text.push_str(&format!("{what} {now} {pid} {} {}\n", work.worker, d.day));
+    }
+    if let Ok(mut f) = file.lock() {
+        let _ = f.write_all(text.as_bytes());
+    }
 }

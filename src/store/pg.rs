@@ -95,7 +95,7 @@ const MIGRATIONS: &[&str] = &[
 const COUNTER_SHARDS: i32 = 16;
 
 /// The most dirty days one claim takes: a round's work must end well inside the lease.
-const CLAIM_BATCH: usize = 256;
+const CLAIM_BATCH: usize = 128;
 
 /// How often a transaction that hit a deadlock or a serialization failure is tried in all.
 const ATTEMPTS: usize = 5;
