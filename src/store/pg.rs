@@ -1427,7 +1427,10 @@ impl Store for PgStore {
         match self.version("summaries_version") {
             Ok(n) => n,
             Err(e) => {
-                tracing::warn!(error = %e, "the summaries version cannot be read: nothing cached is served");
+                // An unavailable database is logged once by `run`, however often it is asked.
+                if !e.is_condition() {
+                    tracing::warn!(error = %e, "the summaries version cannot be read: nothing cached is served");
+                }
                 0
             }
         }
@@ -1437,7 +1440,9 @@ impl Store for PgStore {
         match self.version("registry_version") {
             Ok(n) => n,
             Err(e) => {
-                tracing::warn!(error = %e, "the registry version cannot be read");
+                if !e.is_condition() {
+                    tracing::warn!(error = %e, "the registry version cannot be read");
+                }
                 0
             }
         }
@@ -1531,7 +1536,7 @@ impl Store for PgStore {
         });
         match result {
             Ok(()) => Readiness::Ready,
-            Err(e) => Readiness::NotReady("store_unavailable", e.to_string()),
+            Err(e) => Readiness::NotReady("unavailable", e.to_string()),
         }
     }
 }

@@ -124,3 +124,153 @@ pub fn options(url: &str) -> gridbeat::store::PgOptions {
     o.claim_lease_s = 5;
     o
 }
+
+/// A throwaway PostgreSQL cluster of the machine's own `initdb`/`pg_ctl`, on a free port, for
+/// a test that stops and starts its server; stopped when dropped. Run as the `postgres` user
+/// when the tests run as root (PostgreSQL refuses root).
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Cluster {
+    /// `initdb` a new cluster and start it.
+    pub fn start() -> Cluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| {
+                let mut v: Vec<_> = d
+                    .filter_map(Result::ok)
+                    .map(|e| e.path().join("bin"))
+                    .filter(|b| b.join("initdb").exists())
+                    .collect();
+                v.sort();
+                v.pop()
+            })
+            .unwrap_or_else(|| {
+                panic!("no initdb under /usr/lib/postgresql/*/bin: `apt-get install -y postgresql` ({HOW_TO_START})")
+            });
+        let dir = tempfile::tempdir().unwrap();
+        let port = crate::util::free_port();
+        let c = Cluster { dir, bin, port };
+        if c.as_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(c.dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown of the cluster directory to postgres");
+        }
+        let data = c.dir.path().join("data");
+        c.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        c.up();
+        c
+    }
+
+    fn as_root(&self) -> bool {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    pub fn up(&self) {
+        let d = self.dir.path();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            d.display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                d.join("data").to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                d.join("server.log").to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    /// Stops the server (fast shutdown: sessions are ended, as when a DBA restarts it).
+    pub fn down(&self) {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                self.dir.path().join("data").to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
+    /// Its maintenance URL.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let exe = self.bin.join("pg_ctl");
+        let mut cmd = if self.as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let _ = cmd
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+    }
+}

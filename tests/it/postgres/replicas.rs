@@ -80,7 +80,10 @@ pub fn wait_healthy(port: u16, log: &Path) {
 }
 
 fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// (worker, ts ms, line of NDJSON)
@@ -218,7 +221,9 @@ fn two_replicas_killed_at_random_lose_nothing_and_agree() {
     // The dirty queue empties (claims of killed replicas lapse and are taken over).
     let t0 = Instant::now();
     loop {
-        let left: u64 = super::psql(&db.url, "SELECT count(*) FROM dirty").parse().unwrap();
+        let left: u64 = super::psql(&db.url, "SELECT count(*) FROM dirty")
+            .parse()
+            .unwrap();
         if left == 0 {
             break;
         }
@@ -248,7 +253,10 @@ fn two_replicas_killed_at_random_lose_nothing_and_agree() {
     let mut stored: HashSet<(String, i64)> = HashSet::new();
     for line in stored_rows.lines() {
         let (w, ts) = line.split_once(' ').unwrap();
-        assert!(stored.insert((w.to_string(), ts.parse().unwrap())), "{line} twice");
+        assert!(
+            stored.insert((w.to_string(), ts.parse().unwrap())),
+            "{line} twice"
+        );
     }
     let sent: HashSet<(String, i64)> = pings
         .iter()
@@ -317,5 +325,9 @@ fn two_replicas_killed_at_random_lose_nothing_and_agree() {
     let a = without_timing(reports[0].clone());
     let b = without_timing(reports[1].clone());
     assert_eq!(a, b, "the two replicas' reports");
-    assert_eq!(a, without_timing(batch), "the replicas' report and the batch door's");
+    assert_eq!(
+        a,
+        without_timing(batch),
+        "the replicas' report and the batch door's"
+    );
 }
