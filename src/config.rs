@@ -178,8 +178,8 @@ pub struct StoreConfig {
     pub statement_timeout_ms: u64,
     /// The longest a connection attempt, or a wait for a free pooled connection, may take, s.
     pub connect_timeout_s: u64,
-    /// How long a replica's claim on dirty worker-days lasts, s: a replica that dies leaves its
-    /// days to another after this. Longer than a round of recomputation takes.
+    /// How long a replica's claim on dirty worker-days lasts, s: a live replica renews its
+    /// claims every third of it; one that dies leaves its days to another after it.
     pub claim_lease_s: u64,
 }
 
@@ -190,7 +190,7 @@ impl Default for StoreConfig {
             pool_size: 16,
             statement_timeout_ms: 30_000,
             connect_timeout_s: 5,
-            claim_lease_s: 60,
+            claim_lease_s: 30,
         }
     }
 }

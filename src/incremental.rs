@@ -168,6 +168,22 @@ impl Assessor {
     /// # Errors
     /// On a store failure; the days before it are done, the rest stay dirty.
     pub fn recompute_worker(&self, store: &dyn Store, work: &WorkerDays) -> Result<(), StoreError> {
+        self.recompute_worker_observed(store, work, &mut |_, _| {})
+    }
+
+    /// [`Assessor::recompute_worker`], telling `observe` when each day's computation begins
+    /// (`true`: before its pings are read) and ends (`false`: after its summary is put or
+    /// dropped); the service's test hook logs these to show that no two replicas compute one
+    /// worker-day at once.
+    ///
+    /// # Errors
+    /// As [`Assessor::recompute_worker`].
+    pub fn recompute_worker_observed(
+        &self,
+        store: &dyn Store,
+        work: &WorkerDays,
+        observe: &mut dyn FnMut(NaiveDate, bool),
+    ) -> Result<(), StoreError> {
         let worker = work.worker.as_str();
         let days = work.days.as_slice();
         let id = WorkerId::new(worker);
@@ -200,6 +216,7 @@ impl Assessor {
                 .range(first..d.day)
                 .filter_map(|(_, l)| l.fingerprint.clone())
                 .collect();
+            observe(d.day, true);
             let (pings, open_end) = load_window(store, worker, d.day, self.tz, gap_ms, |p| {
                 day_window(p, d.day, self.tz, &self.track)
             })?;
@@ -208,6 +225,7 @@ impl Assessor {
             else {
                 // No ping left that day (none is ever deleted today, but a day can be empty).
                 store.drop_summary(worker, d.day, d.generation)?;
+                observe(d.day, false);
                 continue;
             };
             let row = SummaryRow {
@@ -223,6 +241,7 @@ impl Assessor {
                 .map(|o| Links::of(&o.day));
             let changed = Changed::between(old.as_ref(), &new);
             store.put_summary(&row, d.generation)?;
+            observe(d.day, false);
             links.insert(d.day, new);
             let later_in_month = if changed.fingerprint {
                 store.days_after(worker, d.day, month.last_day())?

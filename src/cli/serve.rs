@@ -207,7 +207,7 @@ pub fn import_files(
     let margin = (config.max_gap_s * 1000.0) as i64;
     let mut batch: Vec<NewPing> = Vec::with_capacity(100_000);
     let flush = |batch: &mut Vec<NewPing>, counts: &mut ImportCounts| -> anyhow::Result<()> {
-        for o in store.insert_pings(std::mem::take(batch), margin)? {
+        for o in store.import_pings(std::mem::take(batch), margin)? {
             if o == crate::store::Insert::Accepted {
                 counts.accepted += 1;
             } else {

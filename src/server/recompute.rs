@@ -88,6 +88,9 @@ pub fn publish_lag(state: &AppState) {
         metrics::gauge!("gridbeat_store_pings").set(stats.pings as f64);
         metrics::gauge!("gridbeat_store_summaries").set(stats.summaries as f64);
     }
+    for (name, value) in state.store.gauges() {
+        metrics::gauge!(name).set(value);
+    }
     let (entries, bytes) = state.cache_usage();
     metrics::gauge!("gridbeat_cache_entries").set(entries as f64);
     metrics::gauge!("gridbeat_cache_bytes").set(bytes as f64);
@@ -147,10 +150,12 @@ pub fn run_once(
     // Each worker's days on the engine current when they start.
     let run = || -> Result<(), StoreError> {
         round.par_iter().try_for_each(|work| {
-            compute_log("begin", work);
-            let out = state.engine().assessor.recompute_worker(store, work);
-            compute_log("end", work);
-            out
+            state
+                .engine()
+                .assessor
+                .recompute_worker_observed(store, work, &mut |day, begins| {
+                    compute_log(if begins { "begin" } else { "end" }, &work.worker, day);
+                })
         })
     };
     match pool {
@@ -162,11 +167,11 @@ pub fn run_once(
 }
 
 /// The test hook of the replica test: with `GRIDBEAT_TEST_COMPUTE_LOG=FILE` in the
-/// environment, every worker-day's recomputation is logged as a `begin` line before and an
-/// `end` line after (`begin|end NANOS_SINCE_EPOCH PID WORKER DAY`), appended to FILE with one
-/// write per line, so a test can show that no worker-day was computed by two replicas at once.
-/// Without the variable it does nothing.
-fn compute_log(what: &str, work: &incremental::WorkerDays) {
+/// environment, every worker-day's recomputation is logged as a `begin` line before its pings
+/// are read and an `end` line after its summary is stored (`begin|end NANOS_SINCE_EPOCH PID
+/// WORKER DAY`), appended to FILE with one write per line, so a test can show that no
+/// worker-day was computed by two replicas at once. Without the variable it does nothing.
+fn compute_log(what: &str, worker: &str, day: chrono::NaiveDate) {
     use std::io::Write;
     static FILE: std::sync::OnceLock<Option<std::sync::Mutex<std::fs::File>>> =
         std::sync::OnceLock::new();
@@ -183,12 +188,8 @@ fn compute_log(what: &str, work: &incremental::WorkerDays) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let pid = std::process::id();
-    let mut text = String::new();
-    for d in &work.days {
-        text.push_str(&format!("{what} {now} {pid} {} {}\n", work.worker, d.day));
-    }
+    let line = format!("{what} {now} {} {worker} {day}\n", std::process::id());
     if let Ok(mut f) = file.lock() {
-        let _ = f.write_all(text.as_bytes());
+        let _ = f.write_all(line.as_bytes());
     }
 }

@@ -275,6 +275,16 @@ pub trait Store: Send + Sync {
     /// When nothing could be committed; then no ping of the batch is stored.
     fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError>;
 
+    /// [`Store::insert_pings`] for a large batch from files (`gridbeat import`): the same
+    /// outcomes and marks, by the store's bulk path where it has one (PostgreSQL: binary COPY
+    /// into a staging table).
+    ///
+    /// # Errors
+    /// As [`Store::insert_pings`].
+    fn import_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
+        self.insert_pings(pings, margin_ms)
+    }
+
     /// One worker's pings with a timestamp in `range` (half-open: `start <= ts < end`), sorted
     /// by timestamp; each logged duplicate comes right after the stored ping of its key, the
     /// duplicates in the order they were logged (so cleaning keeps the first and counts the
@@ -516,6 +526,13 @@ pub trait Store: Send + Sync {
             Ok(_) => Readiness::Ready,
             Err(e) => Readiness::NotReady("unavailable", e.to_string()),
         }
+    }
+
+    /// Figures of the store's own for `/metrics`, as (gauge name, value): the PostgreSQL
+    /// store's connection pool (open, idle, most; its call latency is the histogram
+    /// `gridbeat_store_query_seconds`). None by default.
+    fn gauges(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
     }
 
     /// How many stored summaries failed their checksum since the start (each was withheld

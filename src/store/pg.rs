@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
         since bigint NOT NULL, updated bigint NOT NULL,
         claimed_by text, claimed_until bigint,
         PRIMARY KEY (worker, day));
+     CREATE INDEX dirty_by_claim ON dirty (claimed_by) WHERE claimed_by IS NOT NULL;
      CREATE TABLE latest (
         worker text COLLATE "C" PRIMARY KEY, ts bigint NOT NULL,
         lon double precision NOT NULL, lat double precision NOT NULL,
@@ -128,7 +129,7 @@ impl PgOptions {
             pool_size: 16,
             statement_timeout_ms: 30_000,
             connect_timeout_s: 5,
-            claim_lease_s: 60,
+            claim_lease_s: 30,
         }
     }
 }
@@ -453,9 +454,32 @@ impl PgStore {
             down: std::sync::atomic::AtomicBool::new(false),
         };
         store.migrate()?;
+        store.keep_claims();
         let this = month_of(now_ms());
         store.ensure_partitions(&[this, this + 1])?;
         Ok(store)
+    }
+
+    /// Renews this process's claims every third of the lease, for as long as it lives: a
+    /// replica's claims lapse only when it has stopped (killed, hung without its runtime, cut
+    /// off from the database), never because a round took long.
+    fn keep_claims(&self) {
+        let Some(rt) = self.rt.as_ref() else { return };
+        let (pool, me, lease) = (self.pool.clone(), self.replica.clone(), self.lease_ms);
+        rt.spawn(async move {
+            let every = Duration::from_millis((lease / 3).max(100) as u64);
+            loop {
+                tokio::time::sleep(every).await;
+                if let Ok(c) = pool.get().await {
+                    let _ = c
+                        .execute(
+                            "UPDATE dirty SET claimed_until = $2 + $3 WHERE claimed_by = $1",
+                            &[&me, &now_ms(), &lease],
+                        )
+                        .await;
+                }
+            }
+        });
     }
 
     /// Where the store connects (`host:port/database`, no password).
@@ -535,9 +559,12 @@ impl PgStore {
             let _ = tx.send(out);
         });
         let out = rx.recv().map_err(|_| StoreError::Closed)?;
+        let took = started.elapsed();
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.query_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        // Each call's time with its wait for a pooled connection: the latency the service sees.
+        metrics::histogram!("gridbeat_store_query_seconds").record(took.as_secs_f64());
         let out = match out {
             Ok(v) => Ok(v),
             Err(Ok(e)) => Err(self.error(&e)),
@@ -753,12 +780,15 @@ async fn next_generation(tx: &Transaction<'_>) -> Result<i64, tokio_postgres::Er
         .try_get(0)
 }
 
-/// One batch's ingest inside its transaction (see the module documentation).
+/// One batch's ingest inside its transaction (see the module documentation); with `copy` the
+/// batch reaches the server by binary COPY into a staging table (`gridbeat import`) instead of
+/// as `unnest` arrays.
 async fn ingest(
     tx: &Transaction<'_>,
     pings: &[NewPing],
     margin_ms: i64,
     now: i64,
+    copy: bool,
 ) -> Result<Vec<Insert>, tokio_postgres::Error> {
     // The first ping of each key goes to the one INSERT; a later one of the same key in the
     // batch is decided after it, as if sent after it.
@@ -774,13 +804,74 @@ async fn ingest(
             later.push(i);
         }
     }
-    let sql = format!(
-        "INSERT INTO pings ({PING_COLUMNS}) SELECT * FROM {UNNEST_PINGS}
-         ON CONFLICT (worker, ts) DO NOTHING RETURNING worker, ts"
-    );
-    let stmt = tx.prepare_cached(&sql).await?;
-    let rows = tx
-        .query(
+    let rows = if copy {
+        // `gridbeat import`: binary COPY into a staging table, then the same INSERT from it.
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE staging ON COMMIT DROP AS SELECT {PING_COLUMNS} FROM pings WITH NO DATA"
+        ))
+        .await?;
+        let sink = tx
+            .copy_in(&format!("COPY staging ({PING_COLUMNS}) FROM STDIN BINARY"))
+            .await?;
+        use tokio_postgres::types::Type;
+        let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::TEXT,
+                Type::INT8,
+                Type::FLOAT8,
+                Type::FLOAT8,
+                Type::FLOAT4,
+                Type::FLOAT4,
+                Type::FLOAT4,
+                Type::FLOAT4,
+                Type::FLOAT4,
+                Type::BOOL,
+                Type::TEXT,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+            ],
+        );
+        let mut writer = std::pin::pin!(writer);
+        let c = &cols;
+        for i in 0..c.len() {
+            writer
+                .as_mut()
+                .write(&[
+                    &c.worker[i],
+                    &c.ts[i],
+                    &c.lon[i],
+                    &c.lat[i],
+                    &c.acc[i],
+                    &c.speed[i],
+                    &c.bearing[i],
+                    &c.alt[i],
+                    &c.batt[i],
+                    &c.mock[i],
+                    &c.checkin[i],
+                    &c.received[i],
+                    &c.source[i],
+                    &c.device[i],
+                ])
+                .await?;
+        }
+        writer.finish().await?;
+        tx.query(
+            &format!(
+                "INSERT INTO pings ({PING_COLUMNS}) SELECT {PING_COLUMNS} FROM staging
+                 ON CONFLICT (worker, ts) DO NOTHING RETURNING worker, ts"
+            ),
+            &[],
+        )
+        .await?
+    } else {
+        let sql = format!(
+            "INSERT INTO pings ({PING_COLUMNS}) SELECT * FROM {UNNEST_PINGS}
+             ON CONFLICT (worker, ts) DO NOTHING RETURNING worker, ts"
+        );
+        let stmt = tx.prepare_cached(&sql).await?;
+        tx.query(
             &stmt,
             &[
                 &cols.worker,
@@ -799,7 +890,8 @@ async fn ingest(
                 &cols.device,
             ],
         )
-        .await?;
+        .await?
+    };
     let mut out = vec![Insert::Accepted; pings.len()];
     let mut accepted: HashSet<(String, i64)> = HashSet::with_capacity(rows.len());
     for r in &rows {
@@ -982,22 +1074,11 @@ async fn counter(c: &deadpool_postgres::Object, name: &str) -> Result<i64, tokio
 
 impl Store for PgStore {
     fn insert_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
-        if pings.is_empty() {
-            return Ok(Vec::new());
-        }
-        let months: Vec<i32> = pings.iter().map(|n| month_of(n.ping.ts)).collect();
-        self.ensure_partitions(&months)?;
-        let pings = std::sync::Arc::new(pings);
-        self.run(move |mut c| {
-            let pings = std::sync::Arc::clone(&pings);
-            async move {
-                let now = now_ms();
-                let tx = c.transaction().await?;
-                let out = ingest(&tx, &pings, margin_ms, now).await?;
-                tx.commit().await?;
-                Ok(out)
-            }
-        })
+        self.write_pings(pings, margin_ms, false)
+    }
+
+    fn import_pings(&self, pings: Vec<NewPing>, margin_ms: i64) -> Result<Vec<Insert>, StoreError> {
+        self.write_pings(pings, margin_ms, true)
     }
 
     fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
@@ -1423,6 +1504,15 @@ impl Store for PgStore {
         })
     }
 
+    fn gauges(&self) -> Vec<(&'static str, f64)> {
+        let (open, idle, most) = self.pool_status();
+        vec![
+            ("gridbeat_store_pool_connections", open as f64),
+            ("gridbeat_store_pool_idle", idle as f64),
+            ("gridbeat_store_pool_max", most as f64),
+        ]
+    }
+
     fn summaries_version(&self) -> u64 {
         match self.version("summaries_version") {
             Ok(n) => n,
@@ -1542,6 +1632,31 @@ impl Store for PgStore {
 }
 
 impl PgStore {
+    /// [`Store::insert_pings`] (`copy`: [`Store::import_pings`]).
+    fn write_pings(
+        &self,
+        pings: Vec<NewPing>,
+        margin_ms: i64,
+        copy: bool,
+    ) -> Result<Vec<Insert>, StoreError> {
+        if pings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let months: Vec<i32> = pings.iter().map(|n| month_of(n.ping.ts)).collect();
+        self.ensure_partitions(&months)?;
+        let pings = std::sync::Arc::new(pings);
+        self.run(move |mut c| {
+            let pings = std::sync::Arc::clone(&pings);
+            async move {
+                let now = now_ms();
+                let tx = c.transaction().await?;
+                let out = ingest(&tx, &pings, margin_ms, now, copy).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        })
+    }
+
     fn version(&self, name: &'static str) -> Result<u64, StoreError> {
         let n: i64 = self.run(move |c| async move {
             Ok(c.query_one(

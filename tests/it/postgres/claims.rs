@@ -161,3 +161,75 @@ fn pings_are_partitioned_by_month_and_partitions_are_made_on_demand() {
         "1"
     );
 }
+
+#[test]
+fn import_by_copy_gives_the_outcomes_and_rows_of_insert() {
+    use gridbeat::model::{Ping, WorkerId};
+    use gridbeat::store::{Insert, NewPing, Source};
+    let db_a = super::TestDb::new();
+    let db_b = super::TestDb::new();
+    let a = PgStore::open(&super::options(&db_a.url)).unwrap();
+    let b = PgStore::open(&super::options(&db_b.url)).unwrap();
+    let p = |w: &str, ts: i64, lon: f64| NewPing {
+        ping: Ping {
+            acc_m: Some(7.5),
+            checkin: (ts % 3 == 0).then(|| "cp-1".into()),
+            received: Some(1_800_000_000_000),
+            ..Ping::new(WorkerId::new(w), ts, lon, 28.2)
+        },
+        day: NaiveDate::from_ymd_opt(2026, 11, 3).unwrap(),
+        source: Source::Import,
+        device: None,
+    };
+    let t = 1_793_000_000_000i64;
+    let first = vec![p("w1", t, 112.9), p("w2", t, 112.9)];
+    // A repeat and a conflict of stored keys, a key twice inside the batch (the second a
+    // conflict, the third a repeat of that conflict), and new keys.
+    let second = vec![
+        p("w1", t, 112.9),
+        p("w2", t, 113.0),
+        p("w1", t + 1000, 112.9),
+        p("w1", t + 2000, 112.5),
+        p("w1", t + 2000, 112.6),
+        p("w1", t + 2000, 112.6),
+    ];
+    for batch in [first, second] {
+        let via_copy = a.import_pings(batch.clone(), 0).unwrap();
+        let via_unnest = b.insert_pings(batch, 0).unwrap();
+        assert_eq!(via_copy, via_unnest);
+    }
+    assert_eq!(
+        b.insert_pings(vec![p("w1", t + 2000, 112.6)], 0).unwrap(),
+        vec![Insert::Repeat]
+    );
+    let expected = vec![
+        Insert::Repeat,
+        Insert::Conflict,
+        Insert::Accepted,
+        Insert::Accepted,
+        Insert::Conflict,
+        Insert::Repeat,
+    ];
+    let again = a
+        .import_pings(
+            vec![
+                p("w1", t, 112.9),
+                p("w2", t, 113.5),
+                p("w1", t + 3000, 112.9),
+                p("w1", t + 4000, 112.5),
+                p("w1", t + 4000, 112.6),
+                p("w1", t + 4000, 112.6),
+            ],
+            0,
+        )
+        .unwrap();
+    assert_eq!(again, expected);
+    let (sa, sb) = (a.stats().unwrap(), b.stats().unwrap());
+    assert_eq!((sa.pings, sa.duplicates), (6, 4));
+    assert_eq!((sb.pings, sb.duplicates), (4, 2));
+    assert_eq!(
+        a.pings("w1", 0..i64::MAX).unwrap()[..4],
+        b.pings("w1", 0..i64::MAX).unwrap()[..4],
+        "the same stored rows, duplicates after their key"
+    );
+}

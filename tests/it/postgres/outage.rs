@@ -113,6 +113,16 @@ fn a_database_restart_during_ingest_loses_nothing_acknowledged() {
     };
     assert_eq!(ready.0, 200, "ready again: {}", ready.1);
     client.join().unwrap();
+    // The pool and the statement latency are on /metrics.
+    let (status, metrics) = http(port, "GET", "/metrics", b"").unwrap();
+    assert_eq!(status, 200);
+    for name in [
+        "gridbeat_store_pool_connections",
+        "gridbeat_store_pool_max 16",
+        "gridbeat_store_query_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
     assert!(posted.load(Ordering::Relaxed) > before, "ingest resumed");
     assert!(
         refused.load(Ordering::Relaxed) > 0,
