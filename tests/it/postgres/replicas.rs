@@ -89,6 +89,9 @@ fn now_ns() -> u128 {
 /// (worker, ts ms, line of NDJSON)
 type Row = (String, i64, String);
 
+/// Per (worker, day): the computations logged, as (begin ns, end ns, pid).
+type Spans = BTreeMap<(String, String), Vec<(u128, u128, u32)>>;
+
 /// Loads the demo city's registry into the database with `gridbeat registry load --store`.
 pub fn load_registry(url: &str, city: &Path) {
     let out = gridbeat()
@@ -271,7 +274,7 @@ fn two_replicas_killed_at_random_lose_nothing_and_agree() {
     // different processes (a killed one's open interval ends at its kill) never overlap.
     let text = std::fs::read_to_string(&compute_log).unwrap();
     let mut open: HashMap<(String, String, u32), u128> = HashMap::new();
-    let mut spans: BTreeMap<(String, String), Vec<(u128, u128, u32)>> = BTreeMap::new();
+    let mut spans: Spans = BTreeMap::new();
     for line in text.lines() {
         let f: Vec<&str> = line.split(' ').collect();
         let (t, pid): (u128, u32) = (f[1].parse().unwrap(), f[2].parse().unwrap());
