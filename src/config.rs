@@ -120,7 +120,8 @@ pub struct ServerConfig {
     pub recompute_quiet_ms: u64,
     /// ... and at the latest this long after it was first marked, ms.
     pub recompute_max_delay_ms: u64,
-    /// Worker-days recomputed at once (0: one per core).
+    /// Worker-days recomputed at once (0: one per core, four per core on PostgreSQL, whose
+    /// calls wait on the network).
     pub recompute_threads: usize,
     /// A basemap under the map page: a raster tile URL template
     /// (`https://…/{z}/{x}/{y}.png`) or a MapLibre style URL; empty for none (the page then
@@ -181,6 +182,10 @@ pub struct StoreConfig {
     /// How long a replica's claim on dirty worker-days lasts, s: a live replica renews its
     /// claims every third of it; one that dies leaves its days to another after it.
     pub claim_lease_s: u64,
+    /// Whether gridbeat makes the monthly partitions of `pings` itself (this month and the
+    /// next at start, any other month a ping needs). `false` when a DBA manages the table (a
+    /// TimescaleDB hypertable, pre-made partitions).
+    pub manage_partitions: bool,
 }
 
 impl Default for StoreConfig {
@@ -191,6 +196,7 @@ impl Default for StoreConfig {
             statement_timeout_ms: 30_000,
             connect_timeout_s: 5,
             claim_lease_s: 30,
+            manage_partitions: true,
         }
     }
 }

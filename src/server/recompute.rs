@@ -142,7 +142,7 @@ pub fn run_once(
         return Ok(0);
     }
     let threads = match state.config.server.recompute_threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()) * store.concurrency(),
         n => n,
     };
     let count = round.iter().map(|w| w.days.len()).sum();

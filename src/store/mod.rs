@@ -528,6 +528,13 @@ pub trait Store: Send + Sync {
         }
     }
 
+    /// How many recompute threads per core keep this store busy (`recompute_threads = 0`):
+    /// 1 for an embedded store, whose calls use the CPU; more for a networked one, whose calls
+    /// mostly wait on round trips to its server.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     /// Figures of the store's own for `/metrics`, as (gauge name, value): the PostgreSQL
     /// store's connection pool (open, idle, most; its call latency is the histogram
     /// `gridbeat_store_query_seconds`). None by default.
@@ -609,6 +616,7 @@ impl Location {
                     statement_timeout_ms: config.statement_timeout_ms,
                     connect_timeout_s: config.connect_timeout_s,
                     claim_lease_s: config.claim_lease_s,
+                    manage_partitions: config.manage_partitions,
                 };
                 let started = std::time::Instant::now();
                 let mut pause = std::time::Duration::from_millis(500);

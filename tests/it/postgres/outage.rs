@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::replicas::{http, load_registry, start, wait_healthy};
+use super::replicas::{http, load_registry, start_waiting, wait_healthy};
 use crate::util::{demo_city, free_port, ndjson_line, sample_pings};
 
 #[test]
@@ -25,10 +25,29 @@ fn a_database_restart_during_ingest_loses_nothing_acknowledged() {
         "[server]\nrecompute_quiet_ms = 100\n\n[store]\nconnect_timeout_s = 1\n",
     )
     .unwrap();
+    // A replica started before its database waits for it (`--wait-for-store`), retrying
+    // with backoff, and comes up once the database does.
+    cluster.down();
     let port = free_port();
     let log: PathBuf = d.join("replica.log");
-    let mut replica = start(&db.url, &config, port, &log, &d.join("compute.log"));
+    let mut replica = start_waiting(&db.url, &config, port, &log, &d.join("compute.log"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        replica.try_wait().unwrap().is_none(),
+        "it waits instead of exiting"
+    );
+    assert!(
+        http(port, "GET", "/healthz", b"").is_err(),
+        "not listening before the store is open"
+    );
+    cluster.up();
     wait_healthy(port, &log);
+    let waited = std::fs::read_to_string(&log).unwrap();
+    assert!(waited.contains("waiting for the database"), "{waited}");
+    assert!(
+        waited.contains(&format!("127.0.0.1:{}", cluster.port)),
+        "names the host: {waited}"
+    );
 
     let pings = sample_pings();
     let rows: Vec<(String, i64, String)> = pings

@@ -49,6 +49,29 @@ pub fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result
 
 /// A replica: `gridbeat serve --store URL` on `port`, its log appended to `log`.
 pub fn start(url: &str, config: &Path, port: u16, log: &Path, compute_log: &Path) -> Child {
+    spawn(url, config, port, log, compute_log, &[])
+}
+
+/// [`start`] with `--wait-for-store 60`: it waits for a database that is not up yet.
+pub fn start_waiting(url: &str, config: &Path, port: u16, log: &Path, compute_log: &Path) -> Child {
+    spawn(
+        url,
+        config,
+        port,
+        log,
+        compute_log,
+        &["--wait-for-store", "60"],
+    )
+}
+
+fn spawn(
+    url: &str,
+    config: &Path,
+    port: u16,
+    log: &Path,
+    compute_log: &Path,
+    extra: &[&str],
+) -> Child {
     let err = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -58,6 +81,7 @@ pub fn start(url: &str, config: &Path, port: u16, log: &Path, compute_log: &Path
         .args(["serve", "--store", url, "--config"])
         .arg(config)
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .env("GRIDBEAT_TEST_COMPUTE_LOG", compute_log)
         .stdout(Stdio::null())
         .stderr(err)
