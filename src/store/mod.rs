@@ -45,7 +45,7 @@ use crate::model::{Ping, UnixMs};
 pub use crate::registry::{Affected, RegistryFile};
 
 pub use copy::{Chunk, Key, Part, StoredPing};
-pub use pg::{PgOptions, PgStore};
+pub use pg::PgStore;
 pub use sqlite::{OpenOptions, SqliteStore};
 
 /// Where a ping came from.
@@ -610,18 +610,10 @@ impl Location {
         match self {
             Location::Dir(dir) => Ok(std::sync::Arc::new(SqliteStore::open_with(dir, opts)?)),
             Location::Url(url) => {
-                let pg = PgOptions {
-                    url: url.clone(),
-                    pool_size: config.pool_size,
-                    statement_timeout_ms: config.statement_timeout_ms,
-                    connect_timeout_s: config.connect_timeout_s,
-                    claim_lease_s: config.claim_lease_s,
-                    manage_partitions: config.manage_partitions,
-                };
                 let started = std::time::Instant::now();
                 let mut pause = std::time::Duration::from_millis(500);
                 loop {
-                    match PgStore::open(&pg) {
+                    match PgStore::open(url, config) {
                         Ok(s) => return Ok(std::sync::Arc::new(s)),
                         Err(e @ StoreError::Unavailable { .. }) if started.elapsed() < wait => {
                             tracing::warn!(error = %e, retry_in_s = pause.as_secs_f64(), "waiting for the database");

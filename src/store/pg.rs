@@ -44,6 +44,7 @@ use super::{
     Affected, DirtyDay, Insert, NewPing, Position, Readiness, RegistryFile, Store, StoreError,
     StoreStats, SummaryRow,
 };
+use crate::config::StoreConfig;
 use crate::model::{Month, Ping, UnixMs, WorkerId};
 
 /// The schema, one entry per version; entry `i` upgrades version `i` to `i + 1`.
@@ -106,39 +107,6 @@ const ATTEMPTS: usize = 5;
 const LOCK_MIGRATE: i64 = 0x6772_6964_0001;
 const LOCK_PARTITIONS: i64 = 0x6772_6964_0002;
 
-/// How the PostgreSQL store is opened (`[store]` of the config).
-#[derive(Clone, Debug)]
-pub struct PgOptions {
-    /// `postgres://user:password@host:port/database` (a libpq-style key/value string works
-    /// too).
-    pub url: String,
-    /// Connections at most in this process's pool.
-    pub pool_size: usize,
-    /// The longest a statement may run, ms (PostgreSQL's `statement_timeout`; 0: none).
-    pub statement_timeout_ms: u64,
-    /// The longest a connection attempt or a wait for a pooled connection may take, s.
-    pub connect_timeout_s: u64,
-    /// How long a claim on dirty days lasts before another replica may take them, s.
-    pub claim_lease_s: u64,
-    /// Whether gridbeat makes the monthly ping partitions itself (false: the DBA manages the
-    /// `pings` table, e.g. as a TimescaleDB hypertable).
-    pub manage_partitions: bool,
-}
-
-impl PgOptions {
-    /// Options for `url` with the defaults of the config's `[store]`.
-    pub fn new(url: &str) -> PgOptions {
-        PgOptions {
-            url: url.to_string(),
-            pool_size: 16,
-            statement_timeout_ms: 30_000,
-            connect_timeout_s: 5,
-            claim_lease_s: 30,
-            manage_partitions: true,
-        }
-    }
-}
-
 /// The PostgreSQL store. See the module documentation.
 pub struct PgStore {
     /// Where it connects, without the password (`host:port/database`), for messages.
@@ -150,7 +118,7 @@ pub struct PgStore {
     lease_ms: i64,
     /// The months whose ping partition is known to exist.
     partitions: Mutex<HashSet<i32>>,
-    /// Whether to make them ([`PgOptions::manage_partitions`]).
+    /// Whether to make them (`[store] manage_partitions`).
     manage_partitions: bool,
     /// Statements run and their total time, for `/metrics`.
     queries: AtomicU64,
@@ -392,16 +360,18 @@ impl From<tokio_postgres::Error> for Failure {
 }
 
 impl PgStore {
-    /// Connects, applies the missing migrations and makes this month's and next month's
-    /// partitions.
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`; a
+    /// libpq-style key/value string works too) with the pool size, timeouts, lease and
+    /// partitioning of `opts` (the config's `[store]`; its `url` is not read here), applies
+    /// the missing migrations and makes this month's and next month's partitions.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the server cannot be reached or refuses the login
     /// (the message names the host and the cause); [`StoreError::TooNew`] for a newer schema;
     /// [`StoreError::Database`] for a bad URL or a failed migration.
-    pub fn open(opts: &PgOptions) -> Result<PgStore, StoreError> {
+    pub fn open(url: &str, opts: &StoreConfig) -> Result<PgStore, StoreError> {
         let mut config: tokio_postgres::Config =
-            opts.url.parse().map_err(|e| StoreError::Database {
+            url.parse().map_err(|e| StoreError::Database {
                 reason: format!(
                     "[store] url is not a PostgreSQL connection string (postgres://user@host:port/database): {e}"
                 ),

@@ -5,8 +5,6 @@
 //! over the rows the server received.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,33 +14,9 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 
 use crate::util::{
-    batch_report, demo_data, free_port, gridbeat, ndjson_line, sample_pings, without_timing,
+    batch_report, demo_data, free_port, gridbeat, http_ndjson, ndjson_line, pings_csv,
+    post_until_acked, sample_pings, wait_port_healthy, without_timing,
 };
-
-/// One HTTP/1.1 request over a fresh connection: the status and the body.
-fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    s.set_write_timeout(Some(Duration::from_secs(20)))?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status line: {text:?}")))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string());
-    Ok((status, body))
-}
 
 fn start(data: &Path, config: &Path, port: u16) -> Child {
     gridbeat()
@@ -58,14 +32,7 @@ fn start(data: &Path, config: &Path, port: u16) -> Child {
 }
 
 fn wait_healthy(port: u16) {
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if matches!(http(port, "GET", "/healthz", b""), Ok((200, _))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the server did not come up");
+    wait_port_healthy(port, &|| String::new());
 }
 
 /// An acknowledged ping: (worker, ts ms, lat, lon).
@@ -116,29 +83,11 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
             std::thread::spawn(move || {
                 for batch in rows.chunks(40) {
                     let body: String = batch.iter().map(|r| format!("{}\n", r.4)).collect();
-                    loop {
-                        match http(port, "POST", "/api/v1/pings", body.as_bytes()) {
-                            Ok((200, answer)) => {
-                                let v: serde_json::Value = serde_json::from_str(&answer).unwrap();
-                                assert_eq!(v["rejected"], serde_json::json!([]), "{answer}");
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .extend(batch.iter().map(|r| (r.0.clone(), r.1, r.2, r.3)));
-                                break;
-                            }
-                            // Killed mid-request, or not up yet: send the same batch again.
-                            Ok((status, answer)) => {
-                                assert!(status >= 500, "{status}: {answer}");
-                                resends.fetch_add(1, Ordering::Relaxed);
-                                std::thread::sleep(Duration::from_millis(30));
-                            }
-                            Err(_) => {
-                                resends.fetch_add(1, Ordering::Relaxed);
-                                std::thread::sleep(Duration::from_millis(30));
-                            }
-                        }
-                    }
+                    post_until_acked(&[port], &mut 0, body.as_bytes(), &resends);
+                    acked
+                        .lock()
+                        .unwrap()
+                        .extend(batch.iter().map(|r| (r.0.clone(), r.1, r.2, r.3)));
                     std::thread::sleep(Duration::from_millis(10));
                 }
             })
@@ -180,7 +129,7 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
     // Wait for the summaries to be current, then take the report.
     let t0 = Instant::now();
     let served = loop {
-        let (status, body) = http(port, "GET", "/api/v1/reports/2026-10", b"").unwrap();
+        let (status, body) = http_ndjson(port, "GET", "/api/v1/reports/2026-10", b"").unwrap();
         assert_eq!(status, 200, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         if v["freshness"]["pending"] == 0 {
@@ -246,20 +195,7 @@ fn acknowledged_pings_survive_sigkill_and_the_report_equals_the_batch() {
     // The batch door over the rows the clients sent, each once (with exactly the values they
     // sent), in order: a resent batch is a repeat and changes no figure (DESIGN.md §4.2 step
     // 1), so the service's report equals it exactly, whatever was resent after the kills.
-    let mut csv = String::from("worker,ts,lat,lon,acc,speed,mock,checkin\n");
-    for p in &pings {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            p.worker.as_str(),
-            p.ts,
-            p.lat,
-            p.lon,
-            p.acc_m.map(|x| x.to_string()).unwrap_or_default(),
-            p.speed_mps.map(|x| x.to_string()).unwrap_or_default(),
-            p.mock,
-            p.checkin.as_deref().unwrap_or_default()
-        ));
-    }
+    let csv = pings_csv(&pings);
     let received = d.join("received.csv");
     std::fs::write(&received, csv).unwrap();
     let (batch, _) = batch_report(&city, &received, &d.join("batch"), &[]);

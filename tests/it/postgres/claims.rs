@@ -20,10 +20,10 @@ fn wd(list: &[(&str, u32)]) -> Vec<(String, NaiveDate)> {
 #[test]
 fn a_claimed_day_goes_to_one_replica_until_done_or_its_lease_lapses() {
     let db = super::TestDb::new();
-    let mut opts = super::options(&db.url);
+    let mut opts = super::options();
     opts.claim_lease_s = 2;
-    let a = PgStore::open(&opts).unwrap();
-    let b = PgStore::open(&opts).unwrap();
+    let a = PgStore::open(&db.url, &opts).unwrap();
+    let b = PgStore::open(&db.url, &opts).unwrap();
     assert_ne!(a.replica(), b.replica());
     a.mark_dirty(&wd(&[("w1", 1), ("w1", 2), ("w2", 1)]))
         .unwrap();
@@ -78,8 +78,8 @@ fn a_claimed_day_goes_to_one_replica_until_done_or_its_lease_lapses() {
 #[test]
 fn versions_written_through_one_replica_are_read_by_the_other() {
     let db = super::TestDb::new();
-    let a = PgStore::open(&super::options(&db.url)).unwrap();
-    let b = PgStore::open(&super::options(&db.url)).unwrap();
+    let a = PgStore::open(&db.url, &super::options()).unwrap();
+    let b = PgStore::open(&db.url, &super::options()).unwrap();
     let (v, r) = (b.summaries_version(), b.registry_version());
     assert!(v >= 1 && r >= 1, "real versions start at 1: {v}, {r}");
     a.put_summary(
@@ -119,17 +119,20 @@ fn versions_written_through_one_replica_are_read_by_the_other() {
 #[test]
 fn a_newer_schema_is_refused_and_a_bad_url_names_the_host() {
     let db = super::TestDb::new();
-    drop(PgStore::open(&super::options(&db.url)).unwrap());
+    drop(PgStore::open(&db.url, &super::options()).unwrap());
     super::psql(&db.url, "INSERT INTO gridbeat_schema (version) VALUES (99)");
-    let err = PgStore::open(&super::options(&db.url))
+    let err = PgStore::open(&db.url, &super::options())
         .err()
         .unwrap()
         .to_string();
     assert!(err.contains("schema version 99"), "{err}");
     // Nothing listens on port 1: the error names the host and port and the cause.
-    let mut o = super::options("postgres://postgres@127.0.0.1:1/none");
+    let mut o = super::options();
     o.connect_timeout_s = 1;
-    let err = PgStore::open(&o).err().unwrap().to_string();
+    let err = PgStore::open("postgres://postgres@127.0.0.1:1/none", &o)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("127.0.0.1:1/none"), "{err}");
     assert!(err.to_lowercase().contains("refused"), "{err}");
 }
@@ -137,7 +140,7 @@ fn a_newer_schema_is_refused_and_a_bad_url_names_the_host() {
 #[test]
 fn pings_are_partitioned_by_month_and_partitions_are_made_on_demand() {
     let db = super::TestDb::new();
-    let s = PgStore::open(&super::options(&db.url)).unwrap();
+    let s = PgStore::open(&db.url, &super::options()).unwrap();
     // 2024-02-29 12:00 UTC and 2019-07-01 00:00 UTC: months no partition was made ahead for.
     let ts = [1_709_208_000_000i64, 1_561_939_200_000];
     let pings: Vec<_> = ts
@@ -168,8 +171,8 @@ fn import_by_copy_gives_the_outcomes_and_rows_of_insert() {
     use gridbeat::store::{Insert, NewPing, Source};
     let db_a = super::TestDb::new();
     let db_b = super::TestDb::new();
-    let a = PgStore::open(&super::options(&db_a.url)).unwrap();
-    let b = PgStore::open(&super::options(&db_b.url)).unwrap();
+    let a = PgStore::open(&db_a.url, &super::options()).unwrap();
+    let b = PgStore::open(&db_b.url, &super::options()).unwrap();
     let p = |w: &str, ts: i64, lon: f64| NewPing {
         ping: Ping {
             acc_m: Some(7.5),

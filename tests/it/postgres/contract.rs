@@ -12,10 +12,10 @@ use crate::store_contract::Fresh;
 fn fresh() -> Fresh {
     let db = super::TestDb::new();
     let url = db.url.clone();
-    let store: Arc<dyn Store> = Arc::new(PgStore::open(&super::options(&url)).unwrap());
+    let store: Arc<dyn Store> = Arc::new(PgStore::open(&url, &super::options()).unwrap());
     Fresh {
         store,
-        reopen: Box::new(move || Arc::new(PgStore::open(&super::options(&url)).unwrap())),
+        reopen: Box::new(move || Arc::new(PgStore::open(&url, &super::options()).unwrap())),
         keep: Box::new(db),
     }
 }

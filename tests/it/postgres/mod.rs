@@ -117,12 +117,13 @@ impl Drop for TestDb {
     }
 }
 
-/// Options for a test database: short lease (a killed replica's days come back quickly), the
+/// `[store]` for a test database: short lease (a killed replica's days come back quickly), the
 /// defaults otherwise.
-pub fn options(url: &str) -> gridbeat::store::PgOptions {
-    let mut o = gridbeat::store::PgOptions::new(url);
-    o.claim_lease_s = 5;
-    o
+pub fn options() -> gridbeat::config::StoreConfig {
+    gridbeat::config::StoreConfig {
+        claim_lease_s: 5,
+        ..gridbeat::config::StoreConfig::default()
+    }
 }
 
 /// A throwaway PostgreSQL cluster of the machine's own `initdb`/`pg_ctl`, on a free port, for
@@ -186,16 +187,21 @@ impl Cluster {
         unsafe { libc::geteuid() == 0 }
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// A command running one of the server's tools, as `postgres` when we are root.
+    fn tool(&self, tool: &str) -> Command {
         let exe = self.bin.join(tool);
-        let mut cmd = if self.as_root() {
+        if self.as_root() {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&exe);
             c
         } else {
             Command::new(&exe)
-        };
-        let out = cmd
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let out = self
+            .tool(tool)
             .args(args)
             .current_dir(self.dir.path())
             .output()
@@ -255,15 +261,8 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let exe = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&exe);
-            c
-        } else {
-            Command::new(&exe)
-        };
-        let _ = cmd
+        let _ = self
+            .tool("pg_ctl")
             .args([
                 "-D",
                 data.to_str().unwrap_or_default(),

@@ -7,8 +7,6 @@
 //! once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,30 +20,8 @@ use crate::util::{
     without_timing,
 };
 
-/// One HTTP/1.1 request over a fresh connection: the status and the body.
-pub fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    s.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status line: {text:?}")))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string());
-    Ok((status, body))
-}
+/// One HTTP/1.1 request over a fresh connection.
+pub use crate::util::http_ndjson as http;
 
 /// A replica: `gridbeat serve --store URL` on `port`, its log appended to `log`.
 pub fn start(url: &str, config: &Path, port: u16, log: &Path, compute_log: &Path) -> Child {
@@ -90,17 +66,7 @@ fn spawn(
 }
 
 pub fn wait_healthy(port: u16, log: &Path) {
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if matches!(http(port, "GET", "/healthz", b""), Ok((200, _))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "the replica on {port} did not come up: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+    crate::util::wait_port_healthy(port, &|| std::fs::read_to_string(log).unwrap_or_default());
 }
 
 fn now_ns() -> u128 {
@@ -175,31 +141,12 @@ fn two_replicas_killed_at_random_lose_nothing_and_agree() {
                 let mut next = c;
                 for batch in rows.chunks(50) {
                     let body: String = batch.iter().map(|r| format!("{}\n", r.2)).collect();
-                    loop {
-                        // Round-robin over the replicas, as a load balancer would.
-                        let port = ports[next % 2];
-                        next += 1;
-                        match http(port, "POST", "/api/v1/pings", body.as_bytes()) {
-                            Ok((200, answer)) => {
-                                let v: serde_json::Value = serde_json::from_str(&answer).unwrap();
-                                assert_eq!(v["rejected"], serde_json::json!([]), "{answer}");
-                                acked
-                                    .lock()
-                                    .unwrap()
-                                    .extend(batch.iter().map(|r| (r.0.clone(), r.1)));
-                                break;
-                            }
-                            Ok((status, answer)) => {
-                                assert!(status >= 500, "{status}: {answer}");
-                                resends.fetch_add(1, Ordering::Relaxed);
-                                std::thread::sleep(Duration::from_millis(20));
-                            }
-                            Err(_) => {
-                                resends.fetch_add(1, Ordering::Relaxed);
-                                std::thread::sleep(Duration::from_millis(20));
-                            }
-                        }
-                    }
+                    // Round-robin over the replicas, as a load balancer would.
+                    crate::util::post_until_acked(&ports, &mut next, body.as_bytes(), &resends);
+                    acked
+                        .lock()
+                        .unwrap()
+                        .extend(batch.iter().map(|r| (r.0.clone(), r.1)));
                     std::thread::sleep(Duration::from_millis(5));
                 }
             })
@@ -332,20 +279,7 @@ fn two_replicas_killed_at_random_lose_nothing_and_agree() {
     assert!(computed > 100, "{computed} worker-day computations logged");
 
     // Both replicas serve the same report, equal to the batch door's over the same rows.
-    let mut csv = String::from("worker,ts,lat,lon,acc,speed,mock,checkin\n");
-    for p in &pings {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            p.worker.as_str(),
-            p.ts,
-            p.lat,
-            p.lon,
-            p.acc_m.map(|x| x.to_string()).unwrap_or_default(),
-            p.speed_mps.map(|x| x.to_string()).unwrap_or_default(),
-            p.mock,
-            p.checkin.as_deref().unwrap_or_default()
-        ));
-    }
+    let csv = crate::util::pings_csv(&pings);
     let received = d.join("received.csv");
     std::fs::write(&received, csv).unwrap();
     let (batch, _) = batch_report(&city, &received, &d.join("batch"), &[]);

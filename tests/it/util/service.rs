@@ -408,3 +408,97 @@ pub fn ndjson_line(p: &Ping) -> String {
     }
     v.to_string()
 }
+
+/// One HTTP/1.1 request with an NDJSON body (or none) over a fresh connection: the status and
+/// the body. An error when the server is not there or cuts the connection (it was killed).
+pub fn http_ndjson(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.set_write_timeout(Some(Duration::from_secs(30)))?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line: {text:?}")))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string());
+    Ok((status, body))
+}
+
+/// Waits up to 60 s for `/healthz` on `port` to answer 200; panics with `log()` otherwise.
+pub fn wait_port_healthy(port: u16, log: &dyn Fn() -> String) {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if matches!(http_ndjson(port, "GET", "/healthz", b""), Ok((200, _))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the server on {port} did not come up: {}", log());
+}
+
+/// Pings as a batch-door CSV file's text, each row with every value the CSV carries.
+pub fn pings_csv(pings: &[Ping]) -> String {
+    let mut csv = String::from("worker,ts,lat,lon,acc,speed,mock,checkin\n");
+    for p in pings {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            p.worker.as_str(),
+            p.ts,
+            p.lat,
+            p.lon,
+            p.acc_m.map(|x| x.to_string()).unwrap_or_default(),
+            p.speed_mps.map(|x| x.to_string()).unwrap_or_default(),
+            p.mock,
+            p.checkin.as_deref().unwrap_or_default()
+        ));
+    }
+    csv
+}
+
+/// Posts one NDJSON batch until a server acknowledges it, as a client that resends after a
+/// failure does: each attempt goes to the next of `ports` (round-robin from `*next`); an
+/// answer of 5xx or a cut connection (a server killed mid-request, not up yet) counts a resend
+/// and the same batch goes again. The acknowledgement must reject no row.
+pub fn post_until_acked(
+    ports: &[u16],
+    next: &mut usize,
+    body: &[u8],
+    resends: &std::sync::atomic::AtomicUsize,
+) {
+    loop {
+        let port = ports[*next % ports.len()];
+        *next += 1;
+        match http_ndjson(port, "POST", "/api/v1/pings", body) {
+            Ok((200, answer)) => {
+                let v: Value = serde_json::from_str(&answer).unwrap();
+                assert_eq!(v["rejected"], json!([]), "{answer}");
+                return;
+            }
+            Ok((status, answer)) => {
+                assert!(status >= 500, "{status}: {answer}");
+                resends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(_) => {
+                resends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
