@@ -62,6 +62,7 @@ pub mod geodesy;
 #[cfg(feature = "service")]
 pub mod incremental;
 pub mod ingest;
+pub mod lake;
 pub mod layers;
 pub mod model;
 pub mod registry;

@@ -99,7 +99,7 @@ impl Params {
 }
 
 /// The first 16 hex digits of the SHA-256 of some bytes.
-pub(crate) fn digest_hex(bytes: &[u8]) -> String {
+pub fn digest_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .take(8)

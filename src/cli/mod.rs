@@ -14,6 +14,7 @@ use crate::config::Config;
 
 pub mod coverage;
 pub mod demo;
+pub mod lake;
 pub mod layers;
 pub mod locate;
 #[cfg(feature = "service")]
@@ -68,6 +69,8 @@ pub enum Command {
     Coverage(coverage::CoverageArgs),
     /// Simulate a sample city, its patrols, and summarise them.
     Demo(demo::DemoArgs),
+    /// The history lake: add ping and registry files (`lake add`).
+    Lake(lake::LakeArgs),
     /// One map layer (grids, units, tracks, coverage, …) as GeoJSON from files.
     Layers(layers::LayersArgs),
     /// Write each ping's grid code (point location on the grid registry).
@@ -95,6 +98,8 @@ pub enum Command {
     Store(serve::StoreArgs),
     /// Generate a synthetic city, its grid workers and their patrol pings.
     Simulate(simulate::SimulateArgs),
+    /// Summarise a month of the history lake into its worker_days (one bucket or all).
+    Summarize(lake::SummarizeArgs),
     /// Clean tracks per worker: segments, length, patrol time, stays, anomalies.
     Tracks(tracks::TracksArgs),
     /// Checkpoint visits and compliance, in-grid time and out-of-grid episodes.
@@ -127,10 +132,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Coverage(args) => coverage::run(&args, &config),
         Command::Demo(args) => demo::run(&args, &config),
+        Command::Lake(args) => lake::run_add(&args, &cli.global),
         Command::Layers(args) => layers::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),
         #[cfg(feature = "assess")]
-        Command::Report(args) => report::run(&args, &config),
+        Command::Report(args) => report::run(&args, &config, &cli.global),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::run(&args, &config),
         #[cfg(feature = "service")]
@@ -144,6 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "service")]
         Command::Store(args) => serve::run_store(&args, &config),
         Command::Simulate(args) => simulate::run(&args, &config),
+        Command::Summarize(args) => lake::run_summarize(&args, &cli.global),
         Command::Tracks(args) => tracks::run(&args, &config),
         Command::Visits(args) => visits::run(&args, &config),
     }
@@ -155,8 +162,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 #[derive(Debug, Args)]
 pub struct RegistryFiles {
     /// The grid hierarchy (GeoJSON).
-    #[arg(long, value_name = "FILE")]
-    pub grids: PathBuf,
+    #[arg(long, value_name = "FILE", required = true)]
+    pub grids: Option<PathBuf>,
     /// Worker assignments (CSV: worker,name,grid).
     #[arg(long, value_name = "FILE")]
     pub workers: Option<PathBuf>,
@@ -175,8 +182,11 @@ impl RegistryFiles {
         crs: crate::model::Crs,
         keep_going: bool,
     ) -> anyhow::Result<crate::registry::Registry> {
+        let Some(grids) = &self.grids else {
+            anyhow::bail!("--grids is required");
+        };
         load_registry(
-            &self.grids,
+            grids,
             self.workers.as_deref(),
             self.checkpoints.as_deref(),
             crs,

@@ -21,7 +21,8 @@ use crate::report::{self, Format, Lang, Report};
 /// Arguments of `gridbeat report`.
 #[derive(Debug, Args)]
 #[command(
-    mut_args(super::tune("workers", |a| a.required(true))),
+    mut_args(super::tune("workers", |a| a.required_unless_present("lake"))),
+    mut_args(super::tune("grids", |a| a.required(false).required_unless_present("lake"))),
     mut_args(super::tune("checkpoints", |a| {
         a.help("Checkpoints (GeoJSON points) for visits and compliance")
     })),
@@ -34,8 +35,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
     /// Ping files or glob patterns (CSV or Parquet), e.g. 'pings/*.parquet'.
-    #[arg(long, required = true, num_args = 1.., value_name = "FILE_OR_GLOB")]
+    #[arg(long, required_unless_present = "lake", num_args = 1.., value_name = "FILE_OR_GLOB")]
     pub pings: Vec<String>,
+    /// A history lake instead of ping files: the month's worker_days (a partition missing or
+    /// computed on other parameters or another registry is summarised again first), with the
+    /// lake's registry and `gridbeat.toml`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["pings", "grids", "workers", "checkpoints", "from", "to", "streets"])]
+    pub lake: Option<PathBuf>,
     /// The month to assess (local calendar month of the config's time zone).
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]
     pub month: Option<String>,
@@ -74,7 +80,14 @@ pub struct ReportArgs {
 /// # Errors
 /// When an input cannot be read or the output cannot be written, when a ping row is bad
 /// (without `--keep-going`), or when no ping row could be read.
-pub fn run(args: &ReportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &ReportArgs,
+    config: &Config,
+    global: &super::GlobalArgs,
+) -> anyhow::Result<ExitCode> {
+    if let Some(lake) = &args.lake {
+        return run_lake(args, lake, global);
+    }
     let (first, last) = match (&args.month, &args.from, &args.to) {
         (Some(m), _, _) => {
             let m = parse_month(m).with_context(|| format!("--month {m}"))?;
@@ -199,4 +212,52 @@ fn write_trend(reports: &[Report], out: &Path) -> anyhow::Result<PathBuf> {
     let path = out.join("trend.csv");
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
+}
+
+/// `gridbeat report --lake`: the month's worker-days from the lake's worker_days, assessed as
+/// the batch door assesses the days it summarises from files.
+fn run_lake(args: &ReportArgs, dir: &Path, global: &super::GlobalArgs) -> anyhow::Result<ExitCode> {
+    let Some(month) = &args.month else {
+        bail!("--lake needs --month YYYY-MM");
+    };
+    let month = parse_month(month).with_context(|| format!("--month {month}"))?;
+    let formats =
+        Format::parse_list(&args.format).with_context(|| format!("--format {}", args.format))?;
+    let lake = crate::lake::Lake::open(dir)?;
+    let config = super::lake::lake_config(global, dir)?;
+    let assessor = super::lake::lake_assessor(&lake, &config)?;
+    if let Some(unit) = &args.unit {
+        if assessor.registry.unit(unit).is_none() {
+            bail!("--unit {unit}: no such unit in the lake's registry");
+        }
+    }
+    let days =
+        crate::lake::ops::month_days(&lake, &assessor, month, &mut |line| eprintln!("{line}"))?;
+    let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let report = assess_month(
+        &days,
+        &MonthInput {
+            assessor: &assessor,
+            month,
+            attainable: None,
+            unit: args.unit.as_deref(),
+            generated_at,
+        },
+    )?;
+    let written = report::write_all(&report, &args.out, &formats, args.lang)?;
+    println!(
+        "{}: {} workers, {} grids, {} units from {} worker-days of {} → {}",
+        report.month,
+        report.workers.len(),
+        report.grids.len(),
+        report.units.len(),
+        days.len(),
+        lake.dir.display(),
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }

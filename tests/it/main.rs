@@ -28,6 +28,8 @@ mod day_windows;
 mod hardening;
 mod ingest_parquet;
 mod ingest_table;
+#[cfg(feature = "assess")]
+mod lake;
 mod layers_geojson;
 mod locate_golden;
 #[cfg(feature = "service")]

@@ -1,0 +1,208 @@
+//! The history lake's commands (DESIGN.md §6 "Lake commands"): `gridbeat lake add` (files into
+//! the lake) and `gridbeat summarize` (one or every partition of a month into worker_days).
+//! `gridbeat report --lake` is in [`super::report`]. They parse flags and call
+//! [`crate::lake`].
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+
+use crate::assess::{Assessor, Params};
+use crate::config::Config;
+use crate::lake::{ops, Lake};
+use crate::model::Crs;
+
+/// Arguments of `gridbeat lake`.
+#[derive(Debug, Args)]
+pub struct LakeArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LakeCommand,
+}
+
+/// `gridbeat lake` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Add ping files (CSV, Parquet, GPX) to a lake (made if missing), and registry files to
+    /// its `registry/`.
+    Add(LakeAddArgs),
+}
+
+/// Arguments of `gridbeat lake add`.
+#[derive(Debug, Args)]
+pub struct LakeAddArgs {
+    /// The lake directory.
+    #[arg(long, value_name = "DIR")]
+    pub lake: PathBuf,
+    /// The bucket count of a new lake (default 64); an existing lake keeps its own.
+    #[arg(long, value_name = "N")]
+    pub buckets: Option<u32>,
+    /// The grid hierarchy (GeoJSON), copied into the lake's registry.
+    #[arg(long, value_name = "FILE")]
+    pub grids: Option<PathBuf>,
+    /// Worker assignments (CSV), copied into the lake's registry.
+    #[arg(long, value_name = "FILE")]
+    pub workers: Option<PathBuf>,
+    /// Checkpoints (GeoJSON points), copied into the lake's registry.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoints: Option<PathBuf>,
+    /// Devices (CSV: device,worker), copied into the lake's registry.
+    #[arg(long, value_name = "FILE")]
+    pub devices: Option<PathBuf>,
+    /// The coordinate system of the ping files.
+    #[arg(long, default_value = "wgs84")]
+    pub crs: Crs,
+    /// Ping files or glob patterns.
+    #[arg(num_args = 0.., value_name = "PINGS")]
+    pub pings: Vec<String>,
+}
+
+/// Arguments of `gridbeat summarize`.
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// The lake directory.
+    #[arg(long, value_name = "DIR")]
+    pub lake: PathBuf,
+    /// The month, YYYY-MM (local to the lake's time zone).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// One bucket only (default: every bucket of the month).
+    #[arg(long, value_name = "N")]
+    pub bucket: Option<u32>,
+}
+
+/// The effective config of a lake command: the defaults, then `LAKE/gridbeat.toml` if the
+/// lake has one (or `--config` instead, when given), then each `--set`.
+///
+/// # Errors
+/// When the file cannot be read or a key is bad.
+pub fn lake_config(global: &super::GlobalArgs, lake: &Path) -> anyhow::Result<Config> {
+    let own = lake.join("gridbeat.toml");
+    let file = global
+        .config
+        .clone()
+        .or_else(|| own.exists().then_some(own));
+    Config::load(file.as_deref(), &global.sets).context("invalid configuration")
+}
+
+/// The engine on the lake's registry (`LAKE/registry/`) and `config`.
+///
+/// # Errors
+/// When the registry is missing or does not load.
+pub fn lake_assessor(lake: &Lake, config: &Config) -> anyhow::Result<Assessor> {
+    let dir = lake.dir.join("registry");
+    let grids = dir.join("grids.geojson");
+    if !grids.exists() {
+        bail!(
+            "{} has no registry/grids.geojson: add it with `gridbeat lake add --lake {} --grids FILE --workers FILE`",
+            lake.dir.display(),
+            lake.dir.display()
+        );
+    }
+    let optional = |name: &str| {
+        let p = dir.join(name);
+        p.exists().then_some(p)
+    };
+    let registry = super::load_registry(
+        &grids,
+        optional("workers.csv").as_deref(),
+        optional("checkpoints.geojson").as_deref(),
+        Crs::Wgs84,
+        false,
+    )?;
+    Ok(Assessor::new(
+        Arc::new(registry),
+        Params::new(config.clone(), crate::track::CleanMode::Full),
+    ))
+}
+
+/// Runs `gridbeat lake add`.
+///
+/// # Errors
+/// When a file cannot be read or the lake cannot be written.
+pub fn run_add(args: &LakeArgs, global: &super::GlobalArgs) -> anyhow::Result<ExitCode> {
+    let LakeCommand::Add(a) = &args.command;
+    let config = lake_config(global, &a.lake)?;
+    let lake = Lake::open_or_create(&a.lake, a.buckets, &config.timezone)?;
+    let mut files: Vec<(&str, &Path)> = Vec::new();
+    for (name, path) in [
+        ("grids.geojson", &a.grids),
+        ("workers.csv", &a.workers),
+        ("checkpoints.geojson", &a.checkpoints),
+        ("devices.csv", &a.devices),
+    ] {
+        if let Some(p) = path {
+            files.push((name, p.as_path()));
+        }
+    }
+    if files.is_empty() && a.pings.is_empty() {
+        bail!("give ping files, registry files (--grids, --workers, …), or both");
+    }
+    ops::put_registry(&lake, &files)?;
+    if a.pings.is_empty() {
+        println!("registry of {} updated", lake.dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let paths = super::expand_globs(&a.pings)?;
+    let start = std::time::Instant::now();
+    let added = ops::add(&lake, &paths, a.crs)?;
+    super::warn_rows(&added.errors);
+    println!(
+        "added {} rows ({} already in the lake, {} unreadable) from {} to {}: {} partitions written in {:.1} s",
+        added.rows,
+        added.repeats,
+        added.errors.len(),
+        super::file_list(&paths),
+        lake.dir.display(),
+        added.partitions.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `gridbeat summarize`.
+///
+/// # Errors
+/// When the lake or its registry cannot be read or a partition cannot be written.
+pub fn run_summarize(args: &SummarizeArgs, global: &super::GlobalArgs) -> anyhow::Result<ExitCode> {
+    let lake = Lake::open(&args.lake)?;
+    let config = lake_config(global, &args.lake)?;
+    let assessor = lake_assessor(&lake, &config)?;
+    let month =
+        super::parse_month(&args.month).with_context(|| format!("--month {}", args.month))?;
+    let buckets: Vec<u32> = match args.bucket {
+        Some(b) if b >= lake.meta.buckets => bail!(
+            "--bucket {b}: the lake has buckets 0 to {}",
+            lake.meta.buckets - 1
+        ),
+        Some(b) => vec![b],
+        None => (0..lake.meta.buckets).collect(),
+    };
+    let start = std::time::Instant::now();
+    let (mut days, mut pings) = (0, 0);
+    let mut missing = Vec::new();
+    for b in &buckets {
+        let s = ops::summarize_partition(&lake, &assessor, month, *b)?;
+        days += s.days;
+        pings += s.pings;
+        for m in s.missing_context {
+            if !missing.contains(&m) {
+                missing.push(m);
+            }
+        }
+    }
+    for m in &missing {
+        eprintln!(
+            "note: the lake has no pings of {m}: the days next to it were summarised without that context"
+        );
+    }
+    println!(
+        "summarised {days} worker-days from {pings} pings in {} partition(s) of {month} in {:.1} s",
+        buckets.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,261 @@
+//! The history lake with the real binary: a simulated month (with night shifts across
+//! midnight and across the month's first and last day) into a lake of 8 buckets, every bucket
+//! summarised, then `report --lake` equals `gridbeat report` on the same pings value for value.
+//! A re-run with other score weights reuses every worker-day; other cleaning parameters
+//! summarise every partition again; partitions are deterministic; a lake of another layout
+//! and a damaged part are refused naming the file.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::util::{assert_success, gridbeat};
+
+fn run(args: &[&str]) -> (String, String) {
+    let out = gridbeat().args(args).output().unwrap();
+    assert_success(&out);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn report_json(dir: &Path) -> Value {
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("generated_at");
+    v
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = d.join("sim");
+    // From the last days of September to the first of November: context months on both sides.
+    run(&[
+        "simulate",
+        "--seed",
+        "11",
+        "--workers",
+        "16",
+        "--days",
+        "36",
+        "--start",
+        "2026-09-28",
+        "--night-share",
+        "0.3",
+        "--out",
+        s(&sim),
+    ]);
+    let lake = d.join("lake");
+    let (grids, workers, cps) = (
+        sim.join("grids.geojson"),
+        sim.join("workers.csv"),
+        sim.join("checkpoints.geojson"),
+    );
+    let pings = sim.join("pings.parquet");
+    let (said, _) = run(&[
+        "lake",
+        "add",
+        "--lake",
+        s(&lake),
+        "--buckets",
+        "8",
+        "--grids",
+        s(&grids),
+        "--workers",
+        s(&workers),
+        "--checkpoints",
+        s(&cps),
+        s(&pings),
+    ]);
+    assert!(said.contains("partitions written"), "{said}");
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(lake.join("_gridbeat.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (meta["layout"].as_u64(), meta["buckets"].as_u64()),
+        (Some(1), Some(8))
+    );
+    assert_eq!(meta["timezone"], "Asia/Shanghai");
+    assert!(
+        lake.join("pings/month=2026-10/bucket=000/part-00000.parquet")
+            .exists()
+            || (1..8).any(|b| lake
+                .join(format!(
+                    "pings/month=2026-10/bucket={b:03}/part-00000.parquet"
+                ))
+                .exists())
+    );
+    // Adding the same file again changes no partition's rows (every row is already there).
+    let (again, _) = run(&["lake", "add", "--lake", s(&lake), s(&pings)]);
+    assert!(again.contains("already in the lake"), "{again}");
+
+    let (said, _) = run(&["summarize", "--lake", s(&lake), "--month", "2026-10"]);
+    assert!(said.contains("8 partition(s)"), "{said}");
+    let part = |b: u32| {
+        lake.join(format!(
+            "worker_days/month=2026-10/bucket={b:03}/part-00000.parquet"
+        ))
+    };
+    let first: Vec<Vec<u8>> = (0..8)
+        .map(|b| std::fs::read(part(b)).unwrap_or_default())
+        .collect();
+    // Deterministic: the same partition again gives the same bytes.
+    run(&[
+        "summarize",
+        "--lake",
+        s(&lake),
+        "--month",
+        "2026-10",
+        "--bucket",
+        "3",
+    ]);
+    assert_eq!(std::fs::read(part(3)).unwrap_or_default(), first[3]);
+
+    let from_lake = d.join("from-lake");
+    let (_, err) = run(&[
+        "report",
+        "--lake",
+        s(&lake),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(&from_lake),
+    ]);
+    assert!(
+        !err.contains("summarised again"),
+        "every partition was current: {err}"
+    );
+    let batch = d.join("batch");
+    run(&[
+        "report",
+        "--grids",
+        s(&grids),
+        "--workers",
+        s(&workers),
+        "--checkpoints",
+        s(&cps),
+        "--pings",
+        s(&pings),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(&batch),
+    ]);
+    let (a, b) = (report_json(&from_lake), report_json(&batch));
+    assert!(a["workers"].as_array().unwrap().len() >= 16);
+    assert_eq!(a["workers"], b["workers"], "worker rows");
+    assert_eq!(a, b, "the whole report");
+
+    // Other score weights: the same worker-days (nothing summarised again), other scores.
+    let weights = d.join("weights");
+    let (_, err) = run(&[
+        "report",
+        "--lake",
+        s(&lake),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(&weights),
+        "--set",
+        "score.days_weight=0.9",
+    ]);
+    assert!(!err.contains("summarised again"), "{err}");
+    assert_eq!(
+        (0..8)
+            .map(|b| std::fs::read(part(b)).unwrap_or_default())
+            .collect::<Vec<_>>(),
+        first
+    );
+    assert_ne!(report_json(&weights)["workers"], a["workers"]);
+
+    // Other cleaning parameters: every partition is summarised again, and says so.
+    let other = d.join("other");
+    let (_, err) = run(&[
+        "report",
+        "--lake",
+        s(&lake),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(&other),
+        "--set",
+        "max_gap_s=600",
+    ]);
+    assert_eq!(
+        err.matches("other cleaning parameters: summarised again")
+            .count(),
+        8,
+        "{err}"
+    );
+}
+
+#[test]
+fn another_layout_and_a_damaged_part_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    std::fs::create_dir_all(&lake).unwrap();
+    std::fs::write(
+        lake.join("_gridbeat.json"),
+        r#"{"layout": 2, "buckets": 8, "timezone": "Asia/Shanghai"}"#,
+    )
+    .unwrap();
+    let out = gridbeat()
+        .args(["summarize", "--lake", s(&lake), "--month", "2026-10"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("_gridbeat.json") && err.contains("layout version 2"),
+        "{err}"
+    );
+
+    // A lake of layout 1 whose worker_days part is not Parquet.
+    let sample = crate::util::sample("grids.geojson");
+    run(&[
+        "lake",
+        "add",
+        "--lake",
+        s(&lake.with_file_name("lake1")),
+        "--buckets",
+        "1",
+        "--grids",
+        s(&sample),
+        "--workers",
+        s(&crate::util::sample("workers.csv")),
+    ]);
+    let lake1 = lake.with_file_name("lake1");
+    let part = lake1.join("worker_days/month=2026-10/bucket=000/part-00000.parquet");
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    std::fs::write(&part, b"not parquet").unwrap();
+    let out = gridbeat()
+        .args([
+            "report",
+            "--lake",
+            s(&lake1),
+            "--month",
+            "2026-10",
+            "--out",
+            s(&dir.path().join("r")),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("part-00000.parquet"), "{err}");
+}
