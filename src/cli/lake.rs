@@ -206,3 +206,56 @@ pub fn run_summarize(args: &SummarizeArgs, global: &super::GlobalArgs) -> anyhow
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `gridbeat export`.
+#[cfg(feature = "service")]
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The lake directory (made if missing, with the config's time zone).
+    #[arg(long, value_name = "DIR")]
+    pub lake: PathBuf,
+    /// The month, YYYY-MM (local).
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// The service's data directory (default: `[server] data`).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The service's PostgreSQL database instead (default: `[store] url`).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The bucket count of a new lake (default 64).
+    #[arg(long, value_name = "N")]
+    pub buckets: Option<u32>,
+}
+
+/// Runs `gridbeat export`.
+///
+/// # Errors
+/// When the store cannot be opened or read, or the lake cannot be written.
+#[cfg(feature = "service")]
+pub fn run_export(args: &ExportArgs, global: &super::GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = global.load_config()?;
+    let month =
+        super::parse_month(&args.month).with_context(|| format!("--month {}", args.month))?;
+    let location = crate::store::Location::of(args.store.as_deref(), args.data.as_deref(), &config);
+    let store = location
+        .open(
+            &config.store,
+            &crate::store::OpenOptions::default(),
+            std::time::Duration::ZERO,
+        )
+        .with_context(|| format!("cannot open the store {}", location.name()))?;
+    let lake = Lake::open_or_create(&args.lake, args.buckets, &config.timezone)?;
+    let start = std::time::Instant::now();
+    let e = ops::export(&lake, store.as_ref(), month)?;
+    println!(
+        "exported {month} of {}: {} pings and {} logged conflicts into {} partition(s) of {} in {:.1} s",
+        location.name(),
+        e.pings,
+        e.conflicts,
+        e.partitions,
+        lake.dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

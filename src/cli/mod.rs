@@ -69,6 +69,9 @@ pub enum Command {
     Coverage(coverage::CoverageArgs),
     /// Simulate a sample city, its patrols, and summarise them.
     Demo(demo::DemoArgs),
+    /// A month of the service's store into the history lake.
+    #[cfg(feature = "service")]
+    Export(lake::ExportArgs),
     /// The history lake: add ping and registry files (`lake add`).
     Lake(lake::LakeArgs),
     /// One map layer (grids, units, tracks, coverage, …) as GeoJSON from files.
@@ -132,6 +135,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Coverage(args) => coverage::run(&args, &config),
         Command::Demo(args) => demo::run(&args, &config),
+        #[cfg(feature = "service")]
+        Command::Export(args) => lake::run_export(&args, &cli.global),
         Command::Lake(args) => lake::run_add(&args, &cli.global),
         Command::Layers(args) => layers::run(&args, &config),
         Command::Locate(args) => locate::run(&args, &config),

@@ -327,3 +327,90 @@ pub fn put_registry(lake: &Lake, files: &[(&str, &Path)]) -> Result<(), LakeErro
     }
     Ok(())
 }
+
+/// What [`export`] did.
+#[cfg(feature = "service")]
+#[derive(Clone, Debug, Default)]
+pub struct Exported {
+    /// Stored pings of the month written.
+    pub pings: usize,
+    /// Logged conflicts of the month written (as rows after the ping of their key, as the
+    /// engine counts them).
+    pub conflicts: usize,
+    /// Partitions written.
+    pub partitions: usize,
+}
+
+/// Writes a month of a service's store into the lake: its registry files into
+/// `LAKE/registry/`, and every stored ping and logged conflict with a timestamp in the local
+/// month (with receipt times, sources and devices) into the month's partitions, each bucket's
+/// written whole (an earlier export of the month is replaced). The other months' partitions
+/// are left as they are: export them too for context across the month's first and last night.
+///
+/// # Errors
+/// When the store cannot be read or the lake cannot be written.
+#[cfg(feature = "service")]
+pub fn export(
+    lake: &Lake,
+    store: &dyn crate::store::Store,
+    month: Month,
+) -> Result<Exported, LakeError> {
+    use crate::store::{Key, Part, RegistryFile};
+    let err = |e: crate::store::StoreError| LakeError::Io {
+        path: "the store".into(),
+        reason: e.to_string(),
+    };
+    let tz: chrono_tz::Tz = lake.meta.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let dir = lake.dir.join("registry");
+    std::fs::create_dir_all(&dir).map_err(|e| super::io(&dir, e))?;
+    for (file, name) in RegistryFile::ALL.iter().zip(REGISTRY_FILES) {
+        if let Some(text) = store.registry_file(*file).map_err(err)? {
+            super::write_whole(&dir.join(name), text.as_bytes())?;
+        }
+    }
+    let range = Period::months(month, month).instants(tz);
+    let mut out = Exported::default();
+    let mut groups: BTreeMap<u32, Vec<LakePing>> = BTreeMap::new();
+    for part in [Part::Pings, Part::Duplicates] {
+        let mut after = Key::start();
+        loop {
+            let chunk = store.copy_out(part, &after, 50_000).map_err(err)?;
+            let Some(last) = chunk.last.clone() else {
+                break;
+            };
+            for (p, conflict) in chunk.pings {
+                if !range.contains(&p.ping.ts) || (part == Part::Duplicates && !conflict) {
+                    continue;
+                }
+                if part == Part::Pings {
+                    out.pings += 1;
+                } else {
+                    out.conflicts += 1;
+                }
+                groups
+                    .entry(lake.bucket(p.ping.worker.as_str()))
+                    .or_default()
+                    .push(LakePing {
+                        ping: p.ping,
+                        source: Some(p.source.as_str().to_string()),
+                        device: p.device,
+                    });
+            }
+            after = last;
+        }
+    }
+    for bucket in 0..lake.meta.buckets {
+        let mut rows = groups.remove(&bucket).unwrap_or_default();
+        // Stable: a key's stored ping first, its conflicts after it in logged order.
+        rows.sort_by(|a, b| {
+            (a.ping.worker.as_str(), a.ping.ts).cmp(&(b.ping.worker.as_str(), b.ping.ts))
+        });
+        let path = lake.partition("pings", month, bucket);
+        if rows.is_empty() && !path.exists() {
+            continue;
+        }
+        super::replace_partition(&path, &parts::pings_part(&rows)?)?;
+        out.partitions += 1;
+    }
+    Ok(out)
+}

@@ -259,3 +259,63 @@ fn another_layout_and_a_damaged_part_are_refused_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("part-00000.parquet"), "{err}");
 }
+
+/// Pings ingested by the service → `export` → lake → `report --lake` equals the service's own
+/// report of that month.
+#[cfg(feature = "service")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_the_service_then_report_from_the_lake_equals_the_service_report() {
+    use gridbeat::config::Config;
+    use gridbeat::server::AppState;
+    use gridbeat::store::{Location, OpenOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = crate::util::demo_data(d);
+    run(&[
+        "import",
+        "--data",
+        s(&data),
+        s(&crate::util::sample("pings.csv")),
+    ]);
+    let served = {
+        let state = AppState::open_at(
+            Config::default(),
+            &Location::Dir(data.clone()),
+            &OpenOptions::default(),
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+        crate::util::settle(&state).await;
+        crate::util::get_json(&state, "/api/v1/reports/2026-10").await
+    };
+    let lake = d.join("lake");
+    let (said, _) = run(&[
+        "export",
+        "--lake",
+        s(&lake),
+        "--month",
+        "2026-10",
+        "--data",
+        s(&data),
+        "--buckets",
+        "4",
+    ]);
+    assert!(said.contains("logged conflicts"), "{said}");
+    assert!(lake.join("registry/grids.geojson").exists());
+    let out = d.join("from-lake");
+    run(&[
+        "report",
+        "--lake",
+        s(&lake),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(&out),
+    ]);
+    let from_lake = crate::util::without_timing(report_json(&out));
+    let served = crate::util::without_timing(served);
+    assert_eq!(from_lake["workers"], served["workers"], "worker rows");
+    assert_eq!(from_lake, served, "the whole report");
+}
