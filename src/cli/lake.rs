@@ -70,8 +70,19 @@ pub struct SummarizeArgs {
     #[arg(long, value_name = "YYYY-MM")]
     pub month: String,
     /// One bucket only (default: every bucket of the month).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "arrow")]
     pub bucket: Option<u32>,
+    /// Read one bucket's pings (the month's and its context's) as an Arrow IPC stream on
+    /// standard input and write its worker_days rows as an Arrow IPC stream on standard
+    /// output, with `month` and `bucket` columns (what a distributed engine calls; nothing is
+    /// written into the lake).
+    #[arg(long)]
+    pub arrow: bool,
+    /// Print, as JSON, the engine version and the parameter and registry digests a current
+    /// worker_days row carries under this lake's registry and config (the Spark job compares
+    /// them with the stored rows to skip current partitions), and do nothing else.
+    #[arg(long, conflicts_with_all = ["arrow", "bucket"])]
+    pub digests: bool,
 }
 
 /// The effective config of a lake command: the defaults, then `LAKE/gridbeat.toml` if the
@@ -173,6 +184,28 @@ pub fn run_summarize(args: &SummarizeArgs, global: &super::GlobalArgs) -> anyhow
     let assessor = lake_assessor(&lake, &config)?;
     let month =
         super::parse_month(&args.month).with_context(|| format!("--month {}", args.month))?;
+    if args.digests {
+        println!(
+            "{}",
+            serde_json::json!({
+                "engine": crate::assess::ENGINE_VERSION,
+                "params_digest": ops::params_digest(&assessor.params),
+                "registry_digest": ops::registry_digest(&lake)?,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.arrow {
+        let n = crate::lake::arrow::summarize_stream(
+            &lake,
+            &assessor,
+            month,
+            std::io::stdin().lock(),
+            std::io::BufWriter::new(std::io::stdout().lock()),
+        )?;
+        eprintln!("summarised {n} worker-days of {month} from the Arrow stream");
+        return Ok(ExitCode::SUCCESS);
+    }
     let buckets: Vec<u32> = match args.bucket {
         Some(b) if b >= lake.meta.buckets => bail!(
             "--bucket {b}: the lake has buckets 0 to {}",

@@ -19,6 +19,7 @@
 //!   one local day of context from the adjacent months' same bucket, and writes its
 //!   worker_days with the digests of the parameters and registry it was computed on.
 
+pub mod arrow;
 pub mod ops;
 pub mod parts;
 

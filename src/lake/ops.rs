@@ -208,7 +208,7 @@ pub fn summarize_partition(
 }
 
 /// The worker_days rows of summarised days.
-fn day_rows(
+pub(crate) fn day_rows(
     lake: &Lake,
     assessor: &Assessor,
     days: &[WorkerDay],

@@ -319,20 +319,32 @@ pub fn read_worker_days(path: &std::path::Path) -> Result<Vec<DayRow>, LakeError
             match col {
                 ColumnReader::ByteArrayColumnReader(mut r) => {
                     let mut v = Vec::with_capacity(n);
-                    r.read_records(n, None, None, &mut v)
+                    let mut defs = Vec::with_capacity(n);
+                    r.read_records(n, Some(&mut defs), None, &mut v)
                         .map_err(|e| bad(&name, e))?;
+                    if v.len() != n {
+                        return Err(bad(&name, format!("column {c} holds nulls")));
+                    }
                     bytes.push(v);
                 }
                 ColumnReader::Int32ColumnReader(mut r) => {
                     let mut v = Vec::with_capacity(n);
-                    r.read_records(n, None, None, &mut v)
+                    let mut defs = Vec::with_capacity(n);
+                    r.read_records(n, Some(&mut defs), None, &mut v)
                         .map_err(|e| bad(&name, e))?;
+                    if v.len() != n {
+                        return Err(bad(&name, format!("column {c} holds nulls")));
+                    }
                     ints.push(v);
                 }
                 ColumnReader::DoubleColumnReader(mut r) => {
                     let mut v = Vec::with_capacity(n);
-                    r.read_records(n, None, None, &mut v)
+                    let mut defs = Vec::with_capacity(n);
+                    r.read_records(n, Some(&mut defs), None, &mut v)
                         .map_err(|e| bad(&name, e))?;
+                    if v.len() != n {
+                        return Err(bad(&name, format!("column {c} holds nulls")));
+                    }
                     floats.push(v);
                 }
                 _ => {

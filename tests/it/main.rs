@@ -56,6 +56,8 @@ mod service_layers;
 #[cfg(feature = "service")]
 mod service_report;
 mod sim_invariants;
+#[cfg(feature = "assess")]
+mod spark;
 #[cfg(feature = "service")]
 mod store_contract;
 mod stored_summaries;

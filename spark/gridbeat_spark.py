@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""gridbeat's monthly assessment on Apache Spark (DESIGN.md §6, "The history lake").
+
+    python spark/gridbeat_spark.py --lake LAKE --month YYYY-MM --out DIR [--master URL]
+    spark-submit --master yarn --files /path/to/gridbeat spark/gridbeat_spark.py --lake … --month … --out …
+
+gridbeat runs no cluster of its own: Spark reads the lake's pings (any path Spark reads:
+local, HDFS, S3, OSS), hands each bucket's rows (the month and one day of context on either
+side) to `gridbeat summarize --arrow` on the executors as an Arrow stream, writes the
+worker_days it gets back through Spark (dynamic partition overwrite: only the partitions it
+computed are replaced, each whole), then assembles the report with `gridbeat report --lake` on
+the driver.
+
+- A partition whose stored worker_days carry the current engine, parameter and registry
+  digests (`gridbeat summarize --digests`) is reused, not computed: a re-run with other score
+  weights computes nothing.
+- Summaries are a pure function of a bucket's rows, so a task Spark retries writes the same
+  rows; partitions are replaced whole.
+- The executors need the `gridbeat` binary (on PATH, or shipped with `--files` and found in
+  the task's working directory, or `--gridbeat PATH`) and nothing else: the lake's small files
+  (`_gridbeat.json`, `registry/`, `gridbeat.toml`) are shipped to them by the job.
+- The report step runs `gridbeat report --lake` on the driver, so the driver must see the lake
+  as a local (or mounted) path.
+
+Test hook: with GRIDBEAT_SPARK_FAIL_DIR set, every task's first attempt fails after writing a
+marker file there (run with a master that retries, e.g. `local[2,4]`).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timedelta
+
+
+def month_bounds(month, tz):
+    """UTC ms of the local month's first instant and of the next month's, in `tz`."""
+    from zoneinfo import ZoneInfo
+
+    y, m = (int(x) for x in month.split("-"))
+    first = datetime(y, m, 1, tzinfo=ZoneInfo(tz))
+    nxt = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=ZoneInfo(tz))
+    return int(first.timestamp() * 1000), int(nxt.timestamp() * 1000)
+
+
+def adjacent(month):
+    y, m = (int(x) for x in month.split("-"))
+    prev = f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
+    nxt = f"{y + (m == 12):04d}-{m % 12 + 1:02d}"
+    return prev, nxt
+
+
+def find_gridbeat(given):
+    """The binary: as given, else in the task's working directory (shipped with --files), else
+    on PATH."""
+    if given and os.path.sep in given:
+        return given
+    name = given or "gridbeat"
+    here = os.path.join(os.getcwd(), name)
+    if os.path.isfile(here) and os.access(here, os.X_OK):
+        return here
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not on PATH: ship it with spark-submit --files, or pass --gridbeat PATH")
+    return found
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lake", required=True, help="the lake (any path Spark reads)")
+    ap.add_argument("--month", required=True, help="YYYY-MM, local to the lake's time zone")
+    ap.add_argument("--out", required=True, help="where the report is written (on the driver)")
+    ap.add_argument("--master", default=None, help="Spark master (default: spark-submit's, else local[*])")
+    ap.add_argument("--gridbeat", default=os.environ.get("GRIDBEAT_BIN", "gridbeat"),
+                    help="the gridbeat binary (default: GRIDBEAT_BIN, else gridbeat on PATH)")
+    ap.add_argument("--format", default="json,csv,xlsx,html", help="report formats")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override for gridbeat (repeatable)")
+    args = ap.parse_args(argv)
+
+    from pyspark import SparkFiles, TaskContext
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+    import pyarrow as pa
+
+    # Local mode: the executors' Python is this one (with pyarrow); a cluster sets its own.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(f"gridbeat {args.month}")
+    if args.master:
+        builder = builder.master(args.master)
+    elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        builder = builder.master("local[*]")
+    spark = (builder
+             .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+             .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+             .config("spark.sql.session.timeZone", "UTC")
+             .getOrCreate())
+    sc = spark.sparkContext
+    lake = args.lake.rstrip("/")
+    month = args.month
+    sets = [x for s in args.set for x in ("--set", s)]
+    gridbeat_local = find_gridbeat(args.gridbeat)
+
+    # The lake's small files, read through Spark (any file system) into a local copy that is
+    # shipped to every executor.
+    small = tempfile.mkdtemp(prefix="gridbeat-lake-")
+    jvm = sc._jvm
+    hconf = sc._jsc.hadoopConfiguration()
+
+    def hpath(p):
+        path = jvm.org.apache.hadoop.fs.Path(p)
+        return path, path.getFileSystem(hconf)
+
+    def read_text(p):
+        """A small file through Hadoop's file system (Spark's own readers skip `_` names)."""
+        path, fs = hpath(p)
+        if not fs.exists(path):
+            return None
+        stream = fs.open(path)
+        try:
+            return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+        finally:
+            stream.close()
+
+    meta_text = read_text(f"{lake}/_gridbeat.json")
+    if meta_text is None:
+        raise SystemExit(f"{lake} is not a gridbeat lake (no _gridbeat.json)")
+    meta = json.loads(meta_text)
+    if meta.get("layout") != 1 or not isinstance(meta.get("buckets"), int):
+        raise SystemExit(f"{lake}/_gridbeat.json: layout version {meta.get('layout')} (this job reads 1)")
+    with open(os.path.join(small, "_gridbeat.json"), "w", encoding="utf-8") as f:
+        f.write(meta_text)
+    os.makedirs(os.path.join(small, "registry"))
+    for name in ("grids.geojson", "workers.csv", "checkpoints.geojson", "devices.csv"):
+        text = read_text(f"{lake}/registry/{name}")
+        if text is not None:
+            with open(os.path.join(small, "registry", name), "w", encoding="utf-8") as f:
+                f.write(text)
+    toml = read_text(f"{lake}/gridbeat.toml")
+    if toml is not None:
+        with open(os.path.join(small, "gridbeat.toml"), "w", encoding="utf-8") as f:
+            f.write(toml)
+    sc.addFile(small, recursive=True)
+    small_name = os.path.basename(small)
+
+    digests = json.loads(subprocess.run(
+        [gridbeat_local, "summarize", "--digests", "--lake", small, "--month", month] + sets,
+        check=True, capture_output=True, text=True).stdout)
+
+    # Which buckets have pings this month, and which of them are current already.
+    pings = spark.read.parquet(f"{lake}/pings")
+    prev, nxt = adjacent(month)
+    start, end = month_bounds(month, meta["timezone"])
+    day = 86_400_000
+    wanted = (pings
+              .where(F.col("month").isin(prev, month, nxt))
+              .where((F.col("ts_ms") >= F.timestamp_millis(F.lit(start - day)))
+                     & (F.col("ts_ms") < F.timestamp_millis(F.lit(end + day)))))
+    buckets = sorted(r.bucket for r in pings.where(F.col("month") == month)
+                     .select("bucket").distinct().collect())
+    current = set()
+    try:
+        stored = spark.read.parquet(f"{lake}/worker_days").where(F.col("month") == month)
+        by_bucket = (stored.groupBy("bucket")
+                     .agg(F.collect_set(F.concat_ws("|", "engine", "params_digest", "registry_digest")).alias("d"))
+                     .collect())
+        want = "|".join([digests["engine"], digests["params_digest"], digests["registry_digest"]])
+        current = {r.bucket for r in by_bucket if list(r.d) == [want]}
+    except Exception:  # no worker_days yet
+        pass
+    todo = [b for b in buckets if b not in current]
+    print(f"{month}: {len(buckets)} bucket(s) with pings, {len(current & set(buckets))} current, "
+          f"{len(todo)} to summarise", flush=True)
+
+    if todo:
+        fail_dir = os.environ.get("GRIDBEAT_SPARK_FAIL_DIR")
+        binary = args.gridbeat
+
+        def summarize(batches):
+            ctx = TaskContext.get()
+            if fail_dir and ctx is not None and ctx.attemptNumber() == 0:
+                open(os.path.join(fail_dir, f"failed-{ctx.partitionId()}-{ctx.taskAttemptId()}"), "w").close()
+                raise RuntimeError("injected failure of a first attempt (GRIDBEAT_SPARK_FAIL_DIR)")
+            batches = [b for b in batches if b.num_rows > 0]
+            if not batches:
+                return
+            table = pa.Table.from_batches(batches)
+            exe = find_gridbeat(binary)
+            lake_dir = SparkFiles.get(small_name)
+            for b in sorted(set(table.column("bucket").to_pylist())):
+                part = table.filter(pa.compute.equal(table.column("bucket"), b))
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, part.schema) as w:
+                    w.write_table(part)
+                out = subprocess.run(
+                    [exe, "summarize", "--arrow", "--lake", lake_dir, "--month", month] + sets,
+                    input=sink.getvalue().to_pybytes(), capture_output=True, check=False)
+                if out.returncode != 0:
+                    raise RuntimeError(f"gridbeat summarize, bucket {b}: {out.stderr.decode(errors='replace')}")
+                for batch in pa.ipc.open_stream(out.stdout):
+                    yield batch
+
+        schema = ("worker string, day date, pings int, accepted int, patrol_s double, "
+                  "length_m double, in_assigned_s double, out_of_grid_s double, anomalies int, "
+                  "summary binary, engine string, params_digest string, registry_digest string, "
+                  "month string, bucket string")
+        rows = (wanted.where(F.col("bucket").isin(todo))
+                .repartition(max(1, min(len(todo), sc.defaultParallelism * 2)), "bucket")
+                .mapInArrow(summarize, schema))
+        (rows.repartition("month", "bucket")
+         .sortWithinPartitions("worker", "day")
+         .write.mode("overwrite").partitionBy("month", "bucket")
+         .parquet(f"{lake}/worker_days"))
+    print(f"{month}: summarised {len(todo)} bucket(s), reused {len(buckets) - len(todo)}", flush=True)
+    spark.stop()
+
+    # The report from worker_days, on the driver.
+    report = subprocess.run(
+        [gridbeat_local, "report", "--lake", lake, "--month", month, "--out", args.out,
+         "--format", args.format] + sets, check=False)
+    shutil.rmtree(small, ignore_errors=True)
+    return report.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

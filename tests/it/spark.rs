@@ -1,0 +1,198 @@
+//! The shipped Spark job (`spark/gridbeat_spark.py`) in PySpark's local mode (Java 17, PySpark
+//! from PyPI in `target/spark-venv`, which `.ci/run` makes): over a simulated month in 8
+//! buckets its report equals the single-machine `gridbeat report` value for value, with every
+//! task's first attempt made to fail (Spark retries them, the result is unchanged); a re-run
+//! with other score weights summarises no worker-day.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::{assert_success, gridbeat};
+
+/// The Python with PySpark and pyarrow: `GRIDBEAT_TEST_PYSPARK`, else `target/spark-venv`.
+fn pyspark() -> PathBuf {
+    let python = std::env::var_os("GRIDBEAT_TEST_PYSPARK").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/spark-venv/bin/python"),
+        PathBuf::from,
+    );
+    let ok = Command::new(&python)
+        .args(["-c", "import pyspark, pyarrow"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "no PySpark at {}: run `python3 -m venv target/spark-venv && target/spark-venv/bin/pip install 'pyspark>=3.5' pyarrow pandas` (as .ci/run does), or set GRIDBEAT_TEST_PYSPARK to a Python that has them; Java 17 must be on PATH",
+        python.display()
+    );
+    python
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn report(dir: &Path) -> Value {
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("generated_at");
+    v
+}
+
+/// Every worker_days part file of October, with its bytes.
+fn worker_days(lake: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let month = lake.join("worker_days/month=2026-10");
+    for b in std::fs::read_dir(&month).unwrap() {
+        for f in std::fs::read_dir(b.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|e| e == "parquet") {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn job(python: &Path, lake: &Path, out: &Path, extra: &[&str], fail_dir: Option<&Path>) -> String {
+    let mut cmd = Command::new(python);
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("spark/gridbeat_spark.py"))
+        .args([
+            "--lake",
+            s(lake),
+            "--month",
+            "2026-10",
+            "--out",
+            s(out),
+            "--format",
+            "json",
+        ])
+        .args(["--master", "local[2,4]"])
+        .args(extra)
+        .env("GRIDBEAT_BIN", env!("CARGO_BIN_EXE_gridbeat"));
+    if let Some(d) = fail_dir {
+        cmd.env("GRIDBEAT_SPARK_FAIL_DIR", d);
+    }
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "the Spark job failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_spark_job_equals_the_batch_report_survives_retries_and_reuses_current_partitions() {
+    let python = pyspark();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = d.join("sim");
+    let run = |args: &[&str]| {
+        let o = gridbeat().args(args).output().unwrap();
+        assert_success(&o);
+    };
+    run(&[
+        "simulate",
+        "--seed",
+        "11",
+        "--workers",
+        "16",
+        "--days",
+        "36",
+        "--start",
+        "2026-09-28",
+        "--night-share",
+        "0.3",
+        "--out",
+        s(&sim),
+    ]);
+    let (grids, workers, cps, pings) = (
+        sim.join("grids.geojson"),
+        sim.join("workers.csv"),
+        sim.join("checkpoints.geojson"),
+        sim.join("pings.parquet"),
+    );
+    let lake = d.join("lake");
+    run(&[
+        "lake",
+        "add",
+        "--lake",
+        s(&lake),
+        "--buckets",
+        "8",
+        "--grids",
+        s(&grids),
+        "--workers",
+        s(&workers),
+        "--checkpoints",
+        s(&cps),
+        s(&pings),
+    ]);
+    let batch = d.join("batch");
+    run(&[
+        "report",
+        "--grids",
+        s(&grids),
+        "--workers",
+        s(&workers),
+        "--checkpoints",
+        s(&cps),
+        "--pings",
+        s(&pings),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(&batch),
+    ]);
+
+    // Every task's first attempt fails; Spark retries; the report equals the batch door's.
+    let fails = d.join("fails");
+    std::fs::create_dir_all(&fails).unwrap();
+    let out = d.join("spark");
+    let said = job(&python, &lake, &out, &[], Some(&fails));
+    assert!(
+        said.contains("8 bucket(s) with pings, 0 current, 8 to summarise"),
+        "{said}"
+    );
+    let failed = std::fs::read_dir(&fails).unwrap().count();
+    assert!(failed >= 1, "no task failed on its first attempt");
+    let (a, b) = (report(&out), report(&batch));
+    assert_eq!(a["workers"], b["workers"], "worker rows");
+    assert_eq!(a, b, "the whole report");
+    let written = worker_days(&lake);
+    assert_eq!(
+        written
+            .iter()
+            .map(|(p, _)| p
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        8,
+        "one partition per bucket: {written:?}"
+    );
+
+    // Other score weights: nothing summarised, nothing rewritten, other scores.
+    let weights = d.join("weights");
+    let said = job(
+        &python,
+        &lake,
+        &weights,
+        &["--set", "score.days_weight=0.9"],
+        None,
+    );
+    assert!(said.contains("summarised 0 bucket(s), reused 8"), "{said}");
+    assert_eq!(worker_days(&lake), written);
+    assert_ne!(report(&weights)["workers"], a["workers"]);
+}
