@@ -97,6 +97,7 @@ def main(argv=None):
              .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
              .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
              .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000000")
              .getOrCreate())
     sc = spark.sparkContext
     lake = args.lake.rstrip("/")
@@ -151,25 +152,23 @@ def main(argv=None):
         check=True, capture_output=True, text=True).stdout)
 
     # Which buckets have pings this month, and which of them are current already.
-    pings = spark.read.parquet(f"{lake}/pings")
-    prev, nxt = adjacent(month)
-    start, end = month_bounds(month, meta["timezone"])
-    day = 86_400_000
-    wanted = (pings
-              .where(F.col("month").isin(prev, month, nxt))
-              .where((F.col("ts_ms") >= F.timestamp_millis(F.lit(start - day)))
-                     & (F.col("ts_ms") < F.timestamp_millis(F.lit(end + day)))))
-    buckets = sorted(r.bucket for r in pings.where(F.col("month") == month)
-                     .select("bucket").distinct().collect())
+    def listing(p):
+        path, fs = hpath(p)
+        if not fs.exists(path):
+            return []
+        return [st.getPath().getName() for st in fs.listStatus(path) if st.isDirectory()]
+
+    buckets = sorted(d.split("=", 1)[1] for d in listing(f"{lake}/pings/month={month}")
+                     if d.startswith("bucket="))
     current = set()
     try:
-        stored = spark.read.parquet(f"{lake}/worker_days").where(F.col("month") == month)
+        stored = spark.read.parquet(f"{lake}/worker_days/month={month}")
         by_bucket = (stored.groupBy("bucket")
                      .agg(F.collect_set(F.concat_ws("|", "engine", "params_digest", "registry_digest")).alias("d"))
                      .collect())
         want = "|".join([digests["engine"], digests["params_digest"], digests["registry_digest"]])
         current = {r.bucket for r in by_bucket if list(r.d) == [want]}
-    except Exception:  # no worker_days yet
+    except Exception:  # no worker_days of the month yet
         pass
     todo = [b for b in buckets if b not in current]
     print(f"{month}: {len(buckets)} bucket(s) with pings, {len(current & set(buckets))} current, "
@@ -178,23 +177,41 @@ def main(argv=None):
     if todo:
         fail_dir = os.environ.get("GRIDBEAT_SPARK_FAIL_DIR")
         binary = args.gridbeat
+        prev, nxt = adjacent(month)
+        start, end = month_bounds(month, meta["timezone"])
+        day = 86_400_000
+        # Each bucket's part files of the month and of the adjacent months (its context), read
+        # by Spark as whole files and brought into one task per bucket: the shuffle moves the
+        # compressed files, not their rows.
+        dirs = [f"{lake}/pings/month={m}/bucket={b}" for m in (prev, month, nxt) for b in todo
+                if hpath(f"{lake}/pings/month={m}/bucket={b}")[1].exists(hpath(f"{lake}/pings/month={m}/bucket={b}")[0])]
+        files = (spark.read.format("binaryFile").option("pathGlobFilter", "part-*.parquet").load(dirs)
+                 .select(F.regexp_extract("path", r"bucket=([0-9]+)", 1).alias("bucket"), "path", "content"))
 
         def summarize(batches):
+            import io
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
             ctx = TaskContext.get()
             if fail_dir and ctx is not None and ctx.attemptNumber() == 0:
                 open(os.path.join(fail_dir, f"failed-{ctx.partitionId()}-{ctx.taskAttemptId()}"), "w").close()
                 raise RuntimeError("injected failure of a first attempt (GRIDBEAT_SPARK_FAIL_DIR)")
-            batches = [b for b in batches if b.num_rows > 0]
-            if not batches:
-                return
-            table = pa.Table.from_batches(batches)
-            exe = find_gridbeat(binary)
+            by_bucket = {}
+            for batch in batches:
+                for bkt, path, content in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
+                                              batch.column(2).to_pylist()):
+                    by_bucket.setdefault(bkt, []).append((path, content))
+            exe = find_gridbeat(binary) if by_bucket else None
             lake_dir = SparkFiles.get(small_name)
-            for b in sorted(set(table.column("bucket").to_pylist())):
-                part = table.filter(pa.compute.equal(table.column("bucket"), b))
+            for b in sorted(by_bucket):
+                tables = [pq.read_table(io.BytesIO(c)) for _, c in sorted(by_bucket[b])]
+                table = pa.concat_tables(tables)
+                ts = pc.cast(table.column("ts_ms"), pa.int64())
+                keep = pc.and_(pc.greater_equal(ts, start - day), pc.less(ts, end + day))
+                table = table.filter(keep)
                 sink = pa.BufferOutputStream()
-                with pa.ipc.new_stream(sink, part.schema) as w:
-                    w.write_table(part)
+                with pa.ipc.new_stream(sink, table.schema) as w:
+                    w.write_table(table)
                 out = subprocess.run(
                     [exe, "summarize", "--arrow", "--lake", lake_dir, "--month", month] + sets,
                     input=sink.getvalue().to_pybytes(), capture_output=True, check=False)
@@ -207,11 +224,10 @@ def main(argv=None):
                   "length_m double, in_assigned_s double, out_of_grid_s double, anomalies int, "
                   "summary binary, engine string, params_digest string, registry_digest string, "
                   "month string, bucket string")
-        rows = (wanted.where(F.col("bucket").isin(todo))
-                .repartition(max(1, min(len(todo), sc.defaultParallelism * 2)), "bucket")
+        rows = (files.repartition(max(1, min(len(todo), sc.defaultParallelism * 2)), "bucket")
                 .mapInArrow(summarize, schema))
-        (rows.repartition("month", "bucket")
-         .sortWithinPartitions("worker", "day")
+        # Each bucket comes out of one task: one file per partition, rows in (worker, day) order.
+        (rows.sortWithinPartitions("bucket", "worker", "day")
          .write.mode("overwrite").partitionBy("month", "bucket")
          .parquet(f"{lake}/worker_days"))
     print(f"{month}: summarised {len(todo)} bucket(s), reused {len(buckets) - len(todo)}", flush=True)

@@ -26,7 +26,8 @@ an RFC 7946 FeatureCollection: lon/lat in the --crs given, 6 decimals, a `bbox` 
 `gridbeat` member with the layer, CRS and period. Positions are each worker's latest readable \
 ping in the files (within the period and a day on either side); their age is taken at --now.")]
 #[command(
-    mut_args(super::tune("workers", |a| a.required(true))),
+    mut_args(super::tune("workers", |a| a.required_unless_present("lake"))),
+    mut_args(super::tune("grids", |a| a.required(false).required_unless_present("lake"))),
     mut_args(super::tune("checkpoints", |a| {
         a.help("Checkpoints (GeoJSON points), for the visits and checkpoints layers")
     })),
@@ -36,8 +37,13 @@ pub struct LayersArgs {
     #[arg(value_name = "LAYER", value_parser = parse_layer)]
     pub layer: Layer,
     /// Ping files or glob patterns (CSV, Parquet or GPX).
-    #[arg(required = true, num_args = 1.., value_name = "PINGS")]
+    #[arg(required_unless_present = "lake", num_args = 1.., value_name = "PINGS")]
     pub pings: Vec<String>,
+    /// A history lake instead of ping files: the `--month`'s worker_days (summarised again
+    /// where stale, as `report --lake` does), with the lake's registry and `gridbeat.toml`.
+    /// Positions need pings: the positions layer of a lake is empty.
+    #[arg(long, value_name = "DIR", requires = "month", conflicts_with_all = ["pings", "grids", "workers", "checkpoints", "streets"])]
+    pub lake: Option<PathBuf>,
     /// The registry files (`--workers` required here).
     #[command(flatten)]
     pub registry: super::RegistryFiles,
@@ -166,7 +172,11 @@ pub fn scores(
 /// # Errors
 /// When an input cannot be read, the registry is invalid, or the filter names an unknown unit
 /// or worker or is malformed; bad ping rows are reported and skipped.
-pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
+pub fn run(
+    args: &LayersArgs,
+    config: &Config,
+    global: &super::GlobalArgs,
+) -> anyhow::Result<ExitCode> {
     // The period asked for goes into the filter as it is: none shows every day of the files
     // (`"period": null`); what needs one period (scores, checkpoint compliance) resolves it
     // from the files' days (`assess::period::resolve_period`).
@@ -178,23 +188,40 @@ pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Some(t) => crate::model::parse_timestamp(t).with_context(|| format!("--now {t}"))?,
         None => chrono::Utc::now().timestamp_millis(),
     };
-    let registry = args.registry.load(args.input_crs, false)?;
-    let assessor = Assessor::new(
-        Arc::new(registry),
-        Params::new(config.clone(), super::clean_mode(args.no_clean)),
-    );
+    let (assessor, days, latest) = match &args.lake {
+        Some(dir) => {
+            let lake = crate::lake::Lake::open(dir)?;
+            let config = super::lake::lake_config(global, dir)?;
+            let assessor = super::lake::lake_assessor(&lake, &config)?;
+            let Some(month) = period.map(|p| crate::model::Month::of(p.first)) else {
+                bail!("--lake needs --month YYYY-MM");
+            };
+            let days = crate::lake::ops::month_days(&lake, &assessor, month, &mut |line| {
+                eprintln!("{line}")
+            })?;
+            (assessor, days, Vec::new())
+        }
+        None => {
+            let registry = args.registry.load(args.input_crs, false)?;
+            let assessor = Assessor::new(
+                Arc::new(registry),
+                Params::new(config.clone(), super::clean_mode(args.no_clean)),
+            );
+            let paths = super::expand_globs(&args.pings)?;
+            let s = crate::batch::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
+            super::check_rows(&s.errors, s.pings, args.keep_going)?;
+            if s.workers.is_empty() {
+                bail!("no pings found in {}", super::file_list(&paths));
+            }
+            (assessor, s.days, s.latest)
+        }
+    };
     let attainable = match &args.streets {
         Some(path) => Some(super::coverage::street_coverage(&assessor, path)?),
         None => None,
     };
-    let paths = super::expand_globs(&args.pings)?;
-    let s = crate::batch::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
-    super::check_rows(&s.errors, s.pings, args.keep_going)?;
-    if s.workers.is_empty() {
-        bail!("no pings found in {}", super::file_list(&paths));
-    }
-    let scores = scores(&assessor, &s.days, period, attainable.as_ref())?;
-    let positions = positions(&s.latest);
+    let scores = scores(&assessor, &days, period, attainable.as_ref())?;
+    let positions = positions(&latest);
     let extras = Extras {
         attainable: attainable.as_ref(),
         scores: scores.as_ref(),
@@ -211,15 +238,8 @@ pub fn run(args: &LayersArgs, config: &Config) -> anyhow::Result<ExitCode> {
         zoom: args.zoom,
         cell_m: args.cell_m,
     };
-    let doc = layers::build(
-        args.layer,
-        &assessor,
-        &s.days,
-        &extras,
-        &filter,
-        &Everything,
-    )
-    .with_context(|| format!("layer {}", args.layer))?;
+    let doc = layers::build(args.layer, &assessor, &days, &extras, &filter, &Everything)
+        .with_context(|| format!("layer {}", args.layer))?;
     super::write_json(&doc, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -138,7 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "service")]
         Command::Export(args) => lake::run_export(&args, &cli.global),
         Command::Lake(args) => lake::run_add(&args, &cli.global),
-        Command::Layers(args) => layers::run(&args, &config),
+        Command::Layers(args) => layers::run(&args, &config, &cli.global),
         Command::Locate(args) => locate::run(&args, &config),
         #[cfg(feature = "assess")]
         Command::Report(args) => report::run(&args, &config, &cli.global),

@@ -97,8 +97,26 @@ pub struct DayRow {
 }
 
 fn props() -> WriterProperties {
+    use parquet::basic::Encoding;
+    use parquet::schema::types::ColumnPath;
+    // Timestamps step evenly; coordinates share their high bytes; ids and codes repeat.
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_column_dictionary_enabled(ColumnPath::from("worker"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("checkin"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("source"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("device"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("engine"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("params_digest"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("registry_digest"), true)
+        .set_column_encoding(ColumnPath::from("ts_ms"), Encoding::DELTA_BINARY_PACKED)
+        .set_column_encoding(
+            ColumnPath::from("received_ms"),
+            Encoding::DELTA_BINARY_PACKED,
+        )
+        .set_column_encoding(ColumnPath::from("lat"), Encoding::BYTE_STREAM_SPLIT)
+        .set_column_encoding(ColumnPath::from("lon"), Encoding::BYTE_STREAM_SPLIT)
         .set_created_by("gridbeat lake".into())
         .build()
 }

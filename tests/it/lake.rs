@@ -157,6 +157,42 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
     assert_eq!(a["workers"], b["workers"], "worker rows");
     assert_eq!(a, b, "the whole report");
 
+    // The map layers from the lake equal those from the files.
+    for layer in ["grids", "tracks", "visits"] {
+        let (from_lake, _) = run(&["layers", layer, "--lake", s(&lake), "--month", "2026-10"]);
+        let (from_files, _) = run(&[
+            "layers",
+            layer,
+            "--grids",
+            s(&grids),
+            "--workers",
+            s(&workers),
+            "--checkpoints",
+            s(&cps),
+            "--month",
+            "2026-10",
+            s(&pings),
+        ]);
+        let (a, b): (Value, Value) = (
+            serde_json::from_str(&from_lake).unwrap(),
+            serde_json::from_str(&from_files).unwrap(),
+        );
+        assert!(!a["features"].as_array().unwrap().is_empty(), "{layer}");
+        // The same features; their order follows the input's worker order in the files.
+        let sorted = |v: &Value| -> Vec<String> {
+            let mut f: Vec<String> = v["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.to_string())
+                .collect();
+            f.sort();
+            f
+        };
+        assert_eq!(sorted(&a), sorted(&b), "the {layer} layer's features");
+        assert_eq!(a["bbox"], b["bbox"], "the {layer} layer's bbox");
+    }
+
     // Other score weights: the same worker-days (nothing summarised again), other scores.
     let weights = d.join("weights");
     let (_, err) = run(&[
