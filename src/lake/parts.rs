@@ -334,37 +334,22 @@ pub fn read_worker_days(path: &std::path::Path) -> Result<Vec<DayRow>, LakeError
         let mut floats: Vec<Vec<f64>> = Vec::new();
         for c in 0..13 {
             let col = rg.get_column_reader(c).map_err(|e| bad(&name, e))?;
+            // Every value of a column of `n` rows (a null is an error: the layout has none).
+            macro_rules! all {
+                ($r:expr) => {{
+                    let (mut v, mut defs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                    $r.read_records(n, Some(&mut defs), None, &mut v)
+                        .map_err(|e| bad(&name, e))?;
+                    if v.len() != n {
+                        return Err(bad(&name, format!("column {c} holds nulls")));
+                    }
+                    v
+                }};
+            }
             match col {
-                ColumnReader::ByteArrayColumnReader(mut r) => {
-                    let mut v = Vec::with_capacity(n);
-                    let mut defs = Vec::with_capacity(n);
-                    r.read_records(n, Some(&mut defs), None, &mut v)
-                        .map_err(|e| bad(&name, e))?;
-                    if v.len() != n {
-                        return Err(bad(&name, format!("column {c} holds nulls")));
-                    }
-                    bytes.push(v);
-                }
-                ColumnReader::Int32ColumnReader(mut r) => {
-                    let mut v = Vec::with_capacity(n);
-                    let mut defs = Vec::with_capacity(n);
-                    r.read_records(n, Some(&mut defs), None, &mut v)
-                        .map_err(|e| bad(&name, e))?;
-                    if v.len() != n {
-                        return Err(bad(&name, format!("column {c} holds nulls")));
-                    }
-                    ints.push(v);
-                }
-                ColumnReader::DoubleColumnReader(mut r) => {
-                    let mut v = Vec::with_capacity(n);
-                    let mut defs = Vec::with_capacity(n);
-                    r.read_records(n, Some(&mut defs), None, &mut v)
-                        .map_err(|e| bad(&name, e))?;
-                    if v.len() != n {
-                        return Err(bad(&name, format!("column {c} holds nulls")));
-                    }
-                    floats.push(v);
-                }
+                ColumnReader::ByteArrayColumnReader(mut r) => bytes.push(all!(r)),
+                ColumnReader::Int32ColumnReader(mut r) => ints.push(all!(r)),
+                ColumnReader::DoubleColumnReader(mut r) => floats.push(all!(r)),
                 _ => {
                     return Err(bad(
                         &name,

@@ -5,7 +5,7 @@
 //! summarise every partition again; partitions are deterministic; a lake of another layout
 //! and a damaged part are refused naming the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -27,16 +27,25 @@ fn report_json(dir: &Path) -> Value {
     v
 }
 
-fn s(p: &Path) -> &str {
+pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[test]
-fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let sim = d.join("sim");
-    // From the last days of September to the first of November: context months on both sides.
+/// The registry files and pings of a simulation in `sim`: grids, workers, checkpoints, pings.
+pub fn sim_files(sim: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    (
+        sim.join("grids.geojson"),
+        sim.join("workers.csv"),
+        sim.join("checkpoints.geojson"),
+        sim.join("pings.parquet"),
+    )
+}
+
+/// A simulated month in `dir/sim` (16 workers from 2026-09-28 for 36 days, a third on night
+/// shifts, so nights cross the month's first and last midnight) added to a lake of 8 buckets
+/// in `dir/lake` with its registry; returns the lake and what `lake add` said.
+pub fn simulated_lake(dir: &Path) -> (PathBuf, String) {
+    let sim = dir.join("sim");
     run(&[
         "simulate",
         "--seed",
@@ -52,13 +61,8 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
         "--out",
         s(&sim),
     ]);
-    let lake = d.join("lake");
-    let (grids, workers, cps) = (
-        sim.join("grids.geojson"),
-        sim.join("workers.csv"),
-        sim.join("checkpoints.geojson"),
-    );
-    let pings = sim.join("pings.parquet");
+    let (grids, workers, cps, pings) = sim_files(&sim);
+    let lake = dir.join("lake");
     let (said, _) = run(&[
         "lake",
         "add",
@@ -74,6 +78,16 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
         s(&cps),
         s(&pings),
     ]);
+    (lake, said)
+}
+
+#[test]
+fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (lake, said) = simulated_lake(d);
+    let sim = d.join("sim");
+    let (grids, workers, cps, pings) = sim_files(&sim);
     assert!(said.contains("partitions written"), "{said}");
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(lake.join("_gridbeat.json")).unwrap())

@@ -29,9 +29,7 @@ fn pyspark() -> PathBuf {
     python
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::lake::s;
 
 fn report(dir: &Path) -> Value {
     let mut v: Value =
@@ -91,48 +89,12 @@ fn the_spark_job_equals_the_batch_report_survives_retries_and_reuses_current_par
     let python = pyspark();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let sim = d.join("sim");
     let run = |args: &[&str]| {
         let o = gridbeat().args(args).output().unwrap();
         assert_success(&o);
     };
-    run(&[
-        "simulate",
-        "--seed",
-        "11",
-        "--workers",
-        "16",
-        "--days",
-        "36",
-        "--start",
-        "2026-09-28",
-        "--night-share",
-        "0.3",
-        "--out",
-        s(&sim),
-    ]);
-    let (grids, workers, cps, pings) = (
-        sim.join("grids.geojson"),
-        sim.join("workers.csv"),
-        sim.join("checkpoints.geojson"),
-        sim.join("pings.parquet"),
-    );
-    let lake = d.join("lake");
-    run(&[
-        "lake",
-        "add",
-        "--lake",
-        s(&lake),
-        "--buckets",
-        "8",
-        "--grids",
-        s(&grids),
-        "--workers",
-        s(&workers),
-        "--checkpoints",
-        s(&cps),
-        s(&pings),
-    ]);
+    let (lake, _) = crate::lake::simulated_lake(d);
+    let (grids, workers, cps, pings) = crate::lake::sim_files(&d.join("sim"));
     let batch = d.join("batch");
     run(&[
         "report",
