@@ -30,7 +30,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -120,9 +120,6 @@ pub struct PgStore {
     partitions: Mutex<HashSet<i32>>,
     /// Whether to make them (`[store] manage_partitions`).
     manage_partitions: bool,
-    /// Statements run and their total time, for `/metrics`.
-    queries: AtomicU64,
-    query_micros: AtomicU64,
     /// Whether the last call found the database unavailable (logged once each way).
     down: std::sync::atomic::AtomicBool,
 }
@@ -427,8 +424,6 @@ impl PgStore {
             lease_ms: (opts.claim_lease_s.max(1) * 1000) as i64,
             partitions: Mutex::new(HashSet::new()),
             manage_partitions: opts.manage_partitions,
-            queries: AtomicU64::new(0),
-            query_micros: AtomicU64::new(0),
             down: std::sync::atomic::AtomicBool::new(false),
         };
         store.migrate()?;
@@ -474,14 +469,6 @@ impl PgStore {
     pub fn pool_status(&self) -> (usize, usize, usize) {
         let s = self.pool.status();
         (s.size, s.available, s.max_size)
-    }
-
-    /// Statements run and their total time in seconds, since the start.
-    pub fn query_time(&self) -> (u64, f64) {
-        (
-            self.queries.load(Ordering::Relaxed),
-            self.query_micros.load(Ordering::Relaxed) as f64 / 1e6,
-        )
     }
 
     /// A client error as a [`StoreError`].
@@ -538,9 +525,6 @@ impl PgStore {
         });
         let out = rx.recv().map_err(|_| StoreError::Closed)?;
         let took = started.elapsed();
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        self.query_micros
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         // Each call's time with its wait for a pooled connection: the latency the service sees.
         metrics::histogram!("gridbeat_store_query_seconds").record(took.as_secs_f64());
         let out = match out {
