@@ -19,8 +19,8 @@ the driver.
 - The executors need the `gridbeat` binary (on PATH, or shipped with `--files` and found in
   the task's working directory, or `--gridbeat PATH`) and nothing else: the lake's small files
   (`_gridbeat.json`, `registry/`, `gridbeat.toml`) are shipped to them by the job.
-- The report step runs `gridbeat report --lake` on the driver, so the driver must see the lake
-  as a local (or mounted) path.
+- The report step runs `gridbeat report --lake` on the driver: over the lake itself when it is
+  a local path, else over a local copy of the month's worker_days (only those; they are small).
 
 Test hook: with GRIDBEAT_SPARK_FAIL_DIR set, every task's first attempt fails after writing a
 marker file there (run with a master that retries, e.g. `local[2,4]`).
@@ -224,20 +224,61 @@ def main(argv=None):
                   "length_m double, in_assigned_s double, out_of_grid_s double, anomalies int, "
                   "summary binary, engine string, params_digest string, registry_digest string, "
                   "month string, bucket string")
-        rows = (files.repartition(max(1, min(len(todo), sc.defaultParallelism * 2)), "bucket")
+        # One task per bucket, each bucket's files in exactly one task: `repartition(n, col)`
+        # places a row in partition pmod(hash(col), n) (Murmur3, as SQL's `hash`), so every
+        # bucket gets a key that hashes to its own partition. Plain hashing of the bucket names
+        # would put two buckets in one task and leave another task idle.
+        n = len(todo)
+        keys = {}
+        for row in (spark.range(0, 64 * n)
+                    .select("id", F.expr(f"pmod(hash(id), {n})").alias("p")).collect()):
+            keys.setdefault(row.p, row.id)
+        slot = F.element_at(F.create_map(*[x for i, b in enumerate(todo)
+                                          for x in (F.lit(b), F.lit(keys[i]))]), F.col("bucket"))
+        rows = (files.withColumn("slot", slot).repartition(n, "slot").drop("slot")
                 .mapInArrow(summarize, schema))
         # Each bucket comes out of one task: one file per partition, rows in (worker, day) order.
         (rows.sortWithinPartitions("bucket", "worker", "day")
          .write.mode("overwrite").partitionBy("month", "bucket")
          .parquet(f"{lake}/worker_days"))
+        # Spark names a file after its job (part-NNNNN-<uuid>…); the partition's one file gets
+        # the name gridbeat's own writer gives it, so the same input gives the same partition,
+        # name and bytes, whichever attempt of whichever run wrote it.
+        for b in todo:
+            path, fs = hpath(f"{lake}/worker_days/month={month}/bucket={b}")
+            if not fs.exists(path):
+                continue
+            parts = [st.getPath() for st in fs.listStatus(path)
+                     if st.getPath().getName().startswith("part-")
+                     and st.getPath().getName().endswith(".parquet")]
+            if len(parts) == 1 and parts[0].getName() != "part-00000.parquet":
+                fs.rename(parts[0], jvm.org.apache.hadoop.fs.Path(path, "part-00000.parquet"))
     print(f"{month}: summarised {len(todo)} bucket(s), reused {len(buckets) - len(todo)}", flush=True)
-    spark.stop()
 
-    # The report from worker_days, on the driver.
+    # The report from worker_days, on the driver. A lake given as a URL (hdfs://, s3a://, oss://,
+    # file://…) is brought to the driver through Hadoop's file system first: the month's
+    # worker_days beside the small files, and an empty pings/month=… directory for each of the
+    # month and its neighbours that the lake holds (the report says which days lack context).
+    report_lake = lake
+    if "://" in lake:
+        report_lake = tempfile.mkdtemp(prefix="gridbeat-report-")
+        shutil.copytree(small, report_lake, dirs_exist_ok=True)
+        src, fs = hpath(f"{lake}/worker_days/month={month}")
+        if fs.exists(src):
+            os.makedirs(os.path.join(report_lake, "worker_days"))
+            dst = "file://" + os.path.join(report_lake, "worker_days", f"month={month}")
+            fs.copyToLocalFile(False, src, jvm.org.apache.hadoop.fs.Path(dst), True)
+        for m in adjacent(month) + (month,):
+            path, fs = hpath(f"{lake}/pings/month={m}")
+            if fs.exists(path):
+                os.makedirs(os.path.join(report_lake, "pings", f"month={m}"))
+    spark.stop()
     report = subprocess.run(
-        [gridbeat_local, "report", "--lake", lake, "--month", month, "--out", args.out,
+        [gridbeat_local, "report", "--lake", report_lake, "--month", month, "--out", args.out,
          "--format", args.format] + sets, check=False)
     shutil.rmtree(small, ignore_errors=True)
+    if report_lake != lake:
+        shutil.rmtree(report_lake, ignore_errors=True)
     return report.returncode
 
 

@@ -343,6 +343,7 @@ pub fn assess_folded(folded: &MonthDays, input: &MonthInput<'_>) -> Result<Repor
         unit: input.unit.map(String::from),
         generated_at: input.generated_at.clone(),
         freshness: None,
+        days_without_context: Vec::new(),
         params: a.params.to_json(),
         formula: formula_text(&config.score),
         weights: weights(&config.score),

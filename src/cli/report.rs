@@ -233,8 +233,14 @@ fn run_lake(args: &ReportArgs, dir: &Path, global: &super::GlobalArgs) -> anyhow
     }
     let days =
         crate::lake::ops::month_days(&lake, &assessor, month, &mut |line| eprintln!("{line}"))?;
+    let without_context = crate::lake::ops::days_without_context(&lake, month)?;
+    for day in &without_context {
+        eprintln!(
+            "note: {day} was summarised without context: the lake has no pings of the adjacent month"
+        );
+    }
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let report = assess_month(
+    let mut report = assess_month(
         &days,
         &MonthInput {
             assessor: &assessor,
@@ -244,6 +250,7 @@ fn run_lake(args: &ReportArgs, dir: &Path, global: &super::GlobalArgs) -> anyhow
             generated_at,
         },
     )?;
+    report.days_without_context = without_context.iter().map(ToString::to_string).collect();
     let written = report::write_all(&report, &args.out, &formats, args.lang)?;
     println!(
         "{}: {} workers, {} grids, {} units from {} worker-days of {} → {}",

@@ -144,12 +144,17 @@ fn texts(col: &ArrayRef) -> Result<Vec<Option<String>>, LakeError> {
 /// When the stream is not Arrow IPC or lacks a required column.
 pub fn read_pings(input: impl Read) -> Result<BTreeMap<String, Vec<Ping>>, LakeError> {
     let reader = arrow_ipc::reader::StreamReader::try_new(input, None).map_err(bad)?;
-    let mut by_worker: BTreeMap<String, Vec<Ping>> = BTreeMap::new();
+    // One slot per worker, found by name only when the worker changes from the row before
+    // (a bucket's rows arrive grouped by worker): no allocation per row.
+    let mut slots: Vec<(WorkerId, Vec<Ping>)> = Vec::new();
+    let mut slot_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut last: Option<usize> = None;
     for batch in reader {
         let batch = batch.map_err(bad)?;
         let col = |name: &str| batch.column_by_name(name).cloned();
         let need = |name: &str| col(name).ok_or_else(|| bad(format!("no column {name}")));
-        let worker = texts(&need("worker")?)?;
+        let worker_col = need("worker")?;
+        let worker = TextColumn::of(&worker_col)?;
         let ts = millis(&need("ts_ms")?)?;
         let lat = floats(&need("lat")?)?;
         let lon = floats(&need("lon")?)?;
@@ -183,11 +188,28 @@ pub fn read_pings(input: impl Read) -> Result<BTreeMap<String, Vec<Ping>>, LakeE
             None => vec![None; n],
         };
         for i in 0..n {
-            let (Some(w), Some(t), Some(la), Some(lo)) = (&worker[i], ts[i], lat[i], lon[i]) else {
+            let (Some(w), Some(t), Some(la), Some(lo)) = (worker.get(i), ts[i], lat[i], lon[i])
+            else {
                 continue;
             };
+            let k = match last {
+                Some(k) if slots[k].0.as_str() == w => k,
+                _ => {
+                    let k = match slot_of.get(w) {
+                        Some(&k) => k,
+                        None => {
+                            slots.push((WorkerId::new(w), Vec::new()));
+                            slot_of.insert(w.to_string(), slots.len() - 1);
+                            slots.len() - 1
+                        }
+                    };
+                    last = Some(k);
+                    k
+                }
+            };
+            let (id, pings) = &mut slots[k];
             let f = |v: Option<f64>| v.map(|x| x as f32);
-            by_worker.entry(w.clone()).or_default().push(Ping {
+            pings.push(Ping {
                 acc_m: f(acc[i]),
                 speed_mps: f(speed[i]),
                 bearing_deg: f(bearing[i]),
@@ -196,15 +218,42 @@ pub fn read_pings(input: impl Read) -> Result<BTreeMap<String, Vec<Ping>>, LakeE
                 mock: mock[i],
                 checkin: checkin[i].as_deref().map(Into::into),
                 received: received[i],
-                ..Ping::new(WorkerId::new(w), t, lo, la)
+                ..Ping::new(id.clone(), t, lo, la)
             });
         }
     }
-    for pings in by_worker.values_mut() {
-        // As the lake's files hold them: by timestamp, a key's earliest receipt first.
-        pings.sort_by_key(|p| (p.ts, p.received.unwrap_or(i64::MIN)));
+    Ok(slots
+        .into_iter()
+        .map(|(id, mut pings)| {
+            // As the lake's files hold them: by timestamp, a key's earliest receipt first.
+            pings.sort_by_key(|p| (p.ts, p.received.unwrap_or(i64::MIN)));
+            (id.as_str().to_string(), pings)
+        })
+        .collect())
+}
+
+/// A text column (Utf8 or LargeUtf8), read in place.
+enum TextColumn<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    Large(&'a arrow_array::LargeStringArray),
+}
+
+impl<'a> TextColumn<'a> {
+    fn of(col: &'a ArrayRef) -> Result<TextColumn<'a>, LakeError> {
+        match col.data_type() {
+            DataType::Utf8 => Ok(TextColumn::Utf8(col.as_string::<i32>())),
+            DataType::LargeUtf8 => Ok(TextColumn::Large(col.as_string::<i64>())),
+            other => Err(bad(format!("a text column is {other}"))),
+        }
     }
-    Ok(by_worker)
+
+    /// Row `i`'s text; `None` when null.
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            TextColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            TextColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
+        }
+    }
 }
 
 /// Summarises the pings of one bucket's stream for `month` and writes the worker_days rows

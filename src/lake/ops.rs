@@ -238,6 +238,28 @@ pub(crate) fn day_rows(
     Ok(rows)
 }
 
+/// The month's days that are summarised without their neighbour's context (DESIGN.md §6: one
+/// local day of context from the adjacent months): its first day when the lake holds no pings
+/// of the month before, its last day when it holds none of the month after. A month the lake
+/// holds in some bucket is context for every bucket (a bucket without pings there had none).
+///
+/// # Errors
+/// When the lake's pings directory cannot be listed.
+pub fn days_without_context(
+    lake: &Lake,
+    month: Month,
+) -> Result<Vec<chrono::NaiveDate>, LakeError> {
+    let held = lake.months("pings")?;
+    let mut days = Vec::new();
+    if !held.contains(&prev(month)) {
+        days.push(month.first_day());
+    }
+    if !held.contains(&month.next()) {
+        days.push(month.next().first_day() - chrono::Days::new(1));
+    }
+    Ok(days)
+}
+
 /// A month's worker-days from the lake's worker_days, as a report assembles them: each
 /// bucket's partition is read; one that is missing, or was computed by another engine, other
 /// parameters or another registry, is summarised again first (`log` is told which and why).

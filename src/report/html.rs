@@ -130,6 +130,17 @@ pub fn to_html(report: &Report, lang: Lang) -> String {
         };
         let _ = writeln!(h, "<p class=\"meta freshness\">{}</p>", escape(&line));
     }
+    if !report.days_without_context.is_empty() {
+        // A history lake without the adjacent month (DESIGN.md §6).
+        let days = report.days_without_context.join(", ");
+        let line = match lang {
+            Lang::Zh => format!("以下日期缺少相邻月份的数据，按无前后文计算：{days}"),
+            Lang::En => format!(
+                "Summarised without the adjacent month's pings (no context across midnight): {days}"
+            ),
+        };
+        let _ = writeln!(h, "<p class=\"meta context\">{}</p>", escape(&line));
+    }
     summary_section(&mut h, report, &names, lang);
     workers_section(&mut h, report, &names, lang);
     grids_section(&mut h, report, &names, lang);
@@ -1034,6 +1045,7 @@ mod tests {
             unit: Some("110101001".into()),
             generated_at: "2026-04-01T09:30:00+08:00".into(),
             freshness: None,
+            days_without_context: Vec::new(),
             params: json!({ "timezone": "Asia/Shanghai",
                             "score": { "anomaly_penalty": 5.0, "anomaly_penalty_cap": 30.0 } }),
             formula: "score = 100 × Σ wᵢ·min(1, xᵢ/targetᵢ) / Σ wᵢ".into(),

@@ -21,6 +21,11 @@ pub struct Report {
     /// still waiting to be recomputed, and the newest ping it includes (absent from files).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub freshness: Option<Freshness>,
+    /// Days summarised without one day of context from the adjacent month, `YYYY-MM-DD`: a
+    /// report from a history lake that lacks the month before or after (DESIGN.md §6). A stay
+    /// or segment across that midnight is cut there. Absent when every day had its context.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub days_without_context: Vec<String>,
     /// The effective config the figures were computed with (DESIGN.md §4: every report records
     /// its parameters).
     pub params: serde_json::Value,
@@ -451,6 +456,7 @@ impl Report {
             unit: Some(st.0.into()),
             generated_at: "2026-11-01T08:00:00+08:00".into(),
             freshness: None,
+            days_without_context: Vec::new(),
             params: json!({
                 "timezone": "Asia/Shanghai",
                 "min_active_minutes": 30,

@@ -168,6 +168,8 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
     ]);
     let (a, b) = (report_json(&from_lake), report_json(&batch));
     assert!(a["workers"].as_array().unwrap().len() >= 16);
+    // September and November are in the lake: every day of October had its context.
+    assert!(a.get("days_without_context").is_none(), "{a:?}");
     assert_eq!(a["workers"], b["workers"], "worker rows");
     assert_eq!(a, b, "the whole report");
 
@@ -353,18 +355,34 @@ async fn export_from_the_service_then_report_from_the_lake_equals_the_service_re
     assert!(said.contains("logged conflicts"), "{said}");
     assert!(lake.join("registry/grids.geojson").exists());
     let out = d.join("from-lake");
-    run(&[
+    let (_, err) = run(&[
         "report",
         "--lake",
         s(&lake),
         "--month",
         "2026-10",
         "--format",
-        "json",
+        "json,html",
         "--out",
         s(&out),
     ]);
-    let from_lake = crate::util::without_timing(report_json(&out));
+    // Only October was exported: its first and last days lack their neighbours' context, and
+    // the report says so (in the JSON, the HTML and on stderr).
+    let mut from_lake = report_json(&out);
+    assert_eq!(
+        from_lake
+            .as_object_mut()
+            .unwrap()
+            .remove("days_without_context"),
+        Some(serde_json::json!(["2026-10-01", "2026-10-31"]))
+    );
+    assert!(
+        err.contains("2026-10-01 was summarised without context"),
+        "{err}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("2026-10-01, 2026-10-31"), "{html}");
+    let from_lake = crate::util::without_timing(from_lake);
     let served = crate::util::without_timing(served);
     assert_eq!(from_lake["workers"], served["workers"], "worker rows");
     assert_eq!(from_lake, served, "the whole report");
