@@ -23,7 +23,8 @@ the driver.
   a local path, else over a local copy of the month's worker_days (only those; they are small).
 
 Test hook: with GRIDBEAT_SPARK_FAIL_DIR set, every task's first attempt fails after writing a
-marker file there (run with a master that retries, e.g. `local[2,4]`).
+marker file there (run with a master that retries, e.g. `local[2,4]`), and each successful
+attempt writes `task-N` there with the buckets it summarised.
 """
 
 import argparse
@@ -33,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timedelta
 
 
@@ -80,6 +82,7 @@ def main(argv=None):
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a config override for gridbeat (repeatable)")
     args = ap.parse_args(argv)
+    started = time.monotonic()
 
     from pyspark import SparkFiles, TaskContext
     from pyspark.sql import SparkSession
@@ -100,6 +103,7 @@ def main(argv=None):
              .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000000")
              .getOrCreate())
     sc = spark.sparkContext
+    session_s = time.monotonic() - started
     lake = args.lake.rstrip("/")
     month = args.month
     sets = [x for s in args.set for x in ("--set", s)]
@@ -174,6 +178,7 @@ def main(argv=None):
     print(f"{month}: {len(buckets)} bucket(s) with pings, {len(current & set(buckets))} current, "
           f"{len(todo)} to summarise", flush=True)
 
+    planned = time.monotonic()
     if todo:
         fail_dir = os.environ.get("GRIDBEAT_SPARK_FAIL_DIR")
         binary = args.gridbeat
@@ -188,36 +193,61 @@ def main(argv=None):
         files = (spark.read.format("binaryFile").option("pathGlobFilter", "part-*.parquet").load(dirs)
                  .select(F.regexp_extract("path", r"bucket=([0-9]+)", 1).alias("bucket"), "path", "content"))
 
+        # The columns `gridbeat summarize --arrow` reads (source and device are not needed).
+        wanted = ["worker", "ts_ms", "lat", "lon", "acc", "speed", "bearing", "alt", "batt",
+                  "mock", "checkin", "received_ms"]
+        own = f"/month={month}/"
+
         def summarize(batches):
-            import io
             import pyarrow.compute as pc
             import pyarrow.parquet as pq
             ctx = TaskContext.get()
             if fail_dir and ctx is not None and ctx.attemptNumber() == 0:
                 open(os.path.join(fail_dir, f"failed-{ctx.partitionId()}-{ctx.taskAttemptId()}"), "w").close()
                 raise RuntimeError("injected failure of a first attempt (GRIDBEAT_SPARK_FAIL_DIR)")
+            # The part files as Arrow buffers (no copy into Python bytes), per bucket.
             by_bucket = {}
             for batch in batches:
-                for bkt, path, content in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
-                                              batch.column(2).to_pylist()):
-                    by_bucket.setdefault(bkt, []).append((path, content))
+                contents = batch.column(2)
+                for i, (bkt, path) in enumerate(zip(batch.column(0).to_pylist(),
+                                                    batch.column(1).to_pylist())):
+                    by_bucket.setdefault(bkt, []).append((path, contents[i].as_buffer()))
+            if fail_dir and ctx is not None:
+                # The test hook also records which task summarised which buckets.
+                with open(os.path.join(fail_dir, f"task-{ctx.partitionId()}"), "w") as f:
+                    f.write(" ".join(sorted(by_bucket)))
             exe = find_gridbeat(binary) if by_bucket else None
             lake_dir = SparkFiles.get(small_name)
             for b in sorted(by_bucket):
-                tables = [pq.read_table(io.BytesIO(c)) for _, c in sorted(by_bucket[b])]
+                tables = []
+                for path, buf in sorted(by_bucket[b], key=lambda f: f[0]):
+                    pf = pq.ParquetFile(pa.BufferReader(buf))
+                    cols = [c for c in wanted if c in pf.schema_arrow.names]
+                    table = pf.read(columns=cols)
+                    if own not in path:
+                        # An adjacent month's file: only its day next to this month is context.
+                        ts = pc.cast(table.column("ts_ms"), pa.int64())
+                        table = table.filter(pc.and_(pc.greater_equal(ts, start - day),
+                                                     pc.less(ts, end + day)))
+                    tables.append(table)
                 table = pa.concat_tables(tables)
-                ts = pc.cast(table.column("ts_ms"), pa.int64())
-                keep = pc.and_(pc.greater_equal(ts, start - day), pc.less(ts, end + day))
-                table = table.filter(keep)
-                sink = pa.BufferOutputStream()
-                with pa.ipc.new_stream(sink, table.schema) as w:
-                    w.write_table(table)
-                out = subprocess.run(
+                proc = subprocess.Popen(
                     [exe, "summarize", "--arrow", "--lake", lake_dir, "--month", month] + sets,
-                    input=sink.getvalue().to_pybytes(), capture_output=True, check=False)
-                if out.returncode != 0:
-                    raise RuntimeError(f"gridbeat summarize, bucket {b}: {out.stderr.decode(errors='replace')}")
-                for batch in pa.ipc.open_stream(out.stdout):
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                try:
+                    # gridbeat answers only after the whole stream: write it all, then read.
+                    with pa.ipc.new_stream(proc.stdin, table.schema) as w:
+                        w.write_table(table)
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass  # gridbeat stopped reading: its exit status and stderr say why
+                # Its standard error is a few lines: read it after the answer.
+                out = proc.stdout.read()
+                err = proc.stderr.read()
+                proc.wait()
+                if proc.returncode != 0:
+                    raise RuntimeError(f"gridbeat summarize, bucket {b}: {err.decode(errors='replace')}")
+                for batch in pa.ipc.open_stream(out):
                     yield batch
 
         schema = ("worker string, day date, pings int, accepted int, patrol_s double, "
@@ -226,7 +256,8 @@ def main(argv=None):
                   "month string, bucket string")
         # One task per bucket, each bucket's files in exactly one task: `repartition(n, col)`
         # places a row in partition pmod(hash(col), n) (Murmur3, as SQL's `hash`), so every
-        # bucket gets a key that hashes to its own partition. Plain hashing of the bucket names
+        # bucket gets a key (a long, as `range` makes them: ints hash differently) that hashes
+        # to its own partition. Plain hashing of the bucket names
         # would put two buckets in one task and leave another task idle.
         n = len(todo)
         keys = {}
@@ -234,7 +265,8 @@ def main(argv=None):
                     .select("id", F.expr(f"pmod(hash(id), {n})").alias("p")).collect()):
             keys.setdefault(row.p, row.id)
         slot = F.element_at(F.create_map(*[x for i, b in enumerate(todo)
-                                          for x in (F.lit(b), F.lit(keys[i]))]), F.col("bucket"))
+                                          for x in (F.lit(b), F.lit(keys[i]).cast("long"))]),
+                             F.col("bucket"))
         rows = (files.withColumn("slot", slot).repartition(n, "slot").drop("slot")
                 .mapInArrow(summarize, schema))
         # Each bucket comes out of one task: one file per partition, rows in (worker, day) order.
@@ -253,7 +285,9 @@ def main(argv=None):
                      and st.getPath().getName().endswith(".parquet")]
             if len(parts) == 1 and parts[0].getName() != "part-00000.parquet":
                 fs.rename(parts[0], jvm.org.apache.hadoop.fs.Path(path, "part-00000.parquet"))
-    print(f"{month}: summarised {len(todo)} bucket(s), reused {len(buckets) - len(todo)}", flush=True)
+    print(f"{month}: summarised {len(todo)} bucket(s), reused {len(buckets) - len(todo)} "
+          f"(Spark session {session_s:.1f} s, planning {planned - started - session_s:.1f} s, "
+          f"summaries {time.monotonic() - planned:.1f} s)", flush=True)
 
     # The report from worker_days, on the driver. A lake given as a URL (hdfs://, s3a://, oss://,
     # file://…) is brought to the driver through Hadoop's file system first: the month's
@@ -279,6 +313,7 @@ def main(argv=None):
     shutil.rmtree(small, ignore_errors=True)
     if report_lake != lake:
         shutil.rmtree(report_lake, ignore_errors=True)
+    print(f"{month}: done in {time.monotonic() - started:.1f} s", flush=True)
     return report.returncode
 
 

@@ -148,8 +148,26 @@ fn the_spark_job_equals_the_batch_report_survives_retries_and_reuses_current_par
         said.contains("8 bucket(s) with pings, 0 current, 8 to summarise"),
         "{said}"
     );
-    let failed = std::fs::read_dir(&fails).unwrap().count();
-    assert!(failed >= 1, "no task failed on its first attempt");
+    let markers: Vec<String> = std::fs::read_dir(&fails)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        markers.iter().any(|m| m.starts_with("failed-")),
+        "no task failed on its first attempt: {markers:?}"
+    );
+    // Each bucket in a task of its own: 8 tasks with one bucket each.
+    let mut tasks: Vec<String> = markers
+        .iter()
+        .filter(|m| m.starts_with("task-"))
+        .map(|m| std::fs::read_to_string(fails.join(m)).unwrap())
+        .collect();
+    tasks.sort();
+    assert_eq!(
+        tasks,
+        (0..8).map(|b| format!("{b:03}")).collect::<Vec<_>>(),
+        "the buckets each task summarised"
+    );
     let (a, b) = (report(&out), report(&batch));
     assert_eq!(a["workers"], b["workers"], "worker rows");
     assert_eq!(a, b, "the whole report");
