@@ -4,7 +4,7 @@
 //! `assess::stored`: coverage masks, visits, fingerprint, path and carry included).
 //!
 //! Run: `cargo bench --no-default-features --bench summaries` (a plain program, not criterion:
-//! it prints one measurement). Generating the workload in memory takes ~20 s first.
+//! it prints one measurement: wall time, and CPU time as worker-days per core-second). Generating the workload in memory takes ~20 s first.
 
 // Test and tooling code run by hand or by `cargo test`: a panic stops that run, never the service.
 #![allow(clippy::unwrap_used)]
@@ -59,6 +59,7 @@ fn main() {
         .map(|p| p.first().map_or(WorkerId::new("-"), |p| p.worker.clone()))
         .collect();
     let threads = rayon::current_num_threads();
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let days: Vec<_> = by_worker
         .par_iter()
@@ -66,6 +67,7 @@ fn main() {
         .flat_map_iter(|(p, w)| assessor.summarize_worker(w, p))
         .collect();
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     let mut sizes: Vec<usize> = days.iter().map(|d| assessor.encode(d).len()).collect();
     sizes.sort_unstable();
     let total: usize = sizes.iter().sum();
@@ -75,6 +77,12 @@ fn main() {
         days.len(),
         pings as f64 / secs / 1e6
     );
+    // The budget is per core-second: CPU time, which a shared machine's other load inflates
+    // far less than wall time.
+    println!(
+        "CPU time {cpu:.2} s: {:.0} worker-days per core-second",
+        days.len() as f64 / cpu
+    );
     println!(
         "stored bytes per worker-day: mean {:.0}, median {}, p95 {}, max {}; all {:.1} MB",
         total as f64 / sizes.len() as f64,
@@ -83,4 +91,16 @@ fn main() {
         at(1.0),
         total as f64 / 1e6
     );
+}
+
+/// This process's user + system CPU time so far, seconds (Linux: `/proc/self/stat`, in clock
+/// ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }

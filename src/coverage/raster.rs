@@ -175,7 +175,12 @@ impl GridRaster {
     ///
     /// With `start_disc` false the disc around A is left out: along a polyline it is the end
     /// disc of the previous step, already set (a step that missed this lattice has a disc at
-    /// its end that misses it too), so each row needs one square root instead of two.
+    /// its end that misses it too), so each row needs one square root instead of two, and the
+    /// rows that only that disc reaches are skipped.
+    ///
+    /// The rows go in chunks: first every row's span is computed without a branch (the disc
+    /// chord and the band's interval as selects, rounding by comparison), then the spans are
+    /// OR-ed into the mask a word at a time.
     pub fn cover_capsule(
         &self,
         a: (f64, f64),
@@ -185,53 +190,105 @@ impl GridRaster {
         words: &mut [u64],
     ) {
         let inv_s = 1.0 / self.spacing_m;
-        let j0 = ceil_to_i64((a.1.min(b.1) - r - self.y0) * inv_s - 0.5).max(0);
-        let j1 = floor_to_i64((a.1.max(b.1) + r - self.y0) * inv_s - 0.5).min(self.ny as i64 - 1);
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = (dx * dx + dy * dy).sqrt();
+        let band = Band::new(dx, dy, len, r);
+        let draw_a = start_disc || band.is_none();
+        // The band's coefficients; no band is an empty height range.
+        let Band {
+            h_lo,
+            h_hi,
+            p0,
+            p1,
+            pk,
+            q0,
+            q1,
+            qk,
+        } = band.unwrap_or(Band::EMPTY);
+        // The rows reached: both discs' (or B's and the band's when A's disc is left out).
+        let (y_lo, y_hi) = if draw_a {
+            (a.1.min(b.1) - r, a.1.max(b.1) + r)
+        } else {
+            ((b.1 - r).min(a.1 + h_lo), (b.1 + r).max(a.1 + h_hi))
+        };
+        let j0 = ceil_to_i64((y_lo - self.y0) * inv_s - 0.5).max(0);
+        let j1 = floor_to_i64((y_hi - self.y0) * inv_s - 0.5).min(self.ny as i64 - 1);
         if j0 > j1 {
             return;
         }
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len = (dx * dx + dy * dy).sqrt();
         let r2 = r * r;
-        let band = Band::new(dx, dy, len, r);
-        let draw_a = start_disc || band.is_none();
+        let last_col = self.nx as f64 - 1.0;
+        let nx1 = self.nx as f64 + 1.0;
         let wpr = self.words_per_row;
-        for j in j0 as usize..=j1 as usize {
-            let yc = self.row_y(j);
-            // The disc chords, branch-free: an empty chord is the empty interval (+∞, −∞).
-            let hb = yc - b.1;
-            let d2 = r2 - hb * hb;
-            let w = d2.max(0.0).sqrt();
-            let (mut lo, mut hi) = if d2 >= 0.0 {
-                (b.0 - w, b.0 + w)
-            } else {
-                (f64::INFINITY, f64::NEG_INFINITY)
-            };
-            let h = yc - a.1;
-            if draw_a {
-                let d2 = r2 - h * h;
+        let mut spans = [(0.0f64, 0.0f64); ROW_CHUNK];
+        let (j0, j1) = (j0 as usize, j1 as usize);
+        let mut j = j0;
+        while j <= j1 {
+            let n = (j1 + 1 - j).min(ROW_CHUNK);
+            for (k, span) in spans[..n].iter_mut().enumerate() {
+                let yc = self.row_y(j + k);
+                // The disc chords: an empty chord is the empty interval (+∞, −∞).
+                let hb = yc - b.1;
+                let d2 = r2 - hb * hb;
                 let w = d2.max(0.0).sqrt();
-                if d2 >= 0.0 {
-                    lo = lo.min(a.0 - w);
-                    hi = hi.max(a.0 + w);
+                let chord = d2 >= 0.0;
+                let mut lo = if chord { b.0 - w } else { f64::INFINITY };
+                let mut hi = if chord { b.0 + w } else { f64::NEG_INFINITY };
+                let h = yc - a.1;
+                if draw_a {
+                    let d2 = r2 - h * h;
+                    let w = d2.max(0.0).sqrt();
+                    let chord = d2 >= 0.0;
+                    lo = if chord { min(lo, a.0 - w) } else { lo };
+                    hi = if chord { max(hi, a.0 + w) } else { hi };
+                }
+                let t_lo = max(p0 + pk * h, q0 + qk * h);
+                let t_hi = min(p1 + pk * h, q1 + qk * h);
+                let in_band = h >= h_lo && h <= h_hi && t_lo <= t_hi;
+                lo = if in_band { min(lo, a.0 + t_lo) } else { lo };
+                hi = if in_band { max(hi, a.0 + t_hi) } else { hi };
+                // The first and last columns, as whole numbers in f64: clamped into the lattice
+                // (an empty span stays empty), rounded without leaving the vector registers.
+                *span = (
+                    max(ceil_f64(min((lo - self.x0) * inv_s - 0.5, nx1)), 0.0),
+                    min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col),
+                );
+            }
+            for (k, &(c0, c1)) in spans[..n].iter().enumerate() {
+                if c0 <= c1 {
+                    let row = j + k;
+                    set_bits(
+                        &mut words[row * wpr..(row + 1) * wpr],
+                        c0 as usize,
+                        c1 as usize,
+                    );
                 }
             }
-            if let Some(band) = &band {
-                if h >= band.h_lo && h <= band.h_hi {
-                    let t_lo = (band.p0 + band.pk * h).max(band.q0 + band.qk * h);
-                    let t_hi = (band.p1 + band.pk * h).min(band.q1 + band.qk * h);
-                    if t_lo <= t_hi {
-                        lo = lo.min(a.0 + t_lo);
-                        hi = hi.max(a.0 + t_hi);
-                    }
-                }
-            }
-            let i0 = ceil_to_i64((lo - self.x0) * inv_s - 0.5).max(0);
-            let i1 = floor_to_i64((hi - self.x0) * inv_s - 0.5).min(self.nx as i64 - 1);
-            if i0 <= i1 {
-                set_bits(&mut words[j * wpr..(j + 1) * wpr], i0 as usize, i1 as usize);
-            }
+            j += n;
         }
+    }
+}
+
+/// Rows whose spans [`GridRaster::cover_capsule`] computes before setting their bits.
+const ROW_CHUNK: usize = 32;
+
+/// The smaller of two numbers that are never NaN (a plain compare, no NaN handling).
+#[inline(always)]
+fn min(x: f64, y: f64) -> f64 {
+    if y < x {
+        y
+    } else {
+        x
+    }
+}
+
+/// The larger of two numbers that are never NaN.
+#[inline(always)]
+fn max(x: f64, y: f64) -> f64 {
+    if y > x {
+        y
+    } else {
+        x
     }
 }
 
@@ -250,6 +307,18 @@ struct Band {
 }
 
 impl Band {
+    /// No band: an empty height range (and bounds that no row reaches).
+    const EMPTY: Band = Band {
+        h_lo: f64::INFINITY,
+        h_hi: f64::NEG_INFINITY,
+        p0: 0.0,
+        p1: 0.0,
+        pk: 0.0,
+        q0: 0.0,
+        q1: 0.0,
+        qk: 0.0,
+    };
+
     /// The band of a step with offsets (dx, dy) and length `len`; `None` for a point.
     fn new(dx: f64, dy: f64, len: f64, r: f64) -> Option<Band> {
         if len <= 0.0 {
@@ -299,6 +368,36 @@ fn ceil_to_i64(v: f64) -> i64 {
     }
 }
 
+/// 1.5 · 2⁵²: adding and subtracting it rounds an f64 below 2⁵¹ in magnitude to a whole
+/// number (to nearest, ties to even), in two additions the compiler keeps in vector registers.
+const ROUNDER: f64 = 6_755_399_441_055_744.0;
+
+/// ⌈v⌉ for |v| < 2⁵¹ (and −∞ stays −∞), without a branch: a rounding up that depends on each
+/// row's fraction is a coin toss for the branch predictor, and without SSE4.1 `f64::ceil` is
+/// a library call.
+#[inline(always)]
+fn ceil_f64(v: f64) -> f64 {
+    let r = (v + ROUNDER) - ROUNDER;
+    let r = if v.is_finite() { r } else { v };
+    if r < v {
+        r + 1.0
+    } else {
+        r
+    }
+}
+
+/// ⌊v⌋ for |v| < 2⁵¹ (and +∞ stays +∞), without a branch (see [`ceil_f64`]).
+#[inline(always)]
+fn floor_f64(v: f64) -> f64 {
+    let r = (v + ROUNDER) - ROUNDER;
+    let r = if v.is_finite() { r } else { v };
+    if r > v {
+        r - 1.0
+    } else {
+        r
+    }
+}
+
 /// ⌊v⌋ as an integer, saturating (see [`ceil_to_i64`]).
 #[inline]
 fn floor_to_i64(v: f64) -> i64 {
@@ -332,6 +431,18 @@ fn set_bits(row: &mut [u64], i0: usize, i1: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_in_f64_agrees_with_ceil_and_floor() {
+        let halves = (-40..40).map(|k| f64::from(k) * 0.5);
+        let odd = [-0.0, 1e-300, 0.499_999_999_999_999_9, 2.500_000_000_000_000_4, 1e15 + 0.5];
+        for v in halves.chain(odd).chain([f64::INFINITY, f64::NEG_INFINITY]) {
+            for v in [v, -v, v + 0.25, v - 1e-9] {
+                assert_eq!(ceil_f64(v), v.ceil(), "ceil {v}");
+                assert_eq!(floor_f64(v), v.floor(), "floor {v}");
+            }
+        }
+    }
 
     #[test]
     fn rounding_saturates() {
@@ -425,6 +536,104 @@ mod tests {
                     assert_eq!(bit, d <= r, "sample ({i},{j}) at {d} m");
                 }
             }
+        }
+    }
+
+    /// The row loop as it was before the spans were computed in chunks (2026-11-22): one
+    /// branchy pass, every row of both discs. The chunked loop must set the same bits.
+    fn reference_capsule(
+        g: &GridRaster,
+        a: (f64, f64),
+        b: (f64, f64),
+        r: f64,
+        start_disc: bool,
+        words: &mut [u64],
+    ) {
+        let inv_s = 1.0 / g.spacing_m;
+        let j0 = ceil_to_i64((a.1.min(b.1) - r - g.y0) * inv_s - 0.5).max(0);
+        let j1 = floor_to_i64((a.1.max(b.1) + r - g.y0) * inv_s - 0.5).min(g.ny as i64 - 1);
+        if j0 > j1 {
+            return;
+        }
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = (dx * dx + dy * dy).sqrt();
+        let r2 = r * r;
+        let band = Band::new(dx, dy, len, r);
+        let draw_a = start_disc || band.is_none();
+        let wpr = g.words_per_row;
+        for j in j0 as usize..=j1 as usize {
+            let yc = g.row_y(j);
+            let hb = yc - b.1;
+            let d2 = r2 - hb * hb;
+            let w = d2.max(0.0).sqrt();
+            let (mut lo, mut hi) = if d2 >= 0.0 {
+                (b.0 - w, b.0 + w)
+            } else {
+                (f64::INFINITY, f64::NEG_INFINITY)
+            };
+            let h = yc - a.1;
+            if draw_a {
+                let d2 = r2 - h * h;
+                let w = d2.max(0.0).sqrt();
+                if d2 >= 0.0 {
+                    lo = lo.min(a.0 - w);
+                    hi = hi.max(a.0 + w);
+                }
+            }
+            if let Some(band) = &band {
+                if h >= band.h_lo && h <= band.h_hi {
+                    let t_lo = (band.p0 + band.pk * h).max(band.q0 + band.qk * h);
+                    let t_hi = (band.p1 + band.pk * h).min(band.q1 + band.qk * h);
+                    if t_lo <= t_hi {
+                        lo = lo.min(a.0 + t_lo);
+                        hi = hi.max(a.0 + t_hi);
+                    }
+                }
+            }
+            let i0 = ceil_to_i64((lo - g.x0) * inv_s - 0.5).max(0);
+            let i1 = floor_to_i64((hi - g.x0) * inv_s - 0.5).min(g.nx as i64 - 1);
+            if i0 <= i1 {
+                set_bits(&mut words[j * wpr..(j + 1) * wpr], i0 as usize, i1 as usize);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Walks of random steps (short, long, axis-parallel, repeated points) over a lattice
+        /// that they cross in and out of: the chunked rows set exactly the reference's bits.
+        #[test]
+        fn chunked_rows_set_the_reference_bits(
+            start in (-150.0f64..150.0, -150.0f64..150.0),
+            steps in proptest::collection::vec(
+                (0u8..6, -60.0f64..60.0, -60.0f64..60.0), 1..40),
+            r in 0.5f64..45.0,
+        ) {
+            let f = LocalFrame::new(112.98, 28.2);
+            let (lon0, lat0) = f.unproject(-100.0, -80.0);
+            let (lon1, lat1) = f.unproject(100.0, 80.0);
+            let poly: MultiPolygon<f64> = geo::Rect::new(
+                geo::Coord { x: lon0, y: lat0 },
+                geo::Coord { x: lon1, y: lat1 },
+            )
+            .to_polygon()
+            .into();
+            let raster = GridRaster::new(&poly, 2.5);
+            let (mut new, mut old) = (vec![0; raster.len_words()], vec![0; raster.len_words()]);
+            let mut p = start;
+            for (k, (kind, dx, dy)) in steps.into_iter().enumerate() {
+                let q = match kind {
+                    0 => p,                      // a repeated point
+                    1 => (p.0 + dx, p.1),        // along a row
+                    2 => (p.0, p.1 + dy),        // along a column
+                    3 => (p.0 + dx * 4.0, p.1 + dy * 4.0), // a long step
+                    _ => (p.0 + dx * 0.2, p.1 + dy * 0.2), // a walking step
+                };
+                raster.cover_capsule(p, q, r, k == 0, &mut new);
+                reference_capsule(&raster, p, q, r, k == 0, &mut old);
+                p = q;
+            }
+            proptest::prop_assert_eq!(new, old);
         }
     }
 
