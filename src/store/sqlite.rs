@@ -875,9 +875,15 @@ fn write_batches(
 
 fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
     let worker: String = r.get(0)?;
+    ping_of(WorkerId::new(&worker), r)
+}
+
+/// A ping of `worker` from a row whose columns 1… are `ping_from_row`'s (column 0 is not
+/// read: a query for one worker's pings shares one id rather than allocating one per row).
+fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
     let checkin: Option<String> = r.get(10)?;
     Ok(Ping {
-        worker: WorkerId::new(&worker),
+        worker,
         ts: r.get(1)?,
         lon: r.get(2)?,
         lat: r.get(3)?,
@@ -1162,20 +1168,22 @@ impl Store for SqliteStore {
     }
 
     fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
+        let id = WorkerId::new(worker);
+        let row = |r: &rusqlite::Row<'_>| ping_of(id.clone(), r);
         self.read(|c| {
             let mut out: Vec<Ping> = c
                 .prepare_cached(
-                    "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
                      FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
                 )?
-                .query_map(params![worker, range.start, range.end], ping_from_row)?
+                .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
             let dups: Vec<Ping> = c
                 .prepare_cached(
-                    "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
                      FROM duplicates WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq",
                 )?
-                .query_map(params![worker, range.start, range.end], ping_from_row)?
+                .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
             if !dups.is_empty() {
                 // Each duplicate right after the stored ping it repeats (a stable merge).
