@@ -435,7 +435,13 @@ mod tests {
     #[test]
     fn rounding_in_f64_agrees_with_ceil_and_floor() {
         let halves = (-40..40).map(|k| f64::from(k) * 0.5);
-        let odd = [-0.0, 1e-300, 0.499_999_999_999_999_9, 2.500_000_000_000_000_4, 1e15 + 0.5];
+        let odd = [
+            -0.0,
+            1e-300,
+            0.499_999_999_999_999_9,
+            2.500_000_000_000_000_4,
+            1e15 + 0.5,
+        ];
         for v in halves.chain(odd).chain([f64::INFINITY, f64::NEG_INFINITY]) {
             for v in [v, -v, v + 0.25, v - 1e-9] {
                 assert_eq!(ceil_f64(v), v.ceil(), "ceil {v}");
