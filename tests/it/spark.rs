@@ -214,7 +214,10 @@ fn the_spark_job_equals_the_batch_report_survives_retries_and_reuses_current_par
     // hash-set order, and enum hashes differ between JVM runs.)
     let lost = lake.join("worker_days/month=2026-10/bucket=003");
     let lost_rows = rows(&lost.join("part-00000.parquet"));
-    assert!(lost_rows.len() > 10, "bucket 003 was written: {lost_rows:?}");
+    assert!(
+        lost_rows.len() > 10,
+        "bucket 003 was written: {lost_rows:?}"
+    );
     std::fs::remove_dir_all(&lost).unwrap();
     let again_out = d.join("again");
     let said = job(
@@ -234,8 +237,15 @@ fn the_spark_job_equals_the_batch_report_survives_retries_and_reuses_current_par
         if now.0.starts_with(&lost) {
             assert_eq!(rows(&now.0), lost_rows, "bucket 003 summarised again");
         } else {
-            assert_eq!(now, before, "a partition that was current is left as it was");
+            assert_eq!(
+                now, before,
+                "a partition that was current is left as it was"
+            );
         }
     }
-    assert_eq!(report(&again_out), b, "the report from a copy of worker_days");
+    assert_eq!(
+        report(&again_out),
+        b,
+        "the report from a copy of worker_days"
+    );
 }
