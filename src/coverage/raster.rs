@@ -472,16 +472,7 @@ mod tests {
     /// A brute-force check of the row intervals: every sample's bit equals its distance test.
     #[test]
     fn capsule_rows_match_point_distances() {
-        let f = LocalFrame::new(112.98, 28.2);
-        let (lon0, lat0) = f.unproject(-60.0, -50.0);
-        let (lon1, lat1) = f.unproject(60.0, 50.0);
-        let poly: MultiPolygon<f64> = geo::Rect::new(
-            geo::Coord { x: lon0, y: lat0 },
-            geo::Coord { x: lon1, y: lat1 },
-        )
-        .to_polygon()
-        .into();
-        let raster = GridRaster::new(&poly, 2.5);
+        let raster = rect_raster((112.98, 28.2), 60.0, 50.0);
         let cases = [
             ((-20.0, -10.0), (35.0, 22.0), 12.0),
             ((0.0, 0.0), (0.0, 0.0), 9.0),
@@ -508,16 +499,7 @@ mod tests {
     /// Along a polyline only the first step draws its start disc; the union is still exact.
     #[test]
     fn a_chain_of_steps_matches_distances_to_the_polyline() {
-        let f = LocalFrame::new(24.94, 60.17);
-        let (lon0, lat0) = f.unproject(-60.0, -50.0);
-        let (lon1, lat1) = f.unproject(60.0, 50.0);
-        let poly: MultiPolygon<f64> = geo::Rect::new(
-            geo::Coord { x: lon0, y: lat0 },
-            geo::Coord { x: lon1, y: lat1 },
-        )
-        .to_polygon()
-        .into();
-        let raster = GridRaster::new(&poly, 2.5);
+        let raster = rect_raster((24.94, 60.17), 60.0, 50.0);
         let line = [
             (-40.0, -30.0),
             (-5.0, 10.0),
@@ -543,6 +525,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A rectangular grid `±half_w` × `±half_h` metres around `centre` (lon, lat), sampled
+    /// every 2.5 m.
+    fn rect_raster(centre: (f64, f64), half_w: f64, half_h: f64) -> GridRaster {
+        let f = LocalFrame::new(centre.0, centre.1);
+        let (lon0, lat0) = f.unproject(-half_w, -half_h);
+        let (lon1, lat1) = f.unproject(half_w, half_h);
+        let poly: MultiPolygon<f64> = geo::Rect::new(
+            geo::Coord { x: lon0, y: lat0 },
+            geo::Coord { x: lon1, y: lat1 },
+        )
+        .to_polygon()
+        .into();
+        GridRaster::new(&poly, 2.5)
     }
 
     /// The row loop as it was before the spans were computed in chunks (2026-11-22): one
@@ -615,16 +612,7 @@ mod tests {
                 (0u8..6, -60.0f64..60.0, -60.0f64..60.0), 1..40),
             r in 0.5f64..45.0,
         ) {
-            let f = LocalFrame::new(112.98, 28.2);
-            let (lon0, lat0) = f.unproject(-100.0, -80.0);
-            let (lon1, lat1) = f.unproject(100.0, 80.0);
-            let poly: MultiPolygon<f64> = geo::Rect::new(
-                geo::Coord { x: lon0, y: lat0 },
-                geo::Coord { x: lon1, y: lat1 },
-            )
-            .to_polygon()
-            .into();
-            let raster = GridRaster::new(&poly, 2.5);
+            let raster = rect_raster((112.98, 28.2), 100.0, 80.0);
             let (mut new, mut old) = (vec![0; raster.len_words()], vec![0; raster.len_words()]);
             let mut p = start;
             for (k, (kind, dx, dy)) in steps.into_iter().enumerate() {
