@@ -20,7 +20,48 @@ fn run(args: &[&str]) -> (String, String) {
     )
 }
 
-fn report_json(dir: &Path) -> Value {
+/// `gridbeat report --lake LAKE --month 2026-10 --format FORMAT --out OUT EXTRA…`: what it
+/// printed on stdout and stderr.
+fn lake_report(lake: &Path, out: &Path, format: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec![
+        "report",
+        "--lake",
+        s(lake),
+        "--month",
+        "2026-10",
+        "--format",
+        format,
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// `gridbeat report` for October on the files of the simulation in `sim`, as JSON into `out`.
+pub fn batch_report(sim: &Path, out: &Path) {
+    let (grids, workers, cps, pings) = sim_files(sim);
+    run(&[
+        "report",
+        "--grids",
+        s(&grids),
+        "--workers",
+        s(&workers),
+        "--checkpoints",
+        s(&cps),
+        "--pings",
+        s(&pings),
+        "--month",
+        "2026-10",
+        "--format",
+        "json",
+        "--out",
+        s(out),
+    ]);
+}
+
+/// A report.json without its `generated_at`.
+pub fn report_json(dir: &Path) -> Value {
     let mut v: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     v.as_object_mut().unwrap().remove("generated_at");
@@ -133,39 +174,13 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
     assert_eq!(std::fs::read(part(3)).unwrap_or_default(), first[3]);
 
     let from_lake = d.join("from-lake");
-    let (_, err) = run(&[
-        "report",
-        "--lake",
-        s(&lake),
-        "--month",
-        "2026-10",
-        "--format",
-        "json",
-        "--out",
-        s(&from_lake),
-    ]);
+    let (_, err) = lake_report(&lake, &from_lake, "json", &[]);
     assert!(
         !err.contains("summarised again"),
         "every partition was current: {err}"
     );
     let batch = d.join("batch");
-    run(&[
-        "report",
-        "--grids",
-        s(&grids),
-        "--workers",
-        s(&workers),
-        "--checkpoints",
-        s(&cps),
-        "--pings",
-        s(&pings),
-        "--month",
-        "2026-10",
-        "--format",
-        "json",
-        "--out",
-        s(&batch),
-    ]);
+    batch_report(&sim, &batch);
     let (a, b) = (report_json(&from_lake), report_json(&batch));
     assert!(a["workers"].as_array().unwrap().len() >= 16);
     // September and November are in the lake: every day of October had its context.
@@ -211,19 +226,7 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
 
     // Other score weights: the same worker-days (nothing summarised again), other scores.
     let weights = d.join("weights");
-    let (_, err) = run(&[
-        "report",
-        "--lake",
-        s(&lake),
-        "--month",
-        "2026-10",
-        "--format",
-        "json",
-        "--out",
-        s(&weights),
-        "--set",
-        "score.days_weight=0.9",
-    ]);
+    let (_, err) = lake_report(&lake, &weights, "json", &["--set", "score.days_weight=0.9"]);
     assert!(!err.contains("summarised again"), "{err}");
     assert_eq!(
         (0..8)
@@ -235,19 +238,7 @@ fn summarize_every_bucket_then_report_from_the_lake_equals_the_batch_report() {
 
     // Other cleaning parameters: every partition is summarised again, and says so.
     let other = d.join("other");
-    let (_, err) = run(&[
-        "report",
-        "--lake",
-        s(&lake),
-        "--month",
-        "2026-10",
-        "--format",
-        "json",
-        "--out",
-        s(&other),
-        "--set",
-        "max_gap_s=600",
-    ]);
+    let (_, err) = lake_report(&lake, &other, "json", &["--set", "max_gap_s=600"]);
     assert_eq!(
         err.matches("other cleaning parameters: summarised again")
             .count(),
@@ -355,17 +346,7 @@ async fn export_from_the_service_then_report_from_the_lake_equals_the_service_re
     assert!(said.contains("logged conflicts"), "{said}");
     assert!(lake.join("registry/grids.geojson").exists());
     let out = d.join("from-lake");
-    let (_, err) = run(&[
-        "report",
-        "--lake",
-        s(&lake),
-        "--month",
-        "2026-10",
-        "--format",
-        "json,html",
-        "--out",
-        s(&out),
-    ]);
+    let (_, err) = lake_report(&lake, &out, "json,html", &[]);
     // Only October was exported: its first and last days lack their neighbours' context, and
     // the report says so (in the JSON, the HTML and on stderr).
     let mut from_lake = report_json(&out);

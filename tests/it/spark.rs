@@ -2,15 +2,11 @@
 //! from PyPI in `target/spark-venv`, which `.ci/run` makes): over a simulated month in 8
 //! buckets its report equals the single-machine `gridbeat report` value for value, with every
 //! task's first attempt made to fail (Spark retries them, the result is unchanged); a re-run
-//! with other score weights summarises no worker-day but the partition it lacks, which comes
-//! out byte for byte as before.
+//! with other score weights summarises no worker-day; a lost partition comes back with the
+//! same rows under the same name, through a `file://` URL as HDFS or S3 lakes are given.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use serde_json::Value;
-
-use crate::util::{assert_success, gridbeat};
 
 /// The Python with PySpark and pyarrow: `GRIDBEAT_TEST_PYSPARK`, else `target/spark-venv`.
 fn pyspark() -> PathBuf {
@@ -30,14 +26,7 @@ fn pyspark() -> PathBuf {
     python
 }
 
-use crate::lake::s;
-
-fn report(dir: &Path) -> Value {
-    let mut v: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    v.as_object_mut().unwrap().remove("generated_at");
-    v
-}
+use crate::lake::{report_json as report, s};
 
 /// Every worker_days part file of October, with its length and the SHA-256 of its bytes.
 fn worker_days(lake: &Path) -> Vec<(PathBuf, usize, String)> {
@@ -114,30 +103,9 @@ fn the_spark_job_equals_the_batch_report_survives_retries_and_reuses_current_par
     let python = pyspark();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let run = |args: &[&str]| {
-        let o = gridbeat().args(args).output().unwrap();
-        assert_success(&o);
-    };
     let (lake, _) = crate::lake::simulated_lake(d);
-    let (grids, workers, cps, pings) = crate::lake::sim_files(&d.join("sim"));
     let batch = d.join("batch");
-    run(&[
-        "report",
-        "--grids",
-        s(&grids),
-        "--workers",
-        s(&workers),
-        "--checkpoints",
-        s(&cps),
-        "--pings",
-        s(&pings),
-        "--month",
-        "2026-10",
-        "--format",
-        "json",
-        "--out",
-        s(&batch),
-    ]);
+    crate::lake::batch_report(&d.join("sim"), &batch);
 
     // Every task's first attempt fails; Spark retries; the report equals the batch door's.
     let fails = d.join("fails");
