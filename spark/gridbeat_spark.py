@@ -119,6 +119,10 @@ def main(argv=None):
         path = jvm.org.apache.hadoop.fs.Path(p)
         return path, path.getFileSystem(hconf)
 
+    def exists(p):
+        path, fs = hpath(p)
+        return fs.exists(path)
+
     def read_text(p):
         """A small file through Hadoop's file system (Spark's own readers skip `_` names)."""
         path, fs = hpath(p)
@@ -189,7 +193,7 @@ def main(argv=None):
         # by Spark as whole files and brought into one task per bucket: the shuffle moves the
         # compressed files, not their rows.
         dirs = [f"{lake}/pings/month={m}/bucket={b}" for m in (prev, month, nxt) for b in todo
-                if hpath(f"{lake}/pings/month={m}/bucket={b}")[1].exists(hpath(f"{lake}/pings/month={m}/bucket={b}")[0])]
+                if exists(f"{lake}/pings/month={m}/bucket={b}")]
         files = (spark.read.format("binaryFile").option("pathGlobFilter", "part-*.parquet").load(dirs)
                  .select(F.regexp_extract("path", r"bucket=([0-9]+)", 1).alias("bucket"), "path", "content"))
 
@@ -303,8 +307,7 @@ def main(argv=None):
             dst = "file://" + os.path.join(report_lake, "worker_days", f"month={month}")
             fs.copyToLocalFile(False, src, jvm.org.apache.hadoop.fs.Path(dst), True)
         for m in adjacent(month) + (month,):
-            path, fs = hpath(f"{lake}/pings/month={m}")
-            if fs.exists(path):
+            if exists(f"{lake}/pings/month={m}"):
                 os.makedirs(os.path.join(report_lake, "pings", f"month={m}"))
     spark.stop()
     report = subprocess.run(
