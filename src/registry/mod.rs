@@ -14,6 +14,7 @@
 //! store and door invalidates the same summaries.
 
 mod change;
+mod fleet;
 mod index;
 mod issue;
 mod load;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use crate::model::{Crs, Level, UnitCode, WorkerId};
 
 pub use change::{affected, Affected, RegistryFile};
+pub use fleet::{Assignment, Fleet, Route, Schedule, Vehicle, Window};
 pub use index::{GridIndex, Locator, PointPosition};
 pub use issue::{Fault, Place, RegistryError, RegistryIssue};
 
