@@ -317,9 +317,15 @@ pub struct RegistryLoadArgs {
     /// Checkpoints (GeoJSON points).
     #[arg(long, value_name = "FILE")]
     pub checkpoints: Option<PathBuf>,
-    /// Devices (CSV: device,worker).
+    /// Devices (CSV: device,worker[,vehicle]).
     #[arg(long, value_name = "FILE")]
     pub devices: Option<PathBuf>,
+    /// Vehicles (CSV: vehicle,plate,kind,unit).
+    #[arg(long, value_name = "FILE")]
+    pub vehicles: Option<PathBuf>,
+    /// Planned routes of the vehicles (GeoJSON lines).
+    #[arg(long, value_name = "FILE")]
+    pub routes: Option<PathBuf>,
 }
 
 /// Loads registry files into a state's store, in order (grids first), through the same
@@ -364,6 +370,9 @@ pub fn run_registry(args: &RegistryArgs, config: &Config) -> anyhow::Result<Exit
         (RegistryFile::Grids, &a.grids),
         (RegistryFile::Workers, &a.workers),
         (RegistryFile::Checkpoints, &a.checkpoints),
+        // Vehicles before the routes and devices that name them.
+        (RegistryFile::Vehicles, &a.vehicles),
+        (RegistryFile::Routes, &a.routes),
         (RegistryFile::Devices, &a.devices),
     ] {
         if let Some(p) = path {
@@ -373,7 +382,7 @@ pub fn run_registry(args: &RegistryArgs, config: &Config) -> anyhow::Result<Exit
         }
     }
     if files.is_empty() {
-        bail!("give at least one of --grids, --workers, --checkpoints, --devices");
+        bail!("give at least one of --grids, --workers, --checkpoints, --vehicles, --routes, --devices");
     }
     let state = AppState::open_at(
         config.clone(),

@@ -7,7 +7,8 @@
 //! - new **workers** change the summaries of the workers whose assigned grids differ, compared
 //!   by grid **code** (a grid added elsewhere re-numbers [`super::GridId`]s but changes nobody's
 //!   assignment);
-//! - new **devices** change nothing stored: the map says only where future pings go.
+//! - new **devices** change nothing stored: the map says only where future pings go;
+//! - new **vehicles** or **routes** change no worker-day summary.
 
 use super::Registry;
 
@@ -22,15 +23,22 @@ pub enum RegistryFile {
     Checkpoints,
     /// `devices.csv`.
     Devices,
+    /// `vehicles.csv`.
+    Vehicles,
+    /// `routes.geojson`.
+    Routes,
 }
 
 impl RegistryFile {
-    /// Every file, in load order.
-    pub const ALL: [RegistryFile; 4] = [
+    /// Every file: the grid registry's four, then the fleet's (a service validates them
+    /// together, so the order is only the order of listings and copies).
+    pub const ALL: [RegistryFile; 6] = [
         RegistryFile::Grids,
         RegistryFile::Workers,
         RegistryFile::Checkpoints,
         RegistryFile::Devices,
+        RegistryFile::Vehicles,
+        RegistryFile::Routes,
     ];
 
     /// The name in URLs and in the store.
@@ -40,6 +48,8 @@ impl RegistryFile {
             RegistryFile::Workers => "workers",
             RegistryFile::Checkpoints => "checkpoints",
             RegistryFile::Devices => "devices",
+            RegistryFile::Vehicles => "vehicles",
+            RegistryFile::Routes => "routes",
         }
     }
 
@@ -51,8 +61,12 @@ impl RegistryFile {
     /// The media type of the file's content.
     pub fn media_type(self) -> &'static str {
         match self {
-            RegistryFile::Grids | RegistryFile::Checkpoints => "application/geo+json",
-            RegistryFile::Workers | RegistryFile::Devices => "text/csv; charset=utf-8",
+            RegistryFile::Grids | RegistryFile::Checkpoints | RegistryFile::Routes => {
+                "application/geo+json"
+            }
+            RegistryFile::Workers | RegistryFile::Devices | RegistryFile::Vehicles => {
+                "text/csv; charset=utf-8"
+            }
         }
     }
 }
@@ -75,7 +89,8 @@ pub enum Affected {
 pub fn affected(old: &Registry, new: &Registry, file: RegistryFile) -> Affected {
     match file {
         RegistryFile::Grids | RegistryFile::Checkpoints => Affected::Everything,
-        RegistryFile::Devices => Affected::Nothing,
+        // Vehicles and routes change no worker-day; devices change only where future pings go.
+        RegistryFile::Devices | RegistryFile::Vehicles | RegistryFile::Routes => Affected::Nothing,
         RegistryFile::Workers => {
             let mut ids: Vec<&str> = old
                 .workers

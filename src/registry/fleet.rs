@@ -106,7 +106,8 @@ pub struct Route {
     pub name: String,
     /// The unit responsible for it.
     pub unit: UnitCode,
-    /// What kind of work it is, e.g. `sweeping`, `washing`.
+    /// The kind of vehicle it is for, e.g. `sweeper`, `washer` (may be empty when
+    /// `vehicles` lists them).
     pub kind: String,
     /// Which vehicles it is planned for.
     pub assigned: Assignment,
@@ -134,6 +135,20 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Loads and validates `vehicles.csv` and `routes.geojson` against the grid registry
+    /// (units, worker ids); `crs` overrides the routes file's `crs` member.
+    ///
+    /// # Errors
+    /// Every fault of either file, each naming its file and line or feature.
+    pub fn from_sources(
+        vehicles: Option<super::Source<'_>>,
+        routes: Option<super::Source<'_>>,
+        registry: &super::Registry,
+        crs: Option<crate::model::Crs>,
+    ) -> Result<Fleet, super::RegistryError> {
+        super::load::fleet::load_fleet(vehicles, routes, registry, crs)
+    }
+
     /// A fleet of these vehicles and routes (already valid).
     pub fn new(vehicles: Vec<Vehicle>, routes: Vec<Route>) -> Fleet {
         let vehicle_by_id = vehicles

@@ -164,6 +164,45 @@ pub enum Fault {
     /// A checkpoint whose position is not inside the grid it names (a warning).
     #[error("checkpoint lies outside its grid {0:?}")]
     CheckpointOutsideGrid(String),
+    /// A CSV header of the fleet's files lacks a required column.
+    #[error("missing column {column:?}: the header must have {expected}")]
+    MissingFleetColumn {
+        /// The missing column.
+        column: String,
+        /// The header the file needs.
+        expected: &'static str,
+    },
+    /// A vehicle or route names a unit the grid registry does not have.
+    #[error("unknown unit {0:?}: no unit in grids.geojson has that code; give the code of the community, street or district responsible")]
+    UnknownUnit(String),
+    /// A route names a vehicle `vehicles.csv` does not have.
+    #[error("unknown vehicle {0:?}: no row of vehicles.csv has that id")]
+    UnknownVehicle(String),
+    /// A vehicle id that is also a worker id (pings are stored under either).
+    #[error("vehicle id {0:?} is also a worker id in workers.csv; give vehicles ids of their own")]
+    VehicleIsWorker(String),
+    /// Another row already uses this vehicle id.
+    #[error("duplicate vehicle {id:?}: line {first_line} already has it")]
+    DuplicateVehicle {
+        /// The repeated id.
+        id: String,
+        /// The line that has it first.
+        first_line: u64,
+    },
+    /// A route without a LineString or MultiLineString geometry.
+    #[error("route has {0}: a route needs a LineString or MultiLineString geometry")]
+    MissingLine(String),
+    /// A line of a route that has no length.
+    #[error("line {line} of the route is degenerate: {problem}")]
+    DegenerateLine {
+        /// Index of the line in the geometry (0 for a LineString).
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A route's `schedule` that cannot be read.
+    #[error("bad schedule: {0}")]
+    BadSchedule(String),
     /// The same worker row appears twice (a warning).
     #[error("worker {worker:?} is assigned to grid {grid:?} twice")]
     DuplicateAssignment {

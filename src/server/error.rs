@@ -121,7 +121,7 @@ pub enum ApiError {
     #[error("no such file {0}; try /tiles/grids.json")]
     NoTileJson(String),
     /// No registry file of that name.
-    #[error("no registry file {:?}: expected grids, workers, checkpoints or devices", shown(.0))]
+    #[error("no registry file {:?}: expected grids, workers, checkpoints, devices, vehicles or routes", shown(.0))]
     NoRegistryFile(String),
     /// A registry file never loaded.
     #[error("no {0} file has been loaded yet")]
@@ -273,7 +273,7 @@ pub enum ApiError {
     #[error(
         "{}.{}: {} fault{}; nothing was changed",
         file.as_str(),
-        if matches!(file, RegistryFile::Workers | RegistryFile::Devices) { "csv" } else { "geojson" },
+        if matches!(file, RegistryFile::Workers | RegistryFile::Devices | RegistryFile::Vehicles) { "csv" } else { "geojson" },
         faults.len(),
         if faults.len() == 1 { "" } else { "s" }
     )]

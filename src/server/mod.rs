@@ -51,18 +51,39 @@ use error::ApiError;
 pub struct Engine {
     /// The engine.
     pub assessor: Assessor,
-    /// Device id → worker id (`devices.csv`).
+    /// Device id → the worker or vehicle it reports for (`devices.csv`).
     pub devices: HashMap<String, String>,
+    /// The vehicles and their routes.
+    pub fleet: Arc<crate::registry::Fleet>,
     /// A number that changes with every registry change (cache key).
     pub generation: u64,
 }
 
 impl Engine {
+    /// The engine of a loaded registry.
+    pub fn new(loaded: registry::Loaded, params: Params, generation: u64) -> Engine {
+        Engine {
+            assessor: Assessor::new(Arc::new(loaded.registry), params),
+            devices: loaded.devices,
+            fleet: Arc::new(loaded.fleet),
+            generation,
+        }
+    }
+
+    /// The vehicle a terminal reports for: its row of `devices.csv` naming a vehicle, else a
+    /// vehicle whose id is the terminal's id (for JT/T 808, its phone number's digits).
+    pub fn vehicle_of_device(&self, device: &str) -> Option<&crate::registry::Vehicle> {
+        match self.devices.get(device) {
+            Some(id) => self.fleet.vehicle(id),
+            None => self.fleet.vehicle(device),
+        }
+    }
+
     /// The worker a device reports for: the device's row of `devices.csv`, else a worker
-    /// whose id is the device id.
+    /// whose id is the device id. A device of a vehicle reports for no worker.
     pub fn worker_of_device(&self, device: &str) -> Option<String> {
         if let Some(w) = self.devices.get(device) {
-            return Some(w.clone());
+            return self.fleet.vehicle(w).is_none().then(|| w.clone());
         }
         self.assessor
             .registry

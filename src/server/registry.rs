@@ -1,4 +1,4 @@
-//! The registry of the service: its four files kept in the store, loaded into the engine, and
+//! The registry of the service: its files (the grid registry's four and the fleet's two) kept in the store, loaded into the engine, and
 //! replaced whole by `PUT /api/v1/registry/{file}` (or `gridbeat registry load`).
 
 use std::collections::HashMap;
@@ -12,12 +12,11 @@ use axum::response::{IntoResponse, Response};
 use super::auth::Session;
 use super::error::ApiError;
 use super::{AppState, Engine};
-use crate::assess::Assessor;
 use crate::config::Config;
-use crate::registry::{Affected, LoadOptions, Registry, RegistryFile, Source};
+use crate::registry::{Affected, Fleet, LoadOptions, Registry, RegistryFile, Source};
 use crate::store::Store;
 
-/// The four files of a registry, as text.
+/// The files of a registry, as text.
 #[derive(Clone, Debug, Default)]
 pub struct Files {
     /// `grids.geojson`.
@@ -28,6 +27,10 @@ pub struct Files {
     pub checkpoints: Option<String>,
     /// `devices.csv`.
     pub devices: Option<String>,
+    /// `vehicles.csv`.
+    pub vehicles: Option<String>,
+    /// `routes.geojson`.
+    pub routes: Option<String>,
 }
 
 impl Files {
@@ -41,6 +44,8 @@ impl Files {
             workers: store.registry_file(RegistryFile::Workers)?,
             checkpoints: store.registry_file(RegistryFile::Checkpoints)?,
             devices: store.registry_file(RegistryFile::Devices)?,
+            vehicles: store.registry_file(RegistryFile::Vehicles)?,
+            routes: store.registry_file(RegistryFile::Routes)?,
         })
     }
 
@@ -52,16 +57,28 @@ impl Files {
             RegistryFile::Workers => &mut f.workers,
             RegistryFile::Checkpoints => &mut f.checkpoints,
             RegistryFile::Devices => &mut f.devices,
+            RegistryFile::Vehicles => &mut f.vehicles,
+            RegistryFile::Routes => &mut f.routes,
         } = Some(content);
         f
     }
 }
 
-/// Loads a registry and its device map from the files, validating them all.
+/// A registry loaded from its files.
+pub struct Loaded {
+    /// Units, grids, workers and checkpoints.
+    pub registry: Registry,
+    /// Device id → the worker or vehicle it reports for (`devices.csv`).
+    pub devices: HashMap<String, String>,
+    /// Vehicles and routes.
+    pub fleet: Fleet,
+}
+
+/// Loads a registry, its fleet and its device map from the files, validating them all.
 ///
 /// # Errors
 /// Every fault, each naming its file and feature or line.
-pub fn load(files: &Files) -> Result<(Registry, HashMap<String, String>), Vec<String>> {
+pub fn load(files: &Files) -> Result<Loaded, Vec<String>> {
     let registry = match &files.grids {
         None => {
             if files.workers.is_some() || files.checkpoints.is_some() {
@@ -88,21 +105,45 @@ pub fn load(files: &Files) -> Result<(Registry, HashMap<String, String>), Vec<St
         )
         .map_err(|e| e.issues.iter().map(ToString::to_string).collect::<Vec<_>>())?,
     };
+    if files.routes.is_some() && files.vehicles.is_none() {
+        return Err(vec![
+            "routes.geojson: load vehicles.csv before the routes that name them".into(),
+        ]);
+    }
+    let fleet = Fleet::from_sources(
+        files
+            .vehicles
+            .as_deref()
+            .map(|t| Source::new("vehicles.csv", t)),
+        files
+            .routes
+            .as_deref()
+            .map(|t| Source::new("routes.geojson", t)),
+        &registry,
+        None,
+    )
+    .map_err(|e| e.issues.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let devices = match &files.devices {
-        Some(text) => parse_devices(text, &registry)?,
+        Some(text) => parse_devices(text, &registry, &fleet)?,
         None => HashMap::new(),
     };
-    Ok((registry, devices))
+    Ok(Loaded {
+        registry,
+        devices,
+        fleet,
+    })
 }
 
-/// Reads `devices.csv` (`device,worker`, DESIGN.md §5.2).
+/// Reads `devices.csv` (`device,worker[,vehicle]`, DESIGN.md §5.2): each device reports for
+/// the worker, or, with the worker empty, for the vehicle.
 ///
 /// # Errors
-/// Every bad line: a missing header, an empty field, a device listed twice, a worker the
-/// registry does not know.
+/// Every bad line: a missing header, an empty field, a device listed twice, a worker or
+/// vehicle the registry does not know.
 pub fn parse_devices(
     text: &str,
     registry: &Registry,
+    fleet: &Fleet,
 ) -> Result<HashMap<String, String>, Vec<String>> {
     let mut faults = Vec::new();
     let mut map = HashMap::new();
@@ -120,6 +161,7 @@ pub fn parse_devices(
             headers.iter().collect::<Vec<_>>().join(",")
         )]);
     };
+    let v = col("vehicle");
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
         let rec = match rec {
@@ -131,6 +173,7 @@ pub fn parse_devices(
         };
         let device = rec.get(d).unwrap_or("");
         let worker = rec.get(w).unwrap_or("");
+        let vehicle = v.and_then(|v| rec.get(v)).unwrap_or("");
         let max = crate::ingest::row::MAX_ID_BYTES;
         if device.len() > max || worker.len() > max {
             faults.push(format!(
@@ -139,10 +182,25 @@ pub fn parse_devices(
             ));
             continue;
         }
-        if device.is_empty() || worker.is_empty() {
+        if device.is_empty() || worker.is_empty() == vehicle.is_empty() {
             faults.push(format!(
-                "devices.csv line {line}: device and worker must both be given"
+                "devices.csv line {line}: give the device and either its worker or (with the worker empty) its vehicle"
             ));
+            continue;
+        }
+        if !vehicle.is_empty() {
+            if fleet.vehicle(vehicle).is_none() {
+                faults.push(format!(
+                    "devices.csv line {line}: vehicle {vehicle:?} is not in vehicles.csv"
+                ));
+            } else if map
+                .insert(device.to_string(), vehicle.to_string())
+                .is_some()
+            {
+                faults.push(format!(
+                    "devices.csv line {line}: device {device:?} is listed twice"
+                ));
+            }
             continue;
         }
         if !registry.workers.is_empty() && registry.worker(worker).is_none() {
@@ -174,17 +232,13 @@ pub fn engine_from_store(
     generation: u64,
 ) -> anyhow::Result<Engine> {
     let files = Files::from_store(store)?;
-    let (registry, devices) = load(&files).map_err(|faults| {
+    let loaded = load(&files).map_err(|faults| {
         anyhow::anyhow!(
             "the registry stored in the data directory does not load:\n  {}",
             faults.join("\n  ")
         )
     })?;
-    Ok(Engine {
-        assessor: Assessor::new(Arc::new(registry), super::params_of(config)),
-        devices,
-        generation,
-    })
+    Ok(Engine::new(loaded, super::params_of(config), generation))
 }
 
 /// Validates and stores a new file, swaps the engine, and marks what it affects dirty.
@@ -206,12 +260,11 @@ pub async fn replace(
     let config = state.config.clone();
     let generation = state.next_generation();
     let built = tokio::task::spawn_blocking(move || -> Result<Engine, Vec<String>> {
-        let (registry, devices) = load(&next)?;
-        Ok(Engine {
-            assessor: Assessor::new(Arc::new(registry), super::params_of(&config)),
-            devices,
+        Ok(Engine::new(
+            load(&next)?,
+            super::params_of(&config),
             generation,
-        })
+        ))
     })
     .await?;
     let engine = built.map_err(|faults| ApiError::InvalidRegistry { file, faults })?;

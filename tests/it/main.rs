@@ -48,6 +48,8 @@ mod sample_city;
 #[cfg(feature = "service")]
 mod service_crash;
 #[cfg(feature = "service")]
+mod service_fleet;
+#[cfg(feature = "service")]
 mod service_http;
 #[cfg(feature = "service")]
 mod service_incremental;

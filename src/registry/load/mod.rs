@@ -11,6 +11,7 @@
 //! sources.
 
 mod checkpoints;
+pub(super) mod fleet;
 mod grids;
 mod workers;
 
