@@ -67,6 +67,7 @@ pub mod layers;
 pub mod model;
 pub mod registry;
 pub mod report;
+pub mod route;
 #[cfg(feature = "service")]
 pub mod server;
 pub mod sim;
