@@ -44,6 +44,7 @@ mod registry_validation;
 #[cfg(feature = "assess")]
 mod report_e2e;
 mod report_xlsx;
+mod route_coverage;
 mod sample_city;
 #[cfg(feature = "service")]
 mod service_crash;
