@@ -333,4 +333,39 @@ fn main() {
         .write(Vec::new(), flate2::Compression::best());
     named.write_all(b"[{\"worker\":\"w\"}]").unwrap();
     seed("gunzip", "header-fields", named.finish().unwrap());
+
+    // JT/T 808: the real frames of tests/fixtures/jt808/frames.txt as sent (read as a TCP
+    // stream), their content without flags, escapes and checksum (read as one frame's header
+    // and body), and all of them as one stream.
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jt808/frames.txt");
+    let mut stream = Vec::new();
+    for line in std::fs::read_to_string(fixture).unwrap().lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (label, hex) = line.split_once(' ').unwrap();
+        let hex = hex.trim();
+        let frame: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let mut content = Vec::new();
+        let mut escaped = false;
+        for &b in &frame[1..frame.len() - 1] {
+            match (escaped, b) {
+                (false, 0x7d) => escaped = true,
+                (true, b) => {
+                    content.push(if b == 0x02 { 0x7e } else { 0x7d });
+                    escaped = false;
+                }
+                (false, b) => content.push(b),
+            }
+        }
+        content.pop();
+        seed("jt808", label, &frame);
+        seed("jt808", &format!("content-{label}"), content);
+        stream.extend(frame);
+    }
+    seed("jt808", "stream", stream);
 }

@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("registry_checkpoints", registry_checkpoints),
     ("stored_summary", stored_summary),
     ("gunzip", gunzip),
+    ("jt808", jt808),
 ];
 
 /// The coordinate systems every position decoder is tried in.
@@ -342,6 +343,152 @@ pub fn gunzip(data: &[u8]) {
         }
         Err(e) => {
             let _ = e.to_string();
+        }
+    }
+}
+
+/// The deframer limit of the [`jt808`] target (small, so `oversized` is reachable).
+const JT808_MAX_FRAME: usize = 512;
+
+/// Everything a [`crate::jt808::Deframer`] of [`JT808_MAX_FRAME`] returns for `data` pushed
+/// in pieces of `step` bytes, checking its memory bound after every push.
+fn jt808_deframe(
+    data: &[u8],
+    step: usize,
+) -> Vec<Result<crate::jt808::Frame, crate::jt808::FrameError>> {
+    let mut d = crate::jt808::Deframer::new(JT808_MAX_FRAME);
+    let mut out = Vec::new();
+    for piece in data.chunks(step.max(1)) {
+        d.push(piece);
+        assert!(
+            d.buffered() <= JT808_MAX_FRAME,
+            "the deframer held {}",
+            d.buffered()
+        );
+        out.extend(std::iter::from_fn(|| d.pop()));
+    }
+    out
+}
+
+/// A decoded JT/T 808 message holds the decoder's promises.
+fn jt808_check_message(answer: Result<crate::jt808::Message, crate::jt808::FrameError>) {
+    use crate::jt808::Message;
+    // 2000-01-01 and 2100-01-01 UTC, ms: the BCD years are 2000–2099 in UTC+8.
+    let years = 946_684_800_000 - 8 * 3_600_000..4_102_444_800_000;
+    let check = |l: &crate::jt808::Location| {
+        assert!(years.contains(&l.ts), "a location at {}", l.ts);
+        assert!(l.lat.abs() <= 4_294.967_295 && l.lon.abs() <= 4_294.967_295);
+        assert_eq!(l.acc_on, l.status & 1 != 0);
+        assert_eq!(l.lat < 0.0, l.status & 4 != 0 && l.lat != 0.0);
+    };
+    match answer {
+        Ok(Message::Location(l)) => check(&l),
+        Ok(Message::LocationBatch(b)) => {
+            assert!(b.locations.len() <= usize::from(b.count));
+            for l in b.locations.iter().flatten() {
+                check(l);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            assert!(!e.code().is_empty());
+            let _ = e.to_string();
+        }
+    }
+}
+
+/// A frame the deframer returned: re-encoded it deframes to the same header and body, the
+/// platform can answer it, and it decodes (with the default item map and another) without a
+/// panic.
+fn jt808_check_frame(frame: &crate::jt808::Frame) {
+    use crate::jt808::{decode, encode_frame, general_response, ItemMap, ResponseResult};
+    let wire = match encode_frame(&frame.header, &frame.body) {
+        Ok(wire) => wire,
+        Err(e) => panic!("a deframed frame does not encode: {e}"),
+    };
+    let mut d = crate::jt808::Deframer::new(crate::jt808::DEFAULT_MAX_FRAME_BYTES);
+    d.push(&wire);
+    assert_eq!(d.pop(), Some(Ok(frame.clone())), "re-encoded frame differs");
+    assert_eq!(d.pop(), None);
+    assert!(general_response(&frame.header, 1, ResponseResult::Ok).is_ok());
+    let other = ItemMap {
+        work: Some(0x30),
+        pressure: Some(0x01),
+        pressure_scale: 0.1,
+    };
+    for map in [ItemMap::default(), other] {
+        jt808_check_message(decode(frame, &map));
+    }
+}
+
+/// The JT/T 808 codec ([`crate::jt808`], the vehicles' TCP door), three ways:
+/// 1. the input as a TCP stream: pushed whole, in pieces of a size taken from its first byte,
+///    and byte by byte, it gives the same results; each frame holds [`jt808_check_frame`], and
+///    the frames go through a small [`crate::jt808::Reassembler`] that stays within bounds;
+/// 2. the input as a frame's header and body, checksum appended, escaped between flags: one
+///    result, never more;
+/// 3. the input as the body of every message the door reads, in both header editions.
+pub fn jt808(data: &[u8]) {
+    use crate::jt808::{decode, decode_body, ItemMap, Reassembler, ReassemblyLimits, Version};
+    let whole = jt808_deframe(data, data.len());
+    let step = usize::from(data.first().copied().unwrap_or(0) % 16) + 1;
+    assert_eq!(jt808_deframe(data, step,), whole, "pieces of {step} differ");
+    assert_eq!(jt808_deframe(data, 1), whole, "byte by byte differs");
+
+    let limits = ReassemblyLimits {
+        max_messages: 3,
+        max_bytes: 2048,
+        max_age_ms: 1000,
+    };
+    let mut reassembler = Reassembler::new(limits);
+    let mut now_ms = 0;
+    for result in whole {
+        match result {
+            Ok(frame) => {
+                jt808_check_frame(&frame);
+                now_ms += 300;
+                match reassembler.push(frame, now_ms) {
+                    Ok(Some(done)) => {
+                        assert!(done.header.package.is_none());
+                        jt808_check_message(decode(&done, &ItemMap::default()));
+                    }
+                    Ok(None) => {}
+                    Err(e) => assert!(!e.code().is_empty()),
+                }
+                assert!(reassembler.pending() <= limits.max_messages);
+                assert!(reassembler.bytes() <= limits.max_bytes);
+            }
+            Err(e) => {
+                assert!(!e.code().is_empty());
+                let _ = e.to_string();
+            }
+        }
+    }
+
+    let checksum = data.iter().fold(0u8, |acc, b| acc ^ b);
+    let mut wire = vec![0x7e];
+    for &b in data.iter().chain([&checksum]) {
+        match b {
+            0x7e => wire.extend([0x7d, 0x02]),
+            0x7d => wire.extend([0x7d, 0x01]),
+            b => wire.push(b),
+        }
+    }
+    wire.push(0x7e);
+    let framed = jt808_deframe(&wire, wire.len());
+    assert_eq!(
+        framed.len(),
+        1,
+        "one frame's content gave {} results",
+        framed.len()
+    );
+    if let Some(Ok(frame)) = framed.first() {
+        jt808_check_frame(frame);
+    }
+
+    for version in [Version::V2013, Version::V2019 { protocol: 1 }] {
+        for id in [0x0001, 0x0002, 0x0100, 0x0102, 0x0200, 0x0704] {
+            jt808_check_message(decode_body(id, version, data, &ItemMap::default()));
         }
     }
 }

@@ -62,6 +62,7 @@ pub mod geodesy;
 #[cfg(feature = "service")]
 pub mod incremental;
 pub mod ingest;
+pub mod jt808;
 pub mod lake;
 pub mod layers;
 pub mod model;
