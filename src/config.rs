@@ -136,6 +136,19 @@ pub struct ServerConfig {
     /// TileJSON and style URLs; empty (the default): those URLs are relative to the server's
     /// root. The `Host` header is never used for them.
     pub public_url: String,
+    /// Where JT/T 808 vehicle terminals connect (TCP); empty for none (`--jt808-listen`).
+    pub jt808_listen: String,
+    /// Seconds a JT/T 808 connection may stay silent before it is closed (terminals send a
+    /// heartbeat every minute by default).
+    pub jt808_idle_s: u64,
+    /// Open JT/T 808 connections at most; more are refused.
+    pub jt808_max_connections: usize,
+    /// The additional-item id that carries a sanitation vehicle's work state (0: none).
+    pub jt808_work_item: u8,
+    /// The additional-item id that carries the water pressure (0: none).
+    pub jt808_pressure_item: u8,
+    /// MPa per unit of the pressure item.
+    pub jt808_pressure_scale: f64,
 }
 
 impl Default for ServerConfig {
@@ -162,6 +175,12 @@ impl Default for ServerConfig {
             basemap_type: "raster".into(),
             basemap_crs: "wgs84".into(),
             public_url: String::new(),
+            jt808_listen: String::new(),
+            jt808_idle_s: 180,
+            jt808_max_connections: 20_000,
+            jt808_work_item: 0xe1,
+            jt808_pressure_item: 0xe2,
+            jt808_pressure_scale: 0.01,
         }
     }
 }

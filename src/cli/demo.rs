@@ -338,6 +338,7 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
         crate::server::ServeOptions {
             listen,
             osmand_listen: None,
+            jt808_listen: None,
         },
     ))?;
     Ok(ExitCode::SUCCESS)

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Also serve the OsmAnd protocol at `/` on this address (the port Traccar Client uses).
     #[arg(long, value_name = "ADDR")]
     pub osmand_listen: Option<String>,
+    /// Also take JT/T 808 vehicle terminals over TCP on this address (default: `[server]
+    /// jt808_listen`, none).
+    #[arg(long, value_name = "ADDR")]
+    pub jt808_listen: Option<String>,
     /// Make a new, empty store in an existing empty (0-byte) database file. Without it only a
     /// missing file is created, and an empty one is refused (a failed copy or restore).
     #[arg(long)]
@@ -122,6 +126,14 @@ pub fn run(args: &ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Some("") | None => None,
         Some(a) => Some(addr(a, "--osmand-listen")?),
     };
+    let jt808 = match args
+        .jt808_listen
+        .as_deref()
+        .or(Some(config.server.jt808_listen.as_str()))
+    {
+        Some("") | None => None,
+        Some(a) => Some(addr(a, "--jt808-listen")?),
+    };
     let tokens = server::auth::Tokens::from_config(&config.tokens).map_err(anyhow::Error::msg)?;
     let mut addrs = vec![listen];
     addrs.extend(osmand);
@@ -144,6 +156,7 @@ pub fn run(args: &ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
         server::ServeOptions {
             listen,
             osmand_listen: osmand,
+            jt808_listen: jt808,
         },
     ))?;
     Ok(ExitCode::SUCCESS)

@@ -176,7 +176,7 @@ impl Fleet {
         registry: &'a super::Registry,
     ) -> impl Iterator<Item = &'a Route> + 'a {
         self.routes.iter().filter(move |r| match &r.assigned {
-            Assignment::Vehicles(ids) => ids.iter().any(|id| *id == vehicle.id),
+            Assignment::Vehicles(ids) => ids.contains(&vehicle.id),
             Assignment::Kind(kind) => {
                 *kind == vehicle.kind
                     && match (

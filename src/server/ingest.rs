@@ -204,7 +204,7 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
 }
 
 /// Stores admitted pings (waiting for the commit) and counts them in the metrics.
-async fn store(
+pub(crate) async fn store_new(
     state: &Arc<AppState>,
     pings: Vec<NewPing>,
     source: Source,
@@ -336,7 +336,7 @@ pub async fn post_pings(
             }
         }
     }
-    for o in store(&state, admitted, Source::Json).await? {
+    for o in store_new(&state, admitted, Source::Json).await? {
         match o {
             Insert::Accepted => answer.accepted += 1,
             Insert::Repeat => {
@@ -515,7 +515,7 @@ async fn store_fix(
         device: kept_device,
     };
     let p = admit(state, session, arrival).map_err(refuse)?;
-    store(state, vec![p], source).await?;
+    store_new(state, vec![p], source).await?;
     Ok(())
 }
 

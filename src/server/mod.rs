@@ -13,6 +13,7 @@ pub mod cache;
 pub mod error;
 pub mod etag;
 pub mod ingest;
+pub mod jt808;
 pub mod layers;
 pub mod listen;
 pub mod openapi;
@@ -505,6 +506,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// The OsmAnd address, if any.
     pub osmand_listen: Option<SocketAddr>,
+    /// The JT/T 808 address, if any.
+    pub jt808_listen: Option<SocketAddr>,
 }
 
 /// Checks that a server without tokens listens on loopback only.
@@ -571,6 +574,15 @@ pub async fn serve(state: Arc<AppState>, opts: ServeOptions) -> anyhow::Result<(
             stop_rx.clone(),
         )));
         tracing::info!(%addr, "OsmAnd protocol listening");
+    }
+    if let Some(addr) = opts.jt808_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (--jt808-listen): {e}"))?;
+        let door = jt808::Door::new(Arc::clone(&state))
+            .map_err(|e| anyhow::anyhow!("cannot start the JT/T 808 door: {e}"))?;
+        servers.push(tokio::spawn(jt808::run(door, l, stop_rx.clone())));
+        tracing::info!(%addr, "JT/T 808 listening");
     }
     tracing::info!(addr = %opts.listen, "gridbeat listening");
     wait_for_signal().await;

@@ -641,8 +641,12 @@ pub async fn report(
 /// A latest position.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PositionOut {
-    /// The worker.
-    pub worker: String,
+    /// The worker (absent for a vehicle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The vehicle (absent for a worker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
     /// When the fix was taken (RFC 3339, UTC).
     pub ts: String,
     /// Longitude (WGS84).
@@ -655,7 +659,8 @@ pub struct PositionOut {
     pub age_s: f64,
 }
 
-/// `GET /api/v1/positions`: the latest position of each worker in scope.
+/// `GET /api/v1/positions`: the latest position of each worker and vehicle in scope (a
+/// vehicle is in scope when its unit is).
 #[utoipa::path(get, path = "/api/v1/positions", tag = "read", security(("bearer" = [])),
     responses((status = 200, body = Vec<PositionOut>)))]
 pub async fn positions(
@@ -666,13 +671,22 @@ pub async fn positions(
     let store = Arc::clone(&state.store);
     let rows = blocking(move || Ok(store.positions()?)).await?;
     let now = chrono::Utc::now().timestamp_millis();
+    let fleet = &session.engine.fleet;
     let out: Vec<PositionOut> = rows
         .into_iter()
-        .filter(|p| scope.has_worker(&p.worker))
-        .map(|p| PositionOut {
+        .filter_map(|p| {
+            let vehicle = fleet.vehicle(&p.worker);
+            let visible = match vehicle {
+                Some(v) => scope.has_unit(&v.unit.0),
+                None => scope.has_worker(&p.worker),
+            };
+            visible.then_some((vehicle.is_some(), p))
+        })
+        .map(|(is_vehicle, p)| PositionOut {
             age_s: ((now - p.ts).max(0) as f64 / 1000.0).round(),
             ts: format_timestamp(p.ts),
-            worker: p.worker,
+            vehicle: is_vehicle.then(|| p.worker.clone()),
+            worker: (!is_vehicle).then_some(p.worker),
             lon: p.lon,
             lat: p.lat,
             acc_m: p.acc_m,

@@ -59,6 +59,8 @@ pub enum Source {
     Owntracks,
     /// `gridbeat import` (CSV, Parquet, GPX).
     Import,
+    /// A JT/T 808 vehicle terminal (`--jt808-listen`).
+    Jt808,
 }
 
 impl Source {
@@ -69,6 +71,7 @@ impl Source {
             Source::Osmand => "osmand",
             Source::Owntracks => "owntracks",
             Source::Import => "import",
+            Source::Jt808 => "jt808",
         }
     }
 
@@ -79,6 +82,7 @@ impl Source {
             "osmand" => Source::Osmand,
             "owntracks" => Source::Owntracks,
             "import" => Source::Import,
+            "jt808" => Source::Jt808,
             _ => return None,
         })
     }

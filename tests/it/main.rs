@@ -28,6 +28,8 @@ mod day_windows;
 mod hardening;
 mod ingest_parquet;
 mod ingest_table;
+#[cfg(feature = "service")]
+mod jt808_tcp;
 #[cfg(feature = "assess")]
 mod lake;
 mod layers_geojson;
