@@ -235,6 +235,12 @@ fn start(data: &Path, port: u16, jt808: u16) -> Child {
 }
 
 /// Now, in whole seconds (a JT/T 808 time has no milliseconds).
+/// An acknowledged location: (vehicle, ts ms, lon, lat).
+type Acked = (String, i64, f64, f64);
+
+/// A stored ping's (lon, lat, source, device).
+type StoredRow = (f64, f64, String, Option<String>);
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp() * 1000
 }
@@ -327,7 +333,7 @@ fn terminals_register_authenticate_report_and_lose_nothing_acknowledged_to_sigki
     drop(t);
 
     // Three terminals report batches while the server is killed and restarted.
-    let acked: Arc<Mutex<Vec<(String, i64, f64, f64)>>> = Arc::new(Mutex::new(Vec::new()));
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::new(Mutex::new(Vec::new()));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Days before the first session's reports, so no key is shared with them.
     let start_ts = t0 - 10 * 86_400_000;
@@ -414,7 +420,7 @@ fn terminals_register_authenticate_report_and_lose_nothing_acknowledged_to_sigki
     eprintln!("{kills} kills, {resends} batches sent again");
 
     let db = rusqlite::Connection::open(data.join("gridbeat.db")).unwrap();
-    let mut stored: HashMap<(String, i64), (f64, f64, String, Option<String>)> = HashMap::new();
+    let mut stored: HashMap<(String, i64), StoredRow> = HashMap::new();
     let mut stmt = db
         .prepare("SELECT worker, ts, lon, lat, source, device FROM pings")
         .unwrap();
