@@ -6,10 +6,14 @@
 //!
 //! Pure: no I/O, no async. [`clean`] orders and gates the fixes; [`RouteIndex`] cuts a route
 //! into pieces once (R-trees of pieces and of the route's segments) and computes any number of
-//! vehicle-days over it; [`route_day`] does both for one day.
+//! vehicle-days over it; [`route_day`] does both for one day. [`vehicle_days`] computes all of
+//! one vehicle's route-days (each route indexed once) and [`days_touched`] says which days a
+//! set of fixes changes; [`month`] folds a month of [`VehicleDay`]s into the report's vehicle
+//! section.
 
 mod clean;
 mod pieces;
+mod vehicle;
 
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ use crate::registry::{Route, Schedule};
 
 pub use clean::clean;
 pub use pieces::{axial_angle_deg, segment_distance, Piece, RoutePieces, Xy, MIN_DIRECTED_M};
+pub use vehicle::{days_touched, vehicle_days, VehicleDay};
 
 /// One fix reported by a vehicle terminal (e.g. a JT/T 808 location report).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
