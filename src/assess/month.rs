@@ -350,6 +350,7 @@ pub fn assess_folded(folded: &MonthDays, input: &MonthInput<'_>) -> Result<Repor
         workers,
         grids,
         units,
+        vehicles: None,
     })
 }
 

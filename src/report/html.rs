@@ -1094,6 +1094,7 @@ mod tests {
                 unit("110101001001", "东华门社区", "community", Some("110101001")),
                 unit("110101001", "东华门街道", "street", None),
             ],
+            vehicles: None,
         }
     }
 

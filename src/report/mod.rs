@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 pub use model::{
-    Format, Freshness, GridRow, Lang, NamedValue, Report, ReportError, UnitRow, Weight, WorkerRow,
+    Format, Freshness, GridRow, Lang, NamedValue, Report, ReportError, RouteRow, UnitRow,
+    VehicleReport, VehicleRow, VehicleUnitRow, Weight, WorkerRow,
 };
 
 /// Writes the report in each of `formats` into `dir` (created if missing) and returns the

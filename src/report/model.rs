@@ -39,6 +39,129 @@ pub struct Report {
     pub grids: Vec<GridRow>,
     /// Roll-ups: communities, streets, districts and the city (`level` says which).
     pub units: Vec<UnitRow>,
+    /// The city-management vehicles on their planned routes (README "Monthly vehicle
+    /// report"); absent from a report without a fleet, so such a report is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vehicles: Option<VehicleReport>,
+}
+
+/// The month of the vehicles and routes in scope (README "Monthly vehicle report").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VehicleReport {
+    /// The worked share at or above which a route-day counts as fully worked, 0..1.
+    pub full_share: f64,
+    /// One row per vehicle whose unit is in scope, in the fleet's order.
+    pub vehicles: Vec<VehicleRow>,
+    /// One row per route whose unit is in scope, in the fleet's order.
+    pub routes: Vec<RouteRow>,
+    /// One row per unit in scope with vehicles or routes at or below it, lowest level first.
+    pub units: Vec<VehicleUnitRow>,
+}
+
+/// One vehicle's month over the routes planned for it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VehicleRow {
+    /// The vehicle id.
+    pub vehicle: String,
+    /// Its number plate.
+    pub plate: String,
+    /// Its kind, e.g. `sweeper`.
+    pub kind: String,
+    /// The code of the unit responsible for it.
+    pub unit: String,
+    /// That unit's name.
+    pub unit_name: String,
+    /// Routes planned for it (count).
+    pub routes: u32,
+    /// Route-days: each planned route on each day of the month it is scheduled (count).
+    pub scheduled_route_days: u32,
+    /// Route-days with a worked share of at least `full_share` (count).
+    pub fully_worked: u32,
+    /// Route-days with some but less than `full_share` worked (count).
+    pub partly_worked: u32,
+    /// Route-days with nothing worked (count).
+    pub not_worked: u32,
+    /// Worked share of its route-days, weighted by route length, 0..1; `None` without any.
+    pub worked_share: Option<f64>,
+    /// Passes-met share of its route-days, weighted by route length, 0..1; `None` without any.
+    pub passes_met_share: Option<f64>,
+    /// On-schedule share of its route-days worked at all, weighted by route length, 0..1;
+    /// `None` when none was worked.
+    pub on_schedule_share: Option<f64>,
+    /// Working time on its day's scheduled routes (hours).
+    pub work_on_route_h: f64,
+    /// Working time elsewhere (hours).
+    pub work_off_route_h: f64,
+    /// Working distance on its day's scheduled routes (km).
+    pub work_on_route_km: f64,
+    /// Working distance elsewhere (km).
+    pub work_off_route_km: f64,
+    /// Working time on route faster than the route's working speed (minutes).
+    pub over_speed_min: f64,
+    /// Working time below the route's minimum water pressure (minutes).
+    pub under_pressure_min: f64,
+    /// Gaps in reporting within the scheduled windows (minutes).
+    pub gap_min: f64,
+}
+
+/// One route's month, over every vehicle that worked it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteRow {
+    /// The route code.
+    pub code: String,
+    /// The route name.
+    pub name: String,
+    /// The code of the unit responsible for it.
+    pub unit: String,
+    /// That unit's name.
+    pub unit_name: String,
+    /// The kind of vehicle it is for (may be empty when it names its vehicles).
+    pub kind: String,
+    /// Passes required per scheduled day (count).
+    pub passes: u32,
+    /// Its length (km).
+    pub length_km: f64,
+    /// Days of the month it is scheduled (days).
+    pub scheduled_days: u32,
+    /// Mean over its scheduled days of the day's worked share, all vehicles together, 0..1;
+    /// `None` when never scheduled.
+    pub worked_share: Option<f64>,
+    /// Mean over its scheduled days of the day's passes-met share, all vehicles together,
+    /// 0..1; `None` when never scheduled.
+    pub passes_met_share: Option<f64>,
+    /// Mean on-schedule share of its vehicle-route-days worked at all, 0..1; `None` when none.
+    pub on_schedule_share: Option<f64>,
+    /// Scheduled days with a worked share of at least `full_share` (days).
+    pub fully_worked_days: u32,
+    /// The vehicles that worked it on a scheduled day (ids, sorted).
+    pub vehicles: Vec<String>,
+}
+
+/// One unit's vehicles and routes, with everything below it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VehicleUnitRow {
+    /// The unit code.
+    pub code: String,
+    /// The unit name.
+    pub name: String,
+    /// Its level: `grid`, `community`, `street`, `district` or `city`.
+    pub level: String,
+    /// The parent unit's code (`None` for the top of the scope).
+    pub parent: Option<String>,
+    /// Vehicles at or below it (count).
+    pub vehicles: u32,
+    /// Routes at or below it (count).
+    pub routes: u32,
+    /// Their scheduled days, summed over the routes (count).
+    pub scheduled_route_days: u32,
+    /// Their length (km).
+    pub length_km: f64,
+    /// Worked share, weighted by length × scheduled days, 0..1; `None` when nothing was
+    /// scheduled.
+    pub worked_share: Option<f64>,
+    /// Passes-met share, weighted by length × scheduled days, 0..1; `None` when nothing was
+    /// scheduled.
+    pub passes_met_share: Option<f64>,
 }
 
 /// How current a report from the service is.
@@ -469,6 +592,7 @@ impl Report {
             workers,
             grids,
             units,
+            vehicles: None,
         }
     }
 }
