@@ -94,6 +94,7 @@ pub fn row_rules(data: &[u8]) {
         batt: next(),
         mock: next(),
         checkin: next(),
+        ..RawRow::default()
     };
     let range = 1_791_000_000_000..1_792_000_000_000;
     for unit in [TsUnit::Auto, TsUnit::Millis] {

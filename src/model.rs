@@ -233,6 +233,12 @@ pub struct Ping {
     pub checkin: Option<Arc<str>>,
     /// When the server received it, UTC ms; `None` for file input, where it is unknown.
     pub received: Option<UnixMs>,
+    /// A vehicle's work state (brushes or spray on) where its terminal reports one.
+    pub work: Option<bool>,
+    /// A washer's water pressure, MPa, where its terminal reports one.
+    pub pressure_mpa: Option<f32>,
+    /// A vehicle's ignition (JT/T 808 ACC) where its terminal reports it.
+    pub ignition: Option<bool>,
 }
 
 impl Ping {
@@ -251,6 +257,9 @@ impl Ping {
             mock: false,
             checkin: None,
             received: None,
+            work: None,
+            pressure_mpa: None,
+            ignition: None,
         }
     }
 }

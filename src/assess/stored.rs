@@ -402,6 +402,7 @@ mod tests {
             mock: false,
             checkin: None,
             received: None,
+            ..Ping::new(w.clone(), ts, lon, 28.2)
         };
         let pings = [
             ping(1_791_423_000_000, 112.98),

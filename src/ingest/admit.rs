@@ -140,6 +140,9 @@ mod tests {
             batt_pct: None,
             mock: false,
             checkin: Some("cp-113".into()),
+            work: None,
+            pressure_mpa: None,
+            ignition: None,
         }
     }
 

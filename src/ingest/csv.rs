@@ -71,6 +71,9 @@ pub(crate) fn read_into<R: Read>(
                     batt: opt(cols.batt),
                     mock: opt(cols.mock),
                     checkin: opt(cols.checkin),
+                    work: opt(cols.work),
+                    pressure: opt(cols.pressure),
+                    ignition: opt(cols.ignition),
                 };
                 table.accept(&raw, &filter, &source, line)?;
             }

@@ -63,6 +63,12 @@ pub struct Columns {
     pub mock: Option<usize>,
     /// Check-in checkpoint code.
     pub checkin: Option<usize>,
+    /// A vehicle's work state.
+    pub work: Option<usize>,
+    /// A washer's water pressure, MPa.
+    pub pressure: Option<usize>,
+    /// A vehicle's ignition (ACC).
+    pub ignition: Option<usize>,
 }
 
 /// A file lacks a column the engine needs.
@@ -102,7 +108,7 @@ impl Columns {
             None => (require("ts", &["ts", "timestamp", "time"])?, TsUnit::Auto),
         };
         Ok(Columns {
-            worker: require("worker", &["worker", "worker_id"])?,
+            worker: require("worker", &["worker", "worker_id", "vehicle", "vehicle_id"])?,
             ts,
             ts_unit,
             lat: require("lat", &["lat", "latitude"])?,
@@ -114,6 +120,9 @@ impl Columns {
             batt: find(&["batt", "battery"]),
             mock: find(&["mock"]),
             checkin: find(&["checkin"]),
+            work: find(&["work"]),
+            pressure: find(&["pressure", "pressure_mpa"]),
+            ignition: find(&["ignition"]),
         })
     }
 }

@@ -566,6 +566,7 @@ fn read_group(
                 batt: opt_field(&cols.batt, i),
                 mock: opt_field(&cols.mock, i),
                 checkin: opt_field(&cols.checkin, i),
+                ..RawRow::default()
             };
             table.accept(&raw, filter, source, first_row + (done + i) as u64)?;
         }

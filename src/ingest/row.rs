@@ -76,7 +76,7 @@ pub enum TsUnit {
     Millis,
 }
 
-/// The raw fields of one ping record; absent fields are [`Field::Null`].
+/// The raw fields of one ping record; absent fields are [`Field::Null`] (the default).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RawRow<'a> {
     /// Worker id.
@@ -103,6 +103,12 @@ pub struct RawRow<'a> {
     pub mock: Field<'a>,
     /// Check-in checkpoint code.
     pub checkin: Field<'a>,
+    /// A vehicle's work state.
+    pub work: Field<'a>,
+    /// A washer's water pressure, MPa.
+    pub pressure: Field<'a>,
+    /// A vehicle's ignition (ACC).
+    pub ignition: Field<'a>,
 }
 
 /// A good row: the values of a ping, borrowing its text from the input.
@@ -137,6 +143,12 @@ pub struct ParsedRow<'a> {
     pub mock: bool,
     /// Check-in checkpoint code.
     pub checkin: Option<&'a str>,
+    /// A vehicle's work state.
+    pub work: Option<bool>,
+    /// A washer's water pressure, MPa.
+    pub pressure_mpa: Option<f32>,
+    /// A vehicle's ignition (ACC).
+    pub ignition: Option<bool>,
 }
 
 impl ParsedRow<'_> {
@@ -155,6 +167,9 @@ impl ParsedRow<'_> {
             mock: self.mock,
             checkin: self.checkin.map(Arc::from),
             received: None,
+            work: self.work,
+            pressure_mpa: self.pressure_mpa,
+            ignition: self.ignition,
         }
     }
 }
@@ -344,6 +359,9 @@ fn rest<'a>(
         batt_pct: small(raw.batt, "batt")?,
         mock: boolean(raw.mock, "mock")?,
         checkin: bounded(text(raw.checkin, "checkin")?, "checkin")?,
+        work: maybe_boolean(raw.work, "work")?,
+        pressure_mpa: small(raw.pressure, "pressure")?,
+        ignition: maybe_boolean(raw.ignition, "ignition")?,
     })
 }
 
@@ -539,6 +557,17 @@ fn boolean(f: Field<'_>, field: &'static str) -> Result<bool, RecordFault> {
         Field::Bool(b) => Ok(b),
         Field::Null => Ok(false),
         _ => boolean_slow(f, field),
+    }
+}
+
+/// A boolean that may be absent: `None` for a missing or empty field.
+#[inline]
+fn maybe_boolean(f: Field<'_>, field: &'static str) -> Result<Option<bool>, RecordFault> {
+    match f {
+        Field::Null => Ok(None),
+        Field::Bool(b) => Ok(Some(b)),
+        Field::Text(t) if t.trim_ascii().is_empty() => Ok(None),
+        _ => boolean_slow(f, field).map(Some),
     }
 }
 

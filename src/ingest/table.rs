@@ -67,6 +67,11 @@ impl<T: Copy> Sparse<T> {
     }
 }
 
+/// Reads a `bool` column stored as 0 (absent), 1 (false), 2 (true).
+fn tri_at(col: &Sparse<u8>, row: usize) -> Option<bool> {
+    col.get(row).filter(|&v| v > 0).map(|v| v == 2)
+}
+
 /// Reads an `f32` column where NaN stands for "absent" (the row rules never let NaN through).
 fn f32_at(col: &Sparse<f32>, row: usize) -> Option<f32> {
     col.get(row).filter(|v| !v.is_nan())
@@ -97,6 +102,10 @@ pub struct PingTable {
     /// 1 + the index in `checkins`; 0 is none.
     checkin: Sparse<u32>,
     checkins: Vec<Arc<str>>,
+    /// A vehicle's work state and ignition: 0 absent, 1 false, 2 true.
+    work: Sparse<u8>,
+    ignition: Sparse<u8>,
+    pressure: Sparse<f32>,
     worker_index: HashMap<Arc<str>, u32>,
     checkin_index: HashMap<Arc<str>, u32>,
     last_worker: Option<u32>,
@@ -139,6 +148,9 @@ impl PingTable {
                 _ => None,
             },
             received: None,
+            work: tri_at(&self.work, r),
+            pressure_mpa: f32_at(&self.pressure, r),
+            ignition: tri_at(&self.ignition, r),
         }
     }
 
@@ -302,6 +314,10 @@ impl PingTable {
         self.mock.put(r, Some(true).filter(|_| row.mock), false);
         let checkin = row.checkin.map(|c| self.intern_checkin(c) + 1);
         self.checkin.put(r, checkin, 0);
+        self.work.put(r, row.work.map(|b| 1 + u8::from(b)), 0);
+        self.ignition
+            .put(r, row.ignition.map(|b| 1 + u8::from(b)), 0);
+        self.pressure.put(r, row.pressure_mpa, f32::NAN);
         Ok(())
     }
 
@@ -338,6 +354,9 @@ impl PingTable {
         self.alt.append(base, &other.alt, f32::NAN, same);
         self.batt.append(base, &other.batt, f32::NAN, same);
         self.mock.append(base, &other.mock, false, |v| v);
+        self.work.append(base, &other.work, 0, |v| v);
+        self.ignition.append(base, &other.ignition, 0, |v| v);
+        self.pressure.append(base, &other.pressure, f32::NAN, same);
         let checkins: Vec<u32> = other
             .checkins
             .iter()

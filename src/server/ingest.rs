@@ -183,7 +183,7 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
                 worker,
             })
         }
-        Role::Admin if caller.unit.is_some() && !session.scope().has_worker(&worker) => {
+        Role::Admin if caller.unit.is_some() && !in_scope(session, &worker) => {
             return Err(ApiError::WorkerOutsideUnit {
                 worker,
                 unit: caller.unit.clone().unwrap_or_default(),
@@ -201,6 +201,14 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
         source,
         device,
     })
+}
+
+/// Whether a worker, or a vehicle (by its unit), is in the caller's scope.
+fn in_scope(session: &Session, id: &str) -> bool {
+    match session.engine.fleet.vehicle(id) {
+        Some(v) => session.scope().has_unit(&v.unit.0),
+        None => session.scope().has_worker(id),
+    }
 }
 
 /// Stores admitted pings (waiting for the commit) and counts them in the metrics.

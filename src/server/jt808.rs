@@ -376,12 +376,16 @@ async fn store_locations(
     }
 }
 
-/// The ping of a location: speed from km/h to m/s, direction as the bearing, altitude.
+/// The ping of a location: speed from km/h to m/s, direction as the bearing, altitude, and
+/// the vehicle's work state, pressure and ignition (ACC).
 pub fn location_ping(vehicle: WorkerId, loc: &Location) -> Ping {
     let mut p = Ping::new(vehicle, loc.ts, loc.lon, loc.lat);
     p.speed_mps = Some((loc.speed_kmh / 3.6) as f32);
     p.bearing_deg = Some(f32::from(loc.direction_deg));
     p.alt_m = Some(f32::from(loc.altitude_m));
+    p.work = loc.work;
+    p.pressure_mpa = loc.pressure_mpa.map(|v| v as f32);
+    p.ignition = Some(loc.acc_on);
     p
 }
 

@@ -80,11 +80,15 @@ impl Engine {
         }
     }
 
-    /// The worker a device reports for: the device's row of `devices.csv`, else a worker
-    /// whose id is the device id. A device of a vehicle reports for no worker.
+    /// Whom a device reports for, the id its pings are stored under: the device's row of
+    /// `devices.csv` (a worker or a vehicle), else a worker or a vehicle whose id is the device
+    /// id.
     pub fn worker_of_device(&self, device: &str) -> Option<String> {
         if let Some(w) = self.devices.get(device) {
-            return self.fleet.vehicle(w).is_none().then(|| w.clone());
+            return Some(w.clone());
+        }
+        if self.fleet.vehicle(device).is_some() {
+            return Some(device.to_string());
         }
         self.assessor
             .registry

@@ -201,6 +201,9 @@ impl Chunk {
             h.update(q.received.unwrap_or(0).to_le_bytes());
             text(h, Some(p.source.as_str()));
             text(h, p.device.as_deref());
+            let tri = |b: Option<bool>| b.map_or(0u8, |b| 1 + u8::from(b));
+            h.update([tri(q.work), tri(q.ignition)]);
+            opt(h, q.pressure_mpa);
         }
         for s in &self.summaries {
             text(h, Some(&s.worker));

@@ -91,6 +91,11 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO counters (name, shard, n) VALUES ('summaries_version', 0, 1),
         ('registry_version', 0, 1);
      CREATE SEQUENCE generations;"#,
+    // 2: what vehicle terminals report besides the position (issue 20): work state, water
+    // pressure, ignition; NULL for a phone's pings. (Added to the partitioned table, so to
+    // every partition.)
+    "ALTER TABLE pings ADD COLUMN work boolean, ADD COLUMN pressure real, ADD COLUMN ignition boolean;
+     ALTER TABLE duplicates ADD COLUMN work boolean, ADD COLUMN pressure real, ADD COLUMN ignition boolean;",
 ];
 
 /// How many rows each counter is spread over (a batch adds to one at random).
@@ -165,6 +170,9 @@ struct Values {
     batt: Option<f32>,
     mock: bool,
     checkin: Option<String>,
+    work: Option<bool>,
+    pressure: Option<f32>,
+    ignition: Option<bool>,
 }
 
 impl Values {
@@ -179,6 +187,9 @@ impl Values {
             batt: p.batt_pct,
             mock: p.mock,
             checkin: p.checkin.as_deref().map(str::to_string),
+            work: p.work,
+            pressure: p.pressure_mpa,
+            ignition: p.ignition,
         }
     }
 
@@ -193,6 +204,9 @@ impl Values {
             batt: r.try_get(at + 6)?,
             mock: r.try_get(at + 7)?,
             checkin: r.try_get(at + 8)?,
+            work: r.try_get(at + 9)?,
+            pressure: r.try_get(at + 10)?,
+            ignition: r.try_get(at + 11)?,
         })
     }
 }
@@ -214,6 +228,9 @@ struct Columns {
     received: Vec<i64>,
     source: Vec<String>,
     device: Vec<Option<String>>,
+    work: Vec<Option<bool>>,
+    pressure: Vec<Option<f32>>,
+    ignition: Vec<Option<bool>>,
 }
 
 impl Columns {
@@ -233,6 +250,9 @@ impl Columns {
         self.received.push(p.received.unwrap_or(now));
         self.source.push(n.source.as_str().to_string());
         self.device.push(n.device.clone());
+        self.work.push(p.work);
+        self.pressure.push(p.pressure_mpa);
+        self.ignition.push(p.ignition);
     }
 
     fn len(&self) -> usize {
@@ -242,14 +262,15 @@ impl Columns {
 
 /// The ping columns of the tables, in the order of [`Columns`].
 const PING_COLUMNS: &str =
-    "worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device";
+    "worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device, work, pressure, ignition";
 
-/// `unnest` of the 14 arrays of [`Columns`] from `$1`.
+/// `unnest` of the 17 arrays of [`Columns`] from `$1`.
 const UNNEST_PINGS: &str = "unnest($1::text[], $2::int8[], $3::float8[], $4::float8[],
     $5::float4[], $6::float4[], $7::float4[], $8::float4[], $9::float4[], $10::bool[],
-    $11::text[], $12::int8[], $13::text[], $14::text[])";
+    $11::text[], $12::int8[], $13::text[], $14::text[], $15::bool[], $16::float4[], $17::bool[])";
 
-/// What a read of a ping row gives (`SELECT worker, ts, lon, …, received`).
+/// What a read of a ping row gives (`SELECT worker, ts, lon, …, received`, and the vehicle
+/// columns `work`, `pressure`, `ignition` by name).
 fn ping_from_row(r: &Row) -> Result<Ping, tokio_postgres::Error> {
     let worker: String = r.try_get(0)?;
     let checkin: Option<String> = r.try_get(10)?;
@@ -266,6 +287,9 @@ fn ping_from_row(r: &Row) -> Result<Ping, tokio_postgres::Error> {
         mock: r.try_get(9)?,
         checkin: checkin.map(Into::into),
         received: r.try_get(11)?,
+        work: r.try_get("work")?,
+        pressure_mpa: r.try_get("pressure")?,
+        ignition: r.try_get("ignition")?,
     })
 }
 
@@ -796,6 +820,9 @@ async fn ingest(
                 Type::INT8,
                 Type::TEXT,
                 Type::TEXT,
+                Type::BOOL,
+                Type::FLOAT4,
+                Type::BOOL,
             ],
         );
         let mut writer = std::pin::pin!(writer);
@@ -818,6 +845,9 @@ async fn ingest(
                     &c.received[i],
                     &c.source[i],
                     &c.device[i],
+                    &c.work[i],
+                    &c.pressure[i],
+                    &c.ignition[i],
                 ])
                 .await?;
         }
@@ -853,6 +883,9 @@ async fn ingest(
                 &cols.received,
                 &cols.source,
                 &cols.device,
+                &cols.work,
+                &cols.pressure,
+                &cols.ignition,
             ],
         )
         .await?
@@ -885,11 +918,13 @@ async fn ingest(
         // Every value stored or logged under these keys (the batch's accepted firsts too).
         let known_rows = tx
             .query(
-                "SELECT p.worker, p.ts, p.lon, p.lat, p.acc, p.speed, p.bearing, p.alt, p.batt, p.mock, p.checkin
+                "SELECT p.worker, p.ts, p.lon, p.lat, p.acc, p.speed, p.bearing, p.alt, p.batt, p.mock, p.checkin,
+                    p.work, p.pressure, p.ignition
                  FROM pings p JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int8[])) AS k(w, t)
                    ON p.worker = k.w AND p.ts = k.t
                  UNION ALL
-                 SELECT d.worker, d.ts, d.lon, d.lat, d.acc, d.speed, d.bearing, d.alt, d.batt, d.mock, d.checkin
+                 SELECT d.worker, d.ts, d.lon, d.lat, d.acc, d.speed, d.bearing, d.alt, d.batt, d.mock, d.checkin,
+                    d.work, d.pressure, d.ignition
                  FROM duplicates d JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int8[])) AS k(w, t)
                    ON d.worker = k.w AND d.ts = k.t",
                 &[&kw, &kt],
@@ -942,6 +977,9 @@ async fn ingest(
                     &c.received,
                     &c.source,
                     &c.device,
+                    &c.work,
+                    &c.pressure,
+                    &c.ignition,
                 ],
             )
             .await?;
@@ -1087,9 +1125,9 @@ impl Store for PgStore {
                 let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
                     [&worker, &range.start, &range.end];
                 let (stored, dups) = tokio::join!(
-                    q(&c, "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                    q(&c, "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
                            FROM pings WHERE worker = $1 AND ts >= $2 AND ts < $3 ORDER BY ts", &params),
-                    q(&c, "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                    q(&c, "SELECT worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
                            FROM duplicates WHERE worker = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, seq", &params)
                 );
                 let (stored, dups) = (stored?, dups?);
@@ -1712,10 +1750,11 @@ async fn clear(
     Ok(())
 }
 
-/// A stored ping of a copy from a row `worker, ts, …, received, source, device[, conflict]`.
+/// A stored ping of a copy from a row `worker, ts, …, received, source, device, work,
+/// pressure, ignition[, conflict]`.
 fn stored_from_row(r: &Row) -> Result<(super::StoredPing, bool), tokio_postgres::Error> {
     let source: String = r.try_get(12)?;
-    let conflict = if r.len() > 14 { r.try_get(14)? } else { false };
+    let conflict = if r.len() > 17 { r.try_get(17)? } else { false };
     Ok((
         super::StoredPing {
             ping: ping_from_row(r)?,
@@ -1770,7 +1809,7 @@ impl PgStore {
                         if let Some(r) = rows.last() {
                             chunk.last = Some(Key {
                                 worker: String::new(),
-                                n: r.try_get(15)?,
+                                n: r.try_get("seq")?,
                             });
                         }
                     }
@@ -1865,7 +1904,7 @@ impl PgStore {
                                 &[
                                     &p.worker, &p.ts, &p.lon, &p.lat, &p.acc, &p.speed, &p.bearing,
                                     &p.alt, &p.batt, &p.mock, &p.checkin, &p.received, &p.source,
-                                    &p.device,
+                                    &p.device, &p.work, &p.pressure, &p.ignition,
                                 ],
                             )
                             .await?;
@@ -1879,14 +1918,15 @@ impl PgStore {
                                     "INSERT INTO duplicates ({PING_COLUMNS}, conflict)
                                      SELECT {PING_COLUMNS}, conflict FROM unnest($1::text[], $2::int8[], $3::float8[], $4::float8[],
                                         $5::float4[], $6::float4[], $7::float4[], $8::float4[], $9::float4[], $10::bool[],
-                                        $11::text[], $12::int8[], $13::text[], $14::text[], $15::bool[])
+                                        $11::text[], $12::int8[], $13::text[], $14::text[], $15::bool[],
+                                        $16::float4[], $17::bool[], $18::bool[])
                                         WITH ORDINALITY AS t({PING_COLUMNS}, conflict, ord)
                                      ORDER BY ord"
                                 ),
                                 &[
                                     &p.worker, &p.ts, &p.lon, &p.lat, &p.acc, &p.speed, &p.bearing,
                                     &p.alt, &p.batt, &p.mock, &p.checkin, &p.received, &p.source,
-                                    &p.device, &conflict,
+                                    &p.device, &p.work, &p.pressure, &p.ignition, &conflict,
                                 ],
                             )
                             .await?;

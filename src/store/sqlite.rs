@@ -96,6 +96,14 @@ const MIGRATIONS: &[&str] = &[
     // database sees the others' writes (issue 16). Real versions start at 1.
     "INSERT INTO counters (name, n) VALUES ('summaries_version', 1)
         ON CONFLICT (name) DO NOTHING;",
+    // 6: what vehicle terminals report besides the position (issue 20): work state, water
+    // pressure, ignition; NULL for a phone's pings.
+    "ALTER TABLE pings ADD COLUMN work INTEGER;
+     ALTER TABLE pings ADD COLUMN pressure REAL;
+     ALTER TABLE pings ADD COLUMN ignition INTEGER;
+     ALTER TABLE duplicates ADD COLUMN work INTEGER;
+     ALTER TABLE duplicates ADD COLUMN pressure REAL;
+     ALTER TABLE duplicates ADD COLUMN ignition INTEGER;",
 ];
 
 /// Reads the summaries version: one lookup of the counters table's primary key.
@@ -746,8 +754,8 @@ fn write_batches(
     let (mut stored, mut logged) = (0i64, 0i64);
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, work, pressure, ignition, received, source, device)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (worker, ts) DO NOTHING",
         )?;
         // A repeat (DESIGN.md §4.2 step 1): a ping stored or logged under this key with every
@@ -755,14 +763,14 @@ fn write_batches(
         let mut identical = tx.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM pings WHERE worker = ?1 AND ts = ?2 AND lon IS ?3 AND lat IS ?4
                    AND acc IS ?5 AND speed IS ?6 AND bearing IS ?7 AND alt IS ?8 AND batt IS ?9
-                   AND mock IS ?10 AND checkin IS ?11)
+                   AND mock IS ?10 AND checkin IS ?11 AND work IS ?12 AND pressure IS ?13 AND ignition IS ?14)
                OR EXISTS (SELECT 1 FROM duplicates WHERE worker = ?1 AND ts = ?2 AND lon IS ?3 AND lat IS ?4
                    AND acc IS ?5 AND speed IS ?6 AND bearing IS ?7 AND alt IS ?8 AND batt IS ?9
-                   AND mock IS ?10 AND checkin IS ?11)",
+                   AND mock IS ?10 AND checkin IS ?11 AND work IS ?12 AND pressure IS ?13 AND ignition IS ?14)",
         )?;
         let mut duplicate = tx.prepare_cached(
-            "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device, conflict)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, work, pressure, ignition, received, source, device, conflict)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         let mut mark = tx.prepare_cached(
             "INSERT INTO dirty (worker, day, generation, since, updated) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -803,13 +811,16 @@ fn write_batches(
                     p.batt_pct,
                     p.mock,
                     p.checkin.as_deref(),
+                    p.work,
+                    p.pressure_mpa,
+                    p.ignition,
                     received,
                     n.source.as_str(),
                     n.device.as_deref(),
                 ];
                 let outcome = if insert.execute(values)? == 1 {
                     Insert::Accepted
-                } else if identical.query_row(&values[..11], |r| r.get::<_, bool>(0))? {
+                } else if identical.query_row(&values[..14], |r| r.get::<_, bool>(0))? {
                     // The same fix received again: nothing to log, no day to recompute.
                     Insert::Repeat
                 } else {
@@ -895,6 +906,9 @@ fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
         mock: r.get(9)?,
         checkin: checkin.map(Into::into),
         received: r.get(11)?,
+        work: r.get(12)?,
+        pressure_mpa: r.get(13)?,
+        ignition: r.get(14)?,
     })
 }
 
@@ -922,10 +936,11 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SummaryRow, bool
 
 const SUMMARY_COLUMNS: &str = "worker, day, data, window_start, window_end, checksum";
 
-/// A stored ping of a copy from a row `worker, ts, …, received, source, device[, conflict]`.
+/// A stored ping of a copy from a row `worker, ts, …, received, work, pressure, ignition,
+/// source, device[, conflict]`.
 fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(super::StoredPing, bool)> {
-    let source: String = r.get(12)?;
-    let conflict = match r.get::<_, Option<bool>>(14) {
+    let source: String = r.get(15)?;
+    let conflict = match r.get::<_, Option<bool>>(17) {
         Ok(c) => c.unwrap_or(false),
         Err(rusqlite::Error::InvalidColumnIndex(_)) => false,
         Err(e) => return Err(e),
@@ -934,7 +949,7 @@ fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(super::StoredPing
         super::StoredPing {
             ping: ping_from_row(r)?,
             source: super::Source::parse(&source).unwrap_or(super::Source::Import),
-            device: r.get(13)?,
+            device: r.get(16)?,
         },
         conflict,
     ))
@@ -949,7 +964,7 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<super::Chunk, StoreError> {
         use super::{Chunk, Key, Part};
-        const PING: &str = "worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device";
+        const PING: &str = "worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition, source, device";
         let limit = limit as i64;
         let mut chunk = Chunk::empty(part);
         match part {
@@ -971,7 +986,7 @@ impl SqliteStore {
                     c.prepare_cached(&format!(
                         "SELECT {PING}, conflict, seq FROM duplicates WHERE seq > ?1 ORDER BY seq LIMIT ?2"
                     ))?
-                    .query_map(params![after.n, limit], |r| Ok((stored_from_row(r)?, r.get(15)?)))?
+                    .query_map(params![after.n, limit], |r| Ok((stored_from_row(r)?, r.get(18)?)))?
                     .collect()
                 })?;
                 chunk.last = rows.last().map(|(_, seq)| Key {
@@ -1052,12 +1067,12 @@ impl SqliteStore {
                 Part::Pings | Part::Duplicates => {
                     let pings = chunk.part == Part::Pings;
                     let sql = if pings {
-                        "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                        "INSERT INTO pings (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition, source, device)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                          ON CONFLICT (worker, ts) DO NOTHING"
                     } else {
-                        "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, source, device, conflict)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                        "INSERT INTO duplicates (worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition, source, device, conflict)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
                     };
                     let mut stmt = tx.prepare_cached(sql)?;
                     for (s, conflict) in &chunk.pings {
@@ -1079,6 +1094,9 @@ impl SqliteStore {
                             &p.mock,
                             &checkin,
                             &received,
+                            &p.work,
+                            &p.pressure_mpa,
+                            &p.ignition,
                             &source,
                             &s.device,
                         ];
@@ -1173,14 +1191,14 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut out: Vec<Ping> = c
                 .prepare_cached(
-                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
                      FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
                 )?
                 .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
             let dups: Vec<Ping> = c
                 .prepare_cached(
-                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
                      FROM duplicates WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq",
                 )?
                 .query_map(params![worker, range.start, range.end], row)?

@@ -212,7 +212,14 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
 /// The stored values of a fix, as compared for repeats: longitude, latitude, then accuracy,
 /// speed, bearing, altitude and battery, the mock flag and the check-in; −0 is taken as +0, so
 /// the key is equal exactly when the values are `==`.
-type ValueKey = (u64, u64, [Option<u32>; 5], bool, Option<Arc<str>>);
+type ValueKey = (
+    u64,
+    u64,
+    [Option<u32>; 6],
+    bool,
+    Option<Arc<str>>,
+    [Option<bool>; 2],
+);
 
 fn value_key(p: &Ping) -> ValueKey {
     let f = |x: f64| (x + 0.0).to_bits();
@@ -226,14 +233,17 @@ fn value_key(p: &Ping) -> ValueKey {
             g(p.bearing_deg),
             g(p.alt_m),
             g(p.batt_pct),
+            g(p.pressure_mpa),
         ],
         p.mock,
         p.checkin.clone(),
+        [p.work, p.ignition],
     )
 }
 
 /// Whether `b` repeats `a` (DESIGN.md §4.2 step 1): the same worker, timestamp and stored
-/// values — position, accuracy, speed, bearing, altitude, battery, mock flag, check-in —
+/// values — position, accuracy, speed, bearing, altitude, battery, mock flag, check-in, and a
+/// vehicle's work state, pressure and ignition —
 /// compared exactly (the store keeps each as the `f64`/`f32`, flag or text it was read as).
 /// The receipt time is not compared: it is when the copy arrived, not a value of the fix.
 pub fn same_values(a: &Ping, b: &Ping) -> bool {

@@ -442,6 +442,15 @@ fn terminals_register_authenticate_report_and_lose_nothing_acknowledged_to_sigki
         let (w, ts, v) = r.unwrap();
         stored.insert((w, ts), v);
     }
+    // The work state and ignition a terminal reports are stored with the position.
+    let (work, ignition): (Option<bool>, Option<bool>) = db
+        .query_row(
+            "SELECT work, ignition FROM pings WHERE worker = 'v-01' AND ts = ?1",
+            [t0 + 1_000],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((work, ignition), (Some(true), Some(true)));
     // The first session's three stored positions (not the unauthenticated or unpositioned).
     assert!(stored.contains_key(&("v-01".to_string(), t0 + 1_000)));
     assert!(!stored.contains_key(&("v-01".to_string(), t0)));

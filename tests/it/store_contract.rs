@@ -291,6 +291,9 @@ pub fn pings_order_and_range(store: &dyn Store) {
     full.ping.batt_pct = Some(81.0);
     full.ping.mock = true;
     full.ping.checkin = Some("cp-9".into());
+    full.ping.work = Some(true);
+    full.ping.pressure_mpa = Some(0.25);
+    full.ping.ignition = Some(false);
     store
         .insert_pings(vec![ping("w1", t3, 3.0), ping("w1", t1, 1.0)], 0)
         .unwrap();
@@ -341,6 +344,27 @@ pub fn pings_order_and_range(store: &dyn Store) {
         .collect();
     assert_eq!(w2, vec![("w2".to_string(), t2)]);
     assert!(store.pings("nobody", 0..UnixMs::MAX).unwrap().is_empty());
+
+    // A vehicle's work state is a stored value: another one under the key is a conflict, the
+    // same again a repeat.
+    let mut working = ping("v1", t1, 5.0);
+    working.ping.work = Some(true);
+    let mut idle = working.clone();
+    idle.ping.work = Some(false);
+    let mut no_state = working.clone();
+    no_state.ping.work = None;
+    let outcomes = store
+        .insert_pings(vec![working.clone(), idle, working, no_state], 0)
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Insert::Accepted,
+            Insert::Conflict,
+            Insert::Repeat,
+            Insert::Conflict
+        ]
+    );
 }
 
 /// `neighbours(w, ts)`: the newest stored ping before `ts` and the oldest at or after it.

@@ -80,6 +80,12 @@ pub struct Fix {
     pub mock: bool,
     /// The checkpoint code of a check-in carried by this fix.
     pub checkin: Option<String>,
+    /// A vehicle's work state.
+    pub work: Option<bool>,
+    /// A washer's water pressure, MPa.
+    pub pressure_mpa: Option<f32>,
+    /// A vehicle's ignition (ACC).
+    pub ignition: Option<bool>,
 }
 
 impl Fix {
@@ -98,6 +104,9 @@ impl Fix {
             batt_pct: row.batt_pct,
             mock: row.mock,
             checkin: row.checkin.map(str::to_string),
+            work: row.work,
+            pressure_mpa: row.pressure_mpa,
+            ignition: row.ignition,
         }
     }
 
@@ -118,6 +127,9 @@ impl Fix {
             mock: self.mock,
             checkin: self.checkin.map(Into::into),
             received: None,
+            work: self.work,
+            pressure_mpa: self.pressure_mpa,
+            ignition: self.ignition,
         }
     }
 }

@@ -229,6 +229,11 @@ fn osmand_fields(pairs: &[(String, Vec<u8>)], tz: chrono_tz::Tz) -> Result<Fix, 
         batt: text_field(get(pairs, &["batt"])),
         mock: text_field(get(pairs, &["mock"])),
         checkin: Field::Null,
+        // A sanitation vehicle's tracker (Traccar's `ignition`, and gridbeat's `work` and
+        // `pressure` in MPa).
+        work: text_field(get(pairs, &["work"])),
+        pressure: text_field(get(pairs, &["pressure"])),
+        ignition: text_field(get(pairs, &["ignition"])),
     };
     let row = parse_row(&raw, Crs::Wgs84)?;
     let mut fix = Fix::from_row(&row, has_ts.then_some(row.ts));
@@ -333,6 +338,7 @@ fn osmand_json(body: &[u8], tz: chrono_tz::Tz) -> Result<Fix, WireError> {
         batt,
         mock: field(location.get("mock"), "mock", "a boolean")?,
         checkin: Field::Null,
+        ..RawRow::default()
     };
     let row = parse_row(&raw, Crs::Wgs84)?;
     let mut fix = Fix::from_row(&row, has_ts.then_some(row.ts));
@@ -347,6 +353,25 @@ mod tests {
 
     const OSMAND: &str = include_str!("../../../../shared/data/protocols/osmand_requests.txt");
     const SHANGHAI: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
+    #[test]
+    fn a_vehicle_tracker_sends_work_pressure_and_ignition() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let q = "id=013900000001&lat=28.19&lon=112.97&timestamp=1759282200&work=1&pressure=0.25&ignition=false";
+        let (fix, _) = decode_osmand(Some(q), None, b"", tz).unwrap();
+        assert_eq!(
+            (fix.work, fix.pressure_mpa, fix.ignition),
+            (Some(true), Some(0.25), Some(false))
+        );
+        let (plain, _) = decode_osmand(Some("id=a&lat=28.19&lon=112.97"), None, b"", tz).unwrap();
+        assert_eq!(
+            (plain.work, plain.pressure_mpa, plain.ignition),
+            (None, None, None)
+        );
+        let e =
+            decode_osmand(Some("id=a&lat=28.19&lon=112.97&work=maybe"), None, b"", tz).unwrap_err();
+        assert_eq!(e.code, "bad_bool", "{e}");
+    }
 
     #[test]
     fn an_osmand_field_given_twice_with_different_values_is_refused() {

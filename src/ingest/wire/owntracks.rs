@@ -64,6 +64,7 @@ pub fn decode_owntracks(body: &[u8], user: Option<&str>) -> Result<Option<Fix>, 
         batt: field(msg.get("batt"), "batt", "a number")?,
         mock: Field::Null,
         checkin: Field::Null,
+        ..RawRow::default()
     };
     let row = parse_row(&raw, Crs::Wgs84)?;
     let mut fix = Fix::from_row(&row, Some(row.ts));

@@ -172,7 +172,12 @@ fn ping(v: &Value, crs_default: Crs) -> Result<Fix, WireError> {
     };
     let worker = match &worker_text {
         Some(t) => Field::Text(t.as_bytes()),
-        None => field(obj.get("worker"), "worker", "text")?,
+        // A vehicle's ping names its vehicle instead of a worker.
+        None => field(
+            obj.get("worker").or_else(|| obj.get("vehicle")),
+            "worker",
+            "text",
+        )?,
     };
     let raw = RawRow {
         worker,
@@ -187,6 +192,9 @@ fn ping(v: &Value, crs_default: Crs) -> Result<Fix, WireError> {
         batt: field(obj.get("batt"), "batt", "a number")?,
         mock: field(obj.get("mock"), "mock", "a boolean")?,
         checkin: field(obj.get("checkin"), "checkin", "text")?,
+        work: field(obj.get("work"), "work", "a boolean")?,
+        pressure: field(obj.get("pressure"), "pressure", "a number")?,
+        ignition: field(obj.get("ignition"), "ignition", "a boolean")?,
     };
     let row = parse_row(&raw, crs)?;
     Ok(Fix::from_row(&row, Some(row.ts)))
@@ -199,6 +207,22 @@ mod tests {
     const DESIGN_PING: &str = r#"{"worker": "w-0042", "ts": "2026-10-08T09:30:00+08:00", "lat": 28.2012, "lon": 112.9811,
  "acc": 8.5, "speed": 1.3, "bearing": 270, "alt": 51, "batt": 76,
  "crs": "wgs84", "mock": false, "checkin": "cp-113"}"#;
+
+    #[test]
+    fn a_vehicle_ping_names_its_vehicle_and_carries_work_pressure_and_ignition() {
+        let body = r#"[{"vehicle": "v-01", "ts": 1791423000, "lat": 28.2, "lon": 112.98,
+            "work": true, "pressure": 0.3, "ignition": 1}]"#;
+        let out = decode_pings(body.as_bytes(), false, Crs::Wgs84).unwrap();
+        let fix = out[0].as_ref().unwrap();
+        assert_eq!(fix.id, "v-01");
+        assert_eq!(
+            (fix.work, fix.pressure_mpa, fix.ignition),
+            (Some(true), Some(0.3), Some(true))
+        );
+        let bad = r#"[{"vehicle": "v-01", "ts": 1791423000, "lat": 28.2, "lon": 112.98, "pressure": "high"}]"#;
+        let out = decode_pings(bad.as_bytes(), false, Crs::Wgs84).unwrap();
+        assert!(out[0].is_err(), "{out:?}");
+    }
 
     #[test]
     fn the_design_ping_decodes() {
@@ -216,6 +240,9 @@ mod tests {
             batt_pct: Some(76.0),
             mock: false,
             checkin: Some("cp-113".into()),
+            work: None,
+            pressure_mpa: None,
+            ignition: None,
         };
         assert_eq!(out, vec![Ok(want.clone())]);
         // The same object alone, without the NDJSON flag, is a one-line NDJSON body
