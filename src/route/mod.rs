@@ -12,6 +12,7 @@
 //! section.
 
 mod clean;
+pub mod month;
 mod pieces;
 mod vehicle;
 
@@ -45,6 +46,22 @@ pub struct VehicleFix {
     pub pressure: Option<f64>,
     /// Whether the ignition (ACC) was on; `None`: not reported.
     pub acc: Option<bool>,
+}
+
+impl VehicleFix {
+    /// The fix of a stored ping of a vehicle: its reported speed from m/s to km/h, its work
+    /// state, pressure and ignition as reported. The one conversion of every door.
+    pub fn of_ping(p: &crate::model::Ping) -> VehicleFix {
+        VehicleFix {
+            t: p.ts,
+            lon: p.lon,
+            lat: p.lat,
+            speed_kmh: p.speed_mps.map(|v| f64::from(v) * 3.6),
+            work: p.work,
+            pressure: p.pressure_mpa.map(f64::from),
+            acc: p.ignition,
+        }
+    }
 }
 
 /// The parameters of route coverage (README "Route coverage (vehicles)").
