@@ -2,7 +2,7 @@
 //! Chinese names correctly), headers in the chosen language, shares as numbers 0..1.
 
 use super::labels::{self, Cell, Column, Kind};
-use super::model::{Lang, Report};
+use super::model::{Lang, Report, VehicleReport};
 
 /// The UTF-8 byte-order mark that tells Excel the file is UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -32,6 +32,31 @@ pub fn units_csv(report: &Report, lang: Lang) -> anyhow::Result<Vec<u8>> {
     table(labels::UNIT_COLUMNS, &report.units, lang)
 }
 
+/// `vehicles.csv`: one row per vehicle of the report's vehicles section.
+///
+/// # Errors
+/// As [`workers_csv`].
+pub fn vehicles_csv(vehicles: &VehicleReport, lang: Lang) -> anyhow::Result<Vec<u8>> {
+    table(labels::VEHICLE_COLUMNS, &vehicles.vehicles, lang)
+}
+
+/// `routes.csv`: one row per route of the report's vehicles section.
+///
+/// # Errors
+/// As [`workers_csv`].
+pub fn routes_csv(vehicles: &VehicleReport, lang: Lang) -> anyhow::Result<Vec<u8>> {
+    table(labels::ROUTE_COLUMNS, &vehicles.routes, lang)
+}
+
+/// `vehicle_units.csv`: one row per unit of the report's vehicles section (the level column
+/// says which).
+///
+/// # Errors
+/// As [`workers_csv`].
+pub fn vehicle_units_csv(vehicles: &VehicleReport, lang: Lang) -> anyhow::Result<Vec<u8>> {
+    table(labels::VEHICLE_UNIT_COLUMNS, &vehicles.units, lang)
+}
+
 fn table<R>(columns: &[Column<R>], rows: &[R], lang: Lang) -> anyhow::Result<Vec<u8>> {
     let mut out = BOM.to_vec();
     {
@@ -56,7 +81,7 @@ fn field(kind: Kind, cell: Cell) -> String {
             let decimals = match kind {
                 Kind::Count => 0,
                 Kind::Area => 1,
-                Kind::Hours | Kind::Km | Kind::Score => 2,
+                Kind::Hours | Kind::Km | Kind::Score | Kind::Minutes => 2,
                 Kind::Share => 4,
                 Kind::Text | Kind::Flag => 6,
             };
@@ -148,6 +173,23 @@ mod tests {
         assert_eq!(rows[4][2], "city");
         assert_eq!(rows[4][3], "");
         assert_eq!(rows[0][8], "430104001001003:0.41");
+    }
+
+    #[test]
+    fn vehicle_tables() {
+        let v = VehicleReport::sample();
+        let (header, rows) = parse(&vehicles_csv(&v, Lang::Zh).unwrap());
+        assert_eq!(header[..2], ["车辆编号", "车牌号"]);
+        assert_eq!(rows.len(), v.vehicles.len());
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        assert_eq!(rows[0][col("作业完成率")], "0.8125");
+        assert_eq!(rows[1][col("按时作业率")], "", "None is an empty field");
+        let (header, rows) = parse(&routes_csv(&v, Lang::En).unwrap());
+        assert_eq!(header[..2], ["Route code", "Route"]);
+        assert_eq!(rows[0][header.len() - 1], "v-001+v-002");
+        let (header, rows) = parse(&vehicle_units_csv(&v, Lang::En).unwrap());
+        assert_eq!(header.len(), labels::VEHICLE_UNIT_COLUMNS.len());
+        assert_eq!(rows.len(), v.units.len());
     }
 
     #[test]

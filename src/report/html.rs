@@ -3,7 +3,8 @@
 //!
 //! 1. the title (month, scope, when it was made);
 //! 2. a summary: key figures, the units ranked, the weakest grids and workers by name;
-//! 3. the worker, grid and unit tables (weak rows highlighted, a bar chart per unit);
+//! 3. the worker, grid and unit tables (weak rows highlighted, a bar chart per unit), and with
+//!    a fleet the vehicle, route and vehicle-unit tables;
 //! 4. the anomalies explained in words;
 //! 5. the score formula and its weights;
 //! 6. the parameters, collapsed.
@@ -15,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::labels::{self, Cell, Column, Kind, TermUnit, Texts};
-use super::model::{GridRow, Lang, Report, UnitRow, WorkerRow};
+use super::model::{
+    GridRow, Lang, Report, RouteRow, UnitRow, VehicleReport, VehicleRow, VehicleUnitRow, WorkerRow,
+};
 
 /// The page's style sheet: screen and print (A4 landscape, header rows repeated, colours kept).
 const CSS: &str = r#"
@@ -145,6 +148,9 @@ pub fn to_html(report: &Report, lang: Lang) -> String {
     workers_section(&mut h, report, &names, lang);
     grids_section(&mut h, report, &names, lang);
     units_section(&mut h, report, &names, lang);
+    if let Some(v) = &report.vehicles {
+        vehicles_section(&mut h, v, lang);
+    }
     anomalies_section(&mut h, report, lang);
     formula_section(&mut h, report, lang);
     params_section(&mut h, report, t);
@@ -261,7 +267,9 @@ fn display(kind: Kind, cell: Cell, t: &Texts) -> String {
         Cell::Num(x) => match kind {
             Kind::Count | Kind::Area => whole(x),
             Kind::Share => percent(x),
-            Kind::Hours | Kind::Km | Kind::Score | Kind::Text | Kind::Flag => format!("{x:.1}"),
+            Kind::Hours | Kind::Km | Kind::Minutes | Kind::Score | Kind::Text | Kind::Flag => {
+                format!("{x:.1}")
+            }
         },
     }
 }
@@ -729,6 +737,69 @@ fn units_section(h: &mut String, report: &Report, names: &Names<'_>, lang: Lang)
     h.push_str("</section>\n");
 }
 
+/// The vehicles, their routes and the units above them (a report with a fleet).
+fn vehicles_section(h: &mut String, v: &VehicleReport, lang: Lang) {
+    let t = labels::texts(lang);
+    let note = t.vehicles_note.replace("{full}", &percent(v.full_share));
+    let _ = write!(
+        h,
+        "<section id=\"vehicles\" class=\"break\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",
+        escape(t.vehicles),
+        escape(&note)
+    );
+    let no_cell = |_: &str, _: &VehicleRow| None;
+    Table {
+        columns: labels::VEHICLE_COLUMNS,
+        // The unit's name is shown; its code is in CSV and XLSX.
+        skip: &["unit"],
+        names: &["plate", "unit_name"],
+        codes: &["vehicle"],
+        headers: &[],
+        cell: &no_cell,
+        is_weak: |_| false,
+    }
+    .write(h, &v.vehicles, lang);
+    let _ = writeln!(h, "<h3>{}</h3>", escape(t.routes));
+    let route_cell = |key: &str, r: &RouteRow| {
+        (key == "vehicles").then(|| name_list(r.vehicles.iter().map(String::as_str), t))
+    };
+    Table {
+        columns: labels::ROUTE_COLUMNS,
+        skip: &["unit"],
+        names: &["name", "unit_name"],
+        codes: &["code"],
+        headers: &[],
+        cell: &route_cell,
+        is_weak: |_| false,
+    }
+    .write(h, &v.routes, lang);
+    let _ = writeln!(h, "<h3>{}</h3>", escape(t.vehicle_units));
+    let names: HashMap<&str, &str> = v
+        .units
+        .iter()
+        .map(|u| (u.code.as_str(), u.name.as_str()))
+        .collect();
+    let unit_cell = |key: &str, u: &VehicleUnitRow| match key {
+        "level" => Some(escape(labels::level_label(&u.level, lang))),
+        "parent" => u
+            .parent
+            .as_deref()
+            .map(|p| escape(names.get(p).copied().unwrap_or(p))),
+        _ => None,
+    };
+    Table {
+        columns: labels::VEHICLE_UNIT_COLUMNS,
+        skip: &[],
+        names: &["name", "level", "parent"],
+        codes: &["code"],
+        headers: &[("parent", t.parent_unit)],
+        cell: &unit_cell,
+        is_weak: |_| false,
+    }
+    .write(h, &v.units, lang);
+    h.push_str("</section>\n");
+}
+
 fn anomalies_section(h: &mut String, report: &Report, lang: Lang) {
     let t = labels::texts(lang);
     let _ = write!(
@@ -1103,6 +1174,44 @@ mod tests {
         let start = html.find(&format!("<section id=\"{from}\"")).unwrap();
         let end = html.find(&format!("<section id=\"{to}\"")).unwrap();
         &html[start..end]
+    }
+
+    #[test]
+    fn the_vehicles_section_sits_between_units_and_anomalies_in_both_languages() {
+        assert!(!to_html(&tiny(), Lang::Zh).contains("id=\"vehicles\""));
+        let mut report = tiny();
+        report.vehicles = Some(VehicleReport::sample());
+        let zh = to_html(&report, Lang::Zh);
+        let section = between(&zh, "vehicles", "anomalies");
+        assert!(zh.find("id=\"units\"").unwrap() < zh.find("id=\"vehicles\"").unwrap());
+        for text in [
+            "<h2>车辆</h2>",
+            "<h3>线路</h3>",
+            "<h3>单位车辆</h3>",
+            "作业完成率",
+            "湘A·12345",
+        ] {
+            assert!(section.contains(text), "{text}");
+        }
+        assert!(section.contains("74.0%") && section.contains("95.0%"));
+        assert!(
+            section.contains("湘A·&lt;b&gt;&amp;&quot;6&#39;"),
+            "plate escaped"
+        );
+        // Levels and parents in words.
+        assert!(
+            section.contains("<td class=\"name\">社区</td>") && !section.contains(">community<")
+        );
+        let en = to_html(&report, Lang::En);
+        let section = between(&en, "vehicles", "anomalies");
+        for text in [
+            "<h2>Vehicles</h2>",
+            "<h3>Routes</h3>",
+            "<h3>Vehicle units</h3>",
+            "Worked share",
+        ] {
+            assert!(section.contains(text), "{text}");
+        }
     }
 
     #[test]

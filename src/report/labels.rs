@@ -3,7 +3,9 @@
 //! The CSV, XLSX and HTML writers all read these tables, so a column has the same header and
 //! the same value in each format.
 
-use super::model::{GridRow, Lang, NamedValue, UnitRow, WorkerRow};
+use super::model::{
+    GridRow, Lang, NamedValue, RouteRow, UnitRow, VehicleRow, VehicleUnitRow, WorkerRow,
+};
 
 /// What a column holds; decides number formats and CSV precision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +18,8 @@ pub(crate) enum Kind {
     Hours,
     /// Kilometres.
     Km,
+    /// Minutes.
+    Minutes,
     /// Square metres.
     Area,
     /// A share 0..1 (shown as a percentage in XLSX and HTML).
@@ -153,6 +157,64 @@ pub(crate) const UNIT_COLUMNS: &[Column<UnitRow>] = &[
     Column { key: "weakest_workers", zh: "得分最低网格员", en: "Weakest workers", kind: Kind::Text, get: |u| Cell::Text(named_values_text(&u.weakest_workers)) },
 ];
 
+/// The columns of the vehicle table.
+#[rustfmt::skip]
+pub(crate) const VEHICLE_COLUMNS: &[Column<VehicleRow>] = &[
+    Column { key: "vehicle", zh: "车辆编号", en: "Vehicle ID", kind: Kind::Text, get: |v| text(&v.vehicle) },
+    Column { key: "plate", zh: "车牌号", en: "Plate", kind: Kind::Text, get: |v| text(&v.plate) },
+    Column { key: "kind", zh: "车辆类型", en: "Kind", kind: Kind::Text, get: |v| text(&v.kind) },
+    Column { key: "unit", zh: "单位编码", en: "Unit code", kind: Kind::Text, get: |v| text(&v.unit) },
+    Column { key: "unit_name", zh: "责任单位", en: "Unit", kind: Kind::Text, get: |v| text(&v.unit_name) },
+    Column { key: "routes", zh: "计划线路数", en: "Routes", kind: Kind::Count, get: |v| Cell::Num(v.routes.into()) },
+    Column { key: "scheduled_route_days", zh: "计划线路天数", en: "Scheduled route-days", kind: Kind::Count, get: |v| Cell::Num(v.scheduled_route_days.into()) },
+    Column { key: "fully_worked", zh: "全部完成", en: "Fully worked", kind: Kind::Count, get: |v| Cell::Num(v.fully_worked.into()) },
+    Column { key: "partly_worked", zh: "部分完成", en: "Partly worked", kind: Kind::Count, get: |v| Cell::Num(v.partly_worked.into()) },
+    Column { key: "not_worked", zh: "未作业", en: "Not worked", kind: Kind::Count, get: |v| Cell::Num(v.not_worked.into()) },
+    Column { key: "worked_share", zh: "作业完成率", en: "Worked share", kind: Kind::Share, get: |v| opt(v.worked_share) },
+    Column { key: "passes_met_share", zh: "遍数达标率", en: "Passes met", kind: Kind::Share, get: |v| opt(v.passes_met_share) },
+    Column { key: "on_schedule_share", zh: "按时作业率", en: "On schedule", kind: Kind::Share, get: |v| opt(v.on_schedule_share) },
+    Column { key: "work_on_route_h", zh: "线路内作业时长(小时)", en: "Working on route (h)", kind: Kind::Hours, get: |v| Cell::Num(v.work_on_route_h) },
+    Column { key: "work_off_route_h", zh: "线路外作业时长(小时)", en: "Working off route (h)", kind: Kind::Hours, get: |v| Cell::Num(v.work_off_route_h) },
+    Column { key: "work_on_route_km", zh: "线路内作业里程(公里)", en: "Working on route (km)", kind: Kind::Km, get: |v| Cell::Num(v.work_on_route_km) },
+    Column { key: "work_off_route_km", zh: "线路外作业里程(公里)", en: "Working off route (km)", kind: Kind::Km, get: |v| Cell::Num(v.work_off_route_km) },
+    Column { key: "over_speed_min", zh: "超速作业(分钟)", en: "Over working speed (min)", kind: Kind::Minutes, get: |v| Cell::Num(v.over_speed_min) },
+    Column { key: "under_pressure_min", zh: "水压不足(分钟)", en: "Under pressure (min)", kind: Kind::Minutes, get: |v| Cell::Num(v.under_pressure_min) },
+    Column { key: "gap_min", zh: "信号中断(分钟)", en: "Reporting gaps (min)", kind: Kind::Minutes, get: |v| Cell::Num(v.gap_min) },
+];
+
+/// The columns of the route table.
+#[rustfmt::skip]
+pub(crate) const ROUTE_COLUMNS: &[Column<RouteRow>] = &[
+    Column { key: "code", zh: "线路编码", en: "Route code", kind: Kind::Text, get: |r| text(&r.code) },
+    Column { key: "name", zh: "线路名称", en: "Route", kind: Kind::Text, get: |r| text(&r.name) },
+    Column { key: "unit", zh: "单位编码", en: "Unit code", kind: Kind::Text, get: |r| text(&r.unit) },
+    Column { key: "unit_name", zh: "责任单位", en: "Unit", kind: Kind::Text, get: |r| text(&r.unit_name) },
+    Column { key: "kind", zh: "车辆类型", en: "Kind", kind: Kind::Text, get: |r| text(&r.kind) },
+    Column { key: "passes", zh: "要求遍数", en: "Passes required", kind: Kind::Count, get: |r| Cell::Num(r.passes.into()) },
+    Column { key: "length_km", zh: "线路长度(公里)", en: "Length (km)", kind: Kind::Km, get: |r| Cell::Num(r.length_km) },
+    Column { key: "scheduled_days", zh: "计划天数", en: "Scheduled days", kind: Kind::Count, get: |r| Cell::Num(r.scheduled_days.into()) },
+    Column { key: "worked_share", zh: "作业完成率", en: "Worked share", kind: Kind::Share, get: |r| opt(r.worked_share) },
+    Column { key: "passes_met_share", zh: "遍数达标率", en: "Passes met", kind: Kind::Share, get: |r| opt(r.passes_met_share) },
+    Column { key: "on_schedule_share", zh: "按时作业率", en: "On schedule", kind: Kind::Share, get: |r| opt(r.on_schedule_share) },
+    Column { key: "fully_worked_days", zh: "全部完成天数", en: "Days fully worked", kind: Kind::Count, get: |r| Cell::Num(r.fully_worked_days.into()) },
+    Column { key: "vehicles", zh: "作业车辆", en: "Vehicles", kind: Kind::Text, get: |r| Cell::Text(r.vehicles.join("+")) },
+];
+
+/// The columns of the vehicle unit table.
+#[rustfmt::skip]
+pub(crate) const VEHICLE_UNIT_COLUMNS: &[Column<VehicleUnitRow>] = &[
+    Column { key: "code", zh: "编码", en: "Code", kind: Kind::Text, get: |u| text(&u.code) },
+    Column { key: "name", zh: "名称", en: "Name", kind: Kind::Text, get: |u| text(&u.name) },
+    Column { key: "level", zh: "层级", en: "Level", kind: Kind::Text, get: |u| text(&u.level) },
+    Column { key: "parent", zh: "上级编码", en: "Parent code", kind: Kind::Text, get: |u| u.parent.as_deref().map_or(Cell::Missing, text) },
+    Column { key: "vehicles", zh: "车辆数", en: "Vehicles", kind: Kind::Count, get: |u| Cell::Num(u.vehicles.into()) },
+    Column { key: "routes", zh: "线路数", en: "Routes", kind: Kind::Count, get: |u| Cell::Num(u.routes.into()) },
+    Column { key: "scheduled_route_days", zh: "计划线路天数", en: "Scheduled route-days", kind: Kind::Count, get: |u| Cell::Num(u.scheduled_route_days.into()) },
+    Column { key: "length_km", zh: "线路总长(公里)", en: "Route length (km)", kind: Kind::Km, get: |u| Cell::Num(u.length_km) },
+    Column { key: "worked_share", zh: "作业完成率", en: "Worked share", kind: Kind::Share, get: |u| opt(u.worked_share) },
+    Column { key: "passes_met_share", zh: "遍数达标率", en: "Passes met", kind: Kind::Share, get: |u| opt(u.passes_met_share) },
+];
+
 /// The unit levels, top-down order reversed (as the tables are shown: closest to the worker
 /// first), with their names.
 pub(crate) const LEVELS: &[(&str, &str, &str)] = &[
@@ -236,6 +298,14 @@ pub(crate) struct Texts {
     pub unit_hours: &'static str,
     /// The separator of the items of a list in running text.
     pub list_sep: &'static str,
+    /// The vehicles section's heading and the vehicle sheet's name.
+    pub vehicles: &'static str,
+    /// The route table's heading and sheet name.
+    pub routes: &'static str,
+    /// The vehicle unit table's heading and sheet name.
+    pub vehicle_units: &'static str,
+    /// What the vehicle section's shares mean; `{full}` is replaced by the full share in %.
+    pub vehicles_note: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -276,6 +346,11 @@ const ZH: Texts = Texts {
     unit_days: "天",
     unit_hours: "小时",
     list_sep: "、",
+    vehicles: "车辆",
+    routes: "线路",
+    vehicle_units: "单位车辆",
+    vehicles_note: "作业完成率：计划线路长度中按时按要求作业过至少一遍的比例；遍数达标率：达到要求遍数的比例；\
+                    按时作业率：作业过的长度中在计划时段内完成的比例。完成率不低于 {full} 的线路日记为全部完成。",
 };
 
 const EN: Texts = Texts {
@@ -327,6 +402,14 @@ const EN: Texts = Texts {
     unit_days: "days",
     unit_hours: "h",
     list_sep: ", ",
+    vehicles: "Vehicles",
+    routes: "Routes",
+    vehicle_units: "Vehicle units",
+    vehicles_note:
+        "Worked share: the share of the planned route length worked at least once in its \
+                    window, at working speed and pressure; passes met: the share with the required \
+                    passes; on schedule: the share of the worked length worked in its window. A \
+                    route-day with a worked share of {full} or more counts as fully worked.",
 };
 
 /// The fixed texts in `lang`.
@@ -535,6 +618,10 @@ mod tests {
         assert_columns_match(WORKER_COLUMNS, &r.workers[0]);
         assert_columns_match(GRID_COLUMNS, &r.grids[0]);
         assert_columns_match(UNIT_COLUMNS, &r.units[0]);
+        let v = crate::report::VehicleReport::sample();
+        assert_columns_match(VEHICLE_COLUMNS, &v.vehicles[0]);
+        assert_columns_match(ROUTE_COLUMNS, &v.routes[0]);
+        assert_columns_match(VEHICLE_UNIT_COLUMNS, &v.units[0]);
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub use model::{
 };
 
 /// Writes the report in each of `formats` into `dir` (created if missing) and returns the
-/// paths written, in order: `report.json`; `workers.csv`, `grids.csv`, `units.csv`;
+/// paths written, in order: `report.json`; `workers.csv`, `grids.csv`, `units.csv` (and
+/// `vehicles.csv`, `routes.csv`, `vehicle_units.csv` with a vehicles section);
 /// `report.xlsx`; `report.html`. A format listed twice is written once.
 ///
 /// # Errors
@@ -45,11 +46,19 @@ pub fn write_all(
         done.push(format);
         let files: Vec<(&str, Vec<u8>)> = match format {
             Format::Json => vec![("report.json", json::to_json(report)?.into_bytes())],
-            Format::Csv => vec![
-                ("workers.csv", csv::workers_csv(report, lang)?),
-                ("grids.csv", csv::grids_csv(report, lang)?),
-                ("units.csv", csv::units_csv(report, lang)?),
-            ],
+            Format::Csv => {
+                let mut files = vec![
+                    ("workers.csv", csv::workers_csv(report, lang)?),
+                    ("grids.csv", csv::grids_csv(report, lang)?),
+                    ("units.csv", csv::units_csv(report, lang)?),
+                ];
+                if let Some(v) = &report.vehicles {
+                    files.push(("vehicles.csv", csv::vehicles_csv(v, lang)?));
+                    files.push(("routes.csv", csv::routes_csv(v, lang)?));
+                    files.push(("vehicle_units.csv", csv::vehicle_units_csv(v, lang)?));
+                }
+                files
+            }
             Format::Xlsx => vec![(
                 "report.xlsx",
                 xlsx::to_xlsx(report, lang).context("cannot assemble report.xlsx")?,

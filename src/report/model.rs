@@ -307,7 +307,7 @@ pub struct NamedValue {
 pub enum Format {
     /// `report.json`: the model, pretty-printed.
     Json,
-    /// `workers.csv`, `grids.csv`, `units.csv`: UTF-8 with BOM.
+    /// `workers.csv`, `grids.csv`, `units.csv` (and the vehicle tables): UTF-8 with BOM.
     Csv,
     /// `report.xlsx`: one sheet per level plus the formula and parameters.
     Xlsx,
@@ -593,6 +593,118 @@ impl Report {
             grids,
             units,
             vehicles: None,
+        }
+    }
+}
+
+impl VehicleReport {
+    /// A small vehicles section (two vehicles, two routes, a community and its street, one
+    /// name with HTML metacharacters) for tests and the writers' previews. A fixture: its
+    /// figures are made up, not computed.
+    pub fn sample() -> VehicleReport {
+        let c1 = ("430104001001", "望月湖社区");
+        let st = ("430104001", "望月湖街道");
+        let vehicle =
+            |id: &str, plate: &str, kind: &str, days: (u32, u32, u32), shares: [Option<f64>; 3]| {
+                VehicleRow {
+                    vehicle: id.into(),
+                    plate: plate.into(),
+                    kind: kind.into(),
+                    unit: c1.0.into(),
+                    unit_name: c1.1.into(),
+                    routes: 2,
+                    scheduled_route_days: days.0 + days.1 + days.2,
+                    fully_worked: days.0,
+                    partly_worked: days.1,
+                    not_worked: days.2,
+                    worked_share: shares[0],
+                    passes_met_share: shares[1],
+                    on_schedule_share: shares[2],
+                    work_on_route_h: 41.5,
+                    work_off_route_h: 3.25,
+                    work_on_route_km: 310.2,
+                    work_off_route_km: 22.8,
+                    over_speed_min: 12.5,
+                    under_pressure_min: 0.0,
+                    gap_min: 34.0,
+                }
+            };
+        VehicleReport {
+            full_share: 0.95,
+            vehicles: vec![
+                vehicle(
+                    "v-001",
+                    "湘A·12345",
+                    "sweeper",
+                    (20, 6, 4),
+                    [Some(0.8125), Some(0.74), Some(0.97)],
+                ),
+                vehicle(
+                    "v-002",
+                    "湘A·<b>&\"6'",
+                    "washer",
+                    (0, 0, 13),
+                    [Some(0.0), Some(0.0), None],
+                ),
+            ],
+            routes: vec![
+                RouteRow {
+                    code: "R-001".into(),
+                    name: "桐梓坡路".into(),
+                    unit: c1.0.into(),
+                    unit_name: c1.1.into(),
+                    kind: "sweeper".into(),
+                    passes: 2,
+                    length_km: 3.42,
+                    scheduled_days: 31,
+                    worked_share: Some(0.83),
+                    passes_met_share: Some(0.71),
+                    on_schedule_share: Some(0.97),
+                    fully_worked_days: 20,
+                    vehicles: vec!["v-001".into(), "v-002".into()],
+                },
+                RouteRow {
+                    code: "R-002".into(),
+                    name: "麓山南路".into(),
+                    unit: st.0.into(),
+                    unit_name: st.1.into(),
+                    kind: "washer".into(),
+                    passes: 1,
+                    length_km: 2.05,
+                    scheduled_days: 13,
+                    worked_share: Some(0.0),
+                    passes_met_share: Some(0.0),
+                    on_schedule_share: None,
+                    fully_worked_days: 0,
+                    vehicles: Vec::new(),
+                },
+            ],
+            units: vec![
+                VehicleUnitRow {
+                    code: c1.0.into(),
+                    name: c1.1.into(),
+                    level: "community".into(),
+                    parent: Some(st.0.into()),
+                    vehicles: 2,
+                    routes: 1,
+                    scheduled_route_days: 31,
+                    length_km: 3.42,
+                    worked_share: Some(0.83),
+                    passes_met_share: Some(0.71),
+                },
+                VehicleUnitRow {
+                    code: st.0.into(),
+                    name: st.1.into(),
+                    level: "street".into(),
+                    parent: None,
+                    vehicles: 2,
+                    routes: 2,
+                    scheduled_route_days: 44,
+                    length_km: 5.47,
+                    worked_share: Some(0.83 * 3.42 * 31.0 / (3.42 * 31.0 + 2.05 * 13.0)),
+                    passes_met_share: Some(0.71 * 3.42 * 31.0 / (3.42 * 31.0 + 2.05 * 13.0)),
+                },
+            ],
         }
     }
 }

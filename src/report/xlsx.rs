@@ -1,5 +1,6 @@
 //! `report.xlsx`: one sheet per level (workers, grids, communities, streets, districts, city;
-//! empty unit levels are skipped) and a sheet with the formula, weights and parameters.
+//! empty unit levels are skipped), with a fleet the vehicles, routes and vehicle units, and a
+//! sheet with the formula, weights and parameters.
 //! Bold frozen header, column widths, number formats per unit, weak rows on light red,
 //! autofilter.
 
@@ -48,6 +49,32 @@ pub fn to_xlsx(report: &Report, lang: Lang) -> Result<Vec<u8>, XlsxError> {
             lang,
         )?;
     }
+    if let Some(v) = &report.vehicles {
+        table_sheet(
+            book.add_worksheet(),
+            t.vehicles,
+            labels::VEHICLE_COLUMNS,
+            &v.vehicles,
+            |_| false,
+            lang,
+        )?;
+        table_sheet(
+            book.add_worksheet(),
+            t.routes,
+            labels::ROUTE_COLUMNS,
+            &v.routes,
+            |_| false,
+            lang,
+        )?;
+        table_sheet(
+            book.add_worksheet(),
+            t.vehicle_units,
+            labels::VEHICLE_UNIT_COLUMNS,
+            &v.units,
+            |_| false,
+            lang,
+        )?;
+    }
     formula_sheet(book.add_worksheet(), report, lang)?;
     book.save_to_buffer()
 }
@@ -63,7 +90,7 @@ fn sheet_name(name: &str) -> String {
 fn number_format(kind: Kind) -> &'static str {
     match kind {
         Kind::Count => "0",
-        Kind::Hours | Kind::Km | Kind::Score => "0.0",
+        Kind::Hours | Kind::Km | Kind::Score | Kind::Minutes => "0.0",
         Kind::Area => "#,##0",
         Kind::Share => "0.0%",
         Kind::Text | Kind::Flag => "General",
