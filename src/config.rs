@@ -71,6 +71,9 @@ pub struct Config {
     pub in_grid_tolerance_m: f64,
     /// The monthly score: weights, targets and penalties (§4.9), `[score]` in the file.
     pub score: ScoreConfig,
+    /// Route coverage of vehicles (README "Route coverage (vehicles)"), `[route]` in the file.
+    /// No worker-day depends on it: reports record it in their vehicles section.
+    pub route: crate::route::RouteParams,
     /// The service (`gridbeat serve`): addresses, paths and limits, `[server]` in the file.
     /// Not a parameter of any figure: reports do not record it.
     pub server: ServerConfig,
@@ -394,6 +397,7 @@ impl Default for Config {
             out_of_grid_flag_s: 1800.0,
             in_grid_tolerance_m: 30.0,
             score: ScoreConfig::default(),
+            route: crate::route::RouteParams::default(),
             server: ServerConfig::default(),
             store: StoreConfig::default(),
             tokens: Vec::new(),

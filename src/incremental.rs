@@ -33,6 +33,8 @@ use crate::anomaly::Fingerprint;
 use crate::assess::window::{day_bounds, day_window};
 use crate::assess::{Assessor, WorkerDay};
 use crate::model::{Month, Ping, UnixMs, WorkerId};
+use crate::registry::{Fleet, Registry, Vehicle};
+use crate::route::{RouteParams, VehicleDay, VehicleFix};
 use crate::store::{DirtyDay, Store, StoreError, SummaryRow};
 use crate::track::Carry;
 
@@ -262,6 +264,89 @@ impl Assessor {
         }
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------- vehicles
+
+/// The first bytes of a stored vehicle-day (a summary row of a vehicle's id), then the
+/// format ([`VehicleDay::FORMAT`], u32 little-endian), then the postcard of the day: a
+/// worker-day summary never starts so (it is the assessor's encoding), so every reader of
+/// summaries tells the two apart without the fleet.
+pub const VEHICLE_DAY_MAGIC: &[u8; 4] = b"GBVD";
+
+/// Whether a stored summary is a vehicle-day.
+pub fn is_vehicle_day(data: &[u8]) -> bool {
+    data.starts_with(VEHICLE_DAY_MAGIC)
+}
+
+/// The stored form of a vehicle-day.
+pub fn encode_vehicle_day(day: &VehicleDay) -> Vec<u8> {
+    let mut out = VEHICLE_DAY_MAGIC.to_vec();
+    out.extend(VehicleDay::FORMAT.to_le_bytes());
+    // A plain struct of numbers, strings and vectors: postcard cannot fail on it.
+    out.extend(postcard::to_allocvec(day).unwrap_or_default());
+    out
+}
+
+/// A stored vehicle-day; `None` when it is not one, or of another format (it is then
+/// recomputed like a stale worker-day).
+pub fn decode_vehicle_day(data: &[u8]) -> Option<VehicleDay> {
+    let rest = data.strip_prefix(VEHICLE_DAY_MAGIC.as_slice())?;
+    let (format, body) = rest.split_first_chunk::<4>()?;
+    (u32::from_le_bytes(*format) == VehicleDay::FORMAT)
+        .then(|| postcard::from_bytes(body).ok())
+        .flatten()
+}
+
+/// The pings a vehicle-day of `day` is computed from: from an hour before the local day to an
+/// hour after the next one (a schedule window that crosses midnight ends on the next day,
+/// and the engine takes the fix before and after a route's span). Stored as the summary's
+/// window, so a ping arriving anywhere in it marks the day dirty again (a night wash's
+/// 02:00 fix re-marks the day it started on).
+pub fn vehicle_window(day: NaiveDate, tz: chrono_tz::Tz) -> Range<UnixMs> {
+    let midnight = |d: NaiveDate| crate::model::local_midnight_ms(d, tz).unwrap_or_default();
+    let after = day.succ_opt().and_then(|d| d.succ_opt()).unwrap_or(day);
+    midnight(day) - 3_600_000..midnight(after) + 3_600_000
+}
+
+/// Recomputes one vehicle's dirty days: each from the pings of its [`vehicle_window`]
+/// through [`crate::route::vehicle_days`], put as a summary whose window is that range (a
+/// day without a ping and without a scheduled route is dropped). The route figures depend on
+/// nothing stored before the day, so there is no cascade.
+///
+/// # Errors
+/// On a store failure.
+#[allow(clippy::too_many_arguments)]
+pub fn recompute_vehicle(
+    store: &dyn Store,
+    fleet: &Fleet,
+    registry: &Registry,
+    vehicle: &Vehicle,
+    work: &WorkerDays,
+    tz: chrono_tz::Tz,
+    params: &RouteParams,
+) -> Result<(), StoreError> {
+    for d in &work.days {
+        let range = vehicle_window(d.day, tz);
+        let pings = store.pings(&work.worker, range.clone())?;
+        let fixes: Vec<VehicleFix> = pings.iter().map(VehicleFix::of_ping).collect();
+        let day =
+            crate::route::vehicle_days(fleet, registry, vehicle, &fixes, &[d.day], tz, params)
+                .pop();
+        match day {
+            Some(day) if !(fixes.is_empty() && day.routes.is_empty()) => {
+                let row = SummaryRow {
+                    worker: work.worker.clone(),
+                    day: d.day,
+                    data: encode_vehicle_day(&day),
+                    window: (range.start, Some(range.end)),
+                };
+                store.put_summary(&row, d.generation)?;
+            }
+            _ => store.drop_summary(&work.worker, d.day, d.generation)?,
+        }
+    }
+    Ok(())
 }
 
 /// Reads the pings around `day` until its window (as `window` finds it in them) lies inside

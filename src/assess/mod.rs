@@ -83,8 +83,10 @@ impl Params {
     /// The record as JSON, as every output shows it.
     pub fn to_json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        // How the service runs and who may call it change no figure.
+        // How the service runs and who may call it change no figure; the route parameters
+        // change no worker-day (the vehicles section of a report records them).
         if let Some(o) = v.as_object_mut() {
+            o.remove("route");
             o.remove("server");
             o.remove("store");
             o.remove("tokens");

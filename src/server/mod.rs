@@ -205,6 +205,24 @@ impl AppState {
             store.mark_all_dirty()?;
             store.set_meta("basis", &basis)?;
         }
+        // Vehicle-days computed with other route parameters or another format are stale.
+        let route_basis = format!(
+            "{}:{}",
+            crate::route::VehicleDay::FORMAT,
+            serde_json::to_string(&config.route)?
+        );
+        if store.meta("route_basis")?.as_deref() != Some(route_basis.as_str()) {
+            let mut days = Vec::new();
+            for v in &engine.fleet.vehicles {
+                let all = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
+                    ..chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+                for row in store.worker_summaries(&v.id, all)? {
+                    days.push((row.worker, row.day));
+                }
+            }
+            store.mark_dirty(&days)?;
+            store.set_meta("route_basis", &route_basis)?;
+        }
         let per_s = NonZeroU32::new(config.server.rate_per_s.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.server.rate_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         Ok(Arc::new(AppState {

@@ -488,6 +488,8 @@ pub fn month_report(
             generated_at,
         },
     )?;
+    let mut report = report;
+    report.vehicles = vehicle_section(state, engine, month, unit)?;
     let report = Arc::new(report);
     super::cache_report(state, key, version, Arc::clone(&report));
     let mut r = (*report).clone();
@@ -511,11 +513,50 @@ fn fold_month(state: &AppState, engine: &Engine, month: Month) -> Result<MonthDa
     Ok(folded)
 }
 
+/// The report's vehicles section from the stored vehicle-days of the month, folded in one
+/// vehicle at a time (`None` for a registry without vehicles or routes): the same fold and
+/// rows as the batch door's `report --vehicles`.
+fn vehicle_section(
+    state: &AppState,
+    engine: &Engine,
+    month: Month,
+    unit: Option<&str>,
+) -> Result<Option<crate::report::VehicleReport>, ApiError> {
+    let fleet = &engine.fleet;
+    if fleet.vehicles.is_empty() && fleet.routes.is_empty() {
+        return Ok(None);
+    }
+    let period = month.period();
+    let days = period.first..period.last.succ_opt().unwrap_or(period.last);
+    let mut folded = crate::route::month::VehicleMonth::new(month);
+    for v in &fleet.vehicles {
+        for row in state.store.worker_summaries(&v.id, days.clone())? {
+            match crate::incremental::decode_vehicle_day(&row.data) {
+                Some(d) => folded.add(&d),
+                None => {
+                    tracing::warn!(vehicle = %v.id, day = %row.day, "vehicle-day skipped until recomputed");
+                }
+            }
+        }
+    }
+    crate::route::month::vehicle_report(
+        &folded,
+        fleet,
+        &engine.assessor.registry,
+        unit,
+        &state.config.route,
+    )
+    .map(Some)
+    .map_err(ApiError::internal)
+}
+
 /// Decodes stored summaries in parallel; one that does not decode (damaged, or naming a grid
 /// the registry no longer has) is logged and left out until it is recomputed.
 pub(super) fn decode_rows(engine: &Engine, rows: &[crate::store::SummaryRow]) -> Vec<WorkerDay> {
     use rayon::prelude::*;
     rows.par_iter()
+        // A vehicle's stored day is route figures, read by the vehicles section.
+        .filter(|row| !crate::incremental::is_vehicle_day(&row.data))
         .filter_map(|row| match engine.assessor.decode(&row.data) {
             Ok(r) => Some(r.day),
             Err(e) => {

@@ -146,6 +146,25 @@ pub fn run_once(
         n => n,
     };
     let count = round.iter().map(|w| w.days.len()).sum();
+    // Vehicles' days are route figures, not worker-days.
+    let engine = state.engine();
+    let (vehicles, round): (Vec<_>, Vec<_>) = round
+        .into_iter()
+        .partition(|w| engine.fleet.vehicle(&w.worker).is_some());
+    let tz = engine.assessor.tz;
+    for work in &vehicles {
+        if let Some(v) = engine.fleet.vehicle(&work.worker) {
+            incremental::recompute_vehicle(
+                store,
+                &engine.fleet,
+                &engine.assessor.registry,
+                v,
+                work,
+                tz,
+                &state.config.route,
+            )?;
+        }
+    }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
     // Each worker's days on the engine current when they start.
     let run = || -> Result<(), StoreError> {

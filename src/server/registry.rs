@@ -268,11 +268,31 @@ pub async fn replace(
     })
     .await?;
     let engine = built.map_err(|faults| ApiError::InvalidRegistry { file, faults })?;
-    let affected = crate::registry::affected(
-        &state.engine().assessor.registry,
-        &engine.assessor.registry,
-        file,
-    );
+    let affected = match file {
+        // New vehicles or routes change the route figures of every vehicle of either fleet.
+        RegistryFile::Vehicles | RegistryFile::Routes => {
+            let old = state.engine();
+            let mut ids: Vec<String> = old
+                .fleet
+                .vehicles
+                .iter()
+                .chain(&engine.fleet.vehicles)
+                .map(|v| v.id.to_string())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            if ids.is_empty() {
+                Affected::Nothing
+            } else {
+                Affected::Workers(ids)
+            }
+        }
+        _ => crate::registry::affected(
+            &state.engine().assessor.registry,
+            &engine.assessor.registry,
+            file,
+        ),
+    };
     let basis = serde_json::to_string(&engine.assessor.basis).map_err(ApiError::internal)?;
     {
         let store = Arc::clone(&store);

@@ -51,7 +51,11 @@ async fn vehicles_routes_and_vehicle_devices_are_validated_whole_and_served_back
     );
     let a = put(&s, "vehicles", VEHICLES).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
-    assert_eq!(a.json()["recompute"], "nothing");
+    // New vehicles mark every vehicle's days (their route figures).
+    assert_eq!(
+        a.json()["recompute"],
+        serde_json::json!({"workers": ["v-01", "v-02"]})
+    );
     let a = put(&s, "routes", ROUTES).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let a = s.send(get("/api/v1/registry/routes", None)).await;
