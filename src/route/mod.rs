@@ -26,7 +26,7 @@ use crate::registry::{Route, Schedule};
 
 pub use clean::clean;
 pub use pieces::{axial_angle_deg, segment_distance, Piece, RoutePieces, Xy, MIN_DIRECTED_M};
-pub use vehicle::{days_touched, vehicle_days, VehicleDay};
+pub use vehicle::{days_touched, fix_window, vehicle_days, VehicleDay};
 
 /// One fix reported by a vehicle terminal (e.g. a JT/T 808 location report).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -640,6 +640,30 @@ mod tests {
         let d = route_day(&r, &fixes, tuesday(), TZ, &RouteParams::default());
         assert_eq!(d.under_pressure_s, 0.0);
         assert_eq!(d.pieces, vec![0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_ping_becomes_a_fix() {
+        let mut p = crate::model::Ping::new(crate::model::WorkerId::new("v1"), 1_000, 24.9, 60.1);
+        p.speed_mps = Some(2.5);
+        p.work = Some(true);
+        p.pressure_mpa = Some(0.25);
+        p.ignition = Some(false);
+        let f = VehicleFix::of_ping(&p);
+        assert_eq!((f.t, f.lon, f.lat), (1_000, 24.9, 60.1));
+        assert!((f.speed_kmh.unwrap() - 9.0).abs() < 1e-9);
+        assert_eq!((f.work, f.acc), (Some(true), Some(false)));
+        assert!((f.pressure.unwrap() - 0.25).abs() < 1e-7);
+        let bare = VehicleFix::of_ping(&crate::model::Ping::new(
+            crate::model::WorkerId::new("v1"),
+            0,
+            0.0,
+            0.0,
+        ));
+        assert_eq!(
+            (bare.speed_kmh, bare.work, bare.pressure, bare.acc),
+            (None, None, None, None)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{clean, day_span, merged, pieces, working, RouteDay, RouteIndex, RouteParams};
 use super::{VehicleFix, Xy};
 use crate::geodesy::distance_m;
-use crate::model::UnixMs;
+use crate::model::{local_midnight_ms, UnixMs};
 use crate::registry::{Fleet, Registry, Route, Schedule, Vehicle};
 use crate::track::local_day;
 
@@ -72,9 +72,10 @@ impl VehicleDay {
 /// [`RouteDay`] over the route's [`day_span`] (with the fix before and the fix after it), and
 /// the vehicle's own working time over its vehicle-day span.
 ///
-/// `fixes` are all of the vehicle's fixes the caller has, in any order; they are [`clean`]ed
-/// here as one stream. A day without a scheduled route still has its working time (all of it
-/// off route).
+/// `fixes` are the vehicle's fixes the caller has, in any order. Each day is computed from the
+/// fixes in its [`fix_window`] only, [`clean`]ed as one stream, so a door that passes all of a
+/// month's fixes and one that passes each day's window get the same figures. A day without a
+/// scheduled route still has its working time (all of it off route).
 pub fn vehicle_days(
     fleet: &Fleet,
     registry: &Registry,
@@ -84,7 +85,9 @@ pub fn vehicle_days(
     tz: chrono_tz::Tz,
     params: &RouteParams,
 ) -> Vec<VehicleDay> {
-    let fixes = clean(fixes, params);
+    let mut sorted = fixes.to_vec();
+    // Stable: of fixes with one timestamp the first given stays first (as `clean` keeps it).
+    sorted.sort_by_key(|f| f.t);
     let routes: Vec<&Route> = fleet.routes_of(vehicle, registry).collect();
     // Each route cut and indexed once, for all the days.
     let indexes: Vec<RouteIndex<'_>> = routes.iter().map(|r| RouteIndex::new(r, params)).collect();
@@ -96,6 +99,10 @@ pub fn vehicle_days(
     };
     days.iter()
         .map(|&day| {
+            let w = fix_window(day, tz);
+            let from = sorted.partition_point(|f| f.t < w.start);
+            let to = sorted.partition_point(|f| f.t < w.end);
+            let fixes = clean(&sorted[from..to], params);
             let scheduled: Vec<&RouteIndex<'_>> = indexes
                 .iter()
                 .filter(|ix| ix.route.schedule.scheduled_on(day))
@@ -125,6 +132,17 @@ pub fn vehicle_days(
             out
         })
         .collect()
+}
+
+/// The fixes a vehicle-day of `day` is computed from, UTC ms: from an hour before the local
+/// day to an hour after the next one. A window that crosses midnight ends on the next day,
+/// and each span needs the fix before and after it; a terminal that reports at least hourly
+/// gives every span its neighbours. The one rule of every door (a stored vehicle-day's
+/// window: a fix arriving in it makes the day stale).
+pub fn fix_window(day: NaiveDate, tz: chrono_tz::Tz) -> std::ops::Range<UnixMs> {
+    let midnight = |d: NaiveDate| local_midnight_ms(d, tz).unwrap_or_default();
+    let after = day.succ_opt().and_then(|d| d.succ_opt()).unwrap_or(day);
+    midnight(day) - 3_600_000..midnight(after) + 3_600_000
 }
 
 /// The cleaned fixes a span needs: those in `[from, to)` and the one before and after.
@@ -234,7 +252,7 @@ pub fn days_touched(fixes: &[VehicleFix], tz: chrono_tz::Tz) -> Vec<NaiveDate> {
 mod tests {
     use super::*;
     use crate::geodesy::LocalFrame;
-    use crate::model::{local_midnight_ms, UnitCode};
+    use crate::model::UnitCode;
     use crate::registry::{Assignment, Window};
 
     const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
@@ -459,6 +477,13 @@ mod tests {
         // for 06:00–07:00: 3600 s; Monday's (a until Tuesday 04:00) for 03:01:10–04:00: 3530 s.
         // No fix before 03:00: no gap from Monday 22:00.
         assert!((out[1].gap_s_in_window - 3600.0).abs() < 1e-9);
+        // Each day alone, from the fixes of its window only, gives the same day.
+        for (i, &day) in [mon, tue].iter().enumerate() {
+            let w = fix_window(day, TZ);
+            let own: Vec<VehicleFix> = fixes.iter().filter(|f| w.contains(&f.t)).copied().collect();
+            let alone = vehicle_days(&fleet, &reg, v1, &own, &[day], TZ, &RouteParams::default());
+            assert_eq!(alone[0], out[i]);
+        }
         assert!((out[0].gap_s_in_window - 3530.0).abs() < 1e-9);
     }
 
