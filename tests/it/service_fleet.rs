@@ -143,3 +143,145 @@ async fn vehicles_routes_and_vehicle_devices_are_validated_whole_and_served_back
         a.text()
     );
 }
+
+/// Two routes, each scheduled on Mondays 05:00–08:00: a sweeping street for v-01 and a washing
+/// street for the washers of the street (v-02).
+const MONDAY_ROUTES: &str = r#"{"type": "FeatureCollection", "features": [
+ {"type": "Feature", "properties": {"code": "r-01", "name": "解放西路", "unit": "430102001001",
+   "vehicles": ["v-01"], "schedule": "mon 05:00-08:00", "max_work_speed_kmh": 15},
+  "geometry": {"type": "LineString", "coordinates": [[112.9725, 28.1936], [112.9750, 28.1935]]}},
+ {"type": "Feature", "properties": {"code": "r-02", "name": "五一大道", "unit": "430102001",
+   "kind": "washer", "schedule": "mon 05:00-08:00", "max_work_speed_kmh": 15},
+  "geometry": {"type": "LineString", "coordinates": [[112.9725, 28.1926], [112.9750, 28.1925]]}}]}"#;
+
+/// NDJSON pings of a vehicle driving a line from `a` to `b` in 12 steps of 10 s from `start`
+/// (about 20 m a step, 7.4 km/h), with the given work state.
+fn drive(vehicle: &str, start: &str, a: (f64, f64), b: (f64, f64), work: bool) -> String {
+    let t0 = chrono::DateTime::parse_from_rfc3339(start)
+        .unwrap()
+        .timestamp();
+    (0..=12)
+        .map(|k| {
+            let f = f64::from(k) / 12.0;
+            let (lon, lat) = (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f);
+            format!(
+                "{{\"vehicle\": \"{vehicle}\", \"ts\": {}, \"lat\": {lat:.7}, \"lon\": {lon:.7}, \"work\": {work}, \"ignition\": true}}\n",
+                t0 + 10 * i64::from(k)
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn vehicle_days_are_recomputed_in_the_service_and_reported_beside_the_workers() {
+    let mut files = sample_registry_files();
+    files.push((RegistryFile::Vehicles, VEHICLES.into()));
+    files.push((RegistryFile::Routes, MONDAY_ROUTES.into()));
+    let s = App::with_registry(vec![], |_| {}, &files).await;
+    // Monday 2026-10-05: v-01 sweeps r-01 end to end with its brushes on at 06:00; v-02 drives
+    // r-02 with its pump off.
+    let mut body = drive(
+        "v-01",
+        "2026-10-05T06:00:00+08:00",
+        (112.9725, 28.1936),
+        (112.9750, 28.1935),
+        true,
+    );
+    body += &drive(
+        "v-02",
+        "2026-10-05T06:30:00+08:00",
+        (112.9725, 28.1926),
+        (112.9750, 28.1925),
+        false,
+    );
+    let a = s
+        .send(crate::util::post(
+            "/api/v1/pings",
+            "application/x-ndjson",
+            body,
+            None,
+        ))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["accepted"], 26, "{}", a.text());
+    crate::util::settle(&s.state).await;
+
+    let report = crate::util::get_json(&s.state, "/api/v1/reports/2026-10").await;
+    assert_eq!(report["freshness"]["pending"], 0);
+    // Vehicles are no workers.
+    let workers = report["workers"].as_array().unwrap();
+    assert!(workers
+        .iter()
+        .all(|w| !w["worker"].as_str().unwrap().starts_with("v-")));
+    let v = &report["vehicles"];
+    let route = |code: &str| {
+        v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == code)
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone()
+    };
+    // October 2026 has four Mondays (5, 12, 19, 26); r-01 was swept end to end on one of them.
+    let r1 = route("r-01");
+    assert_eq!(r1["scheduled_days"], 4);
+    assert_eq!(r1["fully_worked_days"], 1);
+    assert!(
+        (r1["worked_share"].as_f64().unwrap() - 0.25).abs() < 1e-9,
+        "{r1}"
+    );
+    assert_eq!(r1["vehicles"], serde_json::json!(["v-01"]));
+    // r-02 was driven with the pump off: nothing worked.
+    let r2 = route("r-02");
+    assert_eq!(r2["worked_share"].as_f64(), Some(0.0), "{r2}");
+    assert_eq!(r2["vehicles"], serde_json::json!([]));
+    let row = |id: &str| {
+        v["vehicles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["vehicle"] == id)
+            .unwrap()
+            .clone()
+    };
+    let v1 = row("v-01");
+    assert_eq!(
+        (
+            v1["scheduled_route_days"].as_u64(),
+            v1["fully_worked"].as_u64(),
+            v1["not_worked"].as_u64()
+        ),
+        (Some(4), Some(1), Some(3)),
+        "{v1}"
+    );
+    // 12 working steps of 10 s on the route.
+    assert!(
+        (v1["work_on_route_h"].as_f64().unwrap() - 120.0 / 3600.0).abs() < 1e-9,
+        "{v1}"
+    );
+    assert_eq!(row("v-02")["not_worked"], 4);
+
+    // The routes move to Tuesdays: v-01's Monday is recomputed, its sweep now off route.
+    let a = put(
+        &s,
+        "routes",
+        &MONDAY_ROUTES.replace("mon 05:00", "tue 05:00"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    crate::util::settle(&s.state).await;
+    let report = crate::util::get_json(&s.state, "/api/v1/reports/2026-10").await;
+    let v = &report["vehicles"];
+    let r1 = v["routes"][0].clone();
+    assert_eq!(
+        (r1["code"].as_str(), r1["fully_worked_days"].as_u64()),
+        (Some("r-01"), Some(0))
+    );
+    let v1 = v["vehicles"][0].clone();
+    assert_eq!(v1["work_on_route_h"].as_f64(), Some(0.0), "{v1}");
+    assert!(
+        (v1["work_off_route_h"].as_f64().unwrap() - 120.0 / 3600.0).abs() < 1e-9,
+        "{v1}"
+    );
+}
