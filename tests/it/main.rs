@@ -45,6 +45,8 @@ mod postgres;
 mod registry_validation;
 #[cfg(feature = "assess")]
 mod report_e2e;
+#[cfg(feature = "assess")]
+mod report_vehicles;
 mod report_xlsx;
 mod route_coverage;
 mod sample_city;

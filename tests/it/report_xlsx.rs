@@ -31,7 +31,7 @@ for ws in wb.worksheets:
 json.dump(out, sys.stdout, ensure_ascii=False, default=str)
 "#;
 
-fn read_with_openpyxl(path: &Path) -> Value {
+pub(crate) fn read_with_openpyxl(path: &Path) -> Value {
     python_with("openpyxl", "openpyxl");
     let output = Command::new("python3")
         .arg("-c")
