@@ -30,6 +30,16 @@ pub mod sample {
     pub const PINGS: &str = include_str!("../../data/sample/pings.csv");
     /// What the simulated workers really did.
     pub const TRUTH: &str = include_str!("../../data/sample/truth.json");
+    /// The city-management vehicles.
+    pub const VEHICLES: &str = include_str!("../../data/sample/vehicles.csv");
+    /// Their planned routes.
+    pub const ROUTES: &str = include_str!("../../data/sample/routes.geojson");
+    /// The vehicles' terminals.
+    pub const DEVICES: &str = include_str!("../../data/sample/devices.csv");
+    /// A week of the terminals' fixes.
+    pub const VEHICLE_PINGS: &str = include_str!("../../data/sample/vehicle_pings.csv");
+    /// What the simulated vehicles really did, and the faults injected.
+    pub const VEHICLE_TRUTH: &str = include_str!("../../data/sample/vehicle_truth.json");
 }
 
 /// Arguments of `gridbeat demo`.
@@ -160,6 +170,11 @@ pub fn run(args: &DemoArgs, config: &Config) -> anyhow::Result<ExitCode> {
             ("checkpoints.geojson", sample::CHECKPOINTS),
             ("pings.csv", sample::PINGS),
             ("truth.json", sample::TRUTH),
+            ("vehicles.csv", sample::VEHICLES),
+            ("routes.geojson", sample::ROUTES),
+            ("devices.csv", sample::DEVICES),
+            ("vehicle_pings.csv", sample::VEHICLE_PINGS),
+            ("vehicle_truth.json", sample::VEHICLE_TRUTH),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, text)

@@ -25,7 +25,14 @@ their own: with both at 0 (the default) the files are byte for byte those of ear
   others follow and become diligent); their phone sends one fix per checkpoint visit, carrying
   the check-in.
 A worker may be both. truth.json names every worker's \"shift\" and \"app_mode\" when
-either share is above 0; see data/README.md.")]
+either share is above 0; see data/README.md.
+
+Vehicles (--vehicles N): sweepers, washers and collectors, each with a route of 1-4 km along
+the streets, a schedule (washers 22:00-02:00, across midnight) and a JT/T 808 terminal
+reporting every 10-30 s (ignition, work, washers' pressure). Faults per vehicle-day
+(--vehicle-faults): skipped_street, work_off_early, too_fast, quiet, outside_window, written
+to vehicle_truth.json with the figures a perfect engine finds. The vehicles draw from random
+streams of their own: the workers' files do not change.")]
 pub struct SimulateArgs {
     /// Seed: the same arguments give byte-identical files.
     #[arg(long, default_value_t = 7)]
@@ -57,6 +64,17 @@ pub struct SimulateArgs {
     /// workers first; they meet each checkpoint's visits_per_month.
     #[arg(long = "sparse-share", value_name = "F", default_value_t = 0.0, value_parser = share)]
     pub sparse_share: f64,
+    /// Number of city-management vehicles (sweepers, washers, collectors) with planned
+    /// routes on the streets; writes vehicles.csv, routes.geojson, devices.csv,
+    /// vehicle_pings.csv and vehicle_truth.json beside the workers' files (0: none, and the
+    /// other files are unchanged).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub vehicles: usize,
+    /// The share of vehicle-days given each fault: one share for every kind (e.g. 0.1) or
+    /// KIND=F pairs (skipped_street, work_off_early, too_fast, quiet, outside_window; the
+    /// others keep 0.1). A vehicle-day gets at most one fault, so they add up to at most 1.
+    #[arg(long = "vehicle-faults", value_name = "SPEC", default_value = "0.1", value_parser = sim::fleet::FaultRates::parse)]
+    pub vehicle_faults: sim::fleet::FaultRates,
 }
 
 /// Parses a share: a number from 0 to 1 (clap names the option in its error).
@@ -87,6 +105,8 @@ pub fn run(args: &SimulateArgs, config: &Config) -> anyhow::Result<ExitCode> {
         streets: args.streets.clone(),
         night_share: args.night_share,
         sparse_share: args.sparse_share,
+        vehicles: args.vehicles,
+        vehicle_faults: args.vehicle_faults,
     };
     opts.validate().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
@@ -104,5 +124,11 @@ pub fn run(args: &SimulateArgs, config: &Config) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         args.out.display()
     );
+    if summary.vehicles > 0 {
+        eprintln!(
+            "  and {} vehicles on their routes: {} terminal fixes (vehicle_pings.csv, vehicle_truth.json)",
+            summary.vehicles, summary.vehicle_pings
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

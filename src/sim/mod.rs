@@ -9,12 +9,16 @@
 //! - [`patrol`]: one worker-day: the plan and the day's schedule; `walk`: the true trajectory
 //!   and what really happened; [`phone`]: what the phone reported of it.
 //! - [`output`]: the files of DESIGN.md §5.2 plus `pings.csv`, `pings.parquet`, `truth.json`.
+//! - [`fleet`]: city-management vehicles (`--vehicles N`): routes on the streets, schedules,
+//!   terminals, injected faults; `vehicles.csv`, `routes.geojson`, `devices.csv`,
+//!   `vehicle_pings.csv`, `vehicle_truth.json`.
 //!
 //! Generation is pure and deterministic: every worker-day draws from its own seed (seed,
 //! worker, day), so the parallel generation of a day's workers never changes the output.
 //! [`Simulation`] yields one day at a time, so memory does not grow with the number of days.
 
 pub mod city;
+pub mod fleet;
 pub mod frame;
 mod lattice;
 mod names;
@@ -65,6 +69,10 @@ pub struct SimOptions {
     pub night_share: f64,
     /// Share (0..=1) of workers whose app only reports at checkpoint check-ins.
     pub sparse_share: f64,
+    /// Number of city-management vehicles ([`fleet`]); 0 writes no fleet file.
+    pub vehicles: usize,
+    /// The faults injected into vehicle-days.
+    pub vehicle_faults: fleet::FaultRates,
 }
 
 impl SimOptions {
@@ -81,7 +89,9 @@ impl SimOptions {
                 return Err(format!("{name} must be a share from 0 to 1, not {v}"));
             }
         }
-        Ok(())
+        self.vehicle_faults
+            .validate()
+            .map_err(|e| format!("--vehicle-faults: {e}"))
     }
 
     /// Whether any worker may be on nights or on the sparse app: then `truth.json` names every
@@ -103,6 +113,8 @@ impl Default for SimOptions {
             streets: None,
             night_share: 0.0,
             sparse_share: 0.0,
+            vehicles: 0,
+            vehicle_faults: fleet::FaultRates::default(),
         }
     }
 }

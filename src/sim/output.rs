@@ -1,5 +1,7 @@
 //! The simulator's files: `grids.geojson`, `workers.csv`, `checkpoints.geojson` (DESIGN.md
-//! §5.2), `pings.csv`, `pings.parquet` (one row group per day) and `truth.json`.
+//! §5.2), `pings.csv`, `pings.parquet` (one row group per day) and `truth.json`; with
+//! `--vehicles N` also the fleet's `vehicles.csv`, `routes.geojson`, `devices.csv`,
+//! `vehicle_pings.csv` and `vehicle_truth.json` (written by [`super::fleet`]).
 //!
 //! Every writer takes an `impl Write`; only [`write_simulation`] creates files. Pings are
 //! formatted by hand into a reused buffer (no allocation per row).
@@ -19,7 +21,7 @@ use parquet::schema::types::ColumnPath;
 use serde_json::{json, Value};
 
 use super::frame::e7_to_deg;
-use super::{City, DayPings, PingRow, SimOptions, Simulation, Truth};
+use super::{fleet, City, DayPings, PingRow, SimOptions, Simulation, Truth};
 
 /// Why the simulator's output could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,10 @@ pub struct SimSummary {
     pub checkpoints: usize,
     /// Number of ping rows written (to each of the CSV and the Parquet file).
     pub pings: u64,
+    /// Number of vehicles (0: no fleet files).
+    pub vehicles: usize,
+    /// Number of rows in `vehicle_pings.csv`.
+    pub vehicle_pings: u64,
 }
 
 /// Closed ring of 1e-7-degree integers as GeoJSON positions.
@@ -551,12 +557,64 @@ pub fn write_simulation(
 
     let (f, p) = create(dir, "truth.json")?;
     write_truth(sim.truth(), f).map_err(io_err(&p))?;
+    let vehicle_pings = if opts.vehicles > 0 {
+        write_fleet(city, opts, dir)?
+    } else {
+        0
+    };
     Ok(SimSummary {
         grids: city.grids.len(),
         workers: city.workers.len(),
         checkpoints: city.checkpoints.len(),
         pings,
+        vehicles: opts.vehicles,
+        vehicle_pings,
     })
+}
+
+/// Writes the fleet's files into `dir` (which must exist): `vehicles.csv`, `routes.geojson`,
+/// `devices.csv` (the vehicles' terminals only: the workers' phones need none), then
+/// `vehicle_pings.csv` vehicle by vehicle, then `vehicle_truth.json`; returns the number of
+/// ping rows. Nothing here draws from the workers' random streams.
+///
+/// # Errors
+/// [`OutputError`] naming the file that could not be written.
+pub fn write_fleet(city: &City, opts: &SimOptions, dir: &Path) -> Result<u64, OutputError> {
+    use rayon::prelude::*;
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| OutputError::Io { path, source }
+    };
+    let plan = fleet::plan_fleet(city, opts);
+    let (f, p) = create(dir, "vehicles.csv")?;
+    fleet::write_vehicles(&plan, f).map_err(io_err(&p))?;
+    let (f, p) = create(dir, "routes.geojson")?;
+    fleet::write_routes(&plan, city, f).map_err(io_err(&p))?;
+    let (f, p) = create(dir, "devices.csv")?;
+    fleet::write_devices(&plan, f).map_err(io_err(&p))?;
+
+    let (mut f, p) = create(dir, "vehicle_pings.csv")?;
+    f.write_all(fleet::VEHICLE_PINGS_HEADER.as_bytes())
+        .map_err(io_err(&p))?;
+    let mut truth = fleet::truth_header(&plan, city, opts);
+    let mut rows = 0u64;
+    // Vehicles in parallel, a few at a time, written in id order.
+    let ids: Vec<usize> = (0..plan.len()).collect();
+    for chunk in ids.chunks(32) {
+        let done: Vec<_> = chunk
+            .par_iter()
+            .map(|&v| fleet::simulate_vehicle(&plan, city, opts, v))
+            .collect();
+        for (vrows, vtruth) in done {
+            fleet::write_vehicle_rows(&plan, opts.tz, &vrows, &mut f).map_err(io_err(&p))?;
+            rows += vrows.len() as u64;
+            truth.vehicles.push(vtruth);
+        }
+    }
+    f.flush().map_err(io_err(&p))?;
+    let (f, p) = create(dir, "vehicle_truth.json")?;
+    fleet::write_fleet_truth(&truth, f).map_err(io_err(&p))?;
+    Ok(rows)
 }
 
 #[cfg(test)]

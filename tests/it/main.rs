@@ -62,6 +62,7 @@ mod service_incremental;
 mod service_layers;
 #[cfg(feature = "service")]
 mod service_report;
+mod sim_fleet;
 mod sim_invariants;
 #[cfg(feature = "assess")]
 mod spark;

@@ -551,7 +551,8 @@ fn a_bad_streets_file_is_named_in_the_error() {
 
 #[test]
 fn sample_city_is_what_the_documented_command_writes() {
-    // The command in data/README.md: --seed 5 --workers 20 --days 7 --interval-s 75.
+    // The command in data/README.md: --seed 5 --workers 20 --days 7 --interval-s 75
+    // --vehicles 4.
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
     let opts = SimOptions {
         seed: 5,
@@ -559,6 +560,7 @@ fn sample_city_is_what_the_documented_command_writes() {
         days: 7,
         start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
         interval_s: 75,
+        vehicles: 4,
         ..SimOptions::default()
     };
     let fresh = file_bytes(run(&opts).path());
