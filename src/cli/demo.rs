@@ -283,6 +283,10 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
         (RegistryFile::Grids, sample::GRIDS.to_string()),
         (RegistryFile::Workers, sample::WORKERS.to_string()),
         (RegistryFile::Checkpoints, sample::CHECKPOINTS.to_string()),
+        // The fleet: vehicles before the routes and terminals that name them.
+        (RegistryFile::Vehicles, sample::VEHICLES.to_string()),
+        (RegistryFile::Routes, sample::ROUTES.to_string()),
+        (RegistryFile::Devices, sample::DEVICES.to_string()),
     ];
     if let Some(speed) = args.replay {
         rt.block_on(super::serve::load_registry_files(&state, &files))?;
@@ -310,8 +314,17 @@ fn serve_sample(args: &DemoArgs, config: &Config, days: &[WorkerDay]) -> anyhow:
             sample::PINGS,
             Some(&admin),
         ))?;
+        let decoded = read_pings(
+            sample::VEHICLE_PINGS.as_bytes(),
+            "sample/vehicle_pings.csv",
+            Crs::Wgs84,
+        )?;
+        let mut fleet = 0;
+        for chunk in decoded.pings.chunks(5_000) {
+            fleet += rt.block_on(super::serve::post_pings(&state, chunk, Some(&admin)))?;
+        }
         println!(
-            "\nloaded the sample city into {} and posted {sent} pings through /api/v1/pings",
+            "\nloaded the sample city into {} and posted {sent} pings of its workers and {fleet} of its vehicles through /api/v1/pings",
             data.display()
         );
     }

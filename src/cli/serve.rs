@@ -532,6 +532,14 @@ pub async fn post_pings(
         if p.mock {
             v["mock"] = serde_json::json!(true);
         }
+        if let Some(x) = p.pressure_mpa {
+            v["pressure"] = serde_json::json!(x);
+        }
+        for (k, x) in [("work", p.work), ("ignition", p.ignition)] {
+            if let Some(x) = x {
+                v[k] = serde_json::json!(x);
+            }
+        }
         if let Some(c) = &p.checkin {
             v["checkin"] = serde_json::json!(c.as_ref());
         }
