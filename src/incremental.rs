@@ -298,19 +298,11 @@ pub fn decode_vehicle_day(data: &[u8]) -> Option<VehicleDay> {
         .flatten()
 }
 
-/// The pings a vehicle-day of `day` is computed from: from an hour before the local day to an
-/// hour after the next one (a schedule window that crosses midnight ends on the next day,
-/// and the engine takes the fix before and after a route's span). Stored as the summary's
-/// window, so a ping arriving anywhere in it marks the day dirty again (a night wash's
-/// 02:00 fix re-marks the day it started on).
-pub fn vehicle_window(day: NaiveDate, tz: chrono_tz::Tz) -> Range<UnixMs> {
-    let midnight = |d: NaiveDate| crate::model::local_midnight_ms(d, tz).unwrap_or_default();
-    let after = day.succ_opt().and_then(|d| d.succ_opt()).unwrap_or(day);
-    midnight(day) - 3_600_000..midnight(after) + 3_600_000
-}
-
-/// Recomputes one vehicle's dirty days: each from the pings of its [`vehicle_window`]
-/// through [`crate::route::vehicle_days`], put as a summary whose window is that range (a
+/// Recomputes one vehicle's dirty days: each from the pings of its
+/// [`crate::route::fix_window`] (from an hour before the local day to an hour after the next:
+/// a night window ends the next morning) through [`crate::route::vehicle_days`], put as a
+/// summary whose window is that range, so a ping arriving anywhere in it marks the day dirty
+/// again (a
 /// day without a ping and without a scheduled route is dropped). The route figures depend on
 /// nothing stored before the day, so there is no cascade.
 ///
@@ -327,7 +319,7 @@ pub fn recompute_vehicle(
     params: &RouteParams,
 ) -> Result<(), StoreError> {
     for d in &work.days {
-        let range = vehicle_window(d.day, tz);
+        let range = crate::route::fix_window(d.day, tz);
         let pings = store.pings(&work.worker, range.clone())?;
         let fixes: Vec<VehicleFix> = pings.iter().map(VehicleFix::of_ping).collect();
         let day =
