@@ -253,8 +253,10 @@ fn count_rejection(source: Source, code: &'static str) {
 #[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)] // describes the wire format for the OpenAPI document
 pub struct PingJson {
-    /// The worker's id.
-    pub worker: String,
+    /// The worker's id (required, except in a vehicle's ping, which gives `vehicle`).
+    pub worker: Option<String>,
+    /// A vehicle's id, in place of `worker`.
+    pub vehicle: Option<String>,
     /// When the fix was taken: RFC 3339 with an offset, or Unix seconds or milliseconds.
     #[schema(value_type = String, example = "2026-10-08T09:30:00+08:00")]
     pub ts: serde_json::Value,
@@ -281,6 +283,12 @@ pub struct PingJson {
     pub mock: Option<bool>,
     /// A checkpoint's code: a check-in there.
     pub checkin: Option<String>,
+    /// A vehicle's work state (brushes or spray on).
+    pub work: Option<bool>,
+    /// A washer's water pressure, MPa.
+    pub pressure: Option<f64>,
+    /// A vehicle's ignition (ACC).
+    pub ignition: Option<bool>,
 }
 
 /// `POST /api/v1/pings`: a JSON array or NDJSON of §5.1 pings (gzip allowed).
@@ -393,6 +401,12 @@ pub struct OsmandFields {
     pub batt: Option<f64>,
     /// The client flags the fix as a mock location.
     pub mock: Option<bool>,
+    /// A vehicle tracker's work state (brushes or spray on).
+    pub work: Option<bool>,
+    /// A washer's water pressure, MPa.
+    pub pressure: Option<f64>,
+    /// A vehicle tracker's ignition.
+    pub ignition: Option<bool>,
 }
 
 /// `GET|POST /osmand` (and `/` on `--osmand-listen`): the OsmAnd protocol.
