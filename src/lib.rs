@@ -15,7 +15,7 @@
 //! - [`track`]: cleaning, segments, length, stays, the per-day split, simplification.
 //! - [`visits`]: in-grid time, out-of-grid episodes, checkpoint visits and compliance.
 //! - [`anomaly`]: plausibility flags per worker-day (jumps, static device, replay, mock).
-//! - [`registry`]: units, grids, workers, checkpoints; validation; the R-tree point locator;
+//! - [`registry`]: units, grids, workers, checkpoints, vehicles and routes; validation; the R-tree point locator;
 //!   what replacing a registry file makes stale.
 //! - [`coverage`]: covered samples per grid, unions over days and workers, uncovered parts.
 //! - [`assess`]: worker-day summaries (the one source of every figure); figures over
@@ -26,6 +26,8 @@
 //!   check of a layer query's numbers.
 //! - [`tiles`]: Mapbox Vector Tiles cut from a layer's GeoJSON, TileJSON, the MapLibre style.
 //! - [`report`]: the monthly assessment report model and its JSON, CSV, XLSX and HTML writers.
+//! - [`route`]: route coverage of city-management vehicles: route pieces, passes, the
+//!   vehicle-day (the one source of the vehicles' figures) and the month of vehicles.
 //!
 //! **Input and storage**
 //! - [`batch`]: ping files read and every worker's days summarised with the engine, as the
@@ -34,6 +36,8 @@
 //!   over a [`store::Store`] (which dirty days a round takes, their windows, cascades).
 //! - [`ingest`]: decoders from files and client protocols to pings, with per-record errors;
 //!   admission of a ping into the store (future timestamps, local day).
+//! - [`jt808`]: the JT/T 808 codec of vehicle terminals (frames, sub-packages, messages,
+//!   the platform's answers); the TCP door is `server::jt808`.
 //! - [`store`] (feature `service`): the `Store` trait (its contract is
 //!   `tests/it/store_contract.rs`) and the SQLite store.
 //!
