@@ -31,6 +31,17 @@ const I18N = {
     duration: '时长', pings: '定位点数', checkpoint: '巡查点', via: '方式', via_dwell: '停留',
     via_checkin: '签到', visits_per_month: '每月应到访', visits: '本月到访', compliance: '完成率',
     gap_m: '中断距离', stay: '停留', visit: '到访',
+    layer_routes: '车辆作业线路', layer_vehicles: '作业车辆',
+    legend_route_met: '线路：达到规定遍数', legend_route_partial: '线路：部分完成',
+    legend_route_missed: '线路：未作业', legend_route_unscheduled: '线路：本期无排班',
+    legend_vehicle_work: '车辆轨迹（作业中）', legend_vehicle_idle: '车辆轨迹（未作业）',
+    legend_vehicle: '车辆最新位置',
+    route_state: '状态', state_met: '达标', state_partial: '部分完成', state_missed: '未作业',
+    state_unscheduled: '无排班', passes: '作业遍数 / 规定', met_share: '达标天数占比',
+    piece_length: '本段长度', route_figures: '线路本期指标（与报表一致）', worked_share: '作业覆盖率',
+    passes_met_share: '遍数达标率', on_schedule_share: '按时作业率', scheduled_days: '排班天数',
+    fully_worked_days: '全线完成天数', route_length: '线路长度', route_unit: '责任单位',
+    work_state: '作业状态', work_on: '作业中', work_off: '未作业', work_unknown: '未上报',
     help_html:
       '<p>地图按所选<b>月份</b>与<b>单位</b>显示各网格的团队覆盖率（颜色从所示网格中最低的红色到最高的绿色，图例标出两端的数值），' +
       '红色虚线框出覆盖率最低的网格；' +
@@ -38,6 +49,9 @@ const I18N = {
       '<p>蓝线为巡查轨迹；紫色虚线连接两段轨迹之间的信号中断，不代表实际走过的路线。' +
       '橙色圆点为停留，青色圆点为巡查点到访，白心圆圈为巡查点。</p>' +
       '<p>圆形标记为各网格员的最新位置，每 10 秒刷新：绿色在责任网格内，橙色不在。</p>' +
+      '<p>车辆作业线路按本期作业遍数着色：绿色达到规定遍数，橙色部分完成，红色未作业，灰色本期无排班；' +
+      '点击线路查看该段遍数与线路的作业覆盖率、遍数达标率、按时作业率（与月度报表一致）。' +
+      '选择单位后显示车辆轨迹（青色作业中，灰色未作业）；黄边圆点为车辆最新位置。</p>' +
       '<p>点击网格查看覆盖率、面积、得分等数据（与月度报表同一算法、同一数字），' +
       '点击网格员位置查看其本月考核数据。</p>' +
       '<p><b>轨迹回放</b>：选择网格员与日期，拖动滑块或点“播放”。标记按当天轨迹的开始与结束时间，' +
@@ -73,6 +87,17 @@ const I18N = {
     duration: 'Duration', pings: 'Pings', checkpoint: 'Checkpoint', via: 'Via', via_dwell: 'dwell',
     via_checkin: 'check-in', visits_per_month: 'Visits due per month', visits: 'Visits this month',
     compliance: 'Compliance', gap_m: 'Gap length', stay: 'Stay', visit: 'Visit',
+    layer_routes: 'Vehicle routes', layer_vehicles: 'Vehicles',
+    legend_route_met: 'Route: passes met', legend_route_partial: 'Route: partly worked',
+    legend_route_missed: 'Route: not worked', legend_route_unscheduled: 'Route: not scheduled',
+    legend_vehicle_work: 'Vehicle track (working)', legend_vehicle_idle: 'Vehicle track (not working)',
+    legend_vehicle: 'Vehicle (latest position)',
+    route_state: 'State', state_met: 'met', state_partial: 'partly worked', state_missed: 'not worked',
+    state_unscheduled: 'not scheduled', passes: 'Passes / required', met_share: 'Days with the passes',
+    piece_length: 'This stretch', route_figures: 'The route this period (as in the report)',
+    worked_share: 'Worked share', passes_met_share: 'Passes met share', on_schedule_share: 'On schedule',
+    scheduled_days: 'Scheduled days', fully_worked_days: 'Days fully worked', route_length: 'Route length',
+    route_unit: 'Unit', work_state: 'Work state', work_on: 'working', work_off: 'not working', work_unknown: 'not reported',
     help_html:
       '<p>The map shows each grid\'s team coverage for the chosen <b>month</b> and <b>unit</b> ' +
       '(from the lowest of the grids shown in red to the highest in green; the legend gives both ' +
@@ -84,6 +109,11 @@ const I18N = {
       'checkpoints, white rings the checkpoints.</p>' +
       '<p>Round markers are the workers\' latest positions, refreshed every 10 s: green inside an ' +
       'assigned grid, orange outside.</p>' +
+      '<p>Vehicle routes are coloured by the passes of the period: green where the required passes ' +
+      'were made, orange partly worked, red not worked, grey not scheduled; click a route for the ' +
+      'stretch\'s passes and the route\'s worked, passes-met and on-schedule shares (as in the monthly ' +
+      'report). Vehicle tracks are drawn once a unit is chosen (teal working, grey not); ' +
+      'yellow-ringed dots are the vehicles\' latest positions.</p>' +
       '<p>Click a grid for its coverage, area and score (the same figures as the monthly report); ' +
       'click a worker\'s position for the worker\'s figures of the month.</p>' +
       '<p><b>Replay</b>: pick a worker and a day, then drag the slider or press Play. The marker ' +

@@ -26,7 +26,9 @@ export function indexGrids() {
 
 /** Indexes the latest positions by worker. */
 export function indexPositions() {
-  state.positionByWorker = new Map(state.data.positions.features.map((f) => [f.properties.worker, f]));
+  // Vehicles (`vehicle` instead of `worker`) are drawn beside workers, not named here.
+  state.positionByWorker = new Map(state.data.positions.features
+    .filter((f) => f.properties.worker).map((f) => [f.properties.worker, f]));
 }
 
 /** A grid's name, with its community's where another grid shown has the same name (`short`:
@@ -77,7 +79,8 @@ export function updateLabels() {
     const weak = state.weakWorkers;
     const all = map.getZoom() >= WORKER_LABEL_ZOOM;
     const feats = state.data.positions.features
-      .filter((f) => (all || weak.has(f.properties.worker)) && b.contains(f.geometry.coordinates))
+      .filter((f) => f.properties.worker && (all || weak.has(f.properties.worker)) &&
+        b.contains(f.geometry.coordinates))
       .sort((x, y) => (weak.has(y.properties.worker) ? 1 : 0) - (weak.has(x.properties.worker) ? 1 : 0));
     for (const f of feats.slice(0, MAX_LABELS)) {
       const w = weak.get(f.properties.worker);

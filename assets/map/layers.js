@@ -20,10 +20,22 @@ const COVERAGE_COLOUR = ['case', ['==', ['typeof', ['get', 'cov_t']], 'number'],
 const WALK = ['==', ['get', 'kind'], 'walk'];
 const GAP = ['==', ['get', 'kind'], 'gap'];
 const NONE = ['in', ['get', 'code'], ['literal', []]]; // filters set later (weakest, assigned)
+// A route piece's colour by its state over the period (the routes layer's `state`).
+export const ROUTE_COLOURS = { met: '#1a9850', partial: '#f59f00', missed: '#d7301f', unscheduled: '#9aa5b1' };
+const ROUTE_COLOUR = ['match', ['get', 'state'], 'met', ROUTE_COLOURS.met, 'partial', ROUTE_COLOURS.partial,
+  'missed', ROUTE_COLOURS.missed, ROUTE_COLOURS.unscheduled];
+// A vehicle track's colour by the reported work state (true, false, not reported).
+const WORK_COLOUR = ['case', ['==', ['get', 'work'], true], '#0b7285',
+  ['==', ['get', 'work'], false], '#868e96', '#b197fc'];
+const IS_WORKER = ['has', 'worker'];
+const IS_VEHICLE = ['has', 'vehicle'];
 
 /** Tracks are drawn once a unit or a worker is chosen: the whole scope's tracks at city zoom
  * are a mat that hides the grids (a day is chosen in the replay, for one worker). */
 export const tracksWanted = () => !!(state.unit || state.worker);
+
+/** Vehicle tracks are drawn once a unit is chosen and no worker (a worker is not a vehicle). */
+export const vehicleTracksWanted = () => !!state.unit && !state.worker;
 
 /** Tracks are asked for simplified to about a pixel one zoom level deeper than the view (the
  * contract's `zoom`); zooming in two levels beyond that loads them again (data.js). */
@@ -40,6 +52,8 @@ export const SOURCES = {
   visits: (s) => ({ month: s.month, unit: s.unit, worker: s.worker }),
   checkpoints: (s) => ({ month: s.month, unit: s.unit }),
   positions: (s) => ({ unit: s.unit, worker: s.worker }),
+  routes: (s) => ({ month: s.month, unit: s.unit }),
+  vehicle_tracks: (s) => (vehicleTracksWanted() ? { month: s.month, unit: s.unit, zoom: tracksZoom() } : null),
   replay: null,
 };
 
@@ -47,6 +61,7 @@ export const SOURCES = {
 const TOGGLES = [
   ['grids', true], ['uncovered', true], ['tracks', true, ['tracks-hint', 'tracks_hint']],
   ['stays', false], ['visits', false], ['checkpoints', true], ['positions', true],
+  ['routes', true], ['vehicles', true], // the vehicles' routes; their tracks and positions
   ['labels', true], // the grid and worker names (labels.js)
 ];
 
@@ -69,6 +84,13 @@ export const LAYERS = [
     paint: { 'line-color': '#1f2933', 'line-width': 2.5, 'line-opacity': 0.85 } },
   { id: 'grids-weak', type: 'line', source: 'grids', toggle: 'grids', filter: NONE,
     paint: { 'line-color': '#b42318', 'line-width': 3, 'line-dasharray': [2, 1] } },
+  { id: 'routes-line', type: 'line', source: 'routes', toggle: 'routes', count: 'routes',
+    click: popup.route, clickRank: 8.5,
+    layout: { 'line-join': 'round', 'line-cap': 'round' },
+    paint: { 'line-color': ROUTE_COLOUR, 'line-opacity': 0.9,
+      'line-width': ['interpolate', ['linear'], ['zoom'], 12, 2, 16, 6, 19, 12] },
+    legend: [['sw-route-met', 'legend_route_met'], ['sw-route-partial', 'legend_route_partial'],
+      ['sw-route-missed', 'legend_route_missed'], ['sw-route-unscheduled', 'legend_route_unscheduled']] },
   { id: 'tracks-walk', type: 'line', source: 'tracks', toggle: 'tracks', count: 'tracks', filter: WALK,
     click: popup.walk, clickRank: 8,
     layout: { 'line-join': 'round', 'line-cap': 'round' },
@@ -86,6 +108,12 @@ export const LAYERS = [
     paint: { 'line-color': '#8e44ad', 'line-dasharray': [2, 2],
       'line-width': ['interpolate', ['linear'], ['zoom'], 13, 1, 16, 2.5] },
     legend: [['sw-gap', 'legend_gap']] },
+  { id: 'vehicle-tracks-line', type: 'line', source: 'vehicle_tracks', toggle: 'vehicles',
+    count: 'vehicle_tracks', click: popup.vehicleTrack, clickRank: 7.5,
+    layout: { 'line-join': 'round', 'line-cap': 'round' },
+    paint: { 'line-color': WORK_COLOUR, 'line-opacity': 0.85,
+      'line-width': ['interpolate', ['linear'], ['zoom'], 13, 1, 17, 3] },
+    legend: [['sw-vehicle-work', 'legend_vehicle_work'], ['sw-vehicle-idle', 'legend_vehicle_idle']] },
   { id: 'replay-walk', type: 'line', source: 'replay', count: 'replay', filter: WALK,
     click: popup.walk, clickRank: 5,
     layout: { 'line-join': 'round', 'line-cap': 'round' },
@@ -108,7 +136,12 @@ export const LAYERS = [
     paint: { 'circle-radius': 4, 'circle-color': '#0fa3b1', 'circle-stroke-color': '#064e55',
       'circle-stroke-width': 1 },
     legend: [['sw-visit', 'layer_visits']] },
-  { id: 'positions-circle', type: 'circle', source: 'positions', toggle: 'positions',
+  { id: 'vehicles-circle', type: 'circle', source: 'positions', toggle: 'vehicles', filter: IS_VEHICLE,
+    count: 'vehicles', click: popup.vehicle, clickRank: 1.5,
+    paint: { 'circle-radius': 7, 'circle-color': '#0b7285', 'circle-stroke-color': '#ffd43b',
+      'circle-stroke-width': 3 },
+    legend: [['sw-vehicle', 'legend_vehicle']] },
+  { id: 'positions-circle', type: 'circle', source: 'positions', toggle: 'positions', filter: IS_WORKER,
     count: 'positions', click: popup.position, clickRank: 1,
     paint: { 'circle-radius': 8,
       'circle-color': ['case', ['==', ['get', 'in_grid'], true], '#1a9850', '#e8590c'],

@@ -128,6 +128,52 @@ export function checkpoint(p) {
   ]) + '</div>' };
 }
 
+/** A run of route pieces: its passes against the required ones, then the route's figures over
+ * the period (the same definitions as the report's route rows). */
+export function route(p) {
+  const passes = numberFmt(p.scheduled_days > 1 ? 2 : 0).format(p.passes);
+  const stateText = `<span class="route-state ${esc(p.state)}">${esc(t('state_' + p.state))}</span>`;
+  return { html: `<div class="popup route-popup"><h3>${esc(p.name)} <span class="hint">${esc(p.route)}</span></h3>` +
+    table([
+      ['route_unit', esc(unitName(p.unit))], ['kind', esc(p.kind || t('none'))],
+      ['route_state', stateText],
+      ['passes', `${passes} / ${esc(p.required)}`],
+      ...(p.scheduled_days > 1 ? [['met_share', pct(p.met_share)]] : []),
+      ['piece_length', metres(p.length_m)],
+    ]) + `<p class="sub">${esc(t('route_figures'))}</p>` + table([
+      ['worked_share', pct(p.worked_share)],
+      ['passes_met_share', pct(p.passes_met_share)],
+      ['on_schedule_share', pct(p.on_schedule_share)],
+      ['scheduled_days', esc(p.scheduled_days)],
+      ['fully_worked_days', esc(p.fully_worked_days)],
+      ['route_length', metres(p.route_length_m)],
+    ]) + '</div>' };
+}
+
+/** A vehicle's latest position. */
+export function vehicle(p) {
+  return { html: `<div class="popup"><h3>${esc(p.plate)} <span class="hint">${esc(p.vehicle)}</span></h3>` +
+    table([
+      ['kind', esc(p.kind)], ['route_unit', esc(unitName(p.unit))], ['ts', time(p.ts, true)],
+      ['age', duration(p.age_s)], ['grid', esc(p.grid || t('none'))],
+    ]) + '</div>' };
+}
+
+/** A run of a vehicle's track with one work state. */
+export function vehicleTrack(p) {
+  const work = p.work === true ? 'work_on' : p.work === false ? 'work_off' : 'work_unknown';
+  return { html: `<div class="popup"><h3>${esc(p.plate)} <span class="hint">${esc(p.vehicle)}</span></h3>` +
+    table([
+      ['day', esc(p.day)], ['work_state', esc(t(work))], ['start', time(p.start)], ['end', time(p.end)],
+      ['length', metres(p.length_m)],
+    ]) + '</div>' };
+}
+
+function unitName(code) {
+  const u = state.unitByCode.get(code);
+  return u ? `${u.name} (${code})` : code;
+}
+
 /** A click on the map: the pop-up of the topmost clickable feature within 6 px. */
 export function onClick(ev) {
   const map = state.map;

@@ -20,33 +20,40 @@ use crate::model::{Crs, Period, UnixMs};
 /// Arguments of `gridbeat layers`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Layers: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat (see the \
-module documentation of `layers` and docs/layers.md for their properties). Output is \
+Layers: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat, routes, \
+vehicle_tracks (see the module documentation of `layers` and docs/layers.md for their \
+properties). The routes and vehicle_tracks layers need --vehicles, --routes and \
+--vehicle-pings (worker pings are then optional); vehicle-days are computed as the service \
+computes them, and vehicles appear among the positions. Output is \
 an RFC 7946 FeatureCollection: lon/lat in the --crs given, 6 decimals, a `bbox` and a \
 `gridbeat` member with the layer, CRS and period. Positions are each worker's latest readable \
 ping in the files (within the period and a day on either side); their age is taken at --now.")]
 #[command(
-    mut_args(super::tune("workers", |a| a.required_unless_present("lake"))),
+    mut_args(super::tune("workers", |a| a.required_unless_present_any(["lake", "vehicles"]))),
     mut_args(super::tune("grids", |a| a.required(false).required_unless_present("lake"))),
     mut_args(super::tune("checkpoints", |a| {
         a.help("Checkpoints (GeoJSON points), for the visits and checkpoints layers")
     })),
 )]
 pub struct LayersArgs {
-    /// The layer: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat.
+    /// The layer: grids, units, tracks, coverage, stays, visits, checkpoints, positions, heat,
+    /// routes, vehicle_tracks.
     #[arg(value_name = "LAYER", value_parser = parse_layer)]
     pub layer: Layer,
     /// Ping files or glob patterns (CSV, Parquet or GPX).
-    #[arg(required_unless_present = "lake", num_args = 1.., value_name = "PINGS")]
+    #[arg(required_unless_present_any = ["lake", "vehicles"], num_args = 1.., value_name = "PINGS")]
     pub pings: Vec<String>,
     /// A history lake instead of ping files: the `--month`'s worker_days (summarised again
     /// where stale, as `report --lake` does), with the lake's registry and `gridbeat.toml`.
     /// Positions need pings: the positions layer of a lake is empty.
-    #[arg(long, value_name = "DIR", requires = "month", conflicts_with_all = ["pings", "grids", "workers", "checkpoints", "streets"])]
+    #[arg(long, value_name = "DIR", requires = "month", conflicts_with_all = ["pings", "grids", "workers", "checkpoints", "streets", "vehicles"])]
     pub lake: Option<PathBuf>,
     /// The registry files (`--workers` required here).
     #[command(flatten)]
     pub registry: super::RegistryFiles,
+    /// The vehicles, their routes and pings: the routes and vehicle_tracks layers.
+    #[command(flatten)]
+    pub vehicles: super::vehicles::VehicleFiles,
     /// A street network (GeoJSON LineStrings): each grid's attainable coverage.
     #[arg(long, value_name = "FILE")]
     pub streets: Option<PathBuf>,
@@ -207,26 +214,55 @@ pub fn run(
                 Arc::new(registry),
                 Params::new(config.clone(), super::clean_mode(args.no_clean)),
             );
-            let paths = super::expand_globs(&args.pings)?;
-            let s = crate::batch::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
-            super::check_rows(&s.errors, s.pings, args.keep_going)?;
-            if s.workers.is_empty() {
-                bail!("no pings found in {}", super::file_list(&paths));
+            if args.pings.is_empty() {
+                // Vehicles only (`--vehicles` without worker pings).
+                (assessor, Vec::new(), Vec::new())
+            } else {
+                let paths = super::expand_globs(&args.pings)?;
+                let s =
+                    crate::batch::summarize_files(&assessor, &paths, args.input_crs, None, period)?;
+                super::check_rows(&s.errors, s.pings, args.keep_going)?;
+                if s.workers.is_empty() {
+                    bail!("no pings found in {}", super::file_list(&paths));
+                }
+                (assessor, s.days, s.latest)
             }
-            (assessor, s.days, s.latest)
         }
     };
+    let vehicles = args.vehicles.read(
+        &assessor.registry,
+        args.input_crs,
+        period,
+        assessor.tz,
+        &config.route,
+        args.keep_going,
+    )?;
     let attainable = match &args.streets {
         Some(path) => Some(super::coverage::street_coverage(&assessor, path)?),
         None => None,
     };
     let scores = scores(&assessor, &days, period, attainable.as_ref())?;
-    let positions = positions(&latest);
+    let mut positions = positions(&latest);
+    // Each vehicle's latest ping, among the positions.
+    if let Some(v) = &vehicles {
+        let mut latest: BTreeMap<&str, &crate::model::Ping> = BTreeMap::new();
+        for p in &v.pings {
+            let e = latest.entry(p.worker.as_str()).or_insert(p);
+            if p.ts > e.ts {
+                *e = p;
+            }
+        }
+        positions.extend(latest.into_values().map(Position::from));
+    }
     let extras = Extras {
         attainable: attainable.as_ref(),
         scores: scores.as_ref(),
         positions: &positions,
         now_ms,
+        fleet: vehicles.as_ref().map(|v| &v.fleet),
+        vehicle_days: vehicles.as_ref().map_or(&[], |v| &v.days),
+        vehicle_pings: vehicles.as_ref().map_or(&[], |v| &v.pings),
+        route: config.route,
     };
     let filter = Filter {
         bbox: args.bbox,

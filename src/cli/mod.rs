@@ -25,6 +25,7 @@ pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod tracks;
+pub mod vehicles;
 pub mod visits;
 
 /// gridbeat: patrol tracks and grid coverage for grid-based community governance.

@@ -20,7 +20,13 @@
 //! - `stays`, `visits` (merged over the period, [`period::merged_visits`]), `checkpoints`
 //!   (visits and compliance, [`period::checkpoint_figures`]).
 //! - `positions`: each worker's latest fix among [`Extras::positions`], the grid it is in and
-//!   whether that is one of the worker's assigned grids.
+//!   whether that is one of the worker's assigned grids; a vehicle's ([`Extras::fleet`]) with
+//!   `vehicle`, plate, kind and unit instead.
+//! - `routes`: the vehicles' planned routes cut into pieces (`routes.rs`), each piece's passes
+//!   against the route's required passes over the period, consecutive pieces of a line with
+//!   the same figures merged into one LineString; the route's figures beside them.
+//! - `vehicle_tracks`: each vehicle's cleaned fixes of each local day as LineString runs,
+//!   split where the reported work state changes or reporting stops (`vehicle_tracks.rs`).
 //! - `heat`: square cells of `cell_m` metres (default 50) in a
 //!   [`LocalFrame`](crate::geodesy::LocalFrame) anchored at the south-west corner of the
 //!   registry's extent (so cells are the same in every request). A
@@ -47,9 +53,11 @@ mod geojson;
 mod grids;
 mod heat;
 mod positions;
+mod routes;
 mod stays;
 mod tracks;
 mod units;
+mod vehicle_tracks;
 mod visits;
 
 use std::borrow::Cow;
@@ -61,8 +69,9 @@ use serde_json::{json, Map, Value};
 use crate::assess::period;
 use crate::assess::{Assessor, WorkerDay};
 use crate::coverage::{CoverageMask, GridCoverage};
-use crate::model::{Crs, Period, Position, UnixMs, WorkerId};
-use crate::registry::{GridId, Registry};
+use crate::model::{Crs, Period, Ping, Position, UnixMs, WorkerId};
+use crate::registry::{Fleet, GridId, Registry};
+use crate::route::{RouteParams, VehicleDay};
 
 pub use geojson::{polygon_geometry, round_coord, COORD_DECIMALS};
 pub use tracks::track_geojson;
@@ -101,11 +110,15 @@ pub enum Layer {
     Positions,
     /// Patrol time per square cell.
     Heat,
+    /// The vehicles' route pieces with their passes against the required ones.
+    Routes,
+    /// Vehicles' tracks, split where the work state changes.
+    VehicleTracks,
 }
 
 impl Layer {
     /// Every layer, in the contract's order.
-    pub const ALL: [Layer; 9] = [
+    pub const ALL: [Layer; 11] = [
         Layer::Grids,
         Layer::Units,
         Layer::Tracks,
@@ -115,6 +128,8 @@ impl Layer {
         Layer::Checkpoints,
         Layer::Positions,
         Layer::Heat,
+        Layer::Routes,
+        Layer::VehicleTracks,
     ];
 
     /// The layer with this name (`grids`, `units`, …), if any.
@@ -134,6 +149,8 @@ impl Layer {
             Layer::Checkpoints => "checkpoints",
             Layer::Positions => "positions",
             Layer::Heat => "heat",
+            Layer::Routes => "routes",
+            Layer::VehicleTracks => "vehicle_tracks",
         }
     }
 }
@@ -229,7 +246,8 @@ impl Tuning {
 
 /// What a caller may see: grids by code and workers by id.
 pub trait Scope {
-    /// Whether the grid with this code may be shown.
+    /// Whether the grid with this code may be shown; also asked of unit codes (a vehicle or
+    /// a route is shown when its unit may be).
     fn grid(&self, code: &str) -> bool;
     /// Whether the worker with this id may be shown.
     fn worker(&self, id: &str) -> bool;
@@ -259,6 +277,16 @@ pub struct Extras<'a> {
     pub positions: &'a [Position],
     /// The present instant, UTC ms (ages of positions; the default period of checkpoints).
     pub now_ms: UnixMs,
+    /// The vehicles and their routes, if any: the routes and vehicle_tracks layers, and
+    /// vehicles among the positions.
+    pub fleet: Option<&'a Fleet>,
+    /// Vehicle-days (the routes layer), of any days: the period is applied.
+    pub vehicle_days: &'a [VehicleDay],
+    /// Pings of vehicles (the vehicle_tracks layer), in any order: the period is applied.
+    pub vehicle_pings: &'a [Ping],
+    /// The route parameters the vehicle-days were computed with (`piece_m` cuts the routes
+    /// into the same pieces; `gap_s` and the speed gate shape the vehicle tracks).
+    pub route: RouteParams,
 }
 
 /// Why a layer cannot be built.
@@ -369,6 +397,8 @@ pub fn build(
         Layer::Checkpoints => ctx.checkpoints(),
         Layer::Positions => ctx.positions(),
         Layer::Heat => ctx.heat(),
+        Layer::Routes => ctx.routes(),
+        Layer::VehicleTracks => ctx.vehicle_tracks(),
     };
     Ok(geojson::collection(
         feats,
@@ -489,6 +519,7 @@ impl<'a> Ctx<'a> {
         grids.retain(|&g| scope.grid(reg.grids[g as usize].code.as_str()));
         if let Some(w) = &filter.worker {
             let known = reg.worker(w).is_some()
+                || extras.fleet.is_some_and(|f| f.vehicle(w).is_some())
                 || days.iter().any(|d| d.worker.as_str() == w)
                 || extras.positions.iter().any(|p| &p.worker == w);
             if !known {
@@ -534,6 +565,21 @@ impl<'a> Ctx<'a> {
                 .worker(id)
                 .is_some_and(|w| w.grids.iter().any(|g| self.grids.contains(g))),
             _ => true,
+        }
+    }
+
+    /// Whether a unit (of a vehicle or a route) passes the scope and the unit filter (its
+    /// code is the filter's unit or below it).
+    fn unit_ok(&self, code: &str) -> bool {
+        if !self.scope.grid(code) {
+            return false;
+        }
+        match &self.filter.unit {
+            Some(u) => match (self.reg.unit_index(code), self.reg.unit_index(u)) {
+                (Some(c), Some(u)) => self.reg.is_within(c, u),
+                _ => false,
+            },
+            None => true,
         }
     }
 

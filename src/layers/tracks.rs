@@ -31,7 +31,7 @@ pub fn track_geojson(
 }
 
 /// The Douglas–Peucker tolerance for a line starting at `lat`, if any.
-fn tolerance_m(filter: &Filter, lat: f64) -> Option<f64> {
+pub(super) fn tolerance_m(filter: &Filter, lat: f64) -> Option<f64> {
     filter.simplify_m.or_else(|| {
         filter
             .zoom

@@ -462,6 +462,58 @@ fn days_of(
     Ok(days)
 }
 
+/// The stored vehicle-days of a period, every vehicle of the fleet (a route's passes are those
+/// of every vehicle, whatever the caller's scope; the layer scopes the routes). A stored day
+/// that does not decode is left out until it is recomputed, as the report does.
+fn vehicle_days_of(
+    state: &AppState,
+    engine: &Engine,
+    period: Period,
+) -> Result<Vec<crate::route::VehicleDay>, ApiError> {
+    let end = period.last.succ_opt().unwrap_or(period.last);
+    let mut out = Vec::new();
+    for v in &engine.fleet.vehicles {
+        for row in state.store.worker_summaries(&v.id, period.first..end)? {
+            match crate::incremental::decode_vehicle_day(&row.data) {
+                Some(d) => out.push(d),
+                None => {
+                    tracing::warn!(vehicle = %v.id, day = %row.day, "vehicle-day skipped until recomputed");
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The stored pings of the vehicles in the caller's scope (and the query's vehicle, when its
+/// `worker` names one) over the period's local days, and `gap_s` beyond: the step that ends
+/// the last day's last run.
+fn vehicle_pings_of(
+    state: &AppState,
+    engine: &Engine,
+    scope: &Scope,
+    period: Period,
+    q: &LayerQuery,
+) -> Result<Vec<crate::model::Ping>, ApiError> {
+    let tz = engine.assessor.tz;
+    let after = period.last.succ_opt().unwrap_or(period.last);
+    let (Some(from), Some(to)) = (
+        crate::model::local_midnight_ms(period.first, tz),
+        crate::model::local_midnight_ms(after, tz),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let to = to + (state.config.route.gap_s * 1000.0) as i64;
+    let mut out = Vec::new();
+    for v in &engine.fleet.vehicles {
+        if !scope.has_unit(&v.unit.0) || q.worker.as_deref().is_some_and(|w| w != &*v.id) {
+            continue;
+        }
+        out.extend(state.store.pings(&v.id, from..to)?);
+    }
+    Ok(out)
+}
+
 /// Worker scores of the month a period lies in (from the cached monthly report), if it lies
 /// in one month.
 fn scores_of(
@@ -513,6 +565,8 @@ fn built(
                 Vec::new(),
             )
         }
+        // The vehicles' layers read vehicle-days and pings, below.
+        Layer::Routes | Layer::VehicleTracks => (Arc::new(Vec::new()), None, Vec::new()),
         // These are one worker's own figures: read only that worker's days.
         Layer::Tracks | Layer::Stays | Layer::Heat => (
             days_of(state, engine, period, q.worker.as_deref(), Keep::of(layer))?,
@@ -525,11 +579,23 @@ fn built(
             Vec::new(),
         ),
     };
+    let vehicle_days = match layer {
+        Layer::Routes => vehicle_days_of(state, engine, period)?,
+        _ => Vec::new(),
+    };
+    let vehicle_pings = match layer {
+        Layer::VehicleTracks => vehicle_pings_of(state, engine, &scope, period, q)?,
+        _ => Vec::new(),
+    };
     let extras = layers::Extras {
         attainable: None,
         scores: scores.as_ref(),
         positions: &positions,
         now_ms: chrono::Utc::now().timestamp_millis(),
+        fleet: Some(&engine.fleet),
+        vehicle_days: &vehicle_days,
+        vehicle_pings: &vehicle_pings,
+        route: state.config.route,
     };
     let value = layers::build(
         layer,

@@ -3,13 +3,17 @@
 error.
 
     python3 tests/browser/map_check.py URL [--token T] [--screenshot PATH] [--timeout S]
-                                       [--expect-grids N] [--expect-tracks] [--width W --height H]
+                                       [--expect-grids N] [--expect-tracks] [--expect-routes]
+                                       [--width W --height H]
 
 Opens URL (the token, if any, is put in localStorage before the page's scripts run), waits for
 `window.gridbeat.ready`, then checks the first view: `window.gridbeat.rendered()` has grids (> 0,
 or >= N with --expect-grids) and no tracks (they are drawn once a unit or worker is chosen),
 every grid label on the map is unique and no two labels overlap. With --expect-tracks it then
-picks the first worker and checks that tracks are drawn. Throughout, `window.gridbeat.error`
+picks the first worker and checks that tracks are drawn. With --expect-routes the vehicles'
+routes and latest positions must be drawn in the first view; then the first unit is chosen (its
+vehicles' tracks are drawn) and a click on a route shows its pop-up with the route's figures.
+Throughout, `window.gridbeat.error`
 must stay null and no console error, uncaught exception, error log entry, HTTP error or request
 to another host may happen. Prints one line of JSON and exits 0 when all is well, 1 otherwise.
 """
@@ -75,6 +79,11 @@ def check(args):
                 summary["tracks_of_a_worker"] = tracks_of_a_worker(browser, args.timeout)
             except (CdpError, AssertionError) as e:
                 failures.append(f"tracks: {e}")
+        if args.expect_routes and not failures:
+            try:
+                summary["routes"] = routes_and_vehicles(browser, args.timeout)
+            except (CdpError, AssertionError) as e:
+                failures.append(f"routes: {e}")
         if args.interact and not failures:
             try:
                 summary["interact"] = interact(browser, args.timeout)
@@ -131,6 +140,59 @@ def tracks_of_a_worker(browser, timeout):
     wait_for(browser, "window.gridbeat.counts.tracks === 0 && !window.gridbeat.loading", timeout,
              "tracks gone with all workers")
     return n
+
+
+def routes_and_vehicles(browser, timeout):
+    """The routes and the vehicles' positions in the first view; a unit's vehicle tracks; a
+    route's pop-up with its figures. Returns what it saw."""
+    seen = {}
+    idle(browser, timeout)
+    r = browser.evaluate("window.gridbeat.rendered()")
+    seen["counts"] = browser.evaluate("window.gridbeat.counts")
+    seen["rendered"] = {k: r.get(k) for k in ("routes", "vehicles")}
+    assert seen["counts"].get("routes", 0) > 0, f"the routes source is empty: {seen['counts']}"
+    assert r.get("routes", 0) > 0, f"no route drawn: {r}"
+    assert r.get("vehicles", 0) > 0, f"no vehicle position drawn: {r}"
+    states = browser.evaluate(
+        "[...new Set(window.gridbeat.state.data.routes.features.map(f => f.properties.state))]")
+    seen["states"] = sorted(states)
+    # A click on a route: the pop-up of the stretch with the route's figures.
+    xy = browser.evaluate(
+        "(() => { const m = window.gridbeat.map;"
+        " const others = ['positions-circle', 'vehicles-circle', 'visits-circle', 'stays-circle',"
+        "   'checkpoints-circle', 'vehicle-tracks-line'].filter(id => m.getLayer(id));"
+        " for (const f of window.gridbeat.state.data.routes.features) {"
+        "  const c = f.geometry.coordinates; const a = c[0], b = c[1];"
+        "  const p = m.project([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);"
+        "  const box = [[p.x - 8, p.y - 8], [p.x + 8, p.y + 8]];"
+        "  if (m.queryRenderedFeatures(box, {layers: others}).length) continue;"
+        "  if (m.queryRenderedFeatures([p.x, p.y], {layers: ['routes-line']}).length)"
+        "   return [p.x, p.y, f.properties.route]; }"
+        " return null; })()")
+    assert xy, "no spot on a route free of markers to click"
+    rect = browser.evaluate("(() => { const r = document.getElementById('map').getBoundingClientRect();"
+                            " return [r.left, r.top]; })()")
+    click_at(browser, rect[0] + xy[0], rect[1] + xy[1])
+    text = wait_for(browser, "(() => { const p = document.querySelector('.maplibregl-popup .route-popup');"
+                    " return p ? p.textContent : null; })()", timeout, "the route pop-up")
+    assert xy[2] in text and "%" in text, f"route pop-up: {text[:200]}"
+    seen["route_popup"] = text[:160]
+    browser.evaluate("window.gridbeat.state.popup && window.gridbeat.state.popup.remove()")
+    # A unit: its vehicles' tracks.
+    seen["unit"] = browser.evaluate(
+        "(() => { const s = document.getElementById('unit'); s.value = s.options[1].value;"
+        " s.dispatchEvent(new Event('change')); return s.value; })()")
+    wait_for(browser, "window.gridbeat.counts.vehicle_tracks > 0 && !window.gridbeat.loading", timeout,
+             "the unit's vehicle tracks")
+    idle(browser, timeout)
+    seen["vehicle_tracks"] = browser.evaluate("window.gridbeat.rendered().vehicle_tracks")
+    assert seen["vehicle_tracks"] > 0, "no vehicle track drawn"
+    browser.evaluate(
+        "(() => { const s = document.getElementById('unit'); s.value = '';"
+        " s.dispatchEvent(new Event('change')); })()")
+    wait_for(browser, "window.gridbeat.counts.vehicle_tracks === 0 && !window.gridbeat.loading", timeout,
+             "vehicle tracks gone with all units")
+    return seen
 
 
 def wait_for(browser, expression, timeout, what):
@@ -246,6 +308,8 @@ def main():
     ap.add_argument("--expect-grids", type=int, metavar="N", help="at least N grids drawn")
     ap.add_argument("--expect-tracks", action="store_true",
                     help="tracks must be drawn once the first worker is chosen")
+    ap.add_argument("--expect-routes", action="store_true",
+                    help="the vehicles' routes and positions must be drawn, a unit's vehicle tracks too")
     ap.add_argument("--interact", action="store_true",
                     help="also drive the controls: worker, day replay, grid pop-up, language")
     ap.add_argument("--lang", choices=("zh", "en"), help="the page's language")

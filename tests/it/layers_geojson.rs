@@ -3,6 +3,8 @@
 //! `crs`), every filter narrows what it should (worker, unit, period, bbox, scope), the output
 //! CRS matches the published conversion vectors, the grid figures agree with the report, gaps
 //! join consecutive segments, and the batch door gives exactly what `layers::build` gives.
+//! The vehicles' layers (`routes`, `vehicle_tracks`) on the sample's vehicles, routes and
+//! terminal fixes: valid, scoped, and the routes' figures those of the report's route rows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -13,6 +15,8 @@ use gridbeat::layers::{self, Everything, Extras, Filter, Layer, Scope};
 use gridbeat::model::Position;
 use gridbeat::model::{Crs, Month, Period, Ping};
 use serde_json::Value;
+
+use gridbeat::cli::vehicles::{VehicleFiles, Vehicles};
 
 use crate::util::{
     assert_success, assessor_with, gridbeat, read, read_json, read_sample, sample, shared,
@@ -25,6 +29,9 @@ const NOW: &str = "2026-11-01T00:00:00+08:00";
 struct City {
     assessor: Assessor,
     days: Vec<WorkerDay>,
+    /// The sample's vehicles, routes, terminal fixes and vehicle-days of the month, read as
+    /// the batch door reads them.
+    vehicles: Vehicles,
     latest: Vec<Ping>,
     /// Unit code → parent code, read from grids.geojson here.
     parent: BTreeMap<String, Option<String>>,
@@ -77,9 +84,21 @@ fn city() -> &'static City {
                 .or_default()
                 .insert(cols[2].trim().to_string());
         }
+        let vehicles = vehicle_files()
+            .read(
+                &assessor.registry,
+                Crs::Wgs84,
+                Some(month()),
+                assessor.tz,
+                &Config::default().route,
+                false,
+            )
+            .unwrap()
+            .unwrap();
         City {
             assessor,
             days: s.days,
+            vehicles,
             latest: s.latest,
             parent,
             assigned,
@@ -87,8 +106,27 @@ fn city() -> &'static City {
     })
 }
 
+/// The sample's vehicle files, as `--vehicles --routes --vehicle-pings` name them.
+fn vehicle_files() -> VehicleFiles {
+    VehicleFiles {
+        vehicles: Some(sample("vehicles.csv")),
+        routes: Some(sample("routes.geojson")),
+        vehicle_pings: vec![sample("vehicle_pings.csv").display().to_string()],
+    }
+}
+
+/// The workers' latest pings and the vehicles' (as `gridbeat layers` takes both).
 fn positions() -> Vec<Position> {
-    gridbeat::cli::layers::positions(&city().latest)
+    let mut out = gridbeat::cli::layers::positions(&city().latest);
+    let mut latest: BTreeMap<&str, &Ping> = BTreeMap::new();
+    for p in &city().vehicles.pings {
+        let e = latest.entry(p.worker.as_str()).or_insert(p);
+        if p.ts > e.ts {
+            *e = p;
+        }
+    }
+    out.extend(latest.into_values().map(Position::from));
+    out
 }
 
 fn now_ms() -> i64 {
@@ -110,6 +148,10 @@ fn with_extras<R>(f: impl FnOnce(&Extras) -> R) -> R {
         scores: scores.as_ref(),
         positions: &pos,
         now_ms: now_ms(),
+        fleet: Some(&city().vehicles.fleet),
+        vehicle_days: &city().vehicles.days,
+        vehicle_pings: &city().vehicles.pings,
+        route: Config::default().route,
     })
 }
 
@@ -198,6 +240,7 @@ fn check_rfc7946(doc: &Value, layer: Layer) {
     let allowed: &[&str] = match layer {
         Layer::Grids | Layer::Units | Layer::Coverage | Layer::Heat => &["Polygon", "MultiPolygon"],
         Layer::Tracks => &["LineString", "MultiLineString"],
+        Layer::Routes | Layer::VehicleTracks => &["LineString"],
         _ => &["Point"],
     };
     let fs = features(doc);
@@ -493,6 +536,11 @@ fn the_scope_holds_in_every_layer() {
             if let Some(w) = p["worker"].as_str() {
                 assert!(scope.worker(w), "{}: worker {w}", layer.name());
             }
+            // Vehicles and routes are in scope by their unit.
+            if p.get("vehicle").is_some() || layer == Layer::Routes {
+                let u = p["unit"].as_str().unwrap();
+                assert!(under(u, scope.0), "{}: unit {u}", layer.name());
+            }
             let grid = match layer {
                 Layer::Grids | Layer::Checkpoints => p["grid"].as_str().or(p["code"].as_str()),
                 Layer::Coverage => p["grid"].as_str(),
@@ -746,10 +794,15 @@ fn same(a: &Value, b: &Value, at: &str) {
 fn the_batch_door_gives_what_the_module_builds() {
     for (layer, extra) in [
         (Layer::Grids, vec![]),
-        (Layer::Tracks, vec!["--simplify-m", "10"]),
-        (Layer::Positions, vec![]),
+        (
+            Layer::Tracks,
+            vec!["--simplify-m".to_string(), "10".to_string()],
+        ),
+        (Layer::Positions, vehicle_args()),
         (Layer::Checkpoints, vec![]),
-        (Layer::Units, vec!["--crs", "gcj02"]),
+        (Layer::Units, vec!["--crs".to_string(), "gcj02".to_string()]),
+        (Layer::Routes, vehicle_args()),
+        (Layer::VehicleTracks, vehicle_args()),
     ] {
         let out = gridbeat()
             .arg("layers")
@@ -761,8 +814,9 @@ fn the_batch_door_gives_what_the_module_builds() {
             .arg(sample("workers.csv"))
             .arg("--checkpoints")
             .arg(sample("checkpoints.geojson"))
-            .args(&extra)
+            // The pings before the options: `--vehicle-pings` takes every file after it.
             .arg(sample("pings.csv"))
+            .args(&extra)
             .output()
             .unwrap();
         assert_success(&out);
@@ -827,4 +881,160 @@ fn grids_and_units_over_days_folded_per_worker_are_unchanged() {
             assert_eq!(whole, kept, "{layer:?} {filter:?}");
         }
     }
+}
+
+/// The vehicle files as `gridbeat layers` takes them.
+fn vehicle_args() -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    for (flag, file) in [
+        ("--vehicles", "vehicles.csv"),
+        ("--routes", "routes.geojson"),
+        ("--vehicle-pings", "vehicle_pings.csv"),
+    ] {
+        a.push(flag.into());
+        a.push(sample(file).display().to_string());
+    }
+    a
+}
+
+/// Every route of the sample is drawn whole: its features' pieces tile its pieces in order,
+/// and their lengths add up to the route's.
+#[test]
+fn routes_are_drawn_whole_in_merged_runs() {
+    let doc = build(Layer::Routes, &month_filter());
+    let mut by_route: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for f in features(&doc) {
+        let p = &f["properties"];
+        by_route
+            .entry(p["route"].as_str().unwrap().to_string())
+            .or_default()
+            .push(p);
+        let state = p["state"].as_str().unwrap();
+        assert!(
+            ["met", "partial", "missed", "unscheduled"].contains(&state),
+            "{state}"
+        );
+    }
+    assert_eq!(by_route.len(), city().vehicles.fleet.routes.len());
+    let mut merged = 0;
+    for (code, ps) in &by_route {
+        let mut next = 0;
+        let mut length = 0.0;
+        for p in ps {
+            let (a, b) = (
+                p["pieces"][0].as_u64().unwrap(),
+                p["pieces"][1].as_u64().unwrap(),
+            );
+            assert_eq!(a, next, "{code}: pieces {a}..={b} do not follow {next}");
+            assert!(b >= a);
+            merged += usize::from(b > a);
+            next = b + 1;
+            length += p["length_m"].as_f64().unwrap();
+        }
+        let total = ps[0]["route_length_m"].as_f64().unwrap();
+        assert!(
+            (length - total).abs() < 0.05 * ps.len() as f64 + 0.1,
+            "{code}: {length} vs {total}"
+        );
+    }
+    assert!(merged > 0, "no run of pieces was merged");
+    // Over a month of a working fleet, some pieces had their passes.
+    assert!(features(&doc)
+        .iter()
+        .any(|f| f["properties"]["passes"].as_f64().unwrap() > 0.0));
+}
+
+/// The routes' figures in the layer are the report's route rows for the month (the report
+/// folds the same vehicle-days through `route::month`).
+#[test]
+fn route_figures_agree_with_the_report() {
+    use gridbeat::route::month::{vehicle_report, VehicleMonth};
+    let c = city();
+    let mut folded = VehicleMonth::new(MONTH.parse().unwrap());
+    for d in &c.vehicles.days {
+        folded.add(d);
+    }
+    let report = vehicle_report(
+        &folded,
+        &c.vehicles.fleet,
+        &c.assessor.registry,
+        None,
+        &Config::default().route,
+    )
+    .unwrap();
+    let doc = build(Layer::Routes, &month_filter());
+    assert!(!report.routes.is_empty());
+    for row in &report.routes {
+        let f = features(&doc)
+            .iter()
+            .find(|f| f["properties"]["route"] == row.code.as_str())
+            .unwrap_or_else(|| panic!("route {} not drawn", row.code));
+        let p = &f["properties"];
+        let near = |key: &str, want: Option<f64>| match (p[key].as_f64(), want) {
+            (Some(got), Some(want)) => assert!(
+                (got - want).abs() <= 0.5e-4 + 1e-12,
+                "{} {key}: {got} vs {want}",
+                row.code
+            ),
+            (None, None) => {}
+            (got, want) => panic!("{} {key}: {got:?} vs {want:?}", row.code),
+        };
+        near("worked_share", row.worked_share);
+        near("passes_met_share", row.passes_met_share);
+        near("on_schedule_share", row.on_schedule_share);
+        assert_eq!(p["scheduled_days"], row.scheduled_days, "{}", row.code);
+        assert_eq!(
+            p["fully_worked_days"], row.fully_worked_days,
+            "{}",
+            row.code
+        );
+        assert_eq!(p["required"], row.passes, "{}", row.code);
+    }
+}
+
+/// Vehicle tracks carry the reported work state, each run of one day of the period and of a
+/// fleet vehicle; a day and a vehicle narrow them.
+#[test]
+fn vehicle_tracks_split_by_work_state() {
+    let doc = build(Layer::VehicleTracks, &month_filter());
+    let fs = features(&doc);
+    let states: BTreeSet<String> = fs
+        .iter()
+        .map(|f| f["properties"]["work"].to_string())
+        .collect();
+    assert!(
+        states.contains("true") && states.contains("false"),
+        "{states:?}"
+    );
+    for f in fs {
+        let p = &f["properties"];
+        assert!(city()
+            .vehicles
+            .fleet
+            .vehicle(p["vehicle"].as_str().unwrap())
+            .is_some());
+        assert!(month().contains(p["day"].as_str().unwrap().parse().unwrap()));
+    }
+    // One day of one vehicle: fewer features, all of that day.
+    let day = fs[0]["properties"]["day"].as_str().unwrap();
+    let v = fs[0]["properties"]["vehicle"].as_str().unwrap();
+    let one = build(
+        Layer::VehicleTracks,
+        &Filter {
+            period: Some(Period::day(day.parse().unwrap())),
+            worker: Some(v.into()),
+            ..Filter::default()
+        },
+    );
+    check_rfc7946(&one, Layer::VehicleTracks);
+    assert!(!features(&one).is_empty() && features(&one).len() < fs.len());
+    for f in features(&one) {
+        assert_eq!(f["properties"]["day"], day);
+        assert_eq!(f["properties"]["vehicle"], v);
+    }
+    // Vehicles are among the positions, with their plate.
+    let pos = build(Layer::Positions, &month_filter());
+    assert!(features(&pos)
+        .iter()
+        .any(|f| f["properties"]["vehicle"] == v && f["properties"]["plate"].is_string()));
 }

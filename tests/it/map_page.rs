@@ -106,3 +106,63 @@ fn the_demo_map_draws_grids_and_tracks_without_console_errors() {
         );
     }
 }
+
+/// The vehicles on the map: a service with the sample's vehicles, routes and terminal fixes
+/// (`tests/browser/fleet_check.py`), opened in headless Chromium. The routes source has
+/// features and the routes layer is drawn (the test hook's `counts` and `rendered()`), with
+/// the vehicles' positions; a unit's vehicle tracks are drawn and a route's pop-up shows the
+/// route's figures, with no console error. Screenshot: `target/map-routes.png`.
+#[test]
+fn the_map_draws_routes_and_vehicles() {
+    assert!(
+        chromium(),
+        "the browser check needs Debian's chromium: apt-get install chromium fonts-wqy-microhei"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shot = root.join("target").join("map-routes.png");
+    let out = Command::new("python3")
+        .arg(root.join("tests/browser/fleet_check.py"))
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_gridbeat"))
+        .arg("--screenshot")
+        .arg(&shot)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser check failed:\n{stdout}\n{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!("the check's last line is its JSON summary ({e}):\n{stdout}")
+        });
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(summary["problems"], serde_json::json!([]), "{summary}");
+    let routes = &summary["routes"];
+    assert!(
+        routes["counts"]["routes"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert!(
+        routes["rendered"]["routes"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert!(
+        routes["rendered"]["vehicles"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert!(
+        routes["vehicle_tracks"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    // A week of a working fleet in a month of scheduled days: some stretches were passed (a
+    // month counts its days without a vehicle-day as missed, as the report does).
+    assert!(
+        routes["states"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|x| x == "met" || x == "partial")),
+        "{summary}"
+    );
+}

@@ -379,7 +379,7 @@ async fn allowed_values_are_in_the_schemas_not_only_in_descriptions() {
     assert_eq!(files, known);
     let layers = enum_of(param(op(&doc, "get", "/api/v1/layers/{layer}"), "layer"));
     assert!(
-        layers.contains(&"heat".into()) && layers.len() == 9,
+        layers.contains(&"routes".into()) && layers.len() == 11,
         "{layers:?}"
     );
     let tiles = op(&doc, "get", "/tiles/{layer}/{z}/{x}/{y}.mvt");

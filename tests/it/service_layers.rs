@@ -595,3 +595,76 @@ async fn the_page_config_says_what_it_needs() {
         );
     }
 }
+
+/// The vehicles' layers through the service: the sample's vehicles and routes loaded, their
+/// terminal fixes imported and the vehicle-days summarised. `routes` and `vehicle_tracks` are
+/// RFC 7946, a community sees only its units' routes and vehicles, and the service's routes of
+/// the month are the batch door's (`gridbeat layers routes`, the same `route::vehicle_days`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vehicle_layers_are_rfc7946_scoped_and_the_batch_doors() {
+    use gridbeat::store::RegistryFile;
+    let (_dir, state) = server().await;
+    gridbeat::cli::serve::load_registry_files(
+        &state,
+        &[
+            (RegistryFile::Vehicles, sample::VEHICLES.into()),
+            (RegistryFile::Routes, sample::ROUTES.into()),
+        ],
+    )
+    .await
+    .unwrap();
+    let counts = gridbeat::cli::serve::import_files(
+        &*state.store,
+        &state.config,
+        &[util::sample("vehicle_pings.csv")],
+        gridbeat::model::Crs::Wgs84,
+    )
+    .unwrap();
+    assert!(counts.accepted > 0);
+    state.settle().unwrap();
+    let month = "month=2026-10";
+    let community = first_community();
+    for name in ["routes", "vehicle_tracks"] {
+        let all = layer(&state, &format!("{name}?{month}"), "city").await;
+        assert_rfc7946(name, &all);
+        assert!(
+            !features(&all).is_empty(),
+            "{name}: the sample has features"
+        );
+        let mine = layer(&state, &format!("{name}?{month}"), "community").await;
+        assert_rfc7946(name, &mine);
+        assert!(features(&mine).len() < features(&all).len(), "{name}");
+        for f in features(&mine) {
+            let unit = f["properties"]["unit"].as_str().unwrap();
+            // Unit codes extend their parent's: the community's subtree only.
+            assert!(
+                unit.starts_with(&community),
+                "{name}: unit {unit} outside {community}"
+            );
+        }
+    }
+    // gcj02 works through the one writer.
+    let gcj = layer(&state, &format!("routes?{month}&crs=gcj02"), "city").await;
+    assert_eq!(gcj["gridbeat"]["crs"], "gcj02");
+    // Vehicles are among the positions, with `vehicle` and their plate.
+    let pos = layer(&state, "positions", "city").await;
+    assert!(features(&pos)
+        .iter()
+        .any(|f| f["properties"]["vehicle"].is_string() && f["properties"]["plate"].is_string()));
+
+    let out = util::gridbeat()
+        .args(["layers", "routes", "--month", "2026-10", "--grids"])
+        .arg(util::sample("grids.geojson"))
+        .arg("--vehicles")
+        .arg(util::sample("vehicles.csv"))
+        .arg("--routes")
+        .arg(util::sample("routes.geojson"))
+        .arg("--vehicle-pings")
+        .arg(util::sample("vehicle_pings.csv"))
+        .output()
+        .unwrap();
+    util::assert_success(&out);
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let http = layer(&state, &format!("routes?{month}"), "city").await;
+    assert_eq!(cli["features"], http["features"]);
+}
