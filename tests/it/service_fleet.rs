@@ -286,27 +286,11 @@ async fn vehicle_days_are_recomputed_in_the_service_and_reported_beside_the_work
     );
 }
 
-/// The sample fleet's week through both doors: `gridbeat report --vehicles …` on the files,
-/// and the service's report after the same pings were posted and summarised. The vehicles
-/// sections are equal, row for row and figure for figure.
-#[tokio::test]
-async fn the_vehicles_section_is_the_same_from_the_batch_and_the_http_door() {
-    use gridbeat::cli::demo::sample;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    for (name, text) in [
-        ("grids.geojson", sample::GRIDS),
-        ("workers.csv", sample::WORKERS),
-        ("checkpoints.geojson", sample::CHECKPOINTS),
-        ("pings.csv", sample::PINGS),
-        ("vehicles.csv", sample::VEHICLES),
-        ("routes.geojson", sample::ROUTES),
-        ("vehicle_pings.csv", sample::VEHICLE_PINGS),
-    ] {
-        std::fs::write(d.join(name), text).unwrap();
-    }
-    let out = d.join("out");
+/// `gridbeat report --vehicles …` on the sample files in `d`, with `extra` arguments: its
+/// report.json.
+fn batch_vehicles(d: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let arg = |name: &str| d.join(name).display().to_string();
+    let out = d.join(format!("out{}", extra.len()));
     let o = crate::util::gridbeat()
         .args([
             "report",
@@ -330,11 +314,33 @@ async fn the_vehicles_section_is_the_same_from_the_batch_and_the_http_door() {
         .args(["--vehicle-pings", &arg("vehicle_pings.csv")])
         .args(["--month", "2026-10", "--format", "json", "--out"])
         .arg(&out)
+        .args(extra)
         .output()
         .unwrap();
     crate::util::assert_success(&o);
-    let batch: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+/// The sample fleet's week through both doors: `gridbeat report --vehicles …` on the files,
+/// and the service's report after the same pings were posted and summarised. The vehicles
+/// sections are equal, row for row and figure for figure.
+#[tokio::test]
+async fn the_vehicles_section_is_the_same_from_the_batch_and_the_http_door() {
+    use gridbeat::cli::demo::sample;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, text) in [
+        ("grids.geojson", sample::GRIDS),
+        ("workers.csv", sample::WORKERS),
+        ("checkpoints.geojson", sample::CHECKPOINTS),
+        ("pings.csv", sample::PINGS),
+        ("vehicles.csv", sample::VEHICLES),
+        ("routes.geojson", sample::ROUTES),
+        ("vehicle_pings.csv", sample::VEHICLE_PINGS),
+    ] {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let batch = batch_vehicles(d, &[]);
 
     let mut files = sample_registry_files();
     files.push((RegistryFile::Vehicles, sample::VEHICLES.into()));
@@ -371,29 +377,7 @@ async fn the_vehicles_section_is_the_same_from_the_batch_and_the_http_door() {
     );
     assert_eq!(b, h, "batch and HTTP vehicles sections differ");
     // Scoped to a community, both doors keep the same rows.
-    let o = crate::util::gridbeat()
-        .args([
-            "report",
-            "--grids",
-            &arg("grids.geojson"),
-            "--workers",
-            &arg("workers.csv"),
-        ])
-        .args(["--pings", &arg("pings.csv"), "--unit", "430102001001"])
-        .args([
-            "--vehicles",
-            &arg("vehicles.csv"),
-            "--routes",
-            &arg("routes.geojson"),
-        ])
-        .args(["--vehicle-pings", &arg("vehicle_pings.csv")])
-        .args(["--month", "2026-10", "--format", "json", "--out"])
-        .arg(d.join("scoped"))
-        .output()
-        .unwrap();
-    crate::util::assert_success(&o);
-    let batch: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("scoped/report.json")).unwrap()).unwrap();
+    let batch = batch_vehicles(d, &["--unit", "430102001001"]);
     let served = crate::util::get_json(&s.state, "/api/v1/reports/2026-10?unit=430102001001").await;
     assert_eq!(batch["vehicles"], served["vehicles"]);
 }
