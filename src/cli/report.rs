@@ -15,12 +15,9 @@ use super::parse_month;
 use crate::assess::month::{assess_month, MonthInput};
 use crate::assess::{Assessor, Params};
 use crate::config::Config;
-use crate::ingest::{read_table, ReadOptions};
 use crate::model::{Crs, Period};
-use crate::registry::{Fleet, Source};
 use crate::report::{self, Format, Lang, Report};
 use crate::route::month::{vehicle_report, VehicleMonth};
-use crate::route::{self, vehicle_days, VehicleDay, VehicleFix};
 
 /// Arguments of `gridbeat report`.
 #[derive(Debug, Args)]
@@ -73,22 +70,10 @@ pub struct ReportArgs {
     /// The coordinate system of the pings and registry files.
     #[arg(long, default_value = "wgs84")]
     pub crs: Crs,
-    /// City-management vehicles (CSV: vehicle,plate,kind,unit): adds the monthly vehicle
-    /// report (needs `--routes`).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "routes",
-        conflicts_with = "lake"
-    )]
-    pub vehicles: Option<PathBuf>,
-    /// The vehicles' planned routes (GeoJSON lines with schedules, passes, speeds).
-    #[arg(long, value_name = "FILE", requires = "vehicles")]
-    pub routes: Option<PathBuf>,
-    /// Vehicle ping files or glob patterns (CSV or Parquet: vehicle, ts, lat, lon, speed,
-    /// bearing, work, pressure, ignition).
-    #[arg(long, num_args = 1.., value_name = "FILE_OR_GLOB", requires = "vehicles")]
-    pub vehicle_pings: Vec<String>,
+    /// City-management vehicles, their routes and pings: adds the monthly vehicle report
+    /// (not with `--lake`).
+    #[command(flatten)]
+    pub fleet: super::vehicles::VehicleFiles,
     /// Report bad ping rows and keep the good ones (without it a bad row fails the run); a
     /// run that keeps no ping still fails.
     #[arg(long)]
@@ -106,6 +91,9 @@ pub fn run(
     global: &super::GlobalArgs,
 ) -> anyhow::Result<ExitCode> {
     if let Some(lake) = &args.lake {
+        if args.fleet.vehicles.is_some() {
+            bail!("--vehicles cannot be used with --lake: a lake holds no vehicle-days; give the vehicle ping files with the worker ping files instead");
+        }
         return run_lake(args, lake, global);
     }
     let (first, last) = match (&args.month, &args.from, &args.to) {
@@ -135,15 +123,6 @@ pub fn run(
             bail!("--unit {unit}: no such unit in the registry");
         }
     }
-    let fleet = match &args.vehicles {
-        Some(vehicles) => Some(load_fleet(
-            vehicles,
-            args.routes.as_deref(),
-            &registry,
-            args.crs,
-        )?),
-        None => None,
-    };
     let assessor = Assessor::new(
         Arc::new(registry),
         Params::new(config.clone(), super::clean_mode(args.no_clean)),
@@ -157,10 +136,14 @@ pub fn run(
     super::check_rows(&s.errors, s.pings, args.keep_going)?;
 
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let vehicle_days = match &fleet {
-        Some(fleet) => Some(read_vehicle_days(args, config, fleet, &assessor, period)?),
-        None => None,
-    };
+    let vehicles = args.fleet.read(
+        &assessor.registry,
+        args.crs,
+        Some(period),
+        config.tz(),
+        &config.route,
+        args.keep_going,
+    )?;
     let mut reports: Vec<Report> = Vec::new();
     let months = period.month_list();
     for &m in &months {
@@ -174,14 +157,14 @@ pub fn run(
                 generated_at: generated_at.clone(),
             },
         )?;
-        if let (Some(fleet), Some(days)) = (&fleet, &vehicle_days) {
+        if let Some(v) = &vehicles {
             let mut folded = VehicleMonth::new(m);
-            for d in days {
+            for d in &v.days {
                 folded.add(d);
             }
             report.vehicles = Some(vehicle_report(
                 &folded,
-                fleet,
+                &v.fleet,
                 &assessor.registry,
                 args.unit.as_deref(),
                 &config.route,
@@ -219,93 +202,6 @@ pub fn run(
     );
     eprintln!("{}", super::repeats_line(&s));
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads `vehicles.csv` and `routes.geojson` into the fleet, checked against the registry.
-fn load_fleet(
-    vehicles: &Path,
-    routes: Option<&Path>,
-    registry: &crate::registry::Registry,
-    crs: Crs,
-) -> anyhow::Result<Fleet> {
-    let read = |path: &Path| -> anyhow::Result<(String, String)> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
-        Ok((name, text))
-    };
-    let vehicles = read(vehicles)?;
-    let routes = routes.map(read).transpose()?;
-    Fleet::from_sources(
-        Some(Source::new(&vehicles.0, &vehicles.1)),
-        routes.as_ref().map(|(n, t)| Source::new(n, t)),
-        registry,
-        (crs != Crs::Wgs84).then_some(crs),
-    )
-    .with_context(|| format!("cannot load the fleet from {}", vehicles.0))
-}
-
-/// Every fleet vehicle's days of `period` from the vehicle ping files (each vehicle's pings
-/// one stream; a day from the fixes of its `route::fix_window`), as the service stores them.
-fn read_vehicle_days(
-    args: &ReportArgs,
-    config: &Config,
-    fleet: &Fleet,
-    assessor: &Assessor,
-    period: Period,
-) -> anyhow::Result<Vec<VehicleDay>> {
-    let tz = config.tz();
-    let table = if args.vehicle_pings.is_empty() {
-        None
-    } else {
-        let paths = super::expand_globs(&args.vehicle_pings)?;
-        let first = route::fix_window(period.first, tz).start;
-        let last = route::fix_window(period.last, tz).end;
-        let table = read_table(
-            &paths,
-            &ReadOptions {
-                crs: args.crs,
-                range: Some(first..last),
-                worker: None,
-            },
-        )?;
-        super::check_rows(&table.errors, table.len(), args.keep_going)?;
-        Some(table)
-    };
-    let days: Vec<chrono::NaiveDate> = period
-        .first
-        .iter_days()
-        .take_while(|d| *d <= period.last)
-        .collect();
-    let mut out = Vec::new();
-    for v in &fleet.vehicles {
-        let fixes: Vec<VehicleFix> = table
-            .as_ref()
-            .and_then(|t| t.worker_number(&v.id).map(|w| t.pings(w)))
-            .unwrap_or_default()
-            .iter()
-            .map(VehicleFix::of_ping)
-            .collect();
-        out.extend(vehicle_days(
-            fleet,
-            &assessor.registry,
-            v,
-            &fixes,
-            &days,
-            tz,
-            &config.route,
-        ));
-    }
-    if let Some(t) = &table {
-        let unknown = t
-            .workers
-            .iter()
-            .filter(|w| fleet.vehicle(&w.0).is_none())
-            .count();
-        if unknown > 0 {
-            eprintln!("warning: {unknown} vehicle id(s) in --vehicle-pings are not in --vehicles; their pings are left out");
-        }
-    }
-    Ok(out)
 }
 
 /// One worker-month of the trend table: score, coverage, patrol hours.

@@ -123,15 +123,19 @@ impl VehicleFiles {
             Some(p) => p.first.iter_days().take_while(|d| *d <= p.last).collect(),
             None => Vec::new(),
         };
+        let mut by_vehicle: std::collections::HashMap<&str, Vec<VehicleFix>> =
+            std::collections::HashMap::new();
+        for p in &pings {
+            by_vehicle
+                .entry(p.worker.as_str())
+                .or_default()
+                .push(VehicleFix::of_ping(p));
+        }
         let mut out = Vec::new();
         for v in &fleet.vehicles {
-            let fixes: Vec<VehicleFix> = pings
-                .iter()
-                .filter(|p| p.worker.as_str() == &*v.id)
-                .map(VehicleFix::of_ping)
-                .collect();
+            let fixes = by_vehicle.get(&*v.id).map_or(&[][..], Vec::as_slice);
             out.extend(route::vehicle_days(
-                &fleet, registry, v, &fixes, &days, tz, params,
+                &fleet, registry, v, fixes, &days, tz, params,
             ));
         }
         Ok(Some(Vehicles {
