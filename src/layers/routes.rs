@@ -407,36 +407,12 @@ mod tests {
 
     /// A vehicle-day with these passes per piece on route r1 (shares as given).
     fn vday(vehicle: &str, day: u32, pieces: &[u16], on_schedule: Option<f64>) -> VehicleDay {
-        VehicleDay {
-            vehicle: Arc::from(vehicle),
-            day: date(day),
-            span: (0, 0),
-            routes: vec![RouteDay {
-                route: Arc::from("r1"),
-                day: date(day),
-                span: (0, 0),
-                length_m: 80.0,
-                worked_share: 0.0,
-                passes_met_share: 0.0,
-                on_schedule_share: on_schedule,
-                work_time_on_route_s: 0.0,
-                work_time_off_route_s: 0.0,
-                work_distance_on_route_m: 0.0,
-                work_distance_off_route_m: 0.0,
-                over_speed_s: 0.0,
-                under_pressure_s: 0.0,
-                gaps: Vec::new(),
-                gap_s_in_window: 0.0,
-                pieces: pieces.to_vec(),
-            }],
-            work_time_on_route_s: 0.0,
-            work_time_off_route_s: 0.0,
-            work_distance_on_route_m: 0.0,
-            work_distance_off_route_m: 0.0,
-            over_speed_s: 0.0,
-            under_pressure_s: 0.0,
-            gap_s_in_window: 0.0,
-        }
+        let route = RouteDay {
+            on_schedule_share: on_schedule,
+            pieces: pieces.to_vec(),
+            ..RouteDay::nothing(Arc::from("r1"), date(day), (0, 0), 80.0)
+        };
+        VehicleDay::of_routes(Arc::from(vehicle), date(day), (0, 0), vec![route])
     }
 
     fn layer(days: &[VehicleDay], period: Period) -> Value {

@@ -218,6 +218,31 @@ impl PassCounter {
     }
 }
 
+impl RouteDay {
+    /// The day of a route with nothing worked yet: every figure zero, no gap, no piece
+    /// counted (the start of [`RouteIndex::route_day`]'s walk).
+    pub fn nothing(route: Arc<str>, day: NaiveDate, span: (UnixMs, UnixMs), length_m: f64) -> Self {
+        RouteDay {
+            route,
+            day,
+            span,
+            length_m,
+            worked_share: 0.0,
+            passes_met_share: 0.0,
+            on_schedule_share: None,
+            work_time_on_route_s: 0.0,
+            work_time_off_route_s: 0.0,
+            work_distance_on_route_m: 0.0,
+            work_distance_off_route_m: 0.0,
+            over_speed_s: 0.0,
+            under_pressure_s: 0.0,
+            gaps: Vec::new(),
+            gap_s_in_window: 0.0,
+            pieces: Vec::new(),
+        }
+    }
+}
+
 impl<'r> RouteIndex<'r> {
     /// Cuts the route into pieces and indexes them.
     pub fn new(route: &'r Route, params: &RouteParams) -> RouteIndex<'r> {
@@ -250,24 +275,7 @@ impl<'r> RouteIndex<'r> {
 
         let mut in_window_passes = PassCounter::new(pieces.len());
         let mut any_time_passes = PassCounter::new(pieces.len());
-        let mut day = RouteDay {
-            route: route.code.clone(),
-            day,
-            span,
-            length_m: self.pieces.length_m(),
-            worked_share: 0.0,
-            passes_met_share: 0.0,
-            on_schedule_share: None,
-            work_time_on_route_s: 0.0,
-            work_time_off_route_s: 0.0,
-            work_distance_on_route_m: 0.0,
-            work_distance_off_route_m: 0.0,
-            over_speed_s: 0.0,
-            under_pressure_s: 0.0,
-            gaps: Vec::new(),
-            gap_s_in_window: 0.0,
-            pieces: Vec::new(),
-        };
+        let mut day = RouteDay::nothing(route.code.clone(), day, span, self.pieces.length_m());
 
         for (k, (pair, ab)) in fixes.windows(2).zip(xy.windows(2)).enumerate() {
             let (a, b) = (&pair[0], &pair[1]);

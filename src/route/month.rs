@@ -408,22 +408,8 @@ mod tests {
     use crate::registry::{Assignment, Schedule, Vehicle, Window};
     use crate::route::RouteDay;
 
-    /// Street `s` with communities `c1`, `c2` below it (and a grid in `c1`).
-    fn registry() -> Registry {
-        let grids = r#"{"type":"FeatureCollection","features":[
-          {"type":"Feature","properties":{"code":"s","name":"S","level":"street","parent":null},"geometry":null},
-          {"type":"Feature","properties":{"code":"c1","name":"C1","level":"community","parent":"s"},"geometry":null},
-          {"type":"Feature","properties":{"code":"c2","name":"C2","level":"community","parent":"s"},"geometry":null},
-          {"type":"Feature","properties":{"code":"g1","name":"G","level":"grid","parent":"c1"},
-           "geometry":{"type":"Polygon","coordinates":[[[24.93,60.16],[24.95,60.16],[24.95,60.18],[24.93,60.18],[24.93,60.16]]]}}]}"#;
-        Registry::from_sources(
-            crate::registry::Source::new("grids.geojson", grids),
-            None,
-            None,
-            &crate::registry::LoadOptions::default(),
-        )
-        .unwrap()
-    }
+    // Street `s` with communities `c1`, `c2` below it (and a grid in `c1`).
+    use crate::route::vehicle::tests::registry;
 
     /// A straight route of `len_m` (10 m pieces) on weekdays `days` (bit 0 Monday).
     fn route(
@@ -502,40 +488,18 @@ mod tests {
         shares: (f64, f64, Option<f64>),
         pieces: Vec<u16>,
     ) -> RouteDay {
+        let pieces_len = pieces.len();
         RouteDay {
-            route: route.into(),
-            day,
-            span: (0, 0),
-            length_m: pieces.len() as f64 * 10.0,
             worked_share: shares.0,
             passes_met_share: shares.1,
             on_schedule_share: shares.2,
-            work_time_on_route_s: 0.0,
-            work_time_off_route_s: 0.0,
-            work_distance_on_route_m: 0.0,
-            work_distance_off_route_m: 0.0,
-            over_speed_s: 0.0,
-            under_pressure_s: 0.0,
-            gaps: Vec::new(),
-            gap_s_in_window: 0.0,
             pieces,
+            ..RouteDay::nothing(route.into(), day, (0, 0), pieces_len as f64 * 10.0)
         }
     }
 
     fn vd(vehicle: &str, day: NaiveDate, routes: Vec<RouteDay>) -> VehicleDay {
-        VehicleDay {
-            vehicle: vehicle.into(),
-            day,
-            span: (0, 0),
-            routes,
-            work_time_on_route_s: 0.0,
-            work_time_off_route_s: 0.0,
-            work_distance_on_route_m: 0.0,
-            work_distance_off_route_m: 0.0,
-            over_speed_s: 0.0,
-            under_pressure_s: 0.0,
-            gap_s_in_window: 0.0,
-        }
+        VehicleDay::of_routes(vehicle.into(), day, (0, 0), routes)
     }
 
     fn runs(runs: &[(u16, usize)]) -> Vec<u16> {

@@ -54,6 +54,28 @@ pub struct VehicleDay {
 }
 
 impl VehicleDay {
+    /// The day of a vehicle with these route-days and no working time of its own yet.
+    pub fn of_routes(
+        vehicle: Arc<str>,
+        day: NaiveDate,
+        span: (UnixMs, UnixMs),
+        routes: Vec<RouteDay>,
+    ) -> Self {
+        VehicleDay {
+            vehicle,
+            day,
+            span,
+            routes,
+            work_time_on_route_s: 0.0,
+            work_time_off_route_s: 0.0,
+            work_distance_on_route_m: 0.0,
+            work_distance_off_route_m: 0.0,
+            over_speed_s: 0.0,
+            under_pressure_s: 0.0,
+            gap_s_in_window: 0.0,
+        }
+    }
+
     /// The layout and meaning of the stored form; bump it when a field or a definition
     /// changes, so that stored vehicle-days of another format are recomputed.
     pub const FORMAT: u32 = 1;
@@ -115,19 +137,7 @@ pub fn vehicle_days(
                 })
                 .collect();
             let span = day_span(&all, day, tz);
-            let mut out = VehicleDay {
-                vehicle: vehicle.id.clone(),
-                day,
-                span,
-                routes: route_days,
-                work_time_on_route_s: 0.0,
-                work_time_off_route_s: 0.0,
-                work_distance_on_route_m: 0.0,
-                work_distance_off_route_m: 0.0,
-                over_speed_s: 0.0,
-                under_pressure_s: 0.0,
-                gap_s_in_window: 0.0,
-            };
+            let mut out = VehicleDay::of_routes(vehicle.id.clone(), day, span, route_days);
             own_work(&mut out, span_slice(&fixes, span), &scheduled, tz, params);
             out
         })
@@ -249,7 +259,7 @@ pub fn days_touched(fixes: &[VehicleFix], tz: chrono_tz::Tz) -> Vec<NaiveDate> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::geodesy::LocalFrame;
     use crate::model::UnitCode;
