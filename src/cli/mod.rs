@@ -76,7 +76,7 @@ pub enum Command {
     /// The history lake: add ping and registry files (`lake add`).
     Lake(lake::LakeArgs),
     /// One map layer (grids, units, tracks, coverage, …) as GeoJSON from files.
-    Layers(layers::LayersArgs),
+    Layers(Box<layers::LayersArgs>),
     /// Write each ping's grid code (point location on the grid registry).
     Locate(locate::LocateArgs),
     /// The monthly assessment report (JSON, CSV, XLSX, HTML) from files: the batch door.
