@@ -21,11 +21,28 @@ use crate::util::{assert_success, demo_data, free_port, gridbeat, http_ndjson, w
 
 /// A message in a 2013 header: 7e | id | props | phone (6 BCD) | serial | body | xor | 7e.
 fn frame(msg_id: u16, phone: &str, serial: u16, body: &[u8]) -> Vec<u8> {
+    framed(msg_id, phone, serial, None, body)
+}
+
+/// A frame, as package `index` of `total` (properties bit 13 and the two words after the
+/// serial) when `package` is given.
+fn framed(
+    msg_id: u16,
+    phone: &str,
+    serial: u16,
+    package: Option<(u16, u16)>,
+    body: &[u8],
+) -> Vec<u8> {
     let mut raw = Vec::new();
     raw.extend(msg_id.to_be_bytes());
-    raw.extend((body.len() as u16).to_be_bytes());
+    let packaged = if package.is_some() { 1u16 << 13 } else { 0 };
+    raw.extend((body.len() as u16 | packaged).to_be_bytes());
     raw.extend(bcd(phone));
     raw.extend(serial.to_be_bytes());
+    if let Some((total, index)) = package {
+        raw.extend(total.to_be_bytes());
+        raw.extend(index.to_be_bytes());
+    }
     raw.extend(body);
     let cs = raw.iter().fold(0u8, |a, b| a ^ b);
     raw.push(cs);
@@ -196,6 +213,8 @@ const PHONES: [&str; 3] = ["013900000001", "013900000002", "013900000003"];
 
 fn fleet_data(d: &Path) -> std::path::PathBuf {
     let data = demo_data(d);
+    // Silent terminals are closed after 2 s (the default is 180).
+    std::fs::write(d.join("gridbeat.toml"), "[server]\njt808_idle_s = 2\n").unwrap();
     let vehicles = d.join("vehicles.csv");
     std::fs::write(
         &vehicles,
@@ -226,6 +245,8 @@ fn start(data: &Path, port: u16, jt808: u16) -> Child {
     gridbeat()
         .args(["serve", "--data"])
         .arg(data)
+        .arg("--config")
+        .arg(data.with_file_name("gridbeat.toml"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--jt808-listen", &format!("127.0.0.1:{jt808}")])
         .stdout(Stdio::null())
@@ -465,4 +486,113 @@ fn terminals_register_authenticate_report_and_lose_nothing_acknowledged_to_sigki
         assert_eq!(source, "jt808");
         assert!(device.as_deref().is_some_and(|d| PHONES.contains(&d)));
     }
+}
+
+#[test]
+fn sub_packages_idle_terminals_and_a_flooding_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = fleet_data(d);
+    let (port, jt) = (free_port(), free_port());
+    let mut server = start(&data, port, jt);
+    wait_port_healthy(port, &String::new);
+    let connect = |phone: &str| {
+        let mut t = Terminal::connect(jt, phone).unwrap();
+        let (result, code) = t.register().unwrap();
+        assert_eq!(result, 0);
+        assert_eq!(t.authenticate(&code).unwrap(), 0);
+        t
+    };
+
+    // A batch of four locations in two packages (consecutive serials): nothing is answered
+    // after the first; after the second, both packages are answered, after the commit.
+    let mut t = connect(PHONES[0]);
+    let t0 = now_ms() - 3_600_000;
+    let body = batch(
+        &(0..4)
+            .map(|k| location(t0 + k * 1_000, 112.9740 + k as f64 * 1e-5, 28.1940, 9.0))
+            .collect::<Vec<_>>(),
+    );
+    let (first, second) = body.split_at(body.len() / 2);
+    t.s.write_all(&framed(0x0704, PHONES[0], 50, Some((2, 1)), first))
+        .unwrap();
+    t.s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut probe = [0u8; 1];
+    assert!(
+        t.s.read(&mut probe).is_err(),
+        "a package of an incomplete message was answered"
+    );
+    t.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    t.s.write_all(&framed(0x0704, PHONES[0], 51, Some((2, 2)), second))
+        .unwrap();
+    let answers: Vec<(u16, u16, u8)> = (0..2)
+        .map(|_| general(&read_message(&mut t.s).unwrap()))
+        .collect();
+    assert_eq!(answers, vec![(50, 0x0704, 0), (51, 0x0704, 0)]);
+
+    // A terminal that says nothing is closed once `jt808_idle_s` has passed.
+    let mut quiet = connect(PHONES[1]);
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let n = quiet.s.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "the server sent something to a silent terminal");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_500) && waited < Duration::from_secs(8),
+        "closed after {waited:?}"
+    );
+
+    // One terminal floods locations without reading its answers; another's heartbeats are
+    // still answered promptly.
+    let flooding = std::thread::spawn(move || {
+        let mut f = Terminal::connect(jt, PHONES[2]).unwrap();
+        // It never reads its answers: once the buffers fill, a write waits at most 1 s.
+        f.s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+        let (_, code) = f.register().unwrap();
+        assert_eq!(f.authenticate(&code).unwrap(), 0);
+        let base = now_ms() - 86_400_000;
+        let mut sent = 0;
+        let until = std::time::Instant::now() + Duration::from_secs(4);
+        while std::time::Instant::now() < until {
+            let ts = base + sent * 1_000;
+            if f.send(0x0200, &location(ts, 112.9750, 28.1950, 9.0))
+                .is_err()
+            {
+                break;
+            }
+            sent += 1;
+        }
+        sent
+    });
+    // (The first terminal went quiet too while the last one waited: connect it again.)
+    let mut t = connect(PHONES[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let asked = std::time::Instant::now();
+        let (serial, m) = t.ask(0x0002, &[]).unwrap();
+        assert_eq!(general(&m), (serial, 0x0002, 0));
+        slowest = slowest.max(asked.elapsed());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let flooded = flooding.join().unwrap();
+    assert!(flooded > 100, "the flood sent only {flooded} reports");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a heartbeat took {slowest:?} during the flood"
+    );
+    eprintln!("{flooded} reports flooded; slowest heartbeat beside them {slowest:?}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let db = rusqlite::Connection::open(data.join("gridbeat.db")).unwrap();
+    let stored: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM pings WHERE worker = 'v-01' AND ts >= ?1 AND ts < ?2",
+            [t0, t0 + 4_000],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 4, "the reassembled batch's four locations");
 }
