@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use geo::Coord;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::grids::swapped_far;
 use super::{
@@ -27,11 +27,7 @@ pub(super) fn read_checkpoint(
     issues: &mut Issues<'_>,
     warnings: &mut Issues<'_>,
 ) {
-    let empty = Map::new();
-    let props = feature
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let props = super::properties(feature);
     let mut faults = Vec::new();
     let code = feature_code(props, &mut faults);
     let place = Place::Feature {

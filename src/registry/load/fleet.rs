@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{
     code_property, describe, feature_code, range_fault, read_collection, text_property, Issues,
@@ -118,16 +118,7 @@ fn read_vehicles(text: &str, registry: &Registry, issues: &mut Issues<'_>) -> Ve
     }
     let mut vehicles = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                issues.push(Place::Line(line), Fault::BadRow(e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
+    for (line, record) in super::good_records(&mut reader, issues) {
         let [id, plate, kind, unit] = cols.map(|c| record.get(c).unwrap_or(""));
         let mut faults = Vec::new();
         for (name, value, max) in [
@@ -191,11 +182,7 @@ fn read_route(
     seen: &mut HashMap<String, usize>,
     issues: &mut Issues<'_>,
 ) -> Option<Route> {
-    let empty = Map::new();
-    let props = feature
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let props = super::properties(feature);
     let mut faults = Vec::new();
     let code = feature_code(props, &mut faults);
     let place = Place::Feature {

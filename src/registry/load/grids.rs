@@ -9,7 +9,7 @@ use geo::{BooleanOps, Coord, GeodesicArea, LineString, MultiPolygon, Polygon};
 use geo::{Rect, Validation};
 use rstar::primitives::Rectangle;
 use rstar::{RTree, RTreeObject};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{
     code_property, describe, feature_code, long_name, range_fault, read_position, text_property,
@@ -23,11 +23,7 @@ use crate::registry::{
 
 /// Reads one feature of the grids file, with the checks that need only the feature itself.
 pub(super) fn read_unit(index: usize, feature: &Value, issues: &mut Issues<'_>) -> RawUnit {
-    let empty = Map::new();
-    let props = feature
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let props = super::properties(feature);
     let mut faults = Vec::new();
     let code = feature_code(props, &mut faults);
     let level = match props.get("level") {

@@ -385,6 +385,34 @@ fn text_property(props: &Map<String, Value>, name: &str) -> String {
     }
 }
 
+/// A feature's `properties` (an empty map when it has none or they are not an object).
+fn properties(feature: &Value) -> &Map<String, Value> {
+    static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+    feature
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&EMPTY)
+}
+
+/// The readable records of a CSV source with their line numbers; each unreadable one is a
+/// `bad row` issue at its line.
+fn good_records(
+    reader: &mut csv::Reader<&[u8]>,
+    issues: &mut Issues<'_>,
+) -> Vec<(u64, csv::StringRecord)> {
+    let mut out = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(r) => out.push((r.position().map_or(0, |p| p.line()), r)),
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                issues.push(Place::Line(line), Fault::BadRow(e.to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// The feature's `code` property, or `None` with the fault (missing or not a code) recorded.
 fn feature_code(props: &Map<String, Value>, faults: &mut Vec<Fault>) -> Option<String> {
     match code_property(props.get("code")) {

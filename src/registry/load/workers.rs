@@ -39,16 +39,7 @@ pub(super) fn read_workers(
         return;
     };
     let name_col = column("name");
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                issues.push(Place::Line(line), Fault::BadRow(e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
+    for (line, record) in super::good_records(&mut reader, issues) {
         let field = |i: usize| record.get(i).unwrap_or("");
         let (worker, grid) = (field(worker_col), field(grid_col));
         let name_len = name_col.map_or(0, |c| field(c).len());
