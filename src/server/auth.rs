@@ -366,6 +366,15 @@ impl Scope {
         self.workers.as_ref().is_none_or(|w| w.contains(id))
     }
 
+    /// Whether the id pings are stored under is in scope: a vehicle of `fleet` when its unit
+    /// is, else a worker.
+    pub fn has_subject(&self, fleet: &crate::registry::Fleet, id: &str) -> bool {
+        match fleet.vehicle(id) {
+            Some(v) => self.has_unit(&v.unit.0),
+            None => self.has_worker(id),
+        }
+    }
+
     /// Whether the scope is everything.
     pub fn is_everything(&self) -> bool {
         self.units.is_none()

@@ -183,7 +183,9 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
                 worker,
             })
         }
-        Role::Admin if caller.unit.is_some() && !in_scope(session, &worker) => {
+        Role::Admin
+            if caller.unit.is_some() && !session.scope().has_subject(&engine.fleet, &worker) =>
+        {
             return Err(ApiError::WorkerOutsideUnit {
                 worker,
                 unit: caller.unit.clone().unwrap_or_default(),
@@ -192,8 +194,21 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
         }
         _ => {}
     }
-    let tz = engine.assessor.tz;
     let ping = fix.into_ping(WorkerId::new(&worker), received);
+    Ok(new_ping(state, engine, ping, received, source, device)?)
+}
+
+/// A ping admitted ([`ingest::admit`]: future timestamps refused, the receipt time, the local
+/// day) as it is handed to the store; every door that stores pings asks this.
+pub(crate) fn new_ping(
+    state: &AppState,
+    engine: &super::Engine,
+    ping: crate::model::Ping,
+    received: crate::model::UnixMs,
+    source: Source,
+    device: Option<String>,
+) -> Result<NewPing, ingest::AdmitError> {
+    let tz = engine.assessor.tz;
     let admitted = ingest::admit(ping, received, state.config.max_future_s, tz)?;
     Ok(NewPing {
         ping: admitted.ping,
@@ -201,14 +216,6 @@ fn admit(state: &AppState, session: &Session, arrival: Arrival) -> Result<NewPin
         source,
         device,
     })
-}
-
-/// Whether a worker, or a vehicle (by its unit), is in the caller's scope.
-fn in_scope(session: &Session, id: &str) -> bool {
-    match session.engine.fleet.vehicle(id) {
-        Some(v) => session.scope().has_unit(&v.unit.0),
-        None => session.scope().has_worker(id),
-    }
 }
 
 /// Stores admitted pings (waiting for the commit) and counts them in the metrics.
@@ -244,7 +251,7 @@ pub(crate) async fn store_new(
     Ok(outcomes)
 }
 
-fn count_rejection(source: Source, code: &'static str) {
+pub(crate) fn count_rejection(source: Source, code: &'static str) {
     metrics::counter!("gridbeat_pings_rejected_total", "source" => source.as_str(), "reason" => code).increment(1);
 }
 

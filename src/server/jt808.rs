@@ -39,7 +39,7 @@ use crate::jt808::{
     Location, Message, Reassembler, RegistrationResult, ResponseResult, DEFAULT_MAX_FRAME_BYTES,
 };
 use crate::model::{Ping, UnixMs, WorkerId};
-use crate::store::{NewPing, Source};
+use crate::store::Source;
 
 /// The terminal's logout (终端注销), answered and then the connection closed.
 const LOGOUT: u16 = 0x0003;
@@ -337,7 +337,7 @@ async fn store_locations(
         return ResponseResult::Failure;
     };
     let state = &door.state;
-    let tz = state.engine().assessor.tz;
+    let engine = state.engine();
     let received = now_ms();
     let id = WorkerId::new(vehicle);
     let mut pings = Vec::with_capacity(locations.len());
@@ -354,17 +354,10 @@ async fn store_locations(
             continue;
         }
         let ping = location_ping(id.clone(), &loc);
-        match crate::ingest::admit(ping, received, state.config.max_future_s, tz) {
-            Ok(a) => pings.push(NewPing {
-                ping: a.ping,
-                day: a.day,
-                source: Source::Jt808,
-                device: Some(phone.to_string()),
-            }),
-            Err(e) => {
-                metrics::counter!("gridbeat_pings_rejected_total", "source" => Source::Jt808.as_str(), "reason" => e.code())
-                    .increment(1);
-            }
+        let device = Some(phone.to_string());
+        match super::ingest::new_ping(state, &engine, ping, received, Source::Jt808, device) {
+            Ok(p) => pings.push(p),
+            Err(e) => super::ingest::count_rejection(Source::Jt808, e.code()),
         }
     }
     match super::ingest::store_new(state, pings, Source::Jt808).await {

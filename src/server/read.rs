@@ -715,14 +715,8 @@ pub async fn positions(
     let fleet = &session.engine.fleet;
     let out: Vec<PositionOut> = rows
         .into_iter()
-        .filter_map(|p| {
-            let vehicle = fleet.vehicle(&p.worker);
-            let visible = match vehicle {
-                Some(v) => scope.has_unit(&v.unit.0),
-                None => scope.has_worker(&p.worker),
-            };
-            visible.then_some((vehicle.is_some(), p))
-        })
+        .filter(|p| scope.has_subject(fleet, &p.worker))
+        .map(|p| (fleet.vehicle(&p.worker).is_some(), p))
         .map(|(is_vehicle, p)| PositionOut {
             age_s: ((now - p.ts).max(0) as f64 / 1000.0).round(),
             ts: format_timestamp(p.ts),
