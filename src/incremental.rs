@@ -12,7 +12,7 @@
 //! **One dirty day D of worker W** is recomputed from
 //! - the pings of D's window ([`crate::assess::window`]), read with a margin around D that doubles
 //!   while the window touches an end of what was read and W has pings beyond it
-//!   ([`load_window`]);
+//!   ([`load_window`]); the days of a run of W's dirty days share one read ([`RunPings`]);
 //! - the carry of W's latest stored day before D (the speed gate's state where the window
 //!   starts);
 //! - the fingerprints of W's stored days earlier in D's month (the replay check).
@@ -198,7 +198,8 @@ impl Assessor {
         };
         let mut links: BTreeMap<NaiveDate, Links> = BTreeMap::new();
         let mut months_loaded: Vec<Month> = Vec::new();
-        for d in days {
+        let mut run = RunPings::default();
+        for (i, d) in days.iter().enumerate() {
             let month = Month::of(d.day);
             let first = month.first_day();
             if !months_loaded.contains(&month) {
@@ -219,7 +220,7 @@ impl Assessor {
                 .filter_map(|(_, l)| l.fingerprint.clone())
                 .collect();
             observe(d.day, true);
-            let (pings, open_end) = load_window(store, worker, d.day, self.tz, gap_ms, |p| {
+            let (pings, open_end) = run.day(store, worker, days, i, self.tz, gap_ms, |p| {
                 day_window(p, d.day, self.tz, &self.track)
             })?;
             let old = store.summary(worker, d.day)?;
@@ -339,6 +340,72 @@ pub fn recompute_vehicle(
         }
     }
     Ok(())
+}
+
+/// A worker's dirty days within this many days of the first of a run are read in one go.
+const RUN_DAYS: u64 = 16;
+
+/// The pings of a run of one worker's dirty days, read once for all of them: from
+/// [`FIRST_MARGIN_MS`] (or four `gap_ms`) before the run's first day to as much after its
+/// last (the first dirty day and those up to [`RUN_DAYS`] later). A day's window is taken
+/// from them when it lies inside (it then is the window [`load_window`] finds, and the pings
+/// run to the worker's newest exactly when they do there); a day whose window reaches an end
+/// of the read with more pings beyond is read on its own by [`load_window`].
+#[derive(Default)]
+struct RunPings {
+    /// The instants read, `[start, end)`.
+    range: Range<UnixMs>,
+    pings: Vec<Ping>,
+    /// The worker has pings before `range.start`.
+    before: bool,
+    /// The worker has pings at or after `range.end`.
+    after: bool,
+}
+
+impl RunPings {
+    /// The pings holding the window of `days[i]` and whether they run to the worker's newest
+    /// ping (as [`load_window`]); `window` finds the day's window in pings sorted by time.
+    #[allow(clippy::too_many_arguments)]
+    fn day(
+        &mut self,
+        store: &dyn Store,
+        worker: &str,
+        days: &[DirtyDay],
+        i: usize,
+        tz: chrono_tz::Tz,
+        gap_ms: UnixMs,
+        window: impl Fn(&[Ping]) -> Option<Range<usize>>,
+    ) -> Result<(std::borrow::Cow<'_, [Ping]>, bool), StoreError> {
+        let day = days[i].day;
+        let margin = FIRST_MARGIN_MS.max(4 * gap_ms);
+        let bounds = day_bounds(day, tz);
+        let inside = |r: &Range<UnixMs>| {
+            r.start <= bounds.start.saturating_sub(margin)
+                && bounds.end.saturating_add(margin) <= r.end
+        };
+        if !inside(&self.range) {
+            let horizon = day + chrono::Days::new(RUN_DAYS);
+            let last = days[i..]
+                .iter()
+                .take_while(|d| d.day <= horizon)
+                .last()
+                .map_or(day, |d| d.day);
+            let start = bounds.start.saturating_sub(margin);
+            let end = day_bounds(last, tz).end.saturating_add(margin);
+            self.pings = store.pings(worker, start..end)?;
+            self.before = store.neighbours(worker, start)?.0.is_some();
+            self.after = store.neighbours(worker, end)?.1.is_some();
+            self.range = start..end;
+        }
+        let short = window(&self.pings).is_some_and(|w| {
+            (w.start == 0 && self.before) || (w.end == self.pings.len() && self.after)
+        });
+        if short {
+            let (pings, open_end) = load_window(store, worker, day, tz, gap_ms, window)?;
+            return Ok((std::borrow::Cow::Owned(pings), open_end));
+        }
+        Ok((std::borrow::Cow::Borrowed(&self.pings), !self.after))
+    }
 }
 
 /// Reads the pings around `day` until its window (as `window` finds it in them) lies inside

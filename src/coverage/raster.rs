@@ -117,7 +117,7 @@ impl GridRaster {
     }
 
     /// North coordinate of row `j`'s sample centres, metres.
-    #[inline]
+    #[inline(always)]
     fn row_y(&self, j: usize) -> f64 {
         self.y0 + (j as f64 + 0.5) * self.spacing_m
     }
@@ -181,7 +181,44 @@ impl GridRaster {
     /// The rows go in chunks: first every row's span is computed without a branch (the disc
     /// chord and the band's interval as selects, rounding by comparison), then the spans are
     /// OR-ed into the mask a word at a time.
+    ///
+    /// Where the processor has AVX2 the same code runs compiled for it (four rows per vector
+    /// instead of two): the same IEEE operations in the same order (Rust never fuses a multiply
+    /// and an add), so the same bits.
     pub fn cover_capsule(
+        &self,
+        a: (f64, f64),
+        b: (f64, f64),
+        r: f64,
+        start_disc: bool,
+        words: &mut [u64],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has just been found to support AVX2.
+            unsafe { self.cover_capsule_avx2(a, b, r, start_disc, words) };
+            return;
+        }
+        self.cover_capsule_portable(a, b, r, start_disc, words);
+    }
+
+    /// [`GridRaster::cover_capsule`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn cover_capsule_avx2(
+        &self,
+        a: (f64, f64),
+        b: (f64, f64),
+        r: f64,
+        start_disc: bool,
+        words: &mut [u64],
+    ) {
+        self.cover_capsule_portable(a, b, r, start_disc, words);
+    }
+
+    /// [`GridRaster::cover_capsule`] for any processor (inlined into each compiled variant).
+    #[inline(always)]
+    fn cover_capsule_portable(
         &self,
         a: (f64, f64),
         b: (f64, f64),
@@ -411,7 +448,7 @@ fn floor_to_i64(v: f64) -> i64 {
 
 /// Sets bits `i0..=i1` of a row. Most runs span one or two words; those are written without
 /// a branch on which.
-#[inline]
+#[inline(always)]
 fn set_bits(row: &mut [u64], i0: usize, i1: usize) {
     let (w0, w1) = (i0 / 64, i1 / 64);
     let first = !0u64 << (i0 % 64);
@@ -604,7 +641,8 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
         /// Walks of random steps (short, long, axis-parallel, repeated points) over a lattice
-        /// that they cross in and out of: the chunked rows set exactly the reference's bits.
+        /// that they cross in and out of: the chunked rows set exactly the reference's bits,
+        /// both as compiled for any processor and as dispatched (AVX2 where there is one).
         #[test]
         fn chunked_rows_set_the_reference_bits(
             start in (-150.0f64..150.0, -150.0f64..150.0),
@@ -614,6 +652,7 @@ mod tests {
         ) {
             let raster = rect_raster((112.98, 28.2), 100.0, 80.0);
             let (mut new, mut old) = (vec![0; raster.len_words()], vec![0; raster.len_words()]);
+            let mut portable = vec![0; raster.len_words()];
             let mut p = start;
             for (k, (kind, dx, dy)) in steps.into_iter().enumerate() {
                 let q = match kind {
@@ -624,9 +663,11 @@ mod tests {
                     _ => (p.0 + dx * 0.2, p.1 + dy * 0.2), // a walking step
                 };
                 raster.cover_capsule(p, q, r, k == 0, &mut new);
+                raster.cover_capsule_portable(p, q, r, k == 0, &mut portable);
                 reference_capsule(&raster, p, q, r, k == 0, &mut old);
                 p = q;
             }
+            proptest::prop_assert_eq!(&portable, &old);
             proptest::prop_assert_eq!(new, old);
         }
     }

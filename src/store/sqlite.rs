@@ -892,24 +892,63 @@ fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
 /// A ping of `worker` from a row whose columns 1… are `ping_from_row`'s (column 0 is not
 /// read: a query for one worker's pings shares one id rather than allocating one per row).
 fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
-    let checkin: Option<String> = r.get(10)?;
     Ok(Ping {
         worker,
         ts: r.get(1)?,
-        lon: r.get(2)?,
-        lat: r.get(3)?,
-        acc_m: r.get(4)?,
-        speed_mps: r.get(5)?,
-        bearing_deg: r.get(6)?,
-        alt_m: r.get(7)?,
-        batt_pct: r.get(8)?,
-        mock: r.get(9)?,
-        checkin: checkin.map(Into::into),
+        lon: real(r, 2)?,
+        lat: real(r, 3)?,
+        acc_m: real32(r, 4)?,
+        speed_mps: real32(r, 5)?,
+        bearing_deg: real32(r, 6)?,
+        alt_m: real32(r, 7)?,
+        batt_pct: real32(r, 8)?,
+        mock: match r.get_ref(9)? {
+            rusqlite::types::ValueRef::Integer(v) => v != 0,
+            _ => r.get(9)?,
+        },
+        checkin: match r.get_ref(10)? {
+            rusqlite::types::ValueRef::Null => None,
+            rusqlite::types::ValueRef::Text(t) => match std::str::from_utf8(t) {
+                Ok(t) => Some(t.into()),
+                Err(_) => r.get::<_, Option<String>>(10)?.map(Into::into),
+            },
+            _ => r.get::<_, Option<String>>(10)?.map(Into::into),
+        },
         received: r.get(11)?,
-        work: r.get(12)?,
-        pressure_mpa: r.get(13)?,
-        ignition: r.get(14)?,
+        work: flag(r, 12)?,
+        pressure_mpa: real32(r, 13)?,
+        ignition: flag(r, 14)?,
     })
+}
+
+// The readers of one column of a ping row: the reading of every stored ping, so they take the
+// value as it is stored (one type check) and leave any other type to `Row::get`, for the same
+// conversion or error that rusqlite gives.
+
+/// A REAL column.
+fn real(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<f64> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Real(v) => Ok(v),
+        _ => r.get(i),
+    }
+}
+
+/// A nullable REAL column of a field kept as `f32`.
+fn real32(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<f32>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        rusqlite::types::ValueRef::Real(v) => Ok(Some(v as f32)),
+        _ => r.get(i),
+    }
+}
+
+/// A nullable 0/1 INTEGER column.
+fn flag(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<bool>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        rusqlite::types::ValueRef::Integer(v) => Ok(Some(v != 0)),
+        _ => r.get(i),
+    }
 }
 
 /// A stored summary and whether its checksum holds.

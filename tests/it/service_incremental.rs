@@ -79,6 +79,12 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
         .unwrap();
     assert!(n >= 1, "the late pings dirtied their day");
 
+    assert_stored_as_batch(state, received);
+}
+
+/// Every stored worker-day equals, field for field, what the batch engine computes from
+/// `received` (all the pings, in the order received), and nothing is pending.
+fn assert_stored_as_batch(state: &Arc<AppState>, received: Vec<Ping>) {
     // The batch door's summaries of the same pings in the same order of receipt.
     let engine = state.engine();
     let a = &engine.assessor;
@@ -107,4 +113,64 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
     }
     assert!(compared >= 100, "{compared} worker-days compared");
     assert_eq!(state.store.stats().unwrap().pending, 0);
+}
+
+/// Evening shifts (16:00–02:00) whose pings run on, without a pause, for more than the six
+/// hours that the recompute first reads around a day: posted at once, a worker's week is one
+/// run of dirty days read in one go; then a late ping marks one day alone, whose window reaches
+/// back past what is read around it and is read again wider. Both end in the batch summaries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_read_as_a_run_and_alone_end_in_the_batch_summaries() {
+    let app = App::new(vec![], |_| {}).await;
+    let state = &app.state;
+    let a = &state.engine().assessor;
+    let mut pings: Vec<Ping> = sample_pings()
+        .into_iter()
+        .map(|mut p| {
+            p.ts += 8 * 3_600_000;
+            p
+        })
+        .collect();
+    pings.sort_by_key(|p| p.ts);
+    // The late ping: the first worker's first after 18:00 on the second day of data, in an
+    // evening shift of that day; the shift of the evening before ran on past midnight.
+    let worker = pings[0].worker.clone();
+    let second = gridbeat::track::local_day(pings[0].ts, a.tz) + chrono::Days::new(1);
+    let evening = gridbeat::assess::window::day_bounds(second, a.tz).start + 18 * 3_600_000;
+    let at = pings
+        .iter()
+        .position(|p| p.worker == worker && p.ts >= evening)
+        .unwrap();
+    let late = pings.remove(at);
+
+    // The precondition: the late ping's day alone is marked (the window of the day before ends
+    // before it, and that of the day after starts after it), and its window starts more than
+    // six hours before its midnight.
+    let mut own: Vec<Ping> = pings
+        .iter()
+        .filter(|p| p.worker == worker)
+        .chain([&late])
+        .cloned()
+        .collect();
+    own.sort_by_key(|p| p.ts);
+    let window = |d| gridbeat::assess::window::day_window(&own, d, a.tz, &a.track).unwrap();
+    let (before, alone, after) = (
+        window(second - chrono::Days::new(1)),
+        window(second),
+        window(second + chrono::Days::new(1)),
+    );
+    assert!(own[before.end - 1].ts < late.ts && own[after.start].ts > late.ts);
+    let midnight = gridbeat::assess::window::day_bounds(second, a.tz).start;
+    assert!(
+        own[alone.start].ts < midnight - 6 * 3_600_000,
+        "the window of {second} starts at {}",
+        own[alone.start].ts
+    );
+
+    post(state, &pings).await;
+    settle(state).await;
+    post(state, std::slice::from_ref(&late)).await;
+    settle(state).await;
+    pings.push(late);
+    assert_stored_as_batch(state, pings);
 }
