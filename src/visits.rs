@@ -467,10 +467,14 @@ impl CheckpointIndex {
         distance_scaled_m(lon, lat, scale, clon, clat, cscale)
     }
 
-    /// Calls `f` with each checkpoint within `radius_m` (≤) of a position.
+    /// Calls `f` with each checkpoint within `radius_m` (≤) of a position, in the R-tree's
+    /// order. `near` keeps the checkpoints of a box [`NEAR_MARGIN_M`] wider, from the last
+    /// position whose box was not inside it: consecutive fixes of a track ask the tree once
+    /// per few hundred metres, not once each.
     #[inline]
     fn for_each_within(
         &self,
+        near: &mut Near,
         lon: f64,
         lat: f64,
         scale: Scale,
@@ -480,12 +484,55 @@ impl CheckpointIndex {
         // A box a little larger than the circle (1 %), then the exact distance.
         let dlat = (radius_m * 1.01 / scale.ky).to_degrees();
         let dlon = (radius_m * 1.01 / scale.kx.max(1e-9)).to_degrees();
-        let envelope = AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
-        for item in self.tree.locate_in_envelope(&envelope) {
-            if self.distance_m(item.data, lon, lat, scale) <= radius_m {
-                f(item.data);
+        let (lo, hi) = ([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
+        if !near.holds(lo, hi) {
+            let mlat = (NEAR_MARGIN_M / scale.ky).to_degrees();
+            let mlon = (NEAR_MARGIN_M / scale.kx.max(1e-9)).to_degrees();
+            near.lo = [lo[0] - mlon, lo[1] - mlat];
+            near.hi = [hi[0] + mlon, hi[1] + mlat];
+            near.valid = true;
+            near.items.clear();
+            let envelope = AABB::from_corners(near.lo, near.hi);
+            near.items.extend(
+                self.tree
+                    .locate_in_envelope(&envelope)
+                    .map(|item| (item.data, *item.geom())),
+            );
+        }
+        // The tree's own test for a point in a box (bounds included), on the few kept: the
+        // same checkpoints as a query of this box, in the same order (a depth-first walk
+        // yields the points of a smaller box in the order it yields them for a larger one).
+        for &(i, [x, y]) in &near.items {
+            let inside = lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
+            if inside && self.distance_m(i, lon, lat, scale) <= radius_m {
+                f(i);
             }
         }
+    }
+}
+
+/// How much wider than a fix's box the box of [`Near`] is, metres.
+const NEAR_MARGIN_M: f64 = 200.0;
+
+/// The checkpoints in a box around part of a track (see [`CheckpointIndex::for_each_within`]).
+#[derive(Default)]
+struct Near {
+    lo: [f64; 2],
+    hi: [f64; 2],
+    valid: bool,
+    /// Each checkpoint in the box and its position, in the R-tree's order.
+    items: Vec<(usize, [f64; 2])>,
+}
+
+impl Near {
+    /// Whether the box `lo`–`hi` lies inside the kept one.
+    #[inline]
+    fn holds(&self, lo: [f64; 2], hi: [f64; 2]) -> bool {
+        self.valid
+            && self.lo[0] <= lo[0]
+            && self.lo[1] <= lo[1]
+            && hi[0] <= self.hi[0]
+            && hi[1] <= self.hi[1]
     }
 }
 
@@ -499,7 +546,8 @@ struct OpenRun {
 
 /// Dwell visits (unmerged): runs of consecutive accepted fixes of one segment all within
 /// `visit_radius_m` (≤) of a checkpoint, kept when last − first timestamp ≥ `visit_min_s`.
-/// Each fix costs one R-tree query; only the few checkpoints near the track are ever touched.
+/// The R-tree is asked once per few hundred metres of track ([`CheckpointIndex::for_each_within`]);
+/// only the few checkpoints near the track are ever touched.
 pub fn dwell_visits(
     track: &Track,
     worker: &WorkerId,
@@ -510,6 +558,7 @@ pub fn dwell_visits(
     let min_ms = params.visit_min_s * 1000.0;
     let mut out = Vec::new();
     let mut open: Vec<OpenRun> = Vec::new();
+    let mut near = Near::default();
     let close = |run: OpenRun, out: &mut Vec<Visit>| {
         if (run.last_ts - run.first_ts) as f64 >= min_ms {
             out.push(Visit {
@@ -524,20 +573,20 @@ pub fn dwell_visits(
     for seg in &track.segments {
         for i in seg.clone() {
             let f = &fixes[i];
-            index.for_each_within(f.lon, f.lat, f.scale, params.visit_radius_m, |c| match open
-                .iter_mut()
-                .find(|r| r.checkpoint == c)
-            {
-                Some(run) => {
-                    run.last_ts = f.ts;
-                    run.last_fix = i;
+            let r = params.visit_radius_m;
+            index.for_each_within(&mut near, f.lon, f.lat, f.scale, r, |c| {
+                match open.iter_mut().find(|r| r.checkpoint == c) {
+                    Some(run) => {
+                        run.last_ts = f.ts;
+                        run.last_fix = i;
+                    }
+                    None => open.push(OpenRun {
+                        checkpoint: c,
+                        first_ts: f.ts,
+                        last_ts: f.ts,
+                        last_fix: i,
+                    }),
                 }
-                None => open.push(OpenRun {
-                    checkpoint: c,
-                    first_ts: f.ts,
-                    last_ts: f.ts,
-                    last_fix: i,
-                }),
             });
             // Runs this fix did not extend are over.
             let mut k = 0;
@@ -737,6 +786,47 @@ mod tests {
             visits_per_month: 2,
             lon: p.lon,
             lat: p.lat,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Walks among random checkpoints (two on the same spot): the checkpoints near each
+        /// fix, through the box kept along the walk, are those that the R-tree gives for the
+        /// fix's own box, in the same order.
+        #[test]
+        fn the_kept_box_finds_what_the_tree_finds(
+            spots in proptest::collection::vec((-600.0f64..600.0, -600.0f64..600.0), 1..60),
+            walk in proptest::collection::vec((-80.0f64..80.0, -80.0f64..80.0), 1..200),
+            radius_m in 1.0f64..60.0,
+        ) {
+            let mut cps: Vec<Checkpoint> = spots
+                .iter()
+                .enumerate()
+                .map(|(i, &(e, n))| checkpoint(&format!("c{i}"), e, n))
+                .collect();
+            cps.push(checkpoint("twin", spots[0].0, spots[0].1));
+            let index = CheckpointIndex::new(&cps);
+            let mut near = Near::default();
+            let (mut e, mut n) = (0.0, 0.0);
+            for (de, dn) in walk {
+                (e, n) = (e + de, n + dn);
+                let p = ping(0, e, n);
+                let scale = Scale::at(p.lat);
+                let (mut kept, mut fresh) = (Vec::new(), Vec::new());
+                index.for_each_within(&mut near, p.lon, p.lat, scale, radius_m, |c| kept.push(c));
+                // The query as it was before the box was kept: the fix's own box, then the
+                // exact distance.
+                let dlat = (radius_m * 1.01 / scale.ky).to_degrees();
+                let dlon = (radius_m * 1.01 / scale.kx.max(1e-9)).to_degrees();
+                let own = AABB::from_corners([p.lon - dlon, p.lat - dlat], [p.lon + dlon, p.lat + dlat]);
+                for item in index.tree.locate_in_envelope(&own) {
+                    if index.distance_m(item.data, p.lon, p.lat, scale) <= radius_m {
+                        fresh.push(item.data);
+                    }
+                }
+                proptest::prop_assert_eq!(kept, fresh);
+            }
         }
     }
 

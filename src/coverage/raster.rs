@@ -291,14 +291,12 @@ impl GridRaster {
                     min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col),
                 );
             }
+            // The chunk's rows of the mask, cut once; each row's words are then found by
+            // offset (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
+            let rows = &mut words[j * wpr..(j + n) * wpr];
             for (k, &(c0, c1)) in spans[..n].iter().enumerate() {
                 if c0 <= c1 {
-                    let row = j + k;
-                    set_bits(
-                        &mut words[row * wpr..(row + 1) * wpr],
-                        c0 as usize,
-                        c1 as usize,
-                    );
+                    set_bits_at(rows, k * wpr, c0 as usize, c1 as usize);
                 }
             }
             j += n;
@@ -450,16 +448,22 @@ fn floor_to_i64(v: f64) -> i64 {
 /// a branch on which.
 #[inline(always)]
 fn set_bits(row: &mut [u64], i0: usize, i1: usize) {
-    let (w0, w1) = (i0 / 64, i1 / 64);
+    set_bits_at(row, 0, i0, i1);
+}
+
+/// Sets bits `i0..=i1` of the row that starts at word `base` of `words`.
+#[inline(always)]
+fn set_bits_at(words: &mut [u64], base: usize, i0: usize, i1: usize) {
+    let (w0, w1) = (base + i0 / 64, base + i1 / 64);
     let first = !0u64 << (i0 % 64);
     let last = !0u64 >> (63 - i1 % 64);
     let same = w0 == w1;
     let m0 = first & if same { last } else { !0 };
     let m1 = last & if same { first } else { !0 };
-    row[w0] |= m0;
-    row[w1] |= m1;
+    words[w0] |= m0;
+    words[w1] |= m1;
     if w1 > w0 + 1 {
-        for w in &mut row[w0 + 1..w1] {
+        for w in &mut words[w0 + 1..w1] {
             *w = !0;
         }
     }
