@@ -397,15 +397,20 @@ impl RunPings {
             self.after = store.neighbours(worker, end)?.1.is_some();
             self.range = start..end;
         }
-        let short = window(&self.pings).is_some_and(|w| {
-            (w.start == 0 && self.before) || (w.end == self.pings.len() && self.after)
-        });
+        let short = window(&self.pings)
+            .is_some_and(|w| reaches_past(&w, self.pings.len(), self.before, self.after));
         if short {
             let (pings, open_end) = load_window(store, worker, day, tz, gap_ms, window)?;
             return Ok((std::borrow::Cow::Owned(pings), open_end));
         }
         Ok((std::borrow::Cow::Borrowed(&self.pings), !self.after))
     }
+}
+
+/// Whether a window `w` found in `len` pings read touches an end of them with more of the
+/// worker's pings beyond it (`before`, `after`): then it may be cut short.
+fn reaches_past(w: &Range<usize>, len: usize, before: bool, after: bool) -> bool {
+    (w.start == 0 && before) || (w.end == len && after)
 }
 
 /// Reads the pings around `day` until its window (as `window` finds it in them) lies inside
@@ -434,9 +439,9 @@ pub fn load_window(
         let Some(w) = window(&pings) else {
             return Ok((pings, open_end));
         };
-        let short_start = w.start == 0 && before.is_some();
-        let short_end = w.end == pings.len() && after.is_some();
-        if !(short_start || short_end) || margin > MAX_MARGIN_MS {
+        if !reaches_past(&w, pings.len(), before.is_some(), after.is_some())
+            || margin > MAX_MARGIN_MS
+        {
             return Ok((pings, open_end));
         }
         margin *= 2;

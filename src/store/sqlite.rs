@@ -906,13 +906,9 @@ fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
             rusqlite::types::ValueRef::Integer(v) => v != 0,
             _ => r.get(9)?,
         },
-        checkin: match r.get_ref(10)? {
-            rusqlite::types::ValueRef::Null => None,
-            rusqlite::types::ValueRef::Text(t) => match std::str::from_utf8(t) {
-                Ok(t) => Some(t.into()),
-                Err(_) => r.get::<_, Option<String>>(10)?.map(Into::into),
-            },
-            _ => r.get::<_, Option<String>>(10)?.map(Into::into),
+        checkin: match r.get_ref(10)?.as_str_or_null() {
+            Ok(text) => text.map(Into::into),
+            Err(_) => r.get::<_, Option<String>>(10)?.map(Into::into),
         },
         received: r.get(11)?,
         work: flag(r, 12)?,
