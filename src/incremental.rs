@@ -392,7 +392,7 @@ impl RunPings {
                 .map_or(day, |d| d.day);
             let start = bounds.start.saturating_sub(margin);
             let end = day_bounds(last, tz).end.saturating_add(margin);
-            self.pings = store.pings(worker, start..end)?;
+            self.pings = store.patrol_pings(worker, start..end)?;
             self.before = store.neighbours(worker, start)?.0.is_some();
             self.after = store.neighbours(worker, end)?.1.is_some();
             self.range = start..end;
@@ -432,7 +432,7 @@ pub fn load_window(
     let mut margin: UnixMs = FIRST_MARGIN_MS.max(4 * gap_ms);
     loop {
         let range = bounds.start.saturating_sub(margin)..bounds.end.saturating_add(margin);
-        let pings = store.pings(worker, range.clone())?;
+        let pings = store.patrol_pings(worker, range.clone())?;
         let (before, _) = store.neighbours(worker, range.start)?;
         let (_, after) = store.neighbours(worker, range.end)?;
         let open_end = after.is_none();

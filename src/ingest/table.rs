@@ -44,12 +44,29 @@ struct Sparse<T> {
 }
 
 impl<T: Copy> Sparse<T> {
-    fn put(&mut self, row: usize, value: Option<T>, empty: T) {
+    /// Sets row `row` (the next one) to `value`; a column grows to `expected` rows at once
+    /// rather than by doubling, which would copy it and touch new pages every time.
+    #[inline]
+    fn put(&mut self, row: usize, value: Option<T>, empty: T, expected: usize) {
         if let Some(v) = value {
+            if self.values.len() == self.values.capacity() {
+                self.grow_to(row + 1, expected);
+            }
             if self.values.len() < row {
                 self.values.resize(row, empty);
             }
             self.values.push(v);
+        }
+    }
+
+    /// Makes room for `rows` rows: for `expected` at once when that is as many, else as
+    /// `Vec` grows (doubling).
+    fn grow_to(&mut self, rows: usize, expected: usize) {
+        let len = self.values.len();
+        if rows <= expected {
+            self.values.reserve_exact(expected - len);
+        } else {
+            self.values.reserve(rows.saturating_sub(len));
         }
     }
 
@@ -58,10 +75,18 @@ impl<T: Copy> Sparse<T> {
     }
 
     /// Appends `other`, a column of rows that start at row `base` here.
-    fn append(&mut self, base: usize, other: &Sparse<T>, empty: T, map: impl Fn(T) -> T) {
+    fn append(
+        &mut self,
+        base: usize,
+        other: &Sparse<T>,
+        empty: T,
+        expected: usize,
+        map: impl Fn(T) -> T,
+    ) {
         if other.values.is_empty() {
             return;
         }
+        self.grow_to(base + other.values.len(), expected);
         self.values.resize(base, empty);
         self.values.extend(other.values.iter().map(|&v| map(v)));
     }
@@ -109,6 +134,9 @@ pub struct PingTable {
     worker_index: HashMap<Arc<str>, u32>,
     checkin_index: HashMap<Arc<str>, u32>,
     last_worker: Option<u32>,
+    /// The rows [`PingTable::reserve`] made room for: an optional column gets as many when
+    /// its first value arrives.
+    expected: usize,
 }
 
 impl PingTable {
@@ -247,6 +275,7 @@ impl PingTable {
 
     /// Makes room for `additional` more rows in the dense columns.
     pub(crate) fn reserve(&mut self, additional: usize) {
+        self.expected = self.expected.max(self.len() + additional);
         self.worker.reserve(additional);
         self.ts.reserve(additional);
         self.lon.reserve(additional);
@@ -301,23 +330,24 @@ impl PingTable {
             });
         }
         let w = self.intern_worker(row.worker);
+        let e = self.expected;
         self.rows[w as usize].push(r as u32);
         self.worker.push(w);
         self.ts.push(row.ts);
         self.lon.push(row.lon);
         self.lat.push(row.lat);
-        self.acc.put(r, row.acc_m, f32::NAN);
-        self.speed.put(r, row.speed_mps, f32::NAN);
-        self.bearing.put(r, row.bearing_deg, f32::NAN);
-        self.alt.put(r, row.alt_m, f32::NAN);
-        self.batt.put(r, row.batt_pct, f32::NAN);
-        self.mock.put(r, Some(true).filter(|_| row.mock), false);
+        self.acc.put(r, row.acc_m, f32::NAN, e);
+        self.speed.put(r, row.speed_mps, f32::NAN, e);
+        self.bearing.put(r, row.bearing_deg, f32::NAN, e);
+        self.alt.put(r, row.alt_m, f32::NAN, e);
+        self.batt.put(r, row.batt_pct, f32::NAN, e);
+        self.mock.put(r, Some(true).filter(|_| row.mock), false, e);
         let checkin = row.checkin.map(|c| self.intern_checkin(c) + 1);
-        self.checkin.put(r, checkin, 0);
-        self.work.put(r, row.work.map(|b| 1 + u8::from(b)), 0);
+        self.checkin.put(r, checkin, 0, e);
+        self.work.put(r, row.work.map(|b| 1 + u8::from(b)), 0, e);
         self.ignition
-            .put(r, row.ignition.map(|b| 1 + u8::from(b)), 0);
-        self.pressure.put(r, row.pressure_mpa, f32::NAN);
+            .put(r, row.ignition.map(|b| 1 + u8::from(b)), 0, e);
+        self.pressure.put(r, row.pressure_mpa, f32::NAN, e);
         Ok(())
     }
 
@@ -333,6 +363,7 @@ impl PingTable {
                 source_name: source_name.to_string(),
             });
         }
+        let e = self.expected;
         let workers: Vec<u32> = other
             .workers
             .iter()
@@ -348,24 +379,26 @@ impl PingTable {
         self.lon.extend_from_slice(&other.lon);
         self.lat.extend_from_slice(&other.lat);
         let same = |v: f32| v;
-        self.acc.append(base, &other.acc, f32::NAN, same);
-        self.speed.append(base, &other.speed, f32::NAN, same);
-        self.bearing.append(base, &other.bearing, f32::NAN, same);
-        self.alt.append(base, &other.alt, f32::NAN, same);
-        self.batt.append(base, &other.batt, f32::NAN, same);
-        self.mock.append(base, &other.mock, false, |v| v);
-        self.work.append(base, &other.work, 0, |v| v);
-        self.ignition.append(base, &other.ignition, 0, |v| v);
-        self.pressure.append(base, &other.pressure, f32::NAN, same);
+        self.acc.append(base, &other.acc, f32::NAN, e, same);
+        self.speed.append(base, &other.speed, f32::NAN, e, same);
+        self.bearing.append(base, &other.bearing, f32::NAN, e, same);
+        self.alt.append(base, &other.alt, f32::NAN, e, same);
+        self.batt.append(base, &other.batt, f32::NAN, e, same);
+        self.mock.append(base, &other.mock, false, e, |v| v);
+        self.work.append(base, &other.work, 0, e, |v| v);
+        self.ignition.append(base, &other.ignition, 0, e, |v| v);
+        self.pressure
+            .append(base, &other.pressure, f32::NAN, e, same);
         let checkins: Vec<u32> = other
             .checkins
             .iter()
             .map(|c| self.intern_checkin(c) + 1)
             .collect();
-        self.checkin.append(base, &other.checkin, 0, |c| match c {
-            0 => 0,
-            c => checkins[c as usize - 1],
-        });
+        self.checkin
+            .append(base, &other.checkin, 0, e, |c| match c {
+                0 => 0,
+                c => checkins[c as usize - 1],
+            });
         self.errors.extend(other.errors);
         self.rows_scanned += other.rows_scanned;
         Ok(())

@@ -339,6 +339,54 @@ impl SqliteStore {
         out.map_err(|e| classify(e, &self.path))
     }
 
+    /// One worker's pings in `range` ([`Store::pings`]); without `vehicle_fields` a ping's
+    /// `work`, `pressure` and `ignition` are not read ([`Store::patrol_pings`]) unless the
+    /// range holds a logged duplicate, the only pings that share a timestamp.
+    fn pings_of(
+        &self,
+        worker: &str,
+        range: Range<UnixMs>,
+        vehicle_fields: bool,
+    ) -> Result<Vec<Ping>, StoreError> {
+        const PINGS: [&str; 2] = [
+            "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
+             FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+            "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
+             FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+        ];
+        let id = WorkerId::new(worker);
+        let row = |r: &rusqlite::Row<'_>| ping_of(id.clone(), r);
+        self.read(|c| {
+            let dups: Vec<Ping> = c
+                .prepare_cached(
+                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
+                     FROM duplicates WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq",
+                )?
+                .query_map(params![worker, range.start, range.end], row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let full = vehicle_fields || !dups.is_empty();
+            let mut out: Vec<Ping> = c
+                .prepare_cached(PINGS[usize::from(full)])?
+                .query_map(params![worker, range.start, range.end], row)?
+                .collect::<rusqlite::Result<_>>()?;
+            if !dups.is_empty() {
+                // Each duplicate right after the stored ping it repeats (a stable merge).
+                let mut merged = Vec::with_capacity(out.len() + dups.len());
+                let mut d = dups.into_iter().peekable();
+                for p in out {
+                    let ts = p.ts;
+                    merged.push(p);
+                    while d.peek().is_some_and(|x| x.ts == ts) {
+                        merged.extend(d.next());
+                    }
+                }
+                merged.extend(d);
+                out = merged;
+            }
+            Ok(out)
+        })
+    }
+
     /// Runs `f` in a transaction on the side write connection.
     fn write<T>(
         &self,
@@ -911,9 +959,9 @@ fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
             Err(_) => r.get::<_, Option<String>>(10)?.map(Into::into),
         },
         received: r.get(11)?,
-        work: flag(r, 12)?,
-        pressure_mpa: real32(r, 13)?,
-        ignition: flag(r, 14)?,
+        work: vehicle(r, 12, flag)?,
+        pressure_mpa: vehicle(r, 13, real32)?,
+        ignition: vehicle(r, 14, flag)?,
     })
 }
 
@@ -935,6 +983,19 @@ fn real32(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<f32>> {
         rusqlite::types::ValueRef::Null => Ok(None),
         rusqlite::types::ValueRef::Real(v) => Ok(Some(v as f32)),
         _ => r.get(i),
+    }
+}
+
+/// A vehicle's field, `None` where the query left its column out.
+fn vehicle<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    read: fn(&rusqlite::Row<'_>, usize) -> rusqlite::Result<Option<T>>,
+) -> rusqlite::Result<Option<T>> {
+    if i < r.as_ref().column_count() {
+        read(r, i)
+    } else {
+        Ok(None)
     }
 }
 
@@ -1221,39 +1282,11 @@ impl Store for SqliteStore {
     }
 
     fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
-        let id = WorkerId::new(worker);
-        let row = |r: &rusqlite::Row<'_>| ping_of(id.clone(), r);
-        self.read(|c| {
-            let mut out: Vec<Ping> = c
-                .prepare_cached(
-                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
-                     FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
-                )?
-                .query_map(params![worker, range.start, range.end], row)?
-                .collect::<rusqlite::Result<_>>()?;
-            let dups: Vec<Ping> = c
-                .prepare_cached(
-                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
-                     FROM duplicates WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq",
-                )?
-                .query_map(params![worker, range.start, range.end], row)?
-                .collect::<rusqlite::Result<_>>()?;
-            if !dups.is_empty() {
-                // Each duplicate right after the stored ping it repeats (a stable merge).
-                let mut merged = Vec::with_capacity(out.len() + dups.len());
-                let mut d = dups.into_iter().peekable();
-                for p in out {
-                    let ts = p.ts;
-                    merged.push(p);
-                    while d.peek().is_some_and(|x| x.ts == ts) {
-                        merged.extend(d.next());
-                    }
-                }
-                merged.extend(d);
-                out = merged;
-            }
-            Ok(out)
-        })
+        self.pings_of(worker, range, true)
+    }
+
+    fn patrol_pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
+        self.pings_of(worker, range, false)
     }
 
     fn neighbours(
@@ -1730,6 +1763,43 @@ mod tests {
             source: Source::Json,
             device: None,
         }
+    }
+
+    #[test]
+    fn patrol_pings_leave_out_vehicle_fields_unless_a_duplicate_is_in_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let vehicle = |ts: UnixMs, work: bool| {
+            let mut p = ping("w1", ts, 112.0);
+            p.ping.work = Some(work);
+            p.ping.pressure_mpa = Some(0.5);
+            p.ping.ignition = Some(true);
+            p
+        };
+        let sent = vec![
+            vehicle(1_000_000, true),
+            vehicle(2_000_000, true),
+            vehicle(2_000_000, false),
+        ];
+        store.insert_pings(sent, 0).unwrap();
+        let fields = |p: &Ping| (p.ts, p.work, p.pressure_mpa, p.ignition);
+        // Only the first ping in range, and no duplicate: its vehicle columns are not read.
+        let alone = store.patrol_pings("w1", 0..1_500_000).unwrap();
+        assert_eq!(
+            alone.iter().map(fields).collect::<Vec<_>>(),
+            vec![(1_000_000, None, None, None)]
+        );
+        // The conflict logged at 2 000 000 is in range: every ping keeps them.
+        let all = store.patrol_pings("w1", 0..3_000_000).unwrap();
+        assert_eq!(
+            all.iter().map(fields).collect::<Vec<_>>(),
+            vec![
+                (1_000_000, Some(true), Some(0.5), Some(true)),
+                (2_000_000, Some(true), Some(0.5), Some(true)),
+                (2_000_000, Some(false), Some(0.5), Some(true)),
+            ]
+        );
+        assert_eq!(all, store.pings("w1", 0..3_000_000).unwrap());
     }
 
     #[test]

@@ -56,6 +56,7 @@ macro_rules! store_contract_tests {
         $crate::store_contract::store_contract_tests!(@store $fresh;
             insert_outcomes,
             pings_order_and_range,
+            patrol_pings_keep_what_tells_repeats,
             neighbours,
             registry_files_and_what_they_mark,
             insert_marks_days_and_reached_windows,
@@ -365,6 +366,82 @@ pub fn pings_order_and_range(store: &dyn Store) {
             Insert::Conflict
         ]
     );
+}
+
+/// `patrol_pings`: the pings of `pings`, in the same order, with a vehicle's fields (work,
+/// pressure, ignition) possibly left out of a ping that no other shares a timestamp with, and
+/// kept on those that do (they tell a repeat from a conflict).
+pub fn patrol_pings_keep_what_tells_repeats(store: &dyn Store) {
+    let d = day(2026, 10, 2);
+    let (t1, t2, t3) = (at(d, 9, 0), at(d, 9, 5), at(d, 9, 10));
+    let vehicle = |ts: UnixMs, work: Option<bool>| {
+        let mut p = ping("w1", ts, 1.0);
+        p.ping.work = work;
+        p.ping.pressure_mpa = Some(0.5);
+        p.ping.ignition = Some(true);
+        p
+    };
+    let mut alone = ping("w1", t3, 3.0);
+    alone.ping.acc_m = Some(7.5);
+    alone.ping.checkin = Some("cp-1".into());
+    alone.ping.work = Some(false);
+    alone.ping.ignition = Some(false);
+    // At t2 a ping, its repeat, and a copy that differs in the work state alone: a conflict.
+    let outcomes = store
+        .insert_pings(
+            vec![
+                vehicle(t1, Some(true)),
+                vehicle(t2, Some(true)),
+                vehicle(t2, Some(true)),
+                vehicle(t2, Some(false)),
+                alone.clone(),
+            ],
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Insert::Accepted,
+            Insert::Accepted,
+            Insert::Repeat,
+            Insert::Conflict,
+            Insert::Accepted
+        ]
+    );
+    let without = |p: &Ping| Ping {
+        work: None,
+        pressure_mpa: None,
+        ignition: None,
+        ..p.clone()
+    };
+    for range in [0..UnixMs::MAX, t1..t2, t2..t3, t3..t3 + 1] {
+        let all = store.pings("w1", range.clone()).unwrap();
+        let patrol = store.patrol_pings("w1", range.clone()).unwrap();
+        assert_eq!(patrol.len(), all.len(), "{range:?}");
+        for (k, (got, full)) in patrol.iter().zip(&all).enumerate() {
+            let shared = all.iter().filter(|p| p.ts == full.ts).count() > 1;
+            if shared {
+                assert_eq!(got, full, "{range:?}: ping {k} shares its timestamp");
+            } else {
+                assert!(
+                    *got == *full || *got == without(full),
+                    "{range:?}: ping {k} is {got:?}, not {full:?} with or without its vehicle fields"
+                );
+            }
+        }
+    }
+    // The pings at t2 as sent: the stored one, then the conflict with its own work state.
+    let at_t2 = store.patrol_pings("w1", t2..t2 + 1).unwrap();
+    let works: Vec<Option<bool>> = at_t2.iter().map(|p| p.work).collect();
+    assert_eq!(works, vec![Some(true), Some(false)]);
+    assert!(at_t2
+        .iter()
+        .all(|p| p.pressure_mpa == Some(0.5) && p.ignition == Some(true)));
+    // The other values of a ping come back whole.
+    let got = store.patrol_pings("w1", t3..t3 + 1).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(without(&got[0]), without(&alone.ping));
 }
 
 /// `neighbours(w, ts)`: the newest stored ping before `ts` and the oldest at or after it.
