@@ -299,11 +299,12 @@ pub trait Store: Send + Sync {
     fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError>;
 
     /// [`Store::pings`] as a worker-day reads them: the same pings in the same order, except
-    /// that a vehicle's fields (`work`, `pressure_mpa`, `ignition`) may come back `None` on a
-    /// ping that no other ping of the answer shares a timestamp with. No worker-day figure
-    /// reads those fields; they only tell a repeat from a conflict among pings of one
-    /// timestamp (DESIGN.md §4.2 step 1), and such pings keep them. A store may so leave out
-    /// three columns of nearly every row; by default it answers [`Store::pings`].
+    /// that the fields no worker-day figure reads (bearing, altitude, battery, and a
+    /// vehicle's work state, pressure and ignition) may come back `None` on a ping that no
+    /// other ping of the answer shares a timestamp with. Those fields only tell a repeat from
+    /// a conflict among pings of one timestamp (DESIGN.md §4.2 step 1), and such pings keep
+    /// them. A store may so leave six of fifteen columns of nearly every row unread; by
+    /// default it answers [`Store::pings`].
     ///
     /// # Errors
     /// On a database failure.

@@ -339,21 +339,15 @@ impl SqliteStore {
         out.map_err(|e| classify(e, &self.path))
     }
 
-    /// One worker's pings in `range` ([`Store::pings`]); without `vehicle_fields` a ping's
-    /// `work`, `pressure` and `ignition` are not read ([`Store::patrol_pings`]) unless the
-    /// range holds a logged duplicate, the only pings that share a timestamp.
+    /// One worker's pings in `range`: all their columns ([`Store::pings`]), or with `patrol`
+    /// those a worker-day reads ([`Store::patrol_pings`]: [`PATROL_PING`]) unless the range
+    /// holds a logged duplicate, the only pings that share a timestamp.
     fn pings_of(
         &self,
         worker: &str,
         range: Range<UnixMs>,
-        vehicle_fields: bool,
+        patrol: bool,
     ) -> Result<Vec<Ping>, StoreError> {
-        const PINGS: [&str; 2] = [
-            "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received
-             FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
-            "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
-             FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
-        ];
         let id = WorkerId::new(worker);
         let row = |r: &rusqlite::Row<'_>| ping_of(id.clone(), r);
         self.read(|c| {
@@ -364,11 +358,23 @@ impl SqliteStore {
                 )?
                 .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
-            let full = vehicle_fields || !dups.is_empty();
-            let mut out: Vec<Ping> = c
-                .prepare_cached(PINGS[usize::from(full)])?
+            let mut out: Vec<Ping> = if patrol && dups.is_empty() {
+                c.prepare_cached(&format!(
+                    "SELECT {PATROL_PING} FROM pings
+                     WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
+                ))?
+                .query_map(params![worker, range.start, range.end], |r| {
+                    patrol_ping_of(id.clone(), r)
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            } else {
+                c.prepare_cached(
+                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
+                     FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
+                )?
                 .query_map(params![worker, range.start, range.end], row)?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<rusqlite::Result<_>>()?
+            };
             if !dups.is_empty() {
                 // Each duplicate right after the stored ping it repeats (a stable merge).
                 let mut merged = Vec::with_capacity(out.len() + dups.len());
@@ -937,6 +943,9 @@ fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
     ping_of(WorkerId::new(&worker), r)
 }
 
+/// The columns of a ping that a worker-day reads (after a column 0 that is not read).
+const PATROL_PING: &str = "NULL, ts, lon, lat, acc, speed, mock, checkin, received";
+
 /// A ping of `worker` from a row whose columns 1… are `ping_from_row`'s (column 0 is not
 /// read: a query for one worker's pings shares one id rather than allocating one per row).
 fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
@@ -950,18 +959,34 @@ fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
         bearing_deg: real32(r, 6)?,
         alt_m: real32(r, 7)?,
         batt_pct: real32(r, 8)?,
-        mock: match r.get_ref(9)? {
-            rusqlite::types::ValueRef::Integer(v) => v != 0,
-            _ => r.get(9)?,
-        },
-        checkin: match r.get_ref(10)?.as_str_or_null() {
-            Ok(text) => text.map(Into::into),
-            Err(_) => r.get::<_, Option<String>>(10)?.map(Into::into),
-        },
+        mock: mock(r, 9)?,
+        checkin: checkin(r, 10)?,
         received: r.get(11)?,
-        work: vehicle(r, 12, flag)?,
-        pressure_mpa: vehicle(r, 13, real32)?,
-        ignition: vehicle(r, 14, flag)?,
+        work: flag(r, 12)?,
+        pressure_mpa: real32(r, 13)?,
+        ignition: flag(r, 14)?,
+    })
+}
+
+/// A ping of `worker` from a row of [`PATROL_PING`]'s columns (1…; column 0 is not read):
+/// bearing, altitude, battery and a vehicle's fields are left out ([`Store::patrol_pings`]).
+fn patrol_ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
+    Ok(Ping {
+        worker,
+        ts: r.get(1)?,
+        lon: real(r, 2)?,
+        lat: real(r, 3)?,
+        acc_m: real32(r, 4)?,
+        speed_mps: real32(r, 5)?,
+        mock: mock(r, 6)?,
+        checkin: checkin(r, 7)?,
+        received: r.get(8)?,
+        bearing_deg: None,
+        alt_m: None,
+        batt_pct: None,
+        work: None,
+        pressure_mpa: None,
+        ignition: None,
     })
 }
 
@@ -986,16 +1011,19 @@ fn real32(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<f32>> {
     }
 }
 
-/// A vehicle's field, `None` where the query left its column out.
-fn vehicle<T>(
-    r: &rusqlite::Row<'_>,
-    i: usize,
-    read: fn(&rusqlite::Row<'_>, usize) -> rusqlite::Result<Option<T>>,
-) -> rusqlite::Result<Option<T>> {
-    if i < r.as_ref().column_count() {
-        read(r, i)
-    } else {
-        Ok(None)
+/// The mock flag: an INTEGER 0/1 column.
+fn mock(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<bool> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Integer(v) => Ok(v != 0),
+        _ => r.get(i),
+    }
+}
+
+/// The check-in code: a nullable TEXT column.
+fn checkin(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Arc<str>>> {
+    match r.get_ref(i)?.as_str_or_null() {
+        Ok(text) => Ok(text.map(Into::into)),
+        Err(_) => Ok(r.get::<_, Option<String>>(i)?.map(Into::into)),
     }
 }
 
@@ -1282,11 +1310,11 @@ impl Store for SqliteStore {
     }
 
     fn pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
-        self.pings_of(worker, range, true)
+        self.pings_of(worker, range, false)
     }
 
     fn patrol_pings(&self, worker: &str, range: Range<UnixMs>) -> Result<Vec<Ping>, StoreError> {
-        self.pings_of(worker, range, false)
+        self.pings_of(worker, range, true)
     }
 
     fn neighbours(
@@ -1766,7 +1794,7 @@ mod tests {
     }
 
     #[test]
-    fn patrol_pings_leave_out_vehicle_fields_unless_a_duplicate_is_in_range() {
+    fn patrol_pings_leave_out_unread_fields_unless_a_duplicate_is_in_range() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let vehicle = |ts: UnixMs, work: bool| {
@@ -1774,6 +1802,10 @@ mod tests {
             p.ping.work = Some(work);
             p.ping.pressure_mpa = Some(0.5);
             p.ping.ignition = Some(true);
+            p.ping.bearing_deg = Some(45.0);
+            p.ping.alt_m = Some(-2.0);
+            p.ping.batt_pct = Some(30.0);
+            p.ping.acc_m = Some(5.0);
             p
         };
         let sent = vec![
@@ -1782,21 +1814,46 @@ mod tests {
             vehicle(2_000_000, false),
         ];
         store.insert_pings(sent, 0).unwrap();
-        let fields = |p: &Ping| (p.ts, p.work, p.pressure_mpa, p.ignition);
-        // Only the first ping in range, and no duplicate: its vehicle columns are not read.
+        let fields = |p: &Ping| {
+            let unread = (p.bearing_deg, p.alt_m, p.batt_pct);
+            (p.ts, p.acc_m, unread, p.work, p.pressure_mpa, p.ignition)
+        };
+        // Only the first ping in range, and no duplicate: six of its columns are not read.
         let alone = store.patrol_pings("w1", 0..1_500_000).unwrap();
         assert_eq!(
             alone.iter().map(fields).collect::<Vec<_>>(),
-            vec![(1_000_000, None, None, None)]
+            vec![(1_000_000, Some(5.0), (None, None, None), None, None, None)]
         );
         // The conflict logged at 2 000 000 is in range: every ping keeps them.
         let all = store.patrol_pings("w1", 0..3_000_000).unwrap();
+        let read = (Some(45.0), Some(-2.0), Some(30.0));
         assert_eq!(
             all.iter().map(fields).collect::<Vec<_>>(),
             vec![
-                (1_000_000, Some(true), Some(0.5), Some(true)),
-                (2_000_000, Some(true), Some(0.5), Some(true)),
-                (2_000_000, Some(false), Some(0.5), Some(true)),
+                (
+                    1_000_000,
+                    Some(5.0),
+                    read,
+                    Some(true),
+                    Some(0.5),
+                    Some(true)
+                ),
+                (
+                    2_000_000,
+                    Some(5.0),
+                    read,
+                    Some(true),
+                    Some(0.5),
+                    Some(true)
+                ),
+                (
+                    2_000_000,
+                    Some(5.0),
+                    read,
+                    Some(false),
+                    Some(0.5),
+                    Some(true)
+                ),
             ]
         );
         assert_eq!(all, store.pings("w1", 0..3_000_000).unwrap());

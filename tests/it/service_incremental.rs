@@ -41,7 +41,7 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
             .date_naive()
     };
     let mut by_day: BTreeMap<chrono::NaiveDate, Vec<Ping>> = BTreeMap::new();
-    for p in sample_pings() {
+    for p in sample_pings().into_iter().map(with_phone_fields) {
         by_day.entry(day_of(&p)).or_default().push(p);
     }
     let days: Vec<chrono::NaiveDate> = by_day.keys().copied().collect();
@@ -56,6 +56,21 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
         .map(|(_, p)| p.clone())
         .collect();
     first_day.retain(|p| !late.contains(p));
+    // And copies of a few pings of the second day that differ in their battery alone:
+    // conflicts, which the store logs and both doors must tell from repeats by that field.
+    let mut late = late;
+    // Half of them without a bearing, altitude or battery level: were the stored ping read
+    // without its own, the two would look alike.
+    let conflicts = by_day[&days[1]].iter().step_by(97).enumerate();
+    late.extend(conflicts.map(|(k, p)| {
+        let mut q = p.clone();
+        if k % 2 == 0 {
+            (q.bearing_deg, q.alt_m, q.batt_pct) = (None, None, None);
+        } else {
+            q.batt_pct = Some(1.0);
+        }
+        q
+    }));
 
     // The order of receipt: days backwards, day 3 reversed within, the late pings last.
     let mut received: Vec<Ping> = Vec::new();
@@ -80,6 +95,16 @@ async fn late_and_out_of_order_pings_end_in_the_batch_summaries() {
     assert!(n >= 1, "the late pings dirtied their day");
 
     assert_stored_as_batch(state, received);
+}
+
+/// `p` with a bearing, an altitude and a battery level, as phones send: fields no worker-day
+/// figure reads, which the service's read of a worker-day may leave out (`Store::patrol_pings`)
+/// except where pings share a timestamp.
+fn with_phone_fields(mut p: Ping) -> Ping {
+    p.bearing_deg = Some((p.ts / 1000 % 360) as f32);
+    p.alt_m = Some((p.ts % 97) as f32 - 20.0);
+    p.batt_pct = Some(100.0 - (p.ts / 60_000 % 80) as f32);
+    p
 }
 
 /// Every stored worker-day equals, field for field, what the batch engine computes from
