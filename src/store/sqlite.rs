@@ -340,8 +340,8 @@ impl SqliteStore {
     }
 
     /// One worker's pings in `range`: all their columns ([`Store::pings`]), or with `patrol`
-    /// those a worker-day reads ([`Store::patrol_pings`]: [`PATROL_PING`]) unless the range
-    /// holds a logged duplicate, the only pings that share a timestamp.
+    /// those a worker-day reads ([`Store::patrol_pings`]: [`PATROL_PING`]), except the stored
+    /// pings that share a timestamp with a logged duplicate, which are read whole.
     fn pings_of(
         &self,
         worker: &str,
@@ -358,23 +358,37 @@ impl SqliteStore {
                 )?
                 .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut out: Vec<Ping> = if patrol && dups.is_empty() {
-                c.prepare_cached(&format!(
-                    "SELECT {PATROL_PING} FROM pings
-                     WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
+            const FULL: &str = "NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition";
+            let (columns, read): (_, &dyn Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Ping>) =
+                if patrol {
+                    (PATROL_PING, &|r| patrol_ping_of(id.clone(), r))
+                } else {
+                    (FULL, &row)
+                };
+            let mut out: Vec<Ping> = c
+                .prepare_cached(&format!(
+                    "SELECT {columns} FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
                 ))?
-                .query_map(params![worker, range.start, range.end], |r| {
-                    patrol_ping_of(id.clone(), r)
-                })?
-                .collect::<rusqlite::Result<_>>()?
-            } else {
-                c.prepare_cached(
-                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
-                     FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts",
-                )?
-                .query_map(params![worker, range.start, range.end], row)?
-                .collect::<rusqlite::Result<_>>()?
-            };
+                .query_map(params![worker, range.start, range.end], read)?
+                .collect::<rusqlite::Result<_>>()?;
+            if patrol && !dups.is_empty() {
+                // A stored ping that shares its timestamp with a duplicate keeps every field.
+                let mut whole = c.prepare_cached(&format!(
+                    "SELECT {FULL} FROM pings WHERE worker = ?1 AND ts = ?2"
+                ))?;
+                let mut last = None;
+                for ts in dups.iter().map(|d| d.ts) {
+                    if last == Some(ts) {
+                        continue;
+                    }
+                    last = Some(ts);
+                    if let Ok(k) = out.binary_search_by_key(&ts, |p| p.ts) {
+                        if let Some(p) = whole.query_row(params![worker, ts], row).optional()? {
+                            out[k] = p;
+                        }
+                    }
+                }
+            }
             if !dups.is_empty() {
                 // Each duplicate right after the stored ping it repeats (a stable merge).
                 let mut merged = Vec::with_capacity(out.len() + dups.len());
@@ -1794,7 +1808,7 @@ mod tests {
     }
 
     #[test]
-    fn patrol_pings_leave_out_unread_fields_unless_a_duplicate_is_in_range() {
+    fn patrol_pings_leave_out_unread_fields_but_where_a_duplicate_shares_the_timestamp() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let vehicle = |ts: UnixMs, work: bool| {
@@ -1824,39 +1838,15 @@ mod tests {
             alone.iter().map(fields).collect::<Vec<_>>(),
             vec![(1_000_000, Some(5.0), (None, None, None), None, None, None)]
         );
-        // The conflict logged at 2 000 000 is in range: every ping keeps them.
+        // A conflict is logged at 2 000 000: the stored ping there is read whole, as is the
+        // conflict; the first is not.
         let all = store.patrol_pings("w1", 0..3_000_000).unwrap();
+        let kept: Vec<_> = all.iter().map(|p| fields(p).2).collect();
         let read = (Some(45.0), Some(-2.0), Some(30.0));
-        assert_eq!(
-            all.iter().map(fields).collect::<Vec<_>>(),
-            vec![
-                (
-                    1_000_000,
-                    Some(5.0),
-                    read,
-                    Some(true),
-                    Some(0.5),
-                    Some(true)
-                ),
-                (
-                    2_000_000,
-                    Some(5.0),
-                    read,
-                    Some(true),
-                    Some(0.5),
-                    Some(true)
-                ),
-                (
-                    2_000_000,
-                    Some(5.0),
-                    read,
-                    Some(false),
-                    Some(0.5),
-                    Some(true)
-                ),
-            ]
-        );
-        assert_eq!(all, store.pings("w1", 0..3_000_000).unwrap());
+        assert_eq!(kept, vec![(None, None, None), read, read]);
+        let works: Vec<_> = all.iter().map(|p| p.work).collect();
+        assert_eq!(works, vec![None, Some(true), Some(false)]);
+        assert_eq!(all[1..], store.pings("w1", 2_000_000..3_000_000).unwrap());
     }
 
     #[test]
