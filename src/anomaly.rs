@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::geodesy::{distance_m, LocalFrame};
+use crate::geodesy::{distance_m, distance_scaled_m, LocalFrame, Scale};
 use crate::model::{format_timestamp, Ping, UnixMs};
 use crate::track::days::DayClock;
 use crate::track::{Fix, Track};
@@ -588,7 +588,13 @@ pub fn replay(
     params: &AnomalyParams,
 ) -> Option<Finding> {
     let mut best: Option<(f64, u32, &Fingerprint, i64)> = None;
+    // The scale at each sample of this day, and at each of an earlier day with whether the
+    // original moved in that minute: found once, not once per time shift (the same values).
+    let mut own_scale: Vec<Option<Scale>> = vec![None; fp.samples.len()];
+    let mut their: Vec<Option<(Scale, bool)>> = Vec::new();
     for e in earlier.iter().filter(|e| e.day < fp.day) {
+        their.clear();
+        their.resize(e.samples.len(), None);
         for lag in -REPLAY_MAX_LAG_STEPS..=REPLAY_MAX_LAG_STEPS {
             let (mut moving, mut matched) = (0u32, 0u32);
             for (k, s) in fp.samples.iter().enumerate() {
@@ -613,11 +619,17 @@ pub fn replay(
                 };
                 // Only minutes in which the original moved count: two days at the same desk
                 // coincide without being a replay.
-                if distance_m(b.0, b.1, b_next.0, b_next.1) < params.replay_radius_m {
+                let (b_scale, b_moved) = *their[idx].get_or_insert_with(|| {
+                    let step = distance_m(b.0, b.1, b_next.0, b_next.1);
+                    (Scale::at(b.1), step >= params.replay_radius_m)
+                });
+                if !b_moved {
                     continue;
                 }
                 moving += 1;
-                if distance_m(a.0, a.1, b.0, b.1) < params.replay_radius_m {
+                let a_scale = *own_scale[k].get_or_insert_with(|| Scale::at(a.1));
+                if distance_scaled_m(a.0, a.1, a_scale, b.0, b.1, b_scale) < params.replay_radius_m
+                {
                     matched += 1;
                 }
             }
