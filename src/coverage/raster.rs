@@ -257,7 +257,7 @@ impl GridRaster {
         let last_col = self.nx as f64 - 1.0;
         let nx1 = self.nx as f64 + 1.0;
         let wpr = self.words_per_row;
-        let mut spans = [(0i32, 0i32); ROW_CHUNK];
+        let mut spans = [(0.0f64, 0.0f64); ROW_CHUNK];
         let (j0, j1) = (j0 as usize, j1 as usize);
         let mut j = j0;
         while j <= j1 {
@@ -286,18 +286,16 @@ impl GridRaster {
                 hi = if in_band { max(hi, a.0 + t_hi) } else { hi };
                 // The first and last columns, as whole numbers in f64: clamped into the lattice
                 // (an empty span stays empty), rounded without leaving the vector registers.
-                let c0 = max(ceil_f64(min((lo - self.x0) * inv_s - 0.5, nx1)), 0.0);
-                let c1 = min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col);
-                // Whole numbers in -2..=nx + 1, so exact in i32 (a lattice on the Earth has
-                // under 2^31 columns at any spacing above 2 cm), converted four at a time.
-                *span = (c0 as i32, c1 as i32);
+                *span = (
+                    max(ceil_f64(min((lo - self.x0) * inv_s - 0.5, nx1)), 0.0),
+                    min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col),
+                );
             }
             // The chunk's rows of the mask, cut once; each row's words are then found by
             // offset (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
             let rows = &mut words[j * wpr..(j + n) * wpr];
             for (k, &(c0, c1)) in spans[..n].iter().enumerate() {
                 if c0 <= c1 {
-                    // Both lie in 0..nx here: a span that is not empty is clamped into the row.
                     set_bits_at(rows, k * wpr, c0 as usize, c1 as usize);
                 }
             }
