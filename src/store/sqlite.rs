@@ -352,29 +352,23 @@ impl SqliteStore {
         let row = |r: &rusqlite::Row<'_>| ping_of(id.clone(), r);
         self.read(|c| {
             let dups: Vec<Ping> = c
-                .prepare_cached(
-                    "SELECT NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition
-                     FROM duplicates WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq",
-                )?
+                .prepare_cached(&format!(
+                    "SELECT {WHOLE_PING} FROM duplicates
+                     WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, seq"
+                ))?
                 .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
-            const FULL: &str = "NULL, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition";
-            let (columns, read): (_, &dyn Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Ping>) =
-                if patrol {
-                    (PATROL_PING, &|r| patrol_ping_of(id.clone(), r))
-                } else {
-                    (FULL, &row)
-                };
+            let columns = if patrol { PATROL_PING } else { WHOLE_PING };
             let mut out: Vec<Ping> = c
                 .prepare_cached(&format!(
                     "SELECT {columns} FROM pings WHERE worker = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts"
                 ))?
-                .query_map(params![worker, range.start, range.end], read)?
+                .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
             if patrol && !dups.is_empty() {
                 // A stored ping that shares its timestamp with a duplicate keeps every field.
                 let mut whole = c.prepare_cached(&format!(
-                    "SELECT {FULL} FROM pings WHERE worker = ?1 AND ts = ?2"
+                    "SELECT {WHOLE_PING} FROM pings WHERE worker = ?1 AND ts = ?2"
                 ))?;
                 let mut last = None;
                 for ts in dups.iter().map(|d| d.ts) {
@@ -957,34 +951,21 @@ fn ping_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
     ping_of(WorkerId::new(&worker), r)
 }
 
-/// The columns of a ping that a worker-day reads (after a column 0 that is not read).
+/// The columns of a ping that a worker-day reads ([`Store::patrol_pings`]), after a column 0
+/// that is not read.
 const PATROL_PING: &str = "NULL, ts, lon, lat, acc, speed, mock, checkin, received";
 
-/// A ping of `worker` from a row whose columns 1… are `ping_from_row`'s (column 0 is not
-/// read: a query for one worker's pings shares one id rather than allocating one per row).
-fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
-    Ok(Ping {
-        worker,
-        ts: r.get(1)?,
-        lon: real(r, 2)?,
-        lat: real(r, 3)?,
-        acc_m: real32(r, 4)?,
-        speed_mps: real32(r, 5)?,
-        bearing_deg: real32(r, 6)?,
-        alt_m: real32(r, 7)?,
-        batt_pct: real32(r, 8)?,
-        mock: mock(r, 9)?,
-        checkin: checkin(r, 10)?,
-        received: r.get(11)?,
-        work: flag(r, 12)?,
-        pressure_mpa: real32(r, 13)?,
-        ignition: flag(r, 14)?,
-    })
-}
+/// Every column of a ping: [`PATROL_PING`]'s, then the six a worker-day does not read.
+const WHOLE_PING: &str =
+    "NULL, ts, lon, lat, acc, speed, mock, checkin, received, bearing, alt, batt, work, pressure, ignition";
 
-/// A ping of `worker` from a row of [`PATROL_PING`]'s columns (1…; column 0 is not read):
-/// bearing, altitude, battery and a vehicle's fields are left out ([`Store::patrol_pings`]).
-fn patrol_ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
+/// A ping of `worker` from a row of [`WHOLE_PING`]'s columns, or of [`PATROL_PING`]'s (the
+/// rest then `None`). Column 0 is not read: a query for one worker's pings shares one id
+/// rather than allocating one per row.
+fn ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<Ping> {
+    let whole = r.as_ref().column_count() > 9;
+    let rest = |i: usize| if whole { real32(r, i) } else { Ok(None) };
+    let state = |i: usize| if whole { flag(r, i) } else { Ok(None) };
     Ok(Ping {
         worker,
         ts: r.get(1)?,
@@ -995,12 +976,12 @@ fn patrol_ping_of(worker: WorkerId, r: &rusqlite::Row<'_>) -> rusqlite::Result<P
         mock: mock(r, 6)?,
         checkin: checkin(r, 7)?,
         received: r.get(8)?,
-        bearing_deg: None,
-        alt_m: None,
-        batt_pct: None,
-        work: None,
-        pressure_mpa: None,
-        ignition: None,
+        bearing_deg: rest(9)?,
+        alt_m: rest(10)?,
+        batt_pct: rest(11)?,
+        work: state(12)?,
+        pressure_mpa: rest(13)?,
+        ignition: state(14)?,
     })
 }
 
@@ -1102,7 +1083,8 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<super::Chunk, StoreError> {
         use super::{Chunk, Key, Part};
-        const PING: &str = "worker, ts, lon, lat, acc, speed, bearing, alt, batt, mock, checkin, received, work, pressure, ignition, source, device";
+        // WHOLE_PING's columns with the worker's id first, then the source and device.
+        const PING: &str = "worker, ts, lon, lat, acc, speed, mock, checkin, received, bearing, alt, batt, work, pressure, ignition, source, device";
         let limit = limit as i64;
         let mut chunk = Chunk::empty(part);
         match part {
