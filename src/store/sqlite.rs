@@ -365,30 +365,22 @@ impl SqliteStore {
                 ))?
                 .query_map(params![worker, range.start, range.end], row)?
                 .collect::<rusqlite::Result<_>>()?;
-            if patrol && !dups.is_empty() {
-                // A stored ping that shares its timestamp with a duplicate keeps every field.
+            if !dups.is_empty() {
+                // Each duplicate right after the stored ping it repeats (a stable merge); a
+                // stored ping read without some columns is read whole when it has one.
                 let mut whole = c.prepare_cached(&format!(
                     "SELECT {WHOLE_PING} FROM pings WHERE worker = ?1 AND ts = ?2"
                 ))?;
-                let mut last = None;
-                for ts in dups.iter().map(|d| d.ts) {
-                    if last == Some(ts) {
-                        continue;
-                    }
-                    last = Some(ts);
-                    if let Ok(k) = out.binary_search_by_key(&ts, |p| p.ts) {
-                        if let Some(p) = whole.query_row(params![worker, ts], row).optional()? {
-                            out[k] = p;
-                        }
-                    }
-                }
-            }
-            if !dups.is_empty() {
-                // Each duplicate right after the stored ping it repeats (a stable merge).
                 let mut merged = Vec::with_capacity(out.len() + dups.len());
                 let mut d = dups.into_iter().peekable();
                 for p in out {
                     let ts = p.ts;
+                    let shared = d.peek().is_some_and(|x| x.ts == ts);
+                    let p = if patrol && shared {
+                        whole.query_row(params![worker, ts], row).optional()?.unwrap_or(p)
+                    } else {
+                        p
+                    };
                     merged.push(p);
                     while d.peek().is_some_and(|x| x.ts == ts) {
                         merged.extend(d.next());
