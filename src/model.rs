@@ -497,11 +497,17 @@ pub fn timestamp_from_unix(x: f64) -> Result<UnixMs, TimestampError> {
 /// # Errors
 /// [`TimestampError::OutOfRange`] otherwise.
 pub fn check_timestamp_ms(ms: UnixMs) -> Result<UnixMs, TimestampError> {
-    if (0..MAX_PLAUSIBLE_MS).contains(&ms) {
+    if is_plausible_ms(ms) {
         Ok(ms)
     } else {
         Err(TimestampError::OutOfRange(ms.to_string()))
     }
+}
+
+/// Whether `ms` lies within 1970–2200, the instants [`check_timestamp_ms`] accepts.
+#[inline]
+pub fn is_plausible_ms(ms: UnixMs) -> bool {
+    (0..MAX_PLAUSIBLE_MS).contains(&ms)
 }
 
 /// Interprets a bare Unix number: below 1e11 it is seconds (that is the year 5138), else

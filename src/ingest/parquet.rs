@@ -40,9 +40,10 @@ use parquet::schema::types::ColumnDescriptor;
 
 use rayon::prelude::*;
 
-use super::row::{Field, RawRow, RowFilter, TsUnit};
+use super::row::{identifier, Field, RawRow, RowFilter, TsUnit};
+use super::table::PlainRows;
 use super::{Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
-use crate::model::{check_timestamp_ms, Crs, UnixMs};
+use crate::model::{check_timestamp_ms, is_plausible_ms, Crs, UnixMs};
 
 /// Rows decoded per batch: large enough to amortise the calls, small enough to stay in cache.
 const BATCH_ROWS: usize = 16 * 1024;
@@ -366,6 +367,195 @@ impl Cols {
     }
 }
 
+/// A batch's values without nulls, as a typed slice.
+macro_rules! dense {
+    ($name:ident, $variant:ident, $t:ty) => {
+        impl Col {
+            /// The batch's `n` values when the column is of this type and holds no null.
+            fn $name(&self, n: usize) -> Option<&[$t]> {
+                match &self.values {
+                    Values::$variant(_, v) if v.len() == n => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+dense!(dense_i64, I64, i64);
+dense!(dense_f64, F64, f64);
+dense!(dense_f32, F32, f32);
+dense!(dense_bool, Bool, bool);
+dense!(dense_bytes, Bytes, ByteArray);
+
+/// Buffers the column-at-a-time path reuses from batch to batch.
+#[derive(Default)]
+struct Scratch {
+    ts: Vec<UnixMs>,
+    lon: Vec<f64>,
+    lat: Vec<f64>,
+    /// Accuracy, speed, bearing, altitude, battery.
+    readings: [Vec<f32>; 5],
+}
+
+/// Reads a batch a column at a time when it can: the common column types (a text `worker`,
+/// an INT64 or `TIMESTAMP` `ts`, `DOUBLE` positions, `DOUBLE` or `FLOAT` readings, a
+/// `BOOLEAN` `mock`, a text `checkin`), no null where the row rules require a value, and no
+/// row the rules would refuse or skip. Each column is checked whole by the rules' own
+/// conditions for typed values (DESIGN.md §5.1; [`super::row`] steps 1–7), then the batch
+/// goes into the table column by column, as [`super::row::read_row`] would have put each row.
+/// `false`, with nothing put, when any of that does not hold: the row rules then read the
+/// batch row by row, and name the faults.
+fn put_plain(
+    cols: &Cols,
+    specs: &Specs,
+    n: usize,
+    filter: &RowFilter<'_>,
+    scratch: &mut Scratch,
+    table: &mut PingTable,
+) -> bool {
+    if filter.worker.is_some() || specs.ts_unit != TsUnit::Millis {
+        return false;
+    }
+    let (Some(ts), Some(lat), Some(lon), Some(worker)) = (
+        cols.ts.dense_i64(n),
+        cols.lat.dense_f64(n),
+        cols.lon.dense_f64(n),
+        cols.worker.dense_bytes(n),
+    ) else {
+        return false;
+    };
+
+    // Step 2: a plausible instant, within the period (a row outside it would be skipped).
+    let div = cols.ts.spec.ts_div;
+    scratch.ts.clear();
+    if div == 1 {
+        scratch.ts.extend_from_slice(ts);
+    } else {
+        scratch.ts.extend(ts.iter().map(|&x| x.div_euclid(div)));
+    }
+    let (from, to) = filter.range.map_or((0, UnixMs::MAX), |r| (r.start, r.end));
+    if !scratch
+        .ts
+        .iter()
+        .all(|&ms| is_plausible_ms(ms) && ms >= from && ms < to)
+    {
+        return false;
+    }
+
+    // Step 4: finite positions within range (a NaN or an infinity is outside every range).
+    let on_earth = lat
+        .iter()
+        .zip(lon)
+        .all(|(y, x)| (-90.0..=90.0).contains(y) && (-180.0..=180.0).contains(x));
+    if !on_earth {
+        return false;
+    }
+    let (lon, lat) = if filter.crs == Crs::Wgs84 {
+        (lon, lat)
+    } else {
+        scratch.lon.clear();
+        scratch.lat.clear();
+        for (&x, &y) in lon.iter().zip(lat) {
+            let (x, y) = crate::crs::to_wgs84(filter.crs, x, y);
+            scratch.lon.push(x);
+            scratch.lat.push(y);
+        }
+        (&scratch.lon[..], &scratch.lat[..])
+    };
+
+    // Step 5: each reading a finite `f32` where given; an accuracy not above 0 is unknown.
+    let readings = [&cols.acc, &cols.speed, &cols.bearing, &cols.alt, &cols.batt];
+    let mut present = [false; 5];
+    for (k, col) in readings.into_iter().enumerate() {
+        let Some(col) = col else { continue };
+        let out = &mut scratch.readings[k];
+        out.clear();
+        if let Some(v) = col.dense_f64(n) {
+            out.extend(v.iter().map(|&x| x as f32));
+        } else if let Some(v) = col.dense_f32(n) {
+            out.extend_from_slice(v);
+        } else {
+            return false;
+        }
+        if !out.iter().all(|x| x.is_finite()) {
+            return false;
+        }
+        if k == 0 {
+            for a in out.iter_mut().filter(|a| **a <= 0.0) {
+                *a = f32::NAN;
+            }
+        }
+        present[k] = true;
+    }
+
+    // Step 6: a boolean mock flag.
+    let mock = match &cols.mock {
+        None => None,
+        Some(col) => match col.dense_bool(n) {
+            Some(v) => Some(v),
+            None => return false,
+        },
+    };
+
+    // Steps 1, 3: the worker of each run of rows naming the same bytes, checked once a run.
+    let mut workers: Vec<(usize, &str)> = Vec::new();
+    let mut last: &[u8] = &[];
+    for (i, b) in worker.iter().enumerate() {
+        let d = b.data();
+        let same = i > 0 && (std::ptr::eq(d, last) || d == last);
+        if !same {
+            let Ok(Some(id)) = identifier(Field::Text(d), "worker") else {
+                return false;
+            };
+            if let Some(run) = workers.last_mut() {
+                run.0 = i;
+            }
+            workers.push((n, id));
+            last = d;
+        }
+    }
+
+    // Step 7: check-in codes where given.
+    let mut checkins = Vec::new();
+    if let Some(col) = &cols.checkin {
+        let Values::Bytes(_, values) = &col.values else {
+            return false;
+        };
+        // The rows holding a value: every row, or those whose definition level says so.
+        let rows: Vec<usize> = if col.spec.max_def == 0 {
+            (0..n).collect()
+        } else {
+            let max = col.spec.max_def;
+            (0..n).filter(|&i| col.defs.get(i) == Some(&max)).collect()
+        };
+        if rows.len() != values.len() || (col.spec.max_def > 0 && col.defs.len() != n) {
+            return false;
+        }
+        for (i, b) in rows.into_iter().zip(values) {
+            match identifier(Field::Text(b.data()), "checkin") {
+                Ok(Some(code)) => checkins.push((i, code)),
+                Ok(None) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    let reading = |k: usize| present[k].then(|| &scratch.readings[k][..]);
+    table.push_plain(&PlainRows {
+        workers: &workers,
+        ts: &scratch.ts,
+        lon,
+        lat,
+        acc: reading(0),
+        speed: reading(1),
+        bearing: reading(2),
+        alt: reading(3),
+        batt: reading(4),
+        mock,
+        checkins: &checkins,
+    })
+}
+
 fn opt_field(c: &Option<Col>, i: usize) -> Field<'_> {
     c.as_ref().map_or(Field::Null, |c| c.field(i))
 }
@@ -464,6 +654,19 @@ pub(crate) fn read_into(
     source_name: &str,
     opts: &ReadOptions,
 ) -> Result<(), IngestError> {
+    read_with(table, file, source_name, opts, true).map(|_| ())
+}
+
+/// [`read_into`], with `plain`: whether batches may be read a column at a time
+/// ([`put_plain`]); without, every row goes through the row rules (the tests' reference).
+/// Answers how many batches were read a column at a time.
+fn read_with(
+    table: &mut PingTable,
+    file: File,
+    source_name: &str,
+    opts: &ReadOptions,
+    plain: bool,
+) -> Result<usize, IngestError> {
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let file = PosFile {
         file: Arc::new(file),
@@ -500,31 +703,36 @@ pub(crate) fn read_into(
 
     // A few row groups at a time, so that the groups' own tables stay small beside the result.
     let window = 2 * rayon::current_num_threads().max(1);
+    let mut plain_batches = 0;
     for batch in groups.chunks(window) {
-        let parts: Vec<Result<PingTable, IngestError>> = batch
+        let parts: Vec<Result<(PingTable, usize), IngestError>> = batch
             .par_iter()
             .map(|group| {
                 let mut part = PingTable::new();
-                read_group(&reader, &specs, group, &filter, &source, &mut part)?;
-                Ok(part)
+                let n = read_group(&reader, &specs, group, &filter, &source, plain, &mut part)?;
+                Ok((part, n))
             })
             .collect();
         for part in parts {
-            table.append(part?, source_name)?;
+            let (part, n) = part?;
+            table.append(part, source_name)?;
+            plain_batches += n;
         }
     }
-    Ok(())
+    Ok(plain_batches)
 }
 
 /// Reads one row group into `table`; damage is reported as an unreadable row, not an error.
+/// Answers how many batches were read a column at a time.
 fn read_group(
     reader: &SerializedFileReader<PosFile>,
     specs: &Specs,
     group: &Group,
     filter: &RowFilter<'_>,
     source: &Arc<str>,
+    plain: bool,
     table: &mut PingTable,
-) -> Result<(), IngestError> {
+) -> Result<usize, IngestError> {
     let Group {
         index: g,
         first_row,
@@ -541,9 +749,11 @@ fn read_group(
         Ok(cols) => cols,
         Err(e) => {
             unreadable(table, source, g, group_rows, first_row, &e);
-            return Ok(());
+            return Ok(0);
         }
     };
+    let mut scratch = Scratch::default();
+    let mut plain_batches = 0;
     let mut done = 0;
     while done < rows {
         let n = BATCH_ROWS.min(rows - done);
@@ -551,6 +761,11 @@ fn read_group(
             let from = first_row + done as u64;
             unreadable(table, source, g, group_rows, from, &e);
             break;
+        }
+        if plain && put_plain(&cols, specs, n, filter, &mut scratch, table) {
+            plain_batches += 1;
+            done += n;
+            continue;
         }
         for i in 0..n {
             let raw = RawRow {
@@ -572,7 +787,7 @@ fn read_group(
         }
         done += n;
     }
-    Ok(())
+    Ok(plain_batches)
 }
 
 /// Reports the rows `from..group.end` of row group `g` as unreadable: the good rows before
@@ -606,4 +821,207 @@ pub fn read_pings(file: File, source_name: &str, crs: Crs) -> Result<Decoded, In
     };
     table.read_parquet(file, source_name, &opts)?;
     Ok(table.into_decoded())
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a panic fails the test.
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    use parquet::data_type::{
+        BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type,
+    };
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+
+    use super::*;
+
+    /// 2026-10-08T01:30:00Z in Unix ms (20_734 days × 86_400_000 + 5_400_000).
+    const T0: i64 = 1_791_423_000_000;
+
+    /// One row group's rows: worker, ts (µs), lat, lon, acc, speed, mock, check-in.
+    type Row = (
+        &'static str,
+        i64,
+        f64,
+        f64,
+        f64,
+        f32,
+        bool,
+        Option<&'static str>,
+    );
+
+    /// A row group of good rows: workers named with and without blanks around them, runs
+    /// and alternations; accuracies of 0, below 0 and below `f32`'s least value (all unknown);
+    /// instants in microseconds that are not whole milliseconds; empty and padded codes.
+    fn good(first: i64) -> Vec<Row> {
+        let workers = [" w1", "w1", "w1", "w2 ", "w2", "w1", "w3", "w3"];
+        let accs = [5.0, 0.0, -3.0, 1e-50, 12.5, 65.0];
+        let codes = [
+            None,
+            Some(""),
+            Some("  "),
+            Some(" cp1 "),
+            Some("cp2"),
+            None,
+            None,
+        ];
+        (0..40)
+            .map(|i| {
+                (
+                    workers[i as usize % workers.len()],
+                    (T0 + first + i * 5_000) * 1_000 + 999,
+                    30.25 + i as f64 * 1e-4,
+                    120.1 + i as f64 * 1e-4,
+                    accs[i as usize % accs.len()],
+                    (i % 7) as f32 * 0.7,
+                    i % 9 == 4,
+                    codes[i as usize % codes.len()],
+                )
+            })
+            .collect()
+    }
+
+    /// Writes the row groups, every column REQUIRED but the check-in code, `ts` a
+    /// `TIMESTAMP(MICROS)`.
+    fn write(path: &Path, groups: &[Vec<Row>]) {
+        let schema = Arc::new(
+            parse_message_type(
+                "message pings {
+                    REQUIRED BYTE_ARRAY worker (UTF8);
+                    REQUIRED INT64 ts (TIMESTAMP(MICROS,true));
+                    REQUIRED DOUBLE lat;
+                    REQUIRED DOUBLE lon;
+                    REQUIRED DOUBLE acc;
+                    REQUIRED FLOAT speed;
+                    REQUIRED BOOLEAN mock;
+                    OPTIONAL BYTE_ARRAY checkin (UTF8);
+                }",
+            )
+            .unwrap(),
+        );
+        let props = Arc::new(WriterProperties::builder().build());
+        let file = File::create(path).unwrap();
+        let mut w = SerializedFileWriter::new(file, schema, props).unwrap();
+        for rows in groups {
+            let mut rg = w.next_row_group().unwrap();
+            let text = |f: fn(&Row) -> &str| -> Vec<ByteArray> {
+                rows.iter().map(|r| ByteArray::from(f(r))).collect()
+            };
+            let mut c = rg.next_column().unwrap().unwrap();
+            c.typed::<ByteArrayType>()
+                .write_batch(&text(|r| r.0), None, None)
+                .unwrap();
+            c.close().unwrap();
+            let mut c = rg.next_column().unwrap().unwrap();
+            let ts: Vec<i64> = rows.iter().map(|r| r.1).collect();
+            c.typed::<Int64Type>().write_batch(&ts, None, None).unwrap();
+            c.close().unwrap();
+            for f in [|r: &Row| r.2, |r: &Row| r.3, |r: &Row| r.4] {
+                let mut c = rg.next_column().unwrap().unwrap();
+                let v: Vec<f64> = rows.iter().map(f).collect();
+                c.typed::<DoubleType>().write_batch(&v, None, None).unwrap();
+                c.close().unwrap();
+            }
+            let mut c = rg.next_column().unwrap().unwrap();
+            let v: Vec<f32> = rows.iter().map(|r| r.5).collect();
+            c.typed::<FloatType>().write_batch(&v, None, None).unwrap();
+            c.close().unwrap();
+            let mut c = rg.next_column().unwrap().unwrap();
+            let v: Vec<bool> = rows.iter().map(|r| r.6).collect();
+            c.typed::<BoolType>().write_batch(&v, None, None).unwrap();
+            c.close().unwrap();
+            let mut c = rg.next_column().unwrap().unwrap();
+            let defs: Vec<i16> = rows.iter().map(|r| i16::from(r.7.is_some())).collect();
+            let v: Vec<ByteArray> = rows
+                .iter()
+                .filter_map(|r| r.7)
+                .map(ByteArray::from)
+                .collect();
+            c.typed::<ByteArrayType>()
+                .write_batch(&v, Some(&defs), None)
+                .unwrap();
+            c.close().unwrap();
+            rg.close().unwrap();
+        }
+        w.close().unwrap();
+    }
+
+    /// The file read with and without the column-at-a-time path: the table, and how many
+    /// batches took that path.
+    fn both(path: &Path, opts: &ReadOptions) -> [(PingTable, usize); 2] {
+        [true, false].map(|plain| {
+            let mut t = PingTable::new();
+            let n = read_with(&mut t, File::open(path).unwrap(), "p.parquet", opts, plain).unwrap();
+            (t, n)
+        })
+    }
+
+    fn assert_same(plain: &PingTable, rules: &PingTable) {
+        assert_eq!(plain.workers, rules.workers);
+        assert_eq!(plain.rows, rules.rows);
+        assert_eq!(plain.errors, rules.errors);
+        assert_eq!(plain.rows_scanned, rules.rows_scanned);
+        let pings = |t: &PingTable| (0..t.len()).map(|r| t.ping(r)).collect::<Vec<_>>();
+        assert_eq!(pings(plain), pings(rules));
+    }
+
+    #[test]
+    fn batches_read_a_column_at_a_time_give_what_the_row_rules_give() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.parquet");
+        let mut bad_lat = good(600_000);
+        bad_lat[17].2 = 95.0;
+        let mut bad_acc = good(1_200_000);
+        bad_acc[3].4 = 1e300;
+        let mut blank_worker = good(1_800_000);
+        blank_worker[30].0 = "  ";
+        write(&path, &[good(0), bad_lat, bad_acc, blank_worker]);
+
+        let [(plain, batches), (rules, none)] = both(&path, &ReadOptions::default());
+        assert_same(&plain, &rules);
+        // The good group a column at a time; the others row by row, which name the faults.
+        assert_eq!((batches, none), (1, 0));
+        let codes: Vec<(u64, &str)> = plain.errors.iter().map(|e| (e.line, e.code())).collect();
+        assert_eq!(
+            codes,
+            [
+                (58, "bad_position"),
+                (84, "bad_number"),
+                (151, "missing_field")
+            ]
+        );
+        // What the path itself must get right, beside the comparison.
+        assert_eq!(plain.workers.len(), 3, "\" w1\" and \"w1\" are one worker");
+        let first = plain.ping(0);
+        assert_eq!((first.ts, first.acc_m), (T0, Some(5.0)));
+        for r in 1..4 {
+            assert_eq!(plain.ping(r).acc_m, None, "accuracy {r} is unknown");
+        }
+        assert_eq!(plain.ping(3).checkin.as_deref(), Some("cp1"));
+        assert_eq!(plain.ping(1).checkin, None, "an empty code is none");
+
+        // A period that cuts the first group, a worker filter: row by row; another datum:
+        // a column at a time, converted.
+        let cut = ReadOptions {
+            range: Some(T0 + 100_000..T0 + 10_000_000),
+            ..ReadOptions::default()
+        };
+        let one = ReadOptions {
+            worker: Some("w2".into()),
+            ..ReadOptions::default()
+        };
+        let gcj = ReadOptions {
+            crs: Crs::Gcj02,
+            ..ReadOptions::default()
+        };
+        for (opts, expected) in [(cut, 0), (one, 0), (gcj, 1)] {
+            let [(plain, batches), (rules, _)] = both(&path, &opts);
+            assert_same(&plain, &rules);
+            assert_eq!(batches, expected, "{opts:?}");
+        }
+    }
 }

@@ -298,7 +298,7 @@ pub struct RowFilter<'f> {
 
 /// Applies the row rules (see the module documentation) to one record.
 pub fn read_row<'a>(raw: &RawRow<'a>, filter: &RowFilter<'_>) -> Outcome<'a> {
-    let worker = text(raw.worker, "worker").and_then(|w| bounded(w, "worker"));
+    let worker = identifier(raw.worker, "worker");
     if let (Some(only), Ok(Some(w))) = (filter.worker, &worker) {
         if *w != only {
             return Outcome::Skipped;
@@ -358,7 +358,7 @@ fn rest<'a>(
         alt_m: small(raw.alt, "alt")?,
         batt_pct: small(raw.batt, "batt")?,
         mock: boolean(raw.mock, "mock")?,
-        checkin: bounded(text(raw.checkin, "checkin")?, "checkin")?,
+        checkin: identifier(raw.checkin, "checkin")?,
         work: maybe_boolean(raw.work, "work")?,
         pressure_mpa: small(raw.pressure, "pressure")?,
         ignition: maybe_boolean(raw.ignition, "ignition")?,
@@ -381,6 +381,16 @@ fn text<'a>(f: Field<'a>, field: &'static str) -> Result<Option<&'a str>, Record
             expected: "text",
         }),
     }
+}
+
+/// An identifier (`worker`, `checkin`) as rules 1 and 7 read it: text, trimmed, at most
+/// [`MAX_ID_BYTES`]; `None` when absent or empty.
+#[inline]
+pub(crate) fn identifier<'a>(
+    f: Field<'a>,
+    field: &'static str,
+) -> Result<Option<&'a str>, RecordFault> {
+    bounded(text(f, field)?, field)
 }
 
 /// The longest identifier (worker, device, check-in, unit or checkpoint code), bytes.

@@ -83,12 +83,23 @@ impl<T: Copy> Sparse<T> {
         expected: usize,
         map: impl Fn(T) -> T,
     ) {
-        if other.values.is_empty() {
+        self.put_all(base, other.values.iter().map(|&v| map(v)), empty, expected);
+    }
+
+    /// Sets the rows from `base` on to `values` (nothing when there are none).
+    fn put_all(
+        &mut self,
+        base: usize,
+        values: impl ExactSizeIterator<Item = T>,
+        empty: T,
+        expected: usize,
+    ) {
+        if values.len() == 0 {
             return;
         }
-        self.grow_to(base + other.values.len(), expected);
+        self.grow_to(base + values.len(), expected);
         self.values.resize(base, empty);
-        self.values.extend(other.values.iter().map(|&v| map(v)));
+        self.values.extend(values);
     }
 }
 
@@ -100,6 +111,36 @@ fn tri_at(col: &Sparse<u8>, row: usize) -> Option<bool> {
 /// Reads an `f32` column where NaN stands for "absent" (the row rules never let NaN through).
 fn f32_at(col: &Sparse<f32>, row: usize) -> Option<f32> {
     col.get(row).filter(|v| !v.is_nan())
+}
+
+/// Rows every one of which the row rules take as a good, wanted ping, as columns: what the
+/// Parquet reader puts into a table a batch at a time ([`PingTable::push_plain`]) when its
+/// checks of whole columns find no row the rules would refuse or skip. The values are those
+/// [`read_row`] gives: positions in WGS84, optional readings as `f32` with NaN for absent.
+pub(crate) struct PlainRows<'a> {
+    /// Runs of one worker's rows: the end of the run (a row of the batch, exclusive) and the
+    /// worker id, trimmed.
+    pub workers: &'a [(usize, &'a str)],
+    /// UTC milliseconds, one per row.
+    pub ts: &'a [UnixMs],
+    /// Longitudes, WGS84.
+    pub lon: &'a [f64],
+    /// Latitudes, WGS84.
+    pub lat: &'a [f64],
+    /// Accuracy (NaN where absent or not above 0), speed, bearing, altitude, battery.
+    pub acc: Option<&'a [f32]>,
+    /// Speed, m/s.
+    pub speed: Option<&'a [f32]>,
+    /// Bearing, degrees.
+    pub bearing: Option<&'a [f32]>,
+    /// Altitude, metres.
+    pub alt: Option<&'a [f32]>,
+    /// Battery, percent.
+    pub batt: Option<&'a [f32]>,
+    /// Mock-location flags.
+    pub mock: Option<&'a [bool]>,
+    /// The rows with a check-in code (a row of the batch, the code trimmed), in order.
+    pub checkins: &'a [(usize, &'a str)],
 }
 
 /// The pings of one or more files, as columns, grouped by worker.
@@ -349,6 +390,47 @@ impl PingTable {
             .put(r, row.ignition.map(|b| 1 + u8::from(b)), 0, e);
         self.pressure.put(r, row.pressure_mpa, f32::NAN, e);
         Ok(())
+    }
+
+    /// Appends a batch of good rows column by column; `false` (and nothing appended) when
+    /// they would not fit, for the caller to take them row by row, which reports where.
+    pub(crate) fn push_plain(&mut self, rows: &PlainRows<'_>) -> bool {
+        let base = self.len();
+        let n = rows.ts.len();
+        if base + n >= u32::MAX as usize {
+            return false;
+        }
+        let mut start = 0;
+        for &(end, id) in rows.workers {
+            let w = self.intern_worker(id);
+            let r0 = (base + start) as u32;
+            self.rows[w as usize].extend(r0..r0 + (end - start) as u32);
+            self.worker.resize(base + end, w);
+            start = end;
+        }
+        self.ts.extend_from_slice(rows.ts);
+        self.lon.extend_from_slice(rows.lon);
+        self.lat.extend_from_slice(rows.lat);
+        let e = self.expected;
+        for (col, values) in [
+            (&mut self.acc, rows.acc),
+            (&mut self.speed, rows.speed),
+            (&mut self.bearing, rows.bearing),
+            (&mut self.alt, rows.alt),
+            (&mut self.batt, rows.batt),
+        ] {
+            if let Some(v) = values {
+                col.put_all(base, v.iter().copied(), f32::NAN, e);
+            }
+        }
+        if let Some(mock) = rows.mock.filter(|m| m.contains(&true)) {
+            self.mock.put_all(base, mock.iter().copied(), false, e);
+        }
+        for &(r, code) in rows.checkins {
+            let c = self.intern_checkin(code) + 1;
+            self.checkin.put(base + r, Some(c), 0, e);
+        }
+        true
     }
 
     /// Appends the rows and errors of `other` (read from later input) after these, keeping
