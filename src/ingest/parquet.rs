@@ -701,26 +701,55 @@ fn read_with(
     }
     table.reserve(groups.iter().map(|g| g.rows).sum());
 
-    // A few row groups at a time, so that the groups' own tables stay small beside the result.
+    // A few row groups at a time, so that the groups' own tables stay small beside the result;
+    // a window's tables are appended (in file order, on a thread of their own) while the next
+    // window is decoded.
     let window = 2 * rayon::current_num_threads().max(1);
-    let mut plain_batches = 0;
-    for batch in groups.chunks(window) {
-        let parts: Vec<Result<(PingTable, usize), IngestError>> = batch
+    let decode = |batch: &[Group]| -> Vec<Result<(PingTable, usize), IngestError>> {
+        batch
             .par_iter()
             .map(|group| {
                 let mut part = PingTable::new();
                 let n = read_group(&reader, &specs, group, &filter, &source, plain, &mut part)?;
                 Ok((part, n))
             })
-            .collect();
+            .collect()
+    };
+    let append = |table: &mut PingTable, parts: Parts| -> Result<usize, IngestError> {
+        let mut plain_batches = 0;
         for part in parts {
             let (part, n) = part?;
             table.append(part, source_name)?;
             plain_batches += n;
         }
+        Ok(plain_batches)
+    };
+    let mut plain_batches = 0;
+    let mut decoded: Option<Parts> = None;
+    for batch in groups.chunks(window) {
+        let (appended, parts) = std::thread::scope(|s| {
+            let appending = decoded.take().map(|parts| {
+                let table = &mut *table;
+                s.spawn(move || append(table, parts))
+            });
+            let parts = decode(batch);
+            let appended = appending.map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (appended, parts)
+        });
+        plain_batches += appended.transpose()?.unwrap_or(0);
+        decoded = Some(parts);
+    }
+    if let Some(parts) = decoded {
+        plain_batches += append(table, parts)?;
     }
     Ok(plain_batches)
 }
+
+/// The tables of a window of row groups, with how many batches each read a column at a time.
+type Parts = Vec<Result<(PingTable, usize), IngestError>>;
 
 /// Reads one row group into `table`; damage is reported as an unreadable row, not an error.
 /// Answers how many batches were read a column at a time.
