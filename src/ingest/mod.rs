@@ -10,6 +10,7 @@ use crate::model::{Crs, Ping};
 
 pub mod admit;
 pub mod csv;
+mod dict_runs;
 mod error;
 pub mod gpx;
 pub mod gzip;

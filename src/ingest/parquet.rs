@@ -40,6 +40,7 @@ use parquet::schema::types::ColumnDescriptor;
 
 use rayon::prelude::*;
 
+use super::dict_runs::DictRuns;
 use super::row::{identifier, Field, RawRow, RowFilter, TsUnit};
 use super::table::PlainRows;
 use super::{Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
@@ -312,9 +313,42 @@ impl Col {
     }
 }
 
+/// The worker column of one row group: runs of dictionary indices while its pages allow,
+/// else the typed reader.
+enum Worker {
+    Runs {
+        runs: DictRuns,
+        /// The batch's runs: end row (exclusive) and dictionary index.
+        batch: Vec<(usize, u32)>,
+        /// The run of the row asked for last (rows are asked for in order).
+        at: Cell<usize>,
+    },
+    Col(Col),
+}
+
+impl Worker {
+    /// The field of row `i` of the batch; rows must be asked for in order.
+    #[inline]
+    fn field(&self, i: usize) -> Field<'_> {
+        match self {
+            Worker::Col(col) => col.field(i),
+            Worker::Runs { runs, batch, at } => {
+                let mut k = at.get();
+                while batch.get(k).is_some_and(|r| r.0 <= i) {
+                    k += 1;
+                }
+                at.set(k);
+                batch
+                    .get(k)
+                    .map_or(Field::Null, |r| Field::Text(runs.entry(r.1)))
+            }
+        }
+    }
+}
+
 /// The columns of one row group.
 struct Cols {
-    worker: Col,
+    worker: Worker,
     ts: Col,
     lat: Col,
     lon: Col,
@@ -328,10 +362,21 @@ struct Cols {
 }
 
 impl Cols {
-    fn open(rg: &dyn RowGroupReader, s: &Specs) -> Result<Cols, ParquetError> {
+    /// Opens the row group's columns; with `runs`, the worker column as runs of dictionary
+    /// indices (when it has at most one level of definition).
+    fn open(rg: &dyn RowGroupReader, s: &Specs, runs: bool) -> Result<Cols, ParquetError> {
         let opt = |spec: Option<Spec>| spec.map(|sp| Col::open(rg, sp)).transpose();
+        let worker = if runs && s.worker.max_def <= 1 {
+            Worker::Runs {
+                runs: DictRuns::new(rg.get_column_page_reader(s.worker.leaf)?, s.worker.max_def),
+                batch: Vec::new(),
+                at: Cell::new(0),
+            }
+        } else {
+            Worker::Col(Col::open(rg, s.worker)?)
+        };
         Ok(Cols {
-            worker: Col::open(rg, s.worker)?,
+            worker,
             ts: Col::open(rg, s.ts)?,
             lat: Col::open(rg, s.lat)?,
             lon: Col::open(rg, s.lon)?,
@@ -345,8 +390,19 @@ impl Cols {
         })
     }
 
-    fn fill(&mut self, n: usize) -> Result<(), ParquetError> {
-        for c in [&mut self.worker, &mut self.ts, &mut self.lat, &mut self.lon] {
+    /// Decodes the next `n` rows. `Ok(false)` when the worker column's runs cannot go on
+    /// (then nothing is decoded: [`Cols::reopen_worker`], and fill again).
+    fn fill(&mut self, n: usize) -> Result<bool, ParquetError> {
+        match &mut self.worker {
+            Worker::Col(col) => col.fill(n)?,
+            Worker::Runs { runs, batch, at } => {
+                at.set(0);
+                if runs.next(n, batch).is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        for c in [&mut self.ts, &mut self.lat, &mut self.lon] {
             c.fill(n)?;
         }
         for c in [
@@ -363,6 +419,32 @@ impl Cols {
         {
             c.fill(n)?;
         }
+        Ok(true)
+    }
+
+    /// Reads the worker column of row group `g` with the typed reader from row `done` on.
+    fn reopen_worker(
+        &mut self,
+        reader: &SerializedFileReader<PosFile>,
+        g: usize,
+        spec: Spec,
+        done: usize,
+    ) -> Result<(), ParquetError> {
+        let rg = reader.get_row_group(g)?;
+        let mut col = Col::open(rg.as_ref(), spec)?;
+        let Values::Bytes(r, _) = &mut col.values else {
+            return Err(ParquetError::General(
+                "the worker column is not text".into(),
+            ));
+        };
+        let skipped = r.skip_records(done)?;
+        if skipped != done {
+            return Err(ParquetError::General(format!(
+                "column {} ended after {skipped} of {done} rows",
+                spec.leaf
+            )));
+        }
+        self.worker = Worker::Col(col);
         Ok(())
     }
 }
@@ -416,11 +498,10 @@ fn put_plain(
     if filter.worker.is_some() || specs.ts_unit != TsUnit::Millis {
         return false;
     }
-    let (Some(ts), Some(lat), Some(lon), Some(worker)) = (
+    let (Some(ts), Some(lat), Some(lon)) = (
         cols.ts.dense_i64(n),
         cols.lat.dense_f64(n),
         cols.lon.dense_f64(n),
-        cols.worker.dense_bytes(n),
     ) else {
         return false;
     };
@@ -499,20 +580,38 @@ fn put_plain(
 
     // Steps 1, 3: the worker of each run of rows naming the same bytes, checked once a run.
     let mut workers: Vec<(usize, &str)> = Vec::new();
-    let mut last: &[u8] = &[];
-    for (i, b) in worker.iter().enumerate() {
-        let d = b.data();
-        let same = i > 0 && (std::ptr::eq(d, last) || d == last);
-        if !same {
-            let Ok(Some(id)) = identifier(Field::Text(d), "worker") else {
+    match &cols.worker {
+        Worker::Runs { runs, batch, .. } => {
+            for &(end, entry) in batch {
+                let Ok(Some(id)) = identifier(Field::Text(runs.entry(entry)), "worker") else {
+                    return false;
+                };
+                workers.push((end, id));
+            }
+        }
+        Worker::Col(col) => {
+            let Some(worker) = col.dense_bytes(n) else {
                 return false;
             };
-            if let Some(run) = workers.last_mut() {
-                run.0 = i;
+            let mut last: &[u8] = &[];
+            for (i, b) in worker.iter().enumerate() {
+                let d = b.data();
+                let same = i > 0 && (std::ptr::eq(d, last) || d == last);
+                if !same {
+                    let Ok(Some(id)) = identifier(Field::Text(d), "worker") else {
+                        return false;
+                    };
+                    if let Some(run) = workers.last_mut() {
+                        run.0 = i;
+                    }
+                    workers.push((n, id));
+                    last = d;
+                }
             }
-            workers.push((n, id));
-            last = d;
         }
+    }
+    if workers.last().map(|w| w.0) != Some(n) {
+        return false;
     }
 
     // Step 7: check-in codes where given.
@@ -772,7 +871,7 @@ fn read_group(
     table.reserve(rows);
     let opened = guarded(|| {
         let rg = reader.get_row_group(g)?;
-        Cols::open(rg.as_ref(), specs)
+        Cols::open(rg.as_ref(), specs, plain)
     });
     let mut cols = match opened {
         Ok(cols) => cols,
@@ -786,7 +885,14 @@ fn read_group(
     let mut done = 0;
     while done < rows {
         let n = BATCH_ROWS.min(rows - done);
-        if let Err(e) = guarded(|| cols.fill(n)) {
+        let filled = guarded(|| {
+            if !cols.fill(n)? {
+                cols.reopen_worker(reader, g, specs.worker, done)?;
+                cols.fill(n)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = filled {
             let from = first_row + done as u64;
             unreadable(table, source, g, group_rows, from, &e);
             break;
@@ -917,10 +1023,20 @@ mod tests {
     /// Writes the row groups, every column REQUIRED but the check-in code, `ts` a
     /// `TIMESTAMP(MICROS)`.
     fn write(path: &Path, groups: &[Vec<Row>]) {
+        write_as(
+            path,
+            groups,
+            "REQUIRED",
+            WriterProperties::builder().build(),
+        );
+    }
+
+    /// [`write`] with the worker column `REQUIRED` or `OPTIONAL`, and the writer's settings.
+    fn write_as(path: &Path, groups: &[Vec<Row>], worker: &str, props: WriterProperties) {
         let schema = Arc::new(
-            parse_message_type(
-                "message pings {
-                    REQUIRED BYTE_ARRAY worker (UTF8);
+            parse_message_type(&format!(
+                "message pings {{
+                    {worker} BYTE_ARRAY worker (UTF8);
                     REQUIRED INT64 ts (TIMESTAMP(MICROS,true));
                     REQUIRED DOUBLE lat;
                     REQUIRED DOUBLE lon;
@@ -928,11 +1044,12 @@ mod tests {
                     REQUIRED FLOAT speed;
                     REQUIRED BOOLEAN mock;
                     OPTIONAL BYTE_ARRAY checkin (UTF8);
-                }",
-            )
+                }}",
+            ))
             .unwrap(),
         );
-        let props = Arc::new(WriterProperties::builder().build());
+        let props = Arc::new(props);
+        let optional = worker == "OPTIONAL";
         let file = File::create(path).unwrap();
         let mut w = SerializedFileWriter::new(file, schema, props).unwrap();
         for rows in groups {
@@ -941,8 +1058,9 @@ mod tests {
                 rows.iter().map(|r| ByteArray::from(f(r))).collect()
             };
             let mut c = rg.next_column().unwrap().unwrap();
+            let defs = vec![1; rows.len()];
             c.typed::<ByteArrayType>()
-                .write_batch(&text(|r| r.0), None, None)
+                .write_batch(&text(|r| r.0), optional.then_some(&defs[..]), None)
                 .unwrap();
             c.close().unwrap();
             let mut c = rg.next_column().unwrap().unwrap();
@@ -1051,6 +1169,96 @@ mod tests {
             let [(plain, batches), (rules, _)] = both(&path, &opts);
             assert_same(&plain, &rules);
             assert_eq!(batches, expected, "{opts:?}");
+        }
+    }
+
+    /// Long row groups of workers with long names, each for 1,000 rows: more than a batch.
+    fn long(first: i64) -> Vec<Row> {
+        let names: Vec<&'static str> = (0..40)
+            .map(|k| &*format!("a worker with a long name, number {k:03}").leak())
+            .collect();
+        (0..40_000)
+            .map(|i| {
+                let mut row = good(first + i * 5_000)[0];
+                row.0 = names[i as usize / 1_000];
+                row
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_worker_columns_runs_read_every_page_layout_as_the_typed_reader_does() {
+        use parquet::file::properties::WriterVersion;
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = || WriterProperties::builder().set_writer_version(WriterVersion::PARQUET_2_0);
+        // A dictionary that fills its 1 KiB in the second batch: the writer goes on in plain
+        // pages, and the reader from there with the typed reader.
+        let small_dict = || {
+            WriterProperties::builder()
+                .set_dictionary_page_size_limit(1024)
+                .set_data_page_row_count_limit(1000)
+                .set_write_batch_size(1000)
+        };
+        let mut with_null = good(0);
+        with_null[7].0 = "";
+        let layouts = [
+            (
+                "v1 optional",
+                "OPTIONAL",
+                WriterProperties::builder().build(),
+                vec![good(0), good(600_000)],
+                2,
+            ),
+            (
+                "v2 required",
+                "REQUIRED",
+                v2().build(),
+                vec![good(0), good(600_000)],
+                2,
+            ),
+            (
+                "v2 optional",
+                "OPTIONAL",
+                v2().build(),
+                vec![good(0), good(600_000)],
+                2,
+            ),
+            (
+                "plain pages after the dictionary",
+                "REQUIRED",
+                small_dict().build(),
+                vec![long(0)],
+                3,
+            ),
+            (
+                "v2, plain pages",
+                "REQUIRED",
+                v2().set_dictionary_page_size_limit(1024)
+                    .set_data_page_row_count_limit(1000)
+                    .set_write_batch_size(1000)
+                    .build(),
+                vec![long(0)],
+                3,
+            ),
+            (
+                "an empty worker",
+                "OPTIONAL",
+                WriterProperties::builder().build(),
+                vec![with_null, good(600_000)],
+                1,
+            ),
+        ];
+        for (k, (name, worker, props, groups, expected)) in layouts.into_iter().enumerate() {
+            let path = dir.path().join(format!("{k}.parquet"));
+            write_as(&path, &groups, worker, props);
+            let [(plain, batches), (rules, _)] = both(&path, &ReadOptions::default());
+            assert_same(&plain, &rules);
+            assert_eq!(batches, expected, "{name}");
+            assert_eq!(
+                plain.len() + plain.errors.len(),
+                groups.iter().map(Vec::len).sum::<usize>(),
+                "{name}"
+            );
         }
     }
 }
