@@ -323,7 +323,8 @@ enum Worker {
         /// The run of the row asked for last (rows are asked for in order).
         at: Cell<usize>,
     },
-    Col(Col),
+    /// Boxed: a typed reader is far larger than the runs.
+    Col(Box<Col>),
 }
 
 impl Worker {
@@ -373,7 +374,7 @@ impl Cols {
                 at: Cell::new(0),
             }
         } else {
-            Worker::Col(Col::open(rg, s.worker)?)
+            Worker::Col(Box::new(Col::open(rg, s.worker)?))
         };
         Ok(Cols {
             worker,
@@ -444,7 +445,7 @@ impl Cols {
                 spec.leaf
             )));
         }
-        self.worker = Worker::Col(col);
+        self.worker = Worker::Col(Box::new(col));
         Ok(())
     }
 }
