@@ -92,6 +92,28 @@ struct Window {
     valid: bool,
     /// Grids whose bounding box meets the box.
     candidates: Vec<GridId>,
+    /// Each candidate's place in [`Pending`], once a step has reached it.
+    slots: Vec<Option<usize>>,
+}
+
+/// The spans waiting to be set in each grid's mask during one covering call (see
+/// [`raster::RowSpans`]); [`CoverageIndex::flush`] sets them before the call returns.
+#[derive(Debug, Default)]
+struct Pending {
+    grids: Vec<(GridId, raster::RowSpans)>,
+}
+
+impl Pending {
+    /// The place of grid `g`'s spans, made on first use.
+    fn slot(&mut self, g: GridId, rows: usize) -> usize {
+        match self.grids.iter().position(|(h, _)| *h == g) {
+            Some(i) => i,
+            None => {
+                self.grids.push((g, raster::RowSpans::new(rows)));
+                self.grids.len() - 1
+            }
+        }
+    }
 }
 
 impl CoverageIndex {
@@ -123,30 +145,52 @@ impl CoverageIndex {
     /// Covers a polyline of (lon, lat) degrees: consecutive positions are joined by straight
     /// steps; a single position is a point.
     pub fn cover_polyline(&self, coords: &[(f64, f64)], out: &mut GridCoverage) {
-        self.cover_run(coords.iter().copied(), out, &mut Window::default());
+        let mut pending = Pending::default();
+        self.cover_run(
+            coords.iter().copied(),
+            out,
+            &mut Window::default(),
+            &mut pending,
+        );
+        self.flush(pending, out);
     }
 
     /// Covers a track: each segment on its own, gaps never bridged; a one-fix segment is a
     /// point.
     pub fn cover_track(&self, track: &Track, out: &mut GridCoverage) {
         let mut window = Window::default();
+        let mut pending = Pending::default();
         let fixes = track.fixes();
         for seg in &track.segments {
             self.cover_run(
                 fixes[seg.clone()].iter().map(|f| (f.lon, f.lat)),
                 out,
                 &mut window,
+                &mut pending,
             );
         }
+        self.flush(pending, out);
     }
 
     /// Covers one run of fixes (a segment or a piece of one) as a polyline.
     pub fn cover_fixes(&self, fixes: &[Fix], out: &mut GridCoverage) {
+        let mut pending = Pending::default();
         self.cover_run(
             fixes.iter().map(|f| (f.lon, f.lat)),
             out,
             &mut Window::default(),
+            &mut pending,
         );
+        self.flush(pending, out);
+    }
+
+    /// Sets the spans still waiting in the grids' masks.
+    fn flush(&self, pending: Pending, out: &mut GridCoverage) {
+        for (g, mut spans) in pending.grids {
+            let raster = &self.rasters[g as usize];
+            let mask = out.mask_mut(g, raster.len_words());
+            raster.flush(&mut spans, mask.words_mut());
+        }
     }
 
     fn cover_run(
@@ -154,6 +198,7 @@ impl CoverageIndex {
         points: impl Iterator<Item = (f64, f64)>,
         out: &mut GridCoverage,
         window: &mut Window,
+        pending: &mut Pending,
     ) {
         // Non-finite positions are dropped (the engine's callers validate positions; this keeps
         // a stray NaN from breaking the chain of shared end discs).
@@ -166,12 +211,12 @@ impl CoverageIndex {
         for p in points {
             // Only the first step of a run draws its start disc; later ones start on the end
             // disc of the step before.
-            self.cover_step(prev, p, !stepped, out, window);
+            self.cover_step(prev, p, !stepped, out, window, pending);
             prev = p;
             stepped = true;
         }
         if !stepped {
-            self.cover_step(first, first, true, out, window);
+            self.cover_step(first, first, true, out, window, pending);
         }
     }
 
@@ -184,6 +229,7 @@ impl CoverageIndex {
         start_disc: bool,
         out: &mut GridCoverage,
         w: &mut Window,
+        pending: &mut Pending,
     ) {
         let r = self.params.radius_m;
         let (lo_lon, hi_lon) = (a.0.min(b.0), a.0.max(b.0));
@@ -196,13 +242,15 @@ impl CoverageIndex {
         if !inside_window {
             self.refill_window(lo_lon, lo_lat, hi_lon, hi_lat, w);
         }
-        for &g in &w.candidates {
+        for (&g, slot) in w.candidates.iter().zip(&mut w.slots) {
             let raster = &self.rasters[g as usize];
             let pa = raster.frame.project(a.0, a.1);
             let pb = raster.frame.project(b.0, b.1);
             if raster.may_touch(pa, pb, r) {
+                let i = *slot.get_or_insert_with(|| pending.slot(g, raster.ny));
                 let mask = out.mask_mut(g, raster.len_words());
-                raster.cover_capsule(pa, pb, r, start_disc, mask.words_mut());
+                let spans = &mut pending.grids[i].1;
+                raster.cover_capsule_into(pa, pb, r, start_disc, spans, mask.words_mut());
             }
         }
     }
@@ -230,6 +278,8 @@ impl CoverageIndex {
         w.candidates.clear();
         w.candidates
             .extend(self.index.grids_intersecting(w.min, w.max));
+        w.slots.clear();
+        w.slots.resize(w.candidates.len(), None);
     }
 
     /// The covered share of a grid, 0–1: covered inside samples over inside samples.

@@ -193,16 +193,45 @@ impl GridRaster {
         start_disc: bool,
         words: &mut [u64],
     ) {
+        let mut pending = RowSpans::new(self.ny);
+        self.cover_capsule_into(a, b, r, start_disc, &mut pending, words);
+        self.flush(&mut pending, words);
+    }
+
+    /// [`GridRaster::cover_capsule`] along a track: each row's span is merged into the span
+    /// waiting on that row in `pending` when the two overlap or touch (the next step's span
+    /// nearly always does), and only a span that does not touch it sets the waiting one's bits
+    /// in `words` and takes its place. The mask is whole after [`GridRaster::flush`].
+    pub(crate) fn cover_capsule_into(
+        &self,
+        a: (f64, f64),
+        b: (f64, f64),
+        r: f64,
+        start_disc: bool,
+        pending: &mut RowSpans,
+        words: &mut [u64],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has just been found to support AVX2.
-            unsafe { self.cover_capsule_avx2(a, b, r, start_disc, words) };
+            unsafe { self.cover_capsule_avx2(a, b, r, start_disc, pending, words) };
             return;
         }
-        self.cover_capsule_portable(a, b, r, start_disc, words);
+        self.cover_capsule_portable(a, b, r, start_disc, pending, words);
     }
 
-    /// [`GridRaster::cover_capsule`] compiled for AVX2.
+    /// Sets in `words` the spans waiting in `pending`, and empties it.
+    pub(crate) fn flush(&self, pending: &mut RowSpans, words: &mut [u64]) {
+        let wpr = self.words_per_row;
+        for (j, span) in pending.spans.iter_mut().enumerate() {
+            if span.0 <= span.1 {
+                set_bits_at(words, j * wpr, span.0 as usize, span.1 as usize);
+            }
+            *span = RowSpans::EMPTY;
+        }
+    }
+
+    /// [`GridRaster::cover_capsule_into`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn cover_capsule_avx2(
@@ -211,12 +240,14 @@ impl GridRaster {
         b: (f64, f64),
         r: f64,
         start_disc: bool,
+        pending: &mut RowSpans,
         words: &mut [u64],
     ) {
-        self.cover_capsule_portable(a, b, r, start_disc, words);
+        self.cover_capsule_portable(a, b, r, start_disc, pending, words);
     }
 
-    /// [`GridRaster::cover_capsule`] for any processor (inlined into each compiled variant).
+    /// [`GridRaster::cover_capsule_into`] for any processor (inlined into each compiled
+    /// variant).
     #[inline(always)]
     fn cover_capsule_portable(
         &self,
@@ -224,6 +255,7 @@ impl GridRaster {
         b: (f64, f64),
         r: f64,
         start_disc: bool,
+        pending: &mut RowSpans,
         words: &mut [u64],
     ) {
         let inv_s = 1.0 / self.spacing_m;
@@ -291,15 +323,48 @@ impl GridRaster {
                     min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col),
                 );
             }
-            // The chunk's rows of the mask, cut once; each row's words are then found by
-            // offset (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
+            // Each span joins the one waiting on its row, or sets that one's bits and takes
+            // its place. The chunk's rows of the mask are cut once; each row's words are found
+            // by offset (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
             let rows = &mut words[j * wpr..(j + n) * wpr];
-            for (k, &(c0, c1)) in spans[..n].iter().enumerate() {
-                if c0 <= c1 {
-                    set_bits_at(rows, k * wpr, c0 as usize, c1 as usize);
+            let waiting = &mut pending.spans[j..j + n];
+            for (k, (&(c0, c1), w)) in spans[..n].iter().zip(waiting).enumerate() {
+                if c0 > c1 {
+                    continue;
+                }
+                if c0 <= w.1 + 1.0 && c1 + 1.0 >= w.0 {
+                    *w = (min(w.0, c0), max(w.1, c1));
+                } else {
+                    if w.0 <= w.1 {
+                        set_bits_at(rows, k * wpr, w.0 as usize, w.1 as usize);
+                    }
+                    *w = (c0, c1);
                 }
             }
             j += n;
+        }
+    }
+}
+
+/// The spans of a lattice's rows not yet set in a mask. Along a track each step's span on a
+/// row nearly always overlaps the span the step before left there (steps of about 10 m
+/// beside a radius of 30 m), so the two become one interval and its bits are set once: when a
+/// span arrives that does not touch it, or at [`GridRaster::flush`]. The union of integer
+/// intervals that overlap or touch is their hull, so the bits are those of setting every span.
+#[derive(Clone, Debug)]
+pub(crate) struct RowSpans {
+    /// Per row: the first and last column waiting, whole numbers; [`RowSpans::EMPTY`] if none.
+    spans: Vec<(f64, f64)>,
+}
+
+impl RowSpans {
+    /// No span waiting on a row (it touches no span).
+    const EMPTY: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
+
+    /// Nothing waiting, for a lattice of `rows` rows.
+    pub(crate) fn new(rows: usize) -> RowSpans {
+        RowSpans {
+            spans: vec![RowSpans::EMPTY; rows],
         }
     }
 }
@@ -646,7 +711,8 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
         /// Walks of random steps (short, long, axis-parallel, repeated points) over a lattice
         /// that they cross in and out of: the chunked rows set exactly the reference's bits,
-        /// both as compiled for any processor and as dispatched (AVX2 where there is one).
+        /// both as compiled for any processor and as dispatched (AVX2 where there is one),
+        /// step by step and with the spans waiting along the whole walk.
         #[test]
         fn chunked_rows_set_the_reference_bits(
             start in (-150.0f64..150.0, -150.0f64..150.0),
@@ -657,6 +723,7 @@ mod tests {
             let raster = rect_raster((112.98, 28.2), 100.0, 80.0);
             let (mut new, mut old) = (vec![0; raster.len_words()], vec![0; raster.len_words()]);
             let mut portable = vec![0; raster.len_words()];
+            let (mut along, mut pending) = (vec![0; raster.len_words()], RowSpans::new(raster.ny));
             let mut p = start;
             for (k, (kind, dx, dy)) in steps.into_iter().enumerate() {
                 let q = match kind {
@@ -667,11 +734,16 @@ mod tests {
                     _ => (p.0 + dx * 0.2, p.1 + dy * 0.2), // a walking step
                 };
                 raster.cover_capsule(p, q, r, k == 0, &mut new);
-                raster.cover_capsule_portable(p, q, r, k == 0, &mut portable);
+                let mut alone = RowSpans::new(raster.ny);
+                raster.cover_capsule_portable(p, q, r, k == 0, &mut alone, &mut portable);
+                raster.flush(&mut alone, &mut portable);
+                raster.cover_capsule_into(p, q, r, k == 0, &mut pending, &mut along);
                 reference_capsule(&raster, p, q, r, k == 0, &mut old);
                 p = q;
             }
+            raster.flush(&mut pending, &mut along);
             proptest::prop_assert_eq!(&portable, &old);
+            proptest::prop_assert_eq!(&along, &old);
             proptest::prop_assert_eq!(new, old);
         }
     }
