@@ -250,7 +250,13 @@ impl CoverageIndex {
                 let i = *slot.get_or_insert_with(|| pending.slot(g, raster.ny));
                 let mask = out.mask_mut(g, raster.len_words());
                 let spans = &mut pending.grids[i].1;
-                raster.cover_capsule_into(pa, pb, r, start_disc, spans, mask.words_mut());
+                let step = raster::Capsule {
+                    a: pa,
+                    b: pb,
+                    r,
+                    start_disc,
+                };
+                raster.cover_capsule_into(step, spans, mask.words_mut());
             }
         }
     }

@@ -194,7 +194,13 @@ impl GridRaster {
         words: &mut [u64],
     ) {
         let mut pending = RowSpans::new(self.ny);
-        self.cover_capsule_into(a, b, r, start_disc, &mut pending, words);
+        let step = Capsule {
+            a,
+            b,
+            r,
+            start_disc,
+        };
+        self.cover_capsule_into(step, &mut pending, words);
         self.flush(&mut pending, words);
     }
 
@@ -204,20 +210,17 @@ impl GridRaster {
     /// in `words` and takes its place. The mask is whole after [`GridRaster::flush`].
     pub(crate) fn cover_capsule_into(
         &self,
-        a: (f64, f64),
-        b: (f64, f64),
-        r: f64,
-        start_disc: bool,
+        step: Capsule,
         pending: &mut RowSpans,
         words: &mut [u64],
     ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has just been found to support AVX2.
-            unsafe { self.cover_capsule_avx2(a, b, r, start_disc, pending, words) };
+            unsafe { self.cover_capsule_avx2(step, pending, words) };
             return;
         }
-        self.cover_capsule_portable(a, b, r, start_disc, pending, words);
+        self.cover_capsule_portable(step, pending, words);
     }
 
     /// Sets in `words` the spans waiting in `pending`, and empties it.
@@ -234,30 +237,20 @@ impl GridRaster {
     /// [`GridRaster::cover_capsule_into`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn cover_capsule_avx2(
-        &self,
-        a: (f64, f64),
-        b: (f64, f64),
-        r: f64,
-        start_disc: bool,
-        pending: &mut RowSpans,
-        words: &mut [u64],
-    ) {
-        self.cover_capsule_portable(a, b, r, start_disc, pending, words);
+    fn cover_capsule_avx2(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
+        self.cover_capsule_portable(step, pending, words);
     }
 
     /// [`GridRaster::cover_capsule_into`] for any processor (inlined into each compiled
     /// variant).
     #[inline(always)]
-    fn cover_capsule_portable(
-        &self,
-        a: (f64, f64),
-        b: (f64, f64),
-        r: f64,
-        start_disc: bool,
-        pending: &mut RowSpans,
-        words: &mut [u64],
-    ) {
+    fn cover_capsule_portable(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
+        let Capsule {
+            a,
+            b,
+            r,
+            start_disc,
+        } = step;
         let inv_s = 1.0 / self.spacing_m;
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let len = (dx * dx + dy * dy).sqrt();
@@ -344,6 +337,21 @@ impl GridRaster {
             j += n;
         }
     }
+}
+
+/// One step to cover: every point within `r` metres of the segment A→B (A and B in the
+/// raster's frame, metres); with `start_disc` false the disc around A is left out (see
+/// [`GridRaster::cover_capsule`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Capsule {
+    /// The start, metres.
+    pub a: (f64, f64),
+    /// The end, metres.
+    pub b: (f64, f64),
+    /// The radius, metres.
+    pub r: f64,
+    /// Whether the disc around A is drawn.
+    pub start_disc: bool,
 }
 
 /// The spans of a lattice's rows not yet set in a mask. Along a track each step's span on a
@@ -734,10 +742,11 @@ mod tests {
                     _ => (p.0 + dx * 0.2, p.1 + dy * 0.2), // a walking step
                 };
                 raster.cover_capsule(p, q, r, k == 0, &mut new);
+                let step = Capsule { a: p, b: q, r, start_disc: k == 0 };
                 let mut alone = RowSpans::new(raster.ny);
-                raster.cover_capsule_portable(p, q, r, k == 0, &mut alone, &mut portable);
+                raster.cover_capsule_portable(step, &mut alone, &mut portable);
                 raster.flush(&mut alone, &mut portable);
-                raster.cover_capsule_into(p, q, r, k == 0, &mut pending, &mut along);
+                raster.cover_capsule_into(step, &mut pending, &mut along);
                 reference_capsule(&raster, p, q, r, k == 0, &mut old);
                 p = q;
             }
