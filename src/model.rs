@@ -456,7 +456,7 @@ pub fn parse_timestamp(text: &str) -> Result<UnixMs, TimestampError> {
     } else {
         return Err(TimestampError::Unparseable(text.to_string()));
     };
-    if !(0..MAX_PLAUSIBLE_MS).contains(&ms) {
+    if !is_plausible_ms(ms) {
         return Err(TimestampError::OutOfRange(text.to_string()));
     }
     Ok(ms)

@@ -159,6 +159,7 @@ pub enum PositionError {
 ///
 /// # Errors
 /// [`PositionError`] naming the bad coordinate.
+#[inline]
 pub fn check_position(lon: f64, lat: f64) -> Result<(), PositionError> {
     if !lon.is_finite() || !lat.is_finite() {
         return Err(PositionError::NotFinite { lon, lat });

@@ -43,8 +43,8 @@ use rayon::prelude::*;
 use super::dict_runs::DictRuns;
 use super::row::{identifier, Field, RawRow, RowFilter, TsUnit};
 use super::table::PlainRows;
-use super::{Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
-use crate::model::{check_timestamp_ms, is_plausible_ms, Crs, UnixMs};
+use super::{check_position, Columns, Decoded, IngestError, PingTable, ReadOptions, RecordFault};
+use crate::model::{is_plausible_ms, Crs, UnixMs};
 
 /// Rows decoded per batch: large enough to amortise the calls, small enough to stay in cache.
 const BATCH_ROWS: usize = 16 * 1024;
@@ -204,7 +204,7 @@ fn outside(rg: &RowGroupMetaData, ts: &Spec, range: &Range<UnixMs>) -> bool {
         return false;
     };
     let (min, max) = (min.div_euclid(ts.ts_div), max.div_euclid(ts.ts_div));
-    let plausible = check_timestamp_ms(min).is_ok() && check_timestamp_ms(max).is_ok();
+    let plausible = is_plausible_ms(min) && is_plausible_ms(max);
     no_nulls && plausible && (max < range.start || min >= range.end)
 }
 
@@ -524,12 +524,12 @@ fn put_plain(
         return false;
     }
 
-    // Step 4: finite positions within range (a NaN or an infinity is outside every range).
-    let on_earth = lat
+    // Step 4: real positions.
+    if !lon
         .iter()
-        .zip(lon)
-        .all(|(y, x)| (-90.0..=90.0).contains(y) && (-180.0..=180.0).contains(x));
-    if !on_earth {
+        .zip(lat)
+        .all(|(&x, &y)| check_position(x, y).is_ok())
+    {
         return false;
     }
     let (lon, lat) = if filter.crs == Crs::Wgs84 {
@@ -621,22 +621,23 @@ fn put_plain(
         let Values::Bytes(_, values) = &col.values else {
             return false;
         };
-        // The rows holding a value: every row, or those whose definition level says so.
-        let rows: Vec<usize> = if col.spec.max_def == 0 {
-            (0..n).collect()
-        } else {
-            let max = col.spec.max_def;
-            (0..n).filter(|&i| col.defs.get(i) == Some(&max)).collect()
-        };
-        if rows.len() != values.len() || (col.spec.max_def > 0 && col.defs.len() != n) {
-            return false;
-        }
-        for (i, b) in rows.into_iter().zip(values) {
+        // A value for every row, or for those whose definition level says so.
+        let mut values = values.iter();
+        for i in 0..n {
+            if col.spec.max_def > 0 && col.defs.get(i) != Some(&col.spec.max_def) {
+                continue;
+            }
+            let Some(b) = values.next() else {
+                return false;
+            };
             match identifier(Field::Text(b.data()), "checkin") {
                 Ok(Some(code)) => checkins.push((i, code)),
                 Ok(None) => {}
                 Err(_) => return false,
             }
+        }
+        if values.next().is_some() {
+            return false;
         }
     }
 

@@ -127,7 +127,7 @@ pub(crate) struct PlainRows<'a> {
     pub lon: &'a [f64],
     /// Latitudes, WGS84.
     pub lat: &'a [f64],
-    /// Accuracy (NaN where absent or not above 0), speed, bearing, altitude, battery.
+    /// Accuracy, metres (NaN where absent or not above 0).
     pub acc: Option<&'a [f32]>,
     /// Speed, m/s.
     pub speed: Option<&'a [f32]>,
