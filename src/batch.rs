@@ -57,17 +57,28 @@ pub fn summarize_files(
     // One worker's pings at a time, materialised and dropped inside the parallel loop, so a
     // month never exists as one `Ping` per row.
     type PerWorker = (Vec<WorkerDay>, Option<crate::model::Ping>, usize);
-    let per_worker: Vec<PerWorker> = (0..table.workers.len())
+    // The workers with the most rows first: a long worker taken last would leave the other
+    // threads idle at the end. The results are put back in the table's order.
+    let mut order: Vec<usize> = (0..table.workers.len()).collect();
+    order.sort_by_key(|&w| std::cmp::Reverse(table.rows[w].len()));
+    let done: Vec<(usize, PerWorker)> = order
         .into_par_iter()
+        .with_max_len(1)
         .map(|w| {
-            let all = table.pings(w);
-            // The engine leaves repeats out itself; they are counted here for the summary line.
-            let (pings, repeats) = crate::track::distinct(&all);
+            // In time order from the table's own timestamps, so that leaving the repeats out
+            // moves the pings instead of sorting and copying them. The engine leaves repeats
+            // out itself; they are counted here for the summary line.
+            let (pings, repeats) = crate::track::distinct_owned(table.pings_in_time_order(w));
             let latest = pings.iter().max_by_key(|p| p.ts).cloned();
             let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
-            (days, latest, repeats)
+            (w, (days, latest, repeats))
         })
         .collect();
+    let mut per_worker: Vec<Option<PerWorker>> = (0..table.workers.len()).map(|_| None).collect();
+    for (w, r) in done {
+        per_worker[w] = Some(r);
+    }
+    let per_worker = per_worker.into_iter().flatten();
     let mut days = Vec::new();
     let mut latest = Vec::new();
     let mut repeats = 0;

@@ -234,6 +234,22 @@ impl PingTable {
             .collect()
     }
 
+    /// The pings of worker number `w` in time order (stable: equal timestamps keep input
+    /// order), sorted by the table's timestamp column before a `Ping` is made.
+    ///
+    /// # Panics
+    /// When `w >= self.workers.len()`.
+    pub fn pings_in_time_order(&self, w: usize) -> Vec<Ping> {
+        let mut keyed: Vec<(UnixMs, u32)> = self.rows[w]
+            .iter()
+            .map(|&r| (self.ts[r as usize], r))
+            .collect();
+        if !keyed.windows(2).all(|p| p[0].0 <= p[1].0) {
+            keyed.sort_by_key(|&(ts, _)| ts);
+        }
+        keyed.iter().map(|&(_, r)| self.ping(r as usize)).collect()
+    }
+
     /// The number of worker `id`, if the table holds any of its pings.
     pub fn worker_number(&self, id: &str) -> Option<usize> {
         self.worker_index.get(id).map(|&w| w as usize)

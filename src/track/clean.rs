@@ -261,23 +261,7 @@ pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
     let order = time_order(pings);
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
     let mut keep: Vec<usize> = Vec::with_capacity(pings.len());
-    let mut seen: Option<HashSet<ValueKey>> = None;
-    for k in 0..pings.len() {
-        let p = &pings[source(k)];
-        if k > 0 {
-            let q = &pings[source(k - 1)];
-            if q.ts == p.ts {
-                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
-                if !set.insert(value_key(p)) {
-                    continue;
-                }
-            } else {
-                seen = None;
-            }
-        }
-        keep.push(source(k));
-    }
-    let repeats = pings.len() - keep.len();
+    let repeats = for_each_distinct(pings.len(), |k| &pings[source(k)], |k| keep.push(source(k)));
     if repeats == 0 {
         return (Cow::Borrowed(pings), 0);
     }
@@ -285,6 +269,53 @@ pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
         Cow::Owned(keep.into_iter().map(|i| pings[i].clone()).collect()),
         repeats,
     )
+}
+
+/// [`distinct`] on pings the caller owns: the same distinct pings, moved rather than copied,
+/// always in time order (stable), and how many repeats were left out.
+pub fn distinct_owned(mut pings: Vec<Ping>) -> (Vec<Ping>, usize) {
+    if !pings.windows(2).all(|w| w[0].ts <= w[1].ts) {
+        pings.sort_by_key(|p| p.ts);
+    }
+    if pings.windows(2).all(|w| w[0].ts != w[1].ts) {
+        return (pings, 0);
+    }
+    let mut keep = vec![false; pings.len()];
+    let repeats = for_each_distinct(pings.len(), |k| &pings[k], |k| keep[k] = true);
+    if repeats > 0 {
+        let mut kept = keep.iter();
+        pings.retain(|_| kept.next().copied().unwrap_or(false));
+    }
+    (pings, repeats)
+}
+
+/// The rule of [`distinct`] over `n` pings taken in time order through `at`: calls `kept`
+/// with the place of each ping that repeats no earlier one of the same timestamp, and returns
+/// how many did.
+fn for_each_distinct<'a>(
+    n: usize,
+    at: impl Fn(usize) -> &'a Ping,
+    mut kept: impl FnMut(usize),
+) -> usize {
+    let mut seen: Option<HashSet<ValueKey>> = None;
+    let mut repeats = 0;
+    for k in 0..n {
+        let p = at(k);
+        if k > 0 {
+            let q = at(k - 1);
+            if q.ts == p.ts {
+                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
+                if !set.insert(value_key(p)) {
+                    repeats += 1;
+                    continue;
+                }
+            } else {
+                seen = None;
+            }
+        }
+        kept(k);
+    }
+    repeats
 }
 
 /// Whether a ping passes the gates that look at it alone (duplicates, receipt, accuracy), so
@@ -308,9 +339,14 @@ fn time_order(pings: &[Ping]) -> Option<Vec<u32>> {
     if pings.windows(2).all(|w| w[0].ts <= w[1].ts) {
         return None;
     }
-    let mut order: Vec<u32> = (0..pings.len() as u32).collect();
-    order.sort_by_key(|&i| pings[i as usize].ts);
-    Some(order)
+    // The keys beside the indices: sorting them touches one array, not the pings.
+    let mut keyed: Vec<(UnixMs, u32)> = pings
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.ts, i as u32))
+        .collect();
+    keyed.sort_by_key(|&(ts, _)| ts);
+    Some(keyed.into_iter().map(|(_, i)| i).collect())
 }
 
 /// The implied speed in m/s between two fixes and their distance in metres.
@@ -479,6 +515,49 @@ mod tests {
         let (d, n) = distinct(&again);
         let ts: Vec<i64> = d.iter().map(|p| p.ts).collect();
         assert_eq!((ts, n), (vec![10_000, 20_000], 1));
+    }
+
+    #[test]
+    fn distinct_owned_keeps_what_distinct_keeps_in_time_order() {
+        let mut moved = ping(10, 500.0);
+        moved.acc_m = Some(5.0);
+        let mut resent = ping(10, 10.0);
+        resent.received = Some(99);
+        // Out of time order, repeats of a timestamp apart from each other, and a repeat of the
+        // first ping of a timestamp after a different value.
+        let pings = vec![
+            ping(20, 20.0),
+            ping(10, 10.0),
+            moved.clone(),
+            ping(0, 0.0),
+            resent,
+            moved,
+            ping(20, 20.0),
+            ping(10, 10.0),
+        ];
+        let (borrowed, n) = distinct(&pings);
+        let (owned, m) = distinct_owned(pings.clone());
+        assert_eq!((n, m), (4, 4));
+        assert_eq!(owned.as_slice(), &*borrowed);
+        let order: Vec<(i64, Option<f32>)> = owned.iter().map(|p| (p.ts, p.acc_m)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (0, None),
+                (10_000, None),
+                (10_000, Some(5.0)),
+                (20_000, None)
+            ]
+        );
+        // Without repeats: every ping, sorted (where `distinct` borrows the input order).
+        let (owned, m) = distinct_owned(vec![ping(20, 0.0), ping(10, 0.0), ping(10, 5.0)]);
+        let ts: Vec<i64> = owned.iter().map(|p| p.ts).collect();
+        assert_eq!((ts, m), (vec![10_000, 10_000, 20_000], 0));
+        assert_eq!(
+            owned[1].lon,
+            ping(10, 5.0).lon,
+            "equal times keep their order"
+        );
     }
 
     #[test]

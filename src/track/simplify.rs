@@ -53,23 +53,7 @@ fn douglas_peucker(pts: &[(f64, f64)], tolerance: f64) -> Vec<usize> {
         if b <= a + 1 {
             continue;
         }
-        let (ax, ay) = pts[a];
-        let (dx, dy) = (pts[b].0 - ax, pts[b].1 - ay);
-        let len2 = dx * dx + dy * dy;
-        let (mut far, mut far_d2) = (a, -1.0);
-        for (k, &(px, py)) in pts.iter().enumerate().take(b).skip(a + 1) {
-            let (qx, qy) = (px - ax, py - ay);
-            let d2 = if len2 > 0.0 {
-                let t = ((qx * dx + qy * dy) / len2).clamp(0.0, 1.0);
-                let (ex, ey) = (qx - t * dx, qy - t * dy);
-                ex * ex + ey * ey
-            } else {
-                qx * qx + qy * qy
-            };
-            if d2 > far_d2 {
-                (far, far_d2) = (k, d2);
-            }
-        }
+        let (far, far_d2) = farthest(pts, a, b);
         if far_d2 > tol2 {
             keep[far] = true;
             stack.push((a, far));
@@ -77,6 +61,77 @@ fn douglas_peucker(pts: &[(f64, f64)], tolerance: f64) -> Vec<usize> {
         }
     }
     (0..n).filter(|&k| keep[k]).collect()
+}
+
+/// Points whose distances [`farthest`] computes before looking for the largest.
+const DISTANCE_CHUNK: usize = 64;
+
+/// The first point strictly between `a` and `b` farthest from the segment `pts[a]`–`pts[b]`
+/// and its squared distance (`(a, −1)` when there is none).
+///
+/// The distances go a chunk at a time into a buffer, without a branch, then the first
+/// largest is picked: the division of each point's projection then runs several points per
+/// vector. Where the processor has AVX-512 or AVX2 the same code runs compiled for it: the same
+/// IEEE operations in the same order, so the same distances and the same point.
+fn farthest(pts: &[(f64, f64)], a: usize, b: usize) -> (usize, f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has just been found to support AVX-512F.
+            return unsafe { farthest_avx512(pts, a, b) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has just been found to support AVX2.
+            return unsafe { farthest_avx2(pts, a, b) };
+        }
+    }
+    farthest_portable(pts, a, b)
+}
+
+/// [`farthest`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn farthest_avx512(pts: &[(f64, f64)], a: usize, b: usize) -> (usize, f64) {
+    farthest_portable(pts, a, b)
+}
+
+/// [`farthest`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn farthest_avx2(pts: &[(f64, f64)], a: usize, b: usize) -> (usize, f64) {
+    farthest_portable(pts, a, b)
+}
+
+/// [`farthest`] for any processor (inlined into each compiled variant).
+#[inline(always)]
+fn farthest_portable(pts: &[(f64, f64)], a: usize, b: usize) -> (usize, f64) {
+    let (ax, ay) = pts[a];
+    let (dx, dy) = (pts[b].0 - ax, pts[b].1 - ay);
+    let len2 = dx * dx + dy * dy;
+    let (mut far, mut far_d2) = (a, -1.0);
+    let mut d2s = [0.0f64; DISTANCE_CHUNK];
+    for (c, chunk) in pts[a + 1..b].chunks(DISTANCE_CHUNK).enumerate() {
+        let d2s = &mut d2s[..chunk.len()];
+        if len2 > 0.0 {
+            for (d2, &(px, py)) in d2s.iter_mut().zip(chunk) {
+                let (qx, qy) = (px - ax, py - ay);
+                let t = ((qx * dx + qy * dy) / len2).clamp(0.0, 1.0);
+                let (ex, ey) = (qx - t * dx, qy - t * dy);
+                *d2 = ex * ex + ey * ey;
+            }
+        } else {
+            for (d2, &(px, py)) in d2s.iter_mut().zip(chunk) {
+                let (qx, qy) = (px - ax, py - ay);
+                *d2 = qx * qx + qy * qy;
+            }
+        }
+        for (i, &d2) in d2s.iter().enumerate() {
+            if d2 > far_d2 {
+                (far, far_d2) = (a + 1 + c * DISTANCE_CHUNK + i, d2);
+            }
+        }
+    }
+    (far, far_d2)
 }
 
 #[cfg(test)]
@@ -102,6 +157,75 @@ mod tests {
             fixes.len() - 9,
             "2 m wiggles kept at 1 m, straight run dropped"
         );
+    }
+
+    /// The search as it was before the distances went in chunks (2026-12-05): one loop,
+    /// the first largest distance.
+    fn reference_dp(pts: &[(f64, f64)], tolerance: f64) -> Vec<usize> {
+        let n = pts.len();
+        let mut keep = vec![false; n];
+        keep[0] = true;
+        keep[n - 1] = true;
+        let mut stack = vec![(0, n - 1)];
+        while let Some((a, b)) = stack.pop() {
+            if b <= a + 1 {
+                continue;
+            }
+            let (ax, ay) = pts[a];
+            let (dx, dy) = (pts[b].0 - ax, pts[b].1 - ay);
+            let len2 = dx * dx + dy * dy;
+            let (mut far, mut far_d2) = (a, -1.0);
+            for (k, &(px, py)) in pts.iter().enumerate().take(b).skip(a + 1) {
+                let (qx, qy) = (px - ax, py - ay);
+                let d2 = if len2 > 0.0 {
+                    let t = ((qx * dx + qy * dy) / len2).clamp(0.0, 1.0);
+                    let (ex, ey) = (qx - t * dx, qy - t * dy);
+                    ex * ex + ey * ey
+                } else {
+                    qx * qx + qy * qy
+                };
+                if d2 > far_d2 {
+                    (far, far_d2) = (k, d2);
+                }
+            }
+            if far_d2 > tolerance * tolerance {
+                keep[far] = true;
+                stack.push((a, far));
+                stack.push((far, b));
+            }
+        }
+        (0..n).filter(|&k| keep[k]).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Walks longer than a chunk, with repeated points (equal distances: the first must
+        /// win), closed loops (a zero-length base) and steps on a coarse lattice (ties): the
+        /// chunked search keeps exactly the points the one-loop search kept.
+        #[test]
+        fn chunked_distances_keep_the_reference_points(
+            steps in proptest::collection::vec((0u8..4, -3i32..4, -3i32..4), 1..400),
+            tolerance in 0.1f64..8.0,
+            closed in proptest::bool::ANY,
+        ) {
+            let mut pts = vec![(0.0, 0.0)];
+            for (kind, dx, dy) in steps {
+                let &(x, y) = pts.last().unwrap();
+                pts.push(match kind {
+                    0 => (x, y),
+                    1 => (x + f64::from(dx), y + f64::from(dy)),
+                    _ => (x + f64::from(dx) * 1.37, y + f64::from(dy) * 0.91),
+                });
+            }
+            if closed {
+                pts.push((0.0, 0.0));
+            }
+            proptest::prop_assert_eq!(douglas_peucker(&pts, tolerance), reference_dp(&pts, tolerance));
+            proptest::prop_assert_eq!(
+                farthest_portable(&pts, 0, pts.len() - 1),
+                farthest(&pts, 0, pts.len() - 1)
+            );
+        }
     }
 
     #[test]
