@@ -181,9 +181,10 @@ impl GridRaster {
     /// its end that misses it too), so each row needs one square root instead of two, and the
     /// rows that only that disc reaches are skipped.
     ///
-    /// The rows go in chunks: first every row's span is computed without a branch (the disc
-    /// chord and the band's interval as selects, rounding by comparison), then the spans are
-    /// OR-ed into the mask a word at a time.
+    /// The rows go in chunks of whole vectors: every row's span is computed without a branch (the disc
+    /// chord and the band's interval as selects, rounding by comparison), then merged into the
+    /// spans waiting on those rows without a branch (see [`RowSpans`]); only a waiting span that
+    /// a new one displaces is OR-ed into the mask, a word at a time.
     ///
     /// Where the processor has AVX-512 or AVX2 the same code runs compiled for it (eight or four
     /// rows per vector instead of two): the same IEEE operations in the same order (Rust never
@@ -236,11 +237,11 @@ impl GridRaster {
     /// Sets in `words` the spans waiting in `pending`, and empties it.
     pub(crate) fn flush(&self, pending: &mut RowSpans, words: &mut [u64]) {
         let wpr = self.words_per_row;
-        for (j, span) in pending.spans.iter_mut().enumerate() {
-            if span.0 <= span.1 {
-                set_bits_at(words, j * wpr, span.0 as usize, span.1 as usize);
+        for (j, (lo, hi)) in pending.lo.iter_mut().zip(&mut pending.hi).enumerate() {
+            if *lo <= *hi {
+                set_bits_at(words, j * wpr, *lo as usize, *hi as usize);
             }
-            *span = RowSpans::EMPTY;
+            (*lo, *hi) = (f64::INFINITY, f64::NEG_INFINITY);
         }
     }
 
@@ -300,57 +301,88 @@ impl GridRaster {
         let last_col = self.nx as f64 - 1.0;
         let nx1 = self.nx as f64 + 1.0;
         let wpr = self.words_per_row;
-        let mut spans = [(0.0f64, 0.0f64); ROW_CHUNK];
         let (j0, j1) = (j0 as usize, j1 as usize);
+        let mut c0s = [0.0f64; ROW_CHUNK];
+        let mut c1s = [0.0f64; ROW_CHUNK];
         let mut j = j0;
         while j <= j1 {
             let n = (j1 + 1 - j).min(ROW_CHUNK);
-            for (k, span) in spans[..n].iter_mut().enumerate() {
-                let yc = self.row_y(j + k);
-                // The disc chords: an empty chord is the empty interval (+∞, −∞).
-                let hb = yc - b.1;
-                let d2 = r2 - hb * hb;
-                let w = d2.max(0.0).sqrt();
-                let chord = d2 >= 0.0;
-                let mut lo = if chord { b.0 - w } else { f64::INFINITY };
-                let mut hi = if chord { b.0 + w } else { f64::NEG_INFINITY };
-                let h = yc - a.1;
-                if draw_a {
-                    let d2 = r2 - h * h;
+            // Whole vectors of rows, those past `j1` made empty: no scalar tail.
+            let vectors = n.div_ceil(LANES);
+            let jf = j as f64;
+            for v in 0..vectors {
+                for (l, &lane) in LANE_INDEX.iter().enumerate() {
+                    let k = v * LANES + l;
+                    // (j + k + 0.5)·s + y0 as `row_y` computes it: j + k is exact in f64.
+                    let yc = self.y0 + ((jf + (v * LANES) as f64 + lane) + 0.5) * self.spacing_m;
+                    // The disc chords: an empty chord is the empty interval (+∞, −∞).
+                    let hb = yc - b.1;
+                    let d2 = r2 - hb * hb;
                     let w = d2.max(0.0).sqrt();
                     let chord = d2 >= 0.0;
-                    lo = if chord { min(lo, a.0 - w) } else { lo };
-                    hi = if chord { max(hi, a.0 + w) } else { hi };
-                }
-                let t_lo = max(p0 + pk * h, q0 + qk * h);
-                let t_hi = min(p1 + pk * h, q1 + qk * h);
-                let in_band = h >= h_lo && h <= h_hi && t_lo <= t_hi;
-                lo = if in_band { min(lo, a.0 + t_lo) } else { lo };
-                hi = if in_band { max(hi, a.0 + t_hi) } else { hi };
-                // The first and last columns, as whole numbers in f64: clamped into the lattice
-                // (an empty span stays empty), rounded without leaving the vector registers.
-                *span = (
-                    max(ceil_f64(min((lo - self.x0) * inv_s - 0.5, nx1)), 0.0),
-                    min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col),
-                );
-            }
-            // Each span joins the one waiting on its row, or sets that one's bits and takes
-            // its place. The chunk's rows of the mask are cut once; each row's words are found
-            // by offset (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
-            let rows = &mut words[j * wpr..(j + n) * wpr];
-            let waiting = &mut pending.spans[j..j + n];
-            for (k, (&(c0, c1), w)) in spans[..n].iter().zip(waiting).enumerate() {
-                if c0 > c1 {
-                    continue;
-                }
-                if c0 <= w.1 + 1.0 && c1 + 1.0 >= w.0 {
-                    *w = (min(w.0, c0), max(w.1, c1));
-                } else {
-                    if w.0 <= w.1 {
-                        set_bits_at(rows, k * wpr, w.0 as usize, w.1 as usize);
+                    let mut lo = if chord { b.0 - w } else { f64::INFINITY };
+                    let mut hi = if chord { b.0 + w } else { f64::NEG_INFINITY };
+                    let h = yc - a.1;
+                    if draw_a {
+                        let d2 = r2 - h * h;
+                        let w = d2.max(0.0).sqrt();
+                        let chord = d2 >= 0.0;
+                        lo = if chord { min(lo, a.0 - w) } else { lo };
+                        hi = if chord { max(hi, a.0 + w) } else { hi };
                     }
-                    *w = (c0, c1);
+                    let t_lo = max(p0 + pk * h, q0 + qk * h);
+                    let t_hi = min(p1 + pk * h, q1 + qk * h);
+                    let in_band = h >= h_lo && h <= h_hi && t_lo <= t_hi;
+                    lo = if in_band { min(lo, a.0 + t_lo) } else { lo };
+                    hi = if in_band { max(hi, a.0 + t_hi) } else { hi };
+                    // The first and last columns, as whole numbers in f64: clamped into the
+                    // lattice (an empty span stays empty), rounded in the vector registers.
+                    let c0 = max(ceil_f64(min((lo - self.x0) * inv_s - 0.5, nx1)), 0.0);
+                    let c1 = min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col);
+                    let past = k >= n;
+                    c0s[k] = if past { f64::INFINITY } else { c0 };
+                    c1s[k] = if past { f64::NEG_INFINITY } else { c1 };
                 }
+            }
+            // Each span joins the one waiting on its row when they overlap or touch, or takes
+            // its place; the rows whose waiting span is displaced are marked, and only those
+            // set bits (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
+            let rows = vectors * LANES;
+            let waiting_lo = &mut pending.lo[j..j + rows];
+            let waiting_hi = &mut pending.hi[j..j + rows];
+            let mut old_lo = [0.0f64; ROW_CHUNK];
+            let mut old_hi = [0.0f64; ROW_CHUNK];
+            old_lo[..rows].copy_from_slice(waiting_lo);
+            old_hi[..rows].copy_from_slice(waiting_hi);
+            let mut displaced = 0u32;
+            for k in 0..rows {
+                let (c0, c1, w0, w1) = (c0s[k], c1s[k], old_lo[k], old_hi[k]);
+                let some = c0 <= c1;
+                let touch = c0 <= w1 + 1.0 && c1 + 1.0 >= w0;
+                displaced |= u32::from(some && !touch && w0 <= w1) << k;
+                waiting_lo[k] = if some {
+                    if touch {
+                        min(w0, c0)
+                    } else {
+                        c0
+                    }
+                } else {
+                    w0
+                };
+                waiting_hi[k] = if some {
+                    if touch {
+                        max(w1, c1)
+                    } else {
+                        c1
+                    }
+                } else {
+                    w1
+                };
+            }
+            while displaced != 0 {
+                let k = displaced.trailing_zeros() as usize;
+                displaced &= displaced - 1;
+                set_bits_at(words, (j + k) * wpr, old_lo[k] as usize, old_hi[k] as usize);
             }
             j += n;
         }
@@ -379,24 +411,33 @@ pub(crate) struct Capsule {
 /// intervals that overlap or touch is their hull, so the bits are those of setting every span.
 #[derive(Clone, Debug)]
 pub(crate) struct RowSpans {
-    /// Per row: the first and last column waiting, whole numbers; [`RowSpans::EMPTY`] if none.
-    spans: Vec<(f64, f64)>,
+    /// Per row, the first column waiting (a whole number; +∞ if none), then [`LANES`] rows
+    /// of padding that stay empty, so that the last rows are read a whole vector at a time.
+    lo: Vec<f64>,
+    /// Per row, the last column waiting (−∞ if none), padded likewise.
+    hi: Vec<f64>,
 }
 
 impl RowSpans {
-    /// No span waiting on a row (it touches no span).
-    const EMPTY: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
-
     /// Nothing waiting, for a lattice of `rows` rows.
     pub(crate) fn new(rows: usize) -> RowSpans {
         RowSpans {
-            spans: vec![RowSpans::EMPTY; rows],
+            lo: vec![f64::INFINITY; rows + LANES],
+            hi: vec![f64::NEG_INFINITY; rows + LANES],
         }
     }
 }
 
-/// Rows whose spans [`GridRaster::cover_capsule`] computes before setting their bits.
+/// Rows whose spans [`GridRaster::cover_capsule`] computes before merging them (a `u32` marks
+/// the displaced ones).
 const ROW_CHUNK: usize = 32;
+
+/// Rows computed as one unit: one AVX-512 vector, two AVX2 vectors; a chunk is a whole number
+/// of them.
+const LANES: usize = 8;
+
+/// 0, 1, …, 7 as `f64`: a row's number is the chunk's first plus its lane, both exact.
+const LANE_INDEX: [f64; LANES] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
 
 /// The smaller of two numbers that are never NaN (a plain compare, no NaN handling).
 #[inline(always)]
