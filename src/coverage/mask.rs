@@ -130,11 +130,17 @@ impl GridCoverage {
         self.masks.get(&grid)
     }
 
-    /// The mask of one grid, created with `len` zero words on first use.
-    pub(crate) fn mask_mut(&mut self, grid: GridId, len: usize) -> &mut CoverageMask {
+    /// Takes one grid's mask out to cover it (an empty mask of `len` words when there is
+    /// none); [`GridCoverage::put_mask`] puts it back.
+    pub(crate) fn take_mask(&mut self, grid: GridId, len: usize) -> CoverageMask {
         self.masks
-            .entry(grid)
-            .or_insert_with(|| CoverageMask::zeros(len))
+            .remove(&grid)
+            .unwrap_or_else(|| CoverageMask::zeros(len))
+    }
+
+    /// Puts back a mask taken with [`GridCoverage::take_mask`].
+    pub(crate) fn put_mask(&mut self, grid: GridId, mask: CoverageMask) {
+        self.masks.insert(grid, mask);
     }
 
     /// Adds one grid's mask (union with what is there).

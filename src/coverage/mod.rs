@@ -96,20 +96,23 @@ struct Window {
     slots: Vec<Option<usize>>,
 }
 
-/// The spans waiting to be set in each grid's mask during one covering call (see
-/// [`raster::RowSpans`]); [`CoverageIndex::flush`] sets them before the call returns.
+/// The masks being covered during one covering call, taken out of the [`GridCoverage`] (so
+/// a step finds its grid's mask by place, not by a map lookup), and the spans waiting to be
+/// set in each (see [`raster::RowSpans`]); [`CoverageIndex::flush`] sets them and puts the
+/// masks back before the call returns.
 #[derive(Debug, Default)]
 struct Pending {
-    grids: Vec<(GridId, raster::RowSpans)>,
+    grids: Vec<(GridId, raster::RowSpans, CoverageMask)>,
 }
 
 impl Pending {
-    /// The place of grid `g`'s spans, made on first use.
-    fn slot(&mut self, g: GridId, rows: usize) -> usize {
-        match self.grids.iter().position(|(h, _)| *h == g) {
+    /// The place of grid `g`'s mask and spans, taken from `out` (or made) on first use.
+    fn slot(&mut self, g: GridId, raster: &GridRaster, out: &mut GridCoverage) -> usize {
+        match self.grids.iter().position(|(h, _, _)| *h == g) {
             Some(i) => i,
             None => {
-                self.grids.push((g, raster::RowSpans::new(rows)));
+                let mask = out.take_mask(g, raster.len_words());
+                self.grids.push((g, raster::RowSpans::new(raster.ny), mask));
                 self.grids.len() - 1
             }
         }
@@ -184,12 +187,11 @@ impl CoverageIndex {
         self.flush(pending, out);
     }
 
-    /// Sets the spans still waiting in the grids' masks.
+    /// Sets the spans still waiting in the grids' masks and puts the masks back in `out`.
     fn flush(&self, pending: Pending, out: &mut GridCoverage) {
-        for (g, mut spans) in pending.grids {
-            let raster = &self.rasters[g as usize];
-            let mask = out.mask_mut(g, raster.len_words());
-            raster.flush(&mut spans, mask.words_mut());
+        for (g, mut spans, mut mask) in pending.grids {
+            self.rasters[g as usize].flush(&mut spans, mask.words_mut());
+            out.put_mask(g, mask);
         }
     }
 
@@ -247,9 +249,8 @@ impl CoverageIndex {
             let pa = raster.frame.project(a.0, a.1);
             let pb = raster.frame.project(b.0, b.1);
             if raster.may_touch(pa, pb, r) {
-                let i = *slot.get_or_insert_with(|| pending.slot(g, raster.ny));
-                let mask = out.mask_mut(g, raster.len_words());
-                let spans = &mut pending.grids[i].1;
+                let i = *slot.get_or_insert_with(|| pending.slot(g, raster, out));
+                let (_, spans, mask) = &mut pending.grids[i];
                 let step = raster::Capsule {
                     a: pa,
                     b: pb,

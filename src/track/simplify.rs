@@ -125,9 +125,24 @@ fn farthest_portable(pts: &[(f64, f64)], a: usize, b: usize) -> (usize, f64) {
                 *d2 = qx * qx + qy * qy;
             }
         }
-        for (i, &d2) in d2s.iter().enumerate() {
-            if d2 > far_d2 {
-                (far, far_d2) = (a + 1 + c * DISTANCE_CHUNK + i, d2);
+        // The chunk's largest distance (lane by lane, then across), and where it first
+        // occurs: the point the one-by-one search `d2 > far_d2` would keep.
+        let mut lanes = [f64::NEG_INFINITY; 8];
+        let mut groups = d2s.chunks_exact(8);
+        for group in &mut groups {
+            for (l, &d2) in lanes.iter_mut().zip(group) {
+                *l = if d2 > *l { d2 } else { *l };
+            }
+        }
+        for (l, &d2) in lanes.iter_mut().zip(groups.remainder()) {
+            *l = if d2 > *l { d2 } else { *l };
+        }
+        let top = lanes
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &l| if l > m { l } else { m });
+        if top > far_d2 {
+            if let Some(i) = d2s.iter().position(|&d2| d2 == top) {
+                (far, far_d2) = (a + 1 + c * DISTANCE_CHUNK + i, top);
             }
         }
     }
