@@ -65,10 +65,10 @@ pub fn summarize_files(
         .into_par_iter()
         .with_max_len(1)
         .map(|w| {
-            // In time order from the table's own timestamps, so that leaving the repeats out
-            // moves the pings instead of sorting and copying them. The engine leaves repeats
-            // out itself; they are counted here for the summary line.
-            let (pings, repeats) = crate::track::distinct_owned(table.pings_in_time_order(w));
+            // In time order and without repeats from the table's own columns, so no ping is
+            // sorted or copied. The engine leaves repeats out itself; they are counted here for
+            // the summary line.
+            let (pings, repeats) = table.distinct_pings(w);
             let latest = pings.iter().max_by_key(|p| p.ts).cloned();
             let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
             (w, (days, latest, repeats))

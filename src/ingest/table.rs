@@ -234,12 +234,16 @@ impl PingTable {
             .collect()
     }
 
-    /// The pings of worker number `w` in time order (stable: equal timestamps keep input
-    /// order), sorted by the table's timestamp column before a `Ping` is made.
+    /// The distinct pings of worker number `w` in time order and how many repeats were left
+    /// out: what [`crate::track::distinct`] gives for [`PingTable::pings`], found from the
+    /// table's timestamp column before a `Ping` is made. Only the pings of a timestamp shared
+    /// by several rows are compared (a repeat has its original's timestamp), and no ping is
+    /// made twice or moved.
     ///
     /// # Panics
     /// When `w >= self.workers.len()`.
-    pub fn pings_in_time_order(&self, w: usize) -> Vec<Ping> {
+    pub fn distinct_pings(&self, w: usize) -> (Vec<Ping>, usize) {
+        // Stable: equal timestamps keep input order.
         let mut keyed: Vec<(UnixMs, u32)> = self.rows[w]
             .iter()
             .map(|&r| (self.ts[r as usize], r))
@@ -247,7 +251,19 @@ impl PingTable {
         if !keyed.windows(2).all(|p| p[0].0 <= p[1].0) {
             keyed.sort_by_key(|&(ts, _)| ts);
         }
-        keyed.iter().map(|&(_, r)| self.ping(r as usize)).collect()
+        let mut out = Vec::with_capacity(keyed.len());
+        let mut repeats = 0;
+        for group in keyed.chunk_by(|x, y| x.0 == y.0) {
+            if let [(_, r)] = group {
+                out.push(self.ping(*r as usize));
+            } else {
+                let mut same: Vec<Ping> =
+                    group.iter().map(|&(_, r)| self.ping(r as usize)).collect();
+                repeats += crate::track::drop_repeats(&mut same);
+                out.append(&mut same);
+            }
+        }
+        (out, repeats)
     }
 
     /// The number of worker `id`, if the table holds any of its pings.

@@ -260,25 +260,24 @@ pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
     }
     let order = time_order(pings);
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
-    let mut keep: Vec<usize> = Vec::with_capacity(pings.len());
-    let repeats = for_each_distinct(pings.len(), |k| &pings[source(k)], |k| keep.push(source(k)));
-    if repeats == 0 {
+    // Counted first: pings in time order with no repeat (only other values at a shared
+    // timestamp) are the common case, and need no list of the kept.
+    if for_each_distinct(pings.len(), |k| &pings[source(k)], |_| {}) == 0 {
         return (Cow::Borrowed(pings), 0);
     }
+    let mut keep: Vec<usize> = Vec::with_capacity(pings.len());
+    let repeats = for_each_distinct(pings.len(), |k| &pings[source(k)], |k| keep.push(source(k)));
     (
         Cow::Owned(keep.into_iter().map(|i| pings[i].clone()).collect()),
         repeats,
     )
 }
 
-/// [`distinct`] on pings the caller owns: the same distinct pings, moved rather than copied,
-/// always in time order (stable), and how many repeats were left out.
-pub fn distinct_owned(mut pings: Vec<Ping>) -> (Vec<Ping>, usize) {
-    if !pings.windows(2).all(|w| w[0].ts <= w[1].ts) {
-        pings.sort_by_key(|p| p.ts);
-    }
+/// Leaves every repeat out of `pings` (one worker's, in time order, as [`distinct`] orders
+/// them) and returns how many there were: what [`distinct`] leaves out, without a copy.
+pub fn drop_repeats(pings: &mut Vec<Ping>) -> usize {
     if pings.windows(2).all(|w| w[0].ts != w[1].ts) {
-        return (pings, 0);
+        return 0;
     }
     let mut keep = vec![false; pings.len()];
     let repeats = for_each_distinct(pings.len(), |k| &pings[k], |k| keep[k] = true);
@@ -286,7 +285,7 @@ pub fn distinct_owned(mut pings: Vec<Ping>) -> (Vec<Ping>, usize) {
         let mut kept = keep.iter();
         pings.retain(|_| kept.next().copied().unwrap_or(false));
     }
-    (pings, repeats)
+    repeats
 }
 
 /// The rule of [`distinct`] over `n` pings taken in time order through `at`: calls `kept`
@@ -518,13 +517,13 @@ mod tests {
     }
 
     #[test]
-    fn distinct_owned_keeps_what_distinct_keeps_in_time_order() {
+    fn drop_repeats_leaves_out_what_distinct_leaves_out() {
         let mut moved = ping(10, 500.0);
         moved.acc_m = Some(5.0);
         let mut resent = ping(10, 10.0);
         resent.received = Some(99);
-        // Out of time order, repeats of a timestamp apart from each other, and a repeat of the
-        // first ping of a timestamp after a different value.
+        // Repeats of a timestamp apart from each other, and a repeat of the first ping of a
+        // timestamp after a different value.
         let pings = vec![
             ping(20, 20.0),
             ping(10, 10.0),
@@ -536,10 +535,12 @@ mod tests {
             ping(10, 10.0),
         ];
         let (borrowed, n) = distinct(&pings);
-        let (owned, m) = distinct_owned(pings.clone());
+        let mut sorted = pings.clone();
+        sorted.sort_by_key(|p| p.ts);
+        let m = drop_repeats(&mut sorted);
         assert_eq!((n, m), (4, 4));
-        assert_eq!(owned.as_slice(), &*borrowed);
-        let order: Vec<(i64, Option<f32>)> = owned.iter().map(|p| (p.ts, p.acc_m)).collect();
+        assert_eq!(sorted.as_slice(), &*borrowed);
+        let order: Vec<(i64, Option<f32>)> = sorted.iter().map(|p| (p.ts, p.acc_m)).collect();
         assert_eq!(
             order,
             vec![
@@ -549,15 +550,10 @@ mod tests {
                 (20_000, None)
             ]
         );
-        // Without repeats: every ping, sorted (where `distinct` borrows the input order).
-        let (owned, m) = distinct_owned(vec![ping(20, 0.0), ping(10, 0.0), ping(10, 5.0)]);
-        let ts: Vec<i64> = owned.iter().map(|p| p.ts).collect();
-        assert_eq!((ts, m), (vec![10_000, 10_000, 20_000], 0));
-        assert_eq!(
-            owned[1].lon,
-            ping(10, 5.0).lon,
-            "equal times keep their order"
-        );
+        // Equal times with other values are not repeats.
+        let mut apart = vec![ping(10, 0.0), ping(10, 5.0), ping(20, 0.0)];
+        assert_eq!(drop_repeats(&mut apart), 0);
+        assert_eq!(apart.len(), 3);
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub mod simplify;
 pub mod stays;
 
 pub use clean::{
-    clean, clean_from, distinct, distinct_owned, same_values, Carry, Cleaned, DropCounts,
-    DropReason, Jump,
+    clean, clean_from, distinct, drop_repeats, same_values, Carry, Cleaned, DropCounts, DropReason,
+    Jump,
 };
 pub use days::{for_each_day_run, split_days, DaySummary};
 pub use simplify::simplify;

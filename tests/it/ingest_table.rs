@@ -676,3 +676,47 @@ fn a_microsecond_timestamp_column_is_read_as_milliseconds() {
     assert_eq!(pings(&t), vec![ping("w1", T0, 28.5, 112.75)]);
     assert_eq!(faults(&t), vec![(2, "missing_field", Some("w1".into()))]);
 }
+
+#[test]
+fn a_workers_distinct_pings_are_those_the_engine_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    // w1 out of order, a copy of its first row later, another position at a shared time,
+    // and a copy of that one; w2 between them with its own copy.
+    let csv = tmp(
+        &dir,
+        "w.csv",
+        "worker,ts,lat,lon,acc\n\
+         w1,1791423020,28.2002,112.98,5\n\
+         w1,1791423000,28.2,112.98,5\n\
+         w2,1791423000,28.3,112.90,5\n\
+         w1,1791423010,28.2001,112.98,5\n\
+         w1,1791423010,28.2009,112.98,5\n\
+         w2,1791423000,28.3,112.90,5\n\
+         w1,1791423000,28.2,112.98,5\n\
+         w1,1791423010,28.2009,112.98,5\n\
+         w1,1791423010,28.2009,112.98,7\n",
+    );
+    let t = read(&csv, &all());
+    for w in 0..t.workers.len() {
+        let input: Vec<Ping> = t.rows[w].iter().map(|&r| t.ping(r as usize)).collect();
+        let (expected, repeats) = gridbeat::track::distinct(&input);
+        let (got, n) = t.distinct_pings(w);
+        assert_eq!((got.as_slice(), n), (&*expected, repeats), "worker {w}");
+    }
+    let w1 = t.worker_number("w1").unwrap();
+    let (got, n) = t.distinct_pings(w1);
+    let kept: Vec<(i64, f64, Option<f32>)> = got.iter().map(|p| (p.ts, p.lat, p.acc_m)).collect();
+    assert_eq!(
+        (kept, n),
+        (
+            vec![
+                (T0, 28.2, Some(5.0)),
+                (T0 + 10_000, 28.2001, Some(5.0)),
+                (T0 + 10_000, 28.2009, Some(5.0)),
+                (T0 + 10_000, 28.2009, Some(7.0)),
+                (T0 + 20_000, 28.2002, Some(5.0)),
+            ],
+            2
+        )
+    );
+}
