@@ -7,6 +7,10 @@
 //! points on edges are classified exactly. The rule: the grids whose *closed* polygon contains
 //! the point (boundary included, holes excluded), the smallest code when several do.
 //!
+//! Most points lie well inside a grid: each grid's bounding box is divided into 16 × 16 cells,
+//! and a point in a cell that no edge comes near and whose centre is inside is inside without
+//! a look at the edges.
+//!
 //! Tracks are spatially coherent, so [`Locator`] remembers the last grid hit and tests it first:
 //! a point strictly inside a grid whose interior overlaps no other grid cannot be in any other
 //! closed polygon, so the R-tree can be skipped.
@@ -57,6 +61,66 @@ struct IndexedGrid {
     /// No other grid's interior meets this grid's interior, so a point strictly inside it is in
     /// no other grid.
     exclusive: bool,
+    /// The cells of a [`CELLS`] × [`CELLS`] division of the bounding box that lie wholly in the
+    /// interior (see [`IndexedGrid::interior_cells`]): bit `j·CELLS + i` for column `i`, row `j`.
+    interior: [u64; CELLS * CELLS / 64],
+    /// Cells per degree east and north (0 when the box has no width or height).
+    cells_per_deg: (f64, f64),
+}
+
+/// Cells per side of the division of a grid's bounding box into interior and other cells.
+const CELLS: usize = 16;
+
+impl IndexedGrid {
+    /// Marks the cells no edge comes near and whose centre is inside: every point of such a
+    /// cell is inside. A cell is tested grown by a hundredth of its size on each side against
+    /// each edge, so a point that rounding puts in the cell next to its own
+    /// still lies in the grown box that no edge meets; a connected set that meets no edge is
+    /// wholly inside or wholly outside, as its centre is.
+    fn interior_cells(&mut self, edges: &[Edge]) {
+        let (w, h) = (self.max.x - self.min.x, self.max.y - self.min.y);
+        if !(w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite()) {
+            return;
+        }
+        let (cw, ch) = (w / CELLS as f64, h / CELLS as f64);
+        let (mx, my) = (cw / 100.0, ch / 100.0);
+        for j in 0..CELLS {
+            for i in 0..CELLS {
+                let x0 = self.min.x + i as f64 * cw;
+                let y0 = self.min.y + j as f64 * ch;
+                let (lo_x, hi_x) = (x0 - mx, x0 + cw + mx);
+                let (lo_y, hi_y) = (y0 - my, y0 + ch + my);
+                // An edge misses the box when their bounding boxes are apart or when all four
+                // corners lie strictly on one side of its line (exact orientation).
+                let corners = [(lo_x, lo_y), (hi_x, lo_y), (hi_x, hi_y), (lo_x, hi_y)];
+                let near = edges.iter().any(|e| {
+                    let boxes_meet = e.x0.max(e.x1) >= lo_x
+                        && e.x0.min(e.x1) <= hi_x
+                        && e.y0.max(e.y1) >= lo_y
+                        && e.y0.min(e.y1) <= hi_y;
+                    boxes_meet && {
+                        let sides = corners.map(|(x, y)| orient(e, x, y));
+                        !(sides.iter().all(|&o| o == Orientation::CounterClockwise)
+                            || sides.iter().all(|&o| o == Orientation::Clockwise))
+                    }
+                });
+                if !near && classify(edges, x0 + cw / 2.0, y0 + ch / 2.0) == PointPosition::Inside {
+                    let bit = j * CELLS + i;
+                    self.interior[bit / 64] |= 1 << (bit % 64);
+                }
+            }
+        }
+        self.cells_per_deg = (1.0 / cw, 1.0 / ch);
+    }
+
+    /// Whether (px, py), inside the bounding box, lies in an interior cell.
+    #[inline]
+    fn in_interior_cell(&self, px: f64, py: f64) -> bool {
+        let i = ((px - self.min.x) * self.cells_per_deg.0) as usize;
+        let j = ((py - self.min.y) * self.cells_per_deg.1) as usize;
+        let bit = j * CELLS + i;
+        i < CELLS && j < CELLS && self.interior[bit / 64] & (1 << (bit % 64)) != 0
+    }
 }
 
 type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, GridId>;
@@ -135,7 +199,11 @@ impl GridIndex {
                 min,
                 max,
                 exclusive: true,
+                interior: [0; CELLS * CELLS / 64],
+                cells_per_deg: (0.0, 0.0),
             });
+            let grid = indexed.last_mut().expect("just pushed");
+            grid.interior_cells(&edges[start..]);
         }
         let tree = RTree::bulk_load(entries);
 
@@ -238,6 +306,9 @@ impl GridIndex {
     fn position_in(&self, g: &IndexedGrid, px: f64, py: f64) -> PointPosition {
         if !(px >= g.min.x && px <= g.max.x && py >= g.min.y && py <= g.max.y) {
             return PointPosition::Outside;
+        }
+        if g.in_interior_cell(px, py) {
+            return PointPosition::Inside;
         }
         classify(&self.edges[g.start..g.end], px, py)
     }
@@ -440,6 +511,63 @@ mod tests {
             one_by_one.iter().filter(|g| g.is_some()).count(),
             41 * 41 + 21 * 21 - 11 * 11
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Star-shaped polygons with a hole, irregular and thin: every point of a lattice over
+        /// the box, every vertex and every edge's midpoint gets from the interior cells exactly
+        /// what the edges give.
+        #[test]
+        fn interior_cells_agree_with_the_edges(
+            radii in proptest::collection::vec(0.05f64..1.0, 3..24),
+            squash in 0.02f64..1.0,
+            hole in 0.0f64..0.04,
+        ) {
+            let n = radii.len();
+            let ring: Vec<Coord<f64>> = radii
+                .iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let t = std::f64::consts::TAU * k as f64 / n as f64;
+                    Coord { x: 113.0 + r * t.cos() * 0.01, y: 28.0 + r * t.sin() * 0.01 * squash }
+                })
+                .collect();
+            let inner: Vec<Coord<f64>> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+                .iter()
+                .map(|(x, y)| Coord { x: 113.0 + x * hole * 0.01, y: 28.0 + y * hole * 0.01 * squash })
+                .collect();
+            let interiors = if hole > 0.001 { vec![inner.clone().into()] } else { vec![] };
+            let mp = MultiPolygon(vec![Polygon::new(ring.clone().into(), interiors)]);
+            let index = GridIndex::new([("g", &mp)]);
+            let g = &index.grids[0];
+            let mut points: Vec<Coord<f64>> = ring.iter().chain(&inner).copied().collect();
+            for w in ring.windows(2) {
+                points.push(Coord { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 });
+            }
+            for i in 0..=80 {
+                for j in 0..=80 {
+                    points.push(Coord {
+                        x: g.min.x + (g.max.x - g.min.x) * i as f64 / 80.0,
+                        y: g.min.y + (g.max.y - g.min.y) * j as f64 / 80.0,
+                    });
+                }
+            }
+            let mut fast = 0;
+            for c in points {
+                let exact = if c.x >= g.min.x && c.x <= g.max.x && c.y >= g.min.y && c.y <= g.max.y {
+                    classify(&index.edges[g.start..g.end], c.x, c.y)
+                } else {
+                    PointPosition::Outside
+                };
+                proptest::prop_assert_eq!(index.position(0, c.x, c.y), exact, "{:?}", c);
+                fast += usize::from(g.in_interior_cell(c.x, c.y));
+            }
+            // The cells are used: a fat polygon has interior cells.
+            if squash > 0.5 && radii.iter().all(|&r| r > 0.5) {
+                proptest::prop_assert!(fast > 0);
+            }
+        }
     }
 
     /// Agrees with geo's closed containment (`Intersects`) on irregular polygons, including at
