@@ -450,14 +450,21 @@ mod tests {
         assert_eq!(sources, vec![1, 2, 0]);
     }
 
-    #[test]
-    fn repeats_change_nothing_and_conflicts_are_counted() {
+    /// At t = 10 s: a ping 500 m north with an accuracy of 5 m, and a copy of `ping(10, 10.0)`
+    /// received again later (the receipt time is not a value of the fix).
+    fn moved_and_resent() -> (Ping, Ping) {
         let mut moved = ping(10, 500.0);
         moved.acc_m = Some(5.0);
-        let mut other_battery = ping(10, 10.0);
-        other_battery.batt_pct = Some(50.0);
         let mut resent = ping(10, 10.0);
         resent.received = Some(99);
+        (moved, resent)
+    }
+
+    #[test]
+    fn repeats_change_nothing_and_conflicts_are_counted() {
+        let (moved, resent) = moved_and_resent();
+        let mut other_battery = ping(10, 10.0);
+        other_battery.batt_pct = Some(50.0);
         let pings = vec![
             ping(0, 0.0),
             ping(10, 10.0),
@@ -518,10 +525,7 @@ mod tests {
 
     #[test]
     fn drop_repeats_leaves_out_what_distinct_leaves_out() {
-        let mut moved = ping(10, 500.0);
-        moved.acc_m = Some(5.0);
-        let mut resent = ping(10, 10.0);
-        resent.received = Some(99);
+        let (moved, resent) = moved_and_resent();
         // Repeats of a timestamp apart from each other, and a repeat of the first ping of a
         // timestamp after a different value.
         let pings = vec![
