@@ -491,21 +491,39 @@ impl CheckpointIndex {
             near.lo = [lo[0] - mlon, lo[1] - mlat];
             near.hi = [hi[0] + mlon, hi[1] + mlat];
             near.valid = true;
-            near.items.clear();
+            near.ids.clear();
+            near.xs.clear();
+            near.ys.clear();
             let envelope = AABB::from_corners(near.lo, near.hi);
-            near.items.extend(
-                self.tree
-                    .locate_in_envelope(&envelope)
-                    .map(|item| (item.data, *item.geom())),
-            );
+            for item in self.tree.locate_in_envelope(&envelope) {
+                let [x, y] = *item.geom();
+                near.ids.push(item.data);
+                near.xs.push(x);
+                near.ys.push(y);
+            }
         }
         // The tree's own test for a point in a box (bounds included), on the few kept: the
         // same checkpoints as a query of this box, in the same order (a depth-first walk
         // yields the points of a smaller box in the order it yields them for a larger one).
-        for &(i, [x, y]) in &near.items {
-            let inside = lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
-            if inside && self.distance_m(i, lon, lat, scale) <= radius_m {
-                f(i);
+        // The box test goes 64 checkpoints at a time into a bit mask, without a branch (most
+        // are outside); the distance only for those inside, in order.
+        for ((ids, xs), ys) in near
+            .ids
+            .chunks(64)
+            .zip(near.xs.chunks(64))
+            .zip(near.ys.chunks(64))
+        {
+            let mut inside = 0u64;
+            for (k, (&x, &y)) in xs.iter().zip(ys).enumerate() {
+                let hit = lo[0] <= x && x <= hi[0] && lo[1] <= y && y <= hi[1];
+                inside |= u64::from(hit) << k;
+            }
+            while inside != 0 {
+                let i = ids[inside.trailing_zeros() as usize];
+                inside &= inside - 1;
+                if self.distance_m(i, lon, lat, scale) <= radius_m {
+                    f(i);
+                }
             }
         }
     }
@@ -520,8 +538,10 @@ struct Near {
     lo: [f64; 2],
     hi: [f64; 2],
     valid: bool,
-    /// Each checkpoint in the box and its position, in the R-tree's order.
-    items: Vec<(usize, [f64; 2])>,
+    /// Each checkpoint in the box, in the R-tree's order, and its longitude and latitude.
+    ids: Vec<usize>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
 }
 
 impl Near {
@@ -791,12 +811,16 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
-        /// Walks among random checkpoints (two on the same spot): the checkpoints near each
+        /// Walks among random checkpoints (two on the same spot; sparse, or dense enough that
+        /// the kept box holds more than the 64 tested at a time): the checkpoints near each
         /// fix, through the box kept along the walk, are those that the R-tree gives for the
         /// fix's own box, in the same order.
         #[test]
         fn the_kept_box_finds_what_the_tree_finds(
-            spots in proptest::collection::vec((-600.0f64..600.0, -600.0f64..600.0), 1..60),
+            spots in proptest::prop_oneof![
+                proptest::collection::vec((-600.0f64..600.0, -600.0f64..600.0), 1..60),
+                proptest::collection::vec((-150.0f64..150.0, -150.0f64..150.0), 60..200),
+            ],
             walk in proptest::collection::vec((-80.0f64..80.0, -80.0f64..80.0), 1..200),
             radius_m in 1.0f64..60.0,
         ) {
