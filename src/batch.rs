@@ -61,7 +61,7 @@ pub fn summarize_files(
     // threads idle at the end. The results are put back in the table's order.
     let mut order: Vec<usize> = (0..table.workers.len()).collect();
     order.sort_by_key(|&w| std::cmp::Reverse(table.rows[w].len()));
-    let done: Vec<(usize, PerWorker)> = order
+    let mut done: Vec<(usize, PerWorker)> = order
         .into_par_iter()
         .with_max_len(1)
         .map(|w| {
@@ -74,15 +74,11 @@ pub fn summarize_files(
             (w, (days, latest, repeats))
         })
         .collect();
-    let mut per_worker: Vec<Option<PerWorker>> = (0..table.workers.len()).map(|_| None).collect();
-    for (w, r) in done {
-        per_worker[w] = Some(r);
-    }
-    let per_worker = per_worker.into_iter().flatten();
+    done.sort_unstable_by_key(|&(w, _)| w);
     let mut days = Vec::new();
     let mut latest = Vec::new();
     let mut repeats = 0;
-    for (d, l, r) in per_worker {
+    for (_, (d, l, r)) in done {
         days.extend(d);
         latest.extend(l);
         repeats += r;

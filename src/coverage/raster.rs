@@ -181,10 +181,10 @@ impl GridRaster {
     /// its end that misses it too), so each row needs one square root instead of two, and the
     /// rows that only that disc reaches are skipped.
     ///
-    /// The rows go in chunks of whole vectors: every row's span is computed without a branch (the disc
-    /// chord and the band's interval as selects, rounding by comparison), then merged into the
-    /// spans waiting on those rows without a branch (see [`RowSpans`]); only a waiting span that
-    /// a new one displaces is OR-ed into the mask, a word at a time.
+    /// The rows go in chunks of whole vectors: every row's span is computed without a branch
+    /// (the disc chord and the band's interval as selects, rounding by comparison), then merged
+    /// into the spans waiting on those rows without a branch (see [`RowSpans`]); only a waiting
+    /// span that a new one displaces is OR-ed into the mask, a word at a time.
     ///
     /// Where the processor has AVX-512 or AVX2 the same code runs compiled for it (eight or four
     /// rows per vector instead of two): the same IEEE operations in the same order (Rust never
@@ -779,8 +779,7 @@ mod tests {
         /// Walks of random steps (short, long, axis-parallel, repeated points) over a lattice
         /// that they cross in and out of: the chunked rows set exactly the reference's bits,
         /// as compiled for any processor, for AVX2 and as dispatched (AVX-512 where there is
-        /// one),
-        /// step by step and with the spans waiting along the whole walk.
+        /// one), step by step and with the spans waiting along the whole walk.
         #[test]
         fn chunked_rows_set_the_reference_bits(
             start in (-150.0f64..150.0, -150.0f64..150.0),

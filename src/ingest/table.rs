@@ -244,13 +244,8 @@ impl PingTable {
     /// When `w >= self.workers.len()`.
     pub fn distinct_pings(&self, w: usize) -> (Vec<Ping>, usize) {
         // Stable: equal timestamps keep input order.
-        let mut keyed: Vec<(UnixMs, u32)> = self.rows[w]
-            .iter()
-            .map(|&r| (self.ts[r as usize], r))
-            .collect();
-        if !keyed.windows(2).all(|p| p[0].0 <= p[1].0) {
-            keyed.sort_by_key(|&(ts, _)| ts);
-        }
+        let keyed =
+            crate::track::clean::by_time(self.rows[w].iter().map(|&r| (self.ts[r as usize], r)));
         let mut out = Vec::with_capacity(keyed.len());
         let mut repeats = 0;
         for group in keyed.chunk_by(|x, y| x.0 == y.0) {

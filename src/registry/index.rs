@@ -74,9 +74,9 @@ const CELLS: usize = 16;
 impl IndexedGrid {
     /// Marks the cells no edge comes near and whose centre is inside: every point of such a
     /// cell is inside. A cell is tested grown by a hundredth of its size on each side against
-    /// each edge, so a point that rounding puts in the cell next to its own
-    /// still lies in the grown box that no edge meets; a connected set that meets no edge is
-    /// wholly inside or wholly outside, as its centre is.
+    /// each edge, so a point that rounding puts in the cell next to its own still lies in the
+    /// grown box that no edge meets; a connected set that meets no edge is wholly inside or
+    /// wholly outside, as its centre is.
     fn interior_cells(&mut self, edges: &[Edge]) {
         let (w, h) = (self.max.x - self.min.x, self.max.y - self.min.y);
         if !(w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite()) {

@@ -258,7 +258,7 @@ pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
     if sorted && pings.windows(2).all(|w| w[0].ts != w[1].ts) {
         return (Cow::Borrowed(pings), 0);
     }
-    let order = time_order(pings);
+    let order = if sorted { None } else { time_order(pings) };
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
     // Counted first: pings in time order with no repeat (only other values at a shared
     // timestamp) are the common case, and need no list of the kept.
@@ -339,13 +339,18 @@ fn time_order(pings: &[Ping]) -> Option<Vec<u32>> {
         return None;
     }
     // The keys beside the indices: sorting them touches one array, not the pings.
-    let mut keyed: Vec<(UnixMs, u32)> = pings
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.ts, i as u32))
-        .collect();
-    keyed.sort_by_key(|&(ts, _)| ts);
+    let keyed = by_time(pings.iter().enumerate().map(|(i, p)| (p.ts, i as u32)));
     Some(keyed.into_iter().map(|(_, i)| i).collect())
+}
+
+/// (timestamp, index) pairs in time order, stable: equal timestamps keep the order they came
+/// in. Sorted only when they are not in order already.
+pub(crate) fn by_time(keys: impl Iterator<Item = (UnixMs, u32)>) -> Vec<(UnixMs, u32)> {
+    let mut keyed: Vec<(UnixMs, u32)> = keys.collect();
+    if !keyed.windows(2).all(|p| p[0].0 <= p[1].0) {
+        keyed.sort_by_key(|&(ts, _)| ts);
+    }
+    keyed
 }
 
 /// The implied speed in m/s between two fixes and their distance in metres.
