@@ -275,8 +275,45 @@ impl GridRaster {
         let len = (dx * dx + dy * dy).sqrt();
         let band = Band::new(dx, dy, len, r);
         let draw_a = start_disc || band.is_none();
-        // The band's coefficients; no band is an empty height range.
-        let Band {
+        // No band is an empty height range.
+        let band = band.unwrap_or(Band::EMPTY);
+        // The rows reached: both discs' (or B's and the band's when A's disc is left out).
+        let (y_lo, y_hi) = if draw_a {
+            (a.1.min(b.1) - r, a.1.max(b.1) + r)
+        } else {
+            (
+                (b.1 - r).min(a.1 + band.h_lo),
+                (b.1 + r).max(a.1 + band.h_hi),
+            )
+        };
+        let j0 = ceil_to_i64((y_lo - self.y0) * inv_s - 0.5).max(0);
+        let j1 = floor_to_i64((y_hi - self.y0) * inv_s - 0.5).min(self.ny as i64 - 1);
+        if j0 > j1 {
+            return;
+        }
+        let rows = (j0 as usize, j1 as usize);
+        // Two copies of the rows' loop: the disc around A is drawn only by a run's first step,
+        // and a square root computed and then not used still costs its time.
+        if draw_a {
+            self.cover_rows::<true>(step, &band, rows, pending, words);
+        } else {
+            self.cover_rows::<false>(step, &band, rows, pending, words);
+        }
+    }
+
+    /// The rows `j0..=j1` of [`GridRaster::cover_capsule_portable`]'s step, with the disc
+    /// around A when `DRAW_A`.
+    #[inline(always)]
+    fn cover_rows<const DRAW_A: bool>(
+        &self,
+        step: Capsule,
+        band: &Band,
+        (j0, j1): (usize, usize),
+        pending: &mut RowSpans,
+        words: &mut [u64],
+    ) {
+        let Capsule { a, b, r, .. } = step;
+        let &Band {
             h_lo,
             h_hi,
             p0,
@@ -285,23 +322,12 @@ impl GridRaster {
             q0,
             q1,
             qk,
-        } = band.unwrap_or(Band::EMPTY);
-        // The rows reached: both discs' (or B's and the band's when A's disc is left out).
-        let (y_lo, y_hi) = if draw_a {
-            (a.1.min(b.1) - r, a.1.max(b.1) + r)
-        } else {
-            ((b.1 - r).min(a.1 + h_lo), (b.1 + r).max(a.1 + h_hi))
-        };
-        let j0 = ceil_to_i64((y_lo - self.y0) * inv_s - 0.5).max(0);
-        let j1 = floor_to_i64((y_hi - self.y0) * inv_s - 0.5).min(self.ny as i64 - 1);
-        if j0 > j1 {
-            return;
-        }
+        } = band;
+        let inv_s = self.inv_spacing;
         let r2 = r * r;
         let last_col = self.nx as f64 - 1.0;
         let nx1 = self.nx as f64 + 1.0;
         let wpr = self.words_per_row;
-        let (j0, j1) = (j0 as usize, j1 as usize);
         let mut c0s = [0.0f64; ROW_CHUNK];
         let mut c1s = [0.0f64; ROW_CHUNK];
         let mut j = j0;
@@ -323,7 +349,7 @@ impl GridRaster {
                     let mut lo = if chord { b.0 - w } else { f64::INFINITY };
                     let mut hi = if chord { b.0 + w } else { f64::NEG_INFINITY };
                     let h = yc - a.1;
-                    if draw_a {
+                    if DRAW_A {
                         let d2 = r2 - h * h;
                         let w = d2.max(0.0).sqrt();
                         let chord = d2 >= 0.0;
@@ -348,12 +374,14 @@ impl GridRaster {
             // its place; the rows whose waiting span is displaced are marked, and only those
             // set bits (a span lies within its row: 0 ≤ c0 ≤ c1 ≤ nx − 1).
             let rows = vectors * LANES;
-            let waiting_lo = &mut pending.lo[j..j + rows];
-            let waiting_hi = &mut pending.hi[j..j + rows];
+            // A whole chunk is copied (the spans are padded by one): a copy of a fixed length
+            // is a few vector moves, where one of `rows` would be a call to `memcpy`.
+            let waiting_lo = &mut pending.lo[j..j + ROW_CHUNK];
+            let waiting_hi = &mut pending.hi[j..j + ROW_CHUNK];
             let mut old_lo = [0.0f64; ROW_CHUNK];
             let mut old_hi = [0.0f64; ROW_CHUNK];
-            old_lo[..rows].copy_from_slice(waiting_lo);
-            old_hi[..rows].copy_from_slice(waiting_hi);
+            old_lo.copy_from_slice(waiting_lo);
+            old_hi.copy_from_slice(waiting_hi);
             let mut displaced = 0u32;
             for k in 0..rows {
                 let (c0, c1, w0, w1) = (c0s[k], c1s[k], old_lo[k], old_hi[k]);
@@ -411,8 +439,8 @@ pub(crate) struct Capsule {
 /// intervals that overlap or touch is their hull, so the bits are those of setting every span.
 #[derive(Clone, Debug)]
 pub(crate) struct RowSpans {
-    /// Per row, the first column waiting (a whole number; +∞ if none), then [`LANES`] rows
-    /// of padding that stay empty, so that the last rows are read a whole vector at a time.
+    /// Per row, the first column waiting (a whole number; +∞ if none), then [`ROW_CHUNK`]
+    /// rows of padding that stay empty, so that the last rows are read a whole chunk at a time.
     lo: Vec<f64>,
     /// Per row, the last column waiting (−∞ if none), padded likewise.
     hi: Vec<f64>,
@@ -422,8 +450,8 @@ impl RowSpans {
     /// Nothing waiting, for a lattice of `rows` rows.
     pub(crate) fn new(rows: usize) -> RowSpans {
         RowSpans {
-            lo: vec![f64::INFINITY; rows + LANES],
-            hi: vec![f64::NEG_INFINITY; rows + LANES],
+            lo: vec![f64::INFINITY; rows + ROW_CHUNK],
+            hi: vec![f64::NEG_INFINITY; rows + ROW_CHUNK],
         }
     }
 }
