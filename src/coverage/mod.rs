@@ -75,6 +75,8 @@ impl CoverageParams {
 #[derive(Clone, Debug)]
 pub struct CoverageIndex {
     rasters: Vec<GridRaster>,
+    /// Each raster's [`raster::Reach`] for the radius: which steps may touch it, in degrees.
+    reaches: Vec<raster::Reach>,
     areas_m2: Vec<f64>,
     index: GridIndex,
     params: CoverageParams,
@@ -92,6 +94,8 @@ struct Window {
     valid: bool,
     /// Grids whose bounding box meets the box.
     candidates: Vec<GridId>,
+    /// Each candidate's reach (copied beside it, so the test runs along one array).
+    reaches: Vec<raster::Reach>,
     /// Each candidate's place in [`Pending`], once a step has reached it.
     slots: Vec<Option<usize>>,
 }
@@ -123,12 +127,14 @@ impl CoverageIndex {
     /// Rasterises every grid of the registry.
     pub fn new(registry: &Registry, params: CoverageParams) -> CoverageIndex {
         let spacing = params.spacing_m();
+        let rasters: Vec<GridRaster> = registry
+            .grids
+            .iter()
+            .map(|g| GridRaster::new(&g.polygon, spacing))
+            .collect();
         CoverageIndex {
-            rasters: registry
-                .grids
-                .iter()
-                .map(|g| GridRaster::new(&g.polygon, spacing))
-                .collect(),
+            reaches: rasters.iter().map(|r| r.reach(params.radius_m)).collect(),
+            rasters,
             areas_m2: registry.grids.iter().map(|g| g.area_m2).collect(),
             index: registry.index.clone(),
             params,
@@ -244,11 +250,22 @@ impl CoverageIndex {
         if !inside_window {
             self.refill_window(lo_lon, lo_lat, hi_lon, hi_lat, w);
         }
-        for (&g, slot) in w.candidates.iter().zip(&mut w.slots) {
+        let (lo, hi) = ((lo_lon, lo_lat), (hi_lon, hi_lat));
+        for ((&g, reach), slot) in w.candidates.iter().zip(&w.reaches).zip(&mut w.slots) {
             let raster = &self.rasters[g as usize];
-            let pa = raster.frame.project(a.0, a.1);
-            let pb = raster.frame.project(b.0, b.1);
-            if raster.may_touch(pa, pb, r) {
+            let touches = reach.meets(lo, hi);
+            debug_assert_eq!(
+                touches,
+                raster.may_touch(
+                    raster.frame.project(a.0, a.1),
+                    raster.frame.project(b.0, b.1),
+                    r
+                ),
+                "the reach in degrees decides as the test in metres"
+            );
+            if touches {
+                let pa = raster.frame.project(a.0, a.1);
+                let pb = raster.frame.project(b.0, b.1);
                 let i = *slot.get_or_insert_with(|| pending.slot(g, raster, out));
                 let (_, spans, mask) = &mut pending.grids[i];
                 let step = raster::Capsule {
@@ -285,6 +302,9 @@ impl CoverageIndex {
         w.candidates.clear();
         w.candidates
             .extend(self.index.grids_intersecting(w.min, w.max));
+        w.reaches.clear();
+        w.reaches
+            .extend(w.candidates.iter().map(|&g| self.reaches[g as usize]));
         w.slots.clear();
         w.slots.resize(w.candidates.len(), None);
     }

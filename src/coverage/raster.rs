@@ -163,14 +163,38 @@ impl GridRaster {
     /// True when the capsule of radius `r` around A→B (metres in `frame`) may meet the lattice.
     #[inline]
     pub fn may_touch(&self, a: (f64, f64), b: (f64, f64), r: f64) -> bool {
-        let (x1, y1) = (
-            self.x0 + self.nx as f64 * self.spacing_m,
-            self.y0 + self.ny as f64 * self.spacing_m,
-        );
+        let (x1, y1) = self.lattice_end();
         a.0.min(b.0) - r <= x1
             && a.0.max(b.0) + r >= self.x0
             && a.1.min(b.1) - r <= y1
             && a.1.max(b.1) + r >= self.y0
+    }
+
+    /// The east and north coordinates of the lattice's far edges, metres in `frame`.
+    #[inline]
+    fn lattice_end(&self) -> (f64, f64) {
+        (
+            self.x0 + self.nx as f64 * self.spacing_m,
+            self.y0 + self.ny as f64 * self.spacing_m,
+        )
+    }
+
+    /// [`GridRaster::may_touch`] for radius `r` as bounds in degrees, so that a step is tested
+    /// without projecting it: see [`Reach`].
+    pub(crate) fn reach(&self, r: f64) -> Reach {
+        let (x1, y1) = self.lattice_end();
+        let f = &self.frame;
+        let x = |lon: f64| f.project(lon, f.lat0).0;
+        let y = |lat: f64| f.project(f.lon0, lat).1;
+        // Where each bound is, nearly: the exact bound is found from there.
+        let (lon_lo, lat_lo) = f.unproject(self.x0 - r, self.y0 - r);
+        let (lon_hi, lat_hi) = f.unproject(x1 + r, y1 + r);
+        Reach {
+            lon_lo: last_true(lon_lo, |lon| !(x(lon) + r >= self.x0)).next_up(),
+            lon_hi: last_true(lon_hi, |lon| x(lon) - r <= x1),
+            lat_lo: last_true(lat_lo, |lat| !(y(lat) + r >= self.y0)).next_up(),
+            lat_hi: last_true(lat_hi, |lat| y(lat) - r <= y1),
+        }
     }
 
     /// Sets in `words` every sample within `r` metres of the segment A→B (a disc when A = B);
@@ -430,6 +454,53 @@ pub(crate) struct Capsule {
     pub r: f64,
     /// Whether the disc around A is drawn.
     pub start_disc: bool,
+}
+
+/// The degrees at which a step starts to reach a lattice: a step whose positions span
+/// `lo..=hi` (lon, lat) reaches it, as [`GridRaster::may_touch`] decides for its projected
+/// ends, exactly when `lo.0 ≤ lon_hi`, `hi.0 ≥ lon_lo`, `lo.1 ≤ lat_hi` and `hi.1 ≥ lat_lo`.
+///
+/// The projection `(lon − lon0)·mx` is a rounded subtraction and a rounded product by a
+/// positive number, each monotone; so is adding or subtracting `r`. Each of `may_touch`'s four
+/// comparisons therefore holds on one side of a single longitude or latitude, and the smaller
+/// (larger) projected end is the projection of the smaller (larger) degree. The bounds are
+/// those `f64` values, found exactly (ulp by ulp from the unrounded value), so the test in
+/// degrees decides as the test in metres, bit for bit, without projecting the step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reach {
+    /// The smallest longitude whose east end reaches the lattice's west edge.
+    pub lon_lo: f64,
+    /// The largest longitude whose west end reaches the lattice's east edge.
+    pub lon_hi: f64,
+    /// The smallest latitude reaching the south edge.
+    pub lat_lo: f64,
+    /// The largest latitude reaching the north edge.
+    pub lat_hi: f64,
+}
+
+impl Reach {
+    /// Whether a step whose positions span `lo..=hi` (degrees) may meet the lattice.
+    #[inline(always)]
+    pub fn meets(&self, lo: (f64, f64), hi: (f64, f64)) -> bool {
+        lo.0 <= self.lon_hi && hi.0 >= self.lon_lo && lo.1 <= self.lat_hi && hi.1 >= self.lat_lo
+    }
+}
+
+/// The largest `f64` at which `holds` is true, for a predicate that is true up to some value
+/// and false beyond it, starting from a value near that boundary.
+fn last_true(near: f64, holds: impl Fn(f64) -> bool) -> f64 {
+    if near.is_nan() {
+        // A NaN radius: every comparison with the bound is false, as in `may_touch`.
+        return near;
+    }
+    let mut v = near;
+    while !holds(v) {
+        v = v.next_down();
+    }
+    while holds(v.next_up()) {
+        v = v.next_up();
+    }
+    v
 }
 
 /// The spans of a lattice's rows not yet set in a mask. Along a track each step's span on a
@@ -867,6 +938,47 @@ mod tests {
         };
         let (qx, qy) = (a.0 + t * dx - p.0, a.1 + t * dy - p.1);
         (qx * qx + qy * qy).sqrt()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The reach in degrees decides as `may_touch` on the projected ends, for steps whose
+        /// degrees sit on a bound, one or a few ulps beside it, or anywhere near the lattice;
+        /// grids at any latitude, of any size, at any radius.
+        #[test]
+        fn the_reach_in_degrees_is_may_touch(
+            centre in (-179.0f64..179.0, -80.0f64..80.0),
+            half in (1.0f64..900.0, 1.0f64..900.0),
+            r in 0.0f64..120.0,
+            // Which bound each end's coordinate is taken from (or none), and how many ulps off.
+            picks in proptest::collection::vec((0u8..5, -3i32..=3, -1.0f64..1.0), 4),
+        ) {
+            let raster = rect_raster(centre, half.0, half.1);
+            let reach = raster.reach(r);
+            let f = raster.frame;
+            let span = (half.0 + r + 50.0, half.1 + r + 50.0);
+            let coordinate = |(pick, ulps, t): (u8, i32, f64), lon: bool| {
+                let (lo, hi, c, s) = if lon {
+                    (reach.lon_lo, reach.lon_hi, f.lon0, f.unproject(span.0, 0.0).0 - f.lon0)
+                } else {
+                    (reach.lat_lo, reach.lat_hi, f.lat0, f.unproject(0.0, span.1).1 - f.lat0)
+                };
+                let mut v = match pick {
+                    0 => lo,
+                    1 => hi,
+                    _ => c + t * s,
+                };
+                for _ in 0..ulps.unsigned_abs() {
+                    v = if ulps > 0 { v.next_up() } else { v.next_down() };
+                }
+                v
+            };
+            let a = (coordinate(picks[0], true), coordinate(picks[1], false));
+            let b = (coordinate(picks[2], true), coordinate(picks[3], false));
+            let (lo, hi) = ((a.0.min(b.0), a.1.min(b.1)), (a.0.max(b.0), a.1.max(b.1)));
+            let expected = raster.may_touch(f.project(a.0, a.1), f.project(b.0, b.1), r);
+            proptest::prop_assert_eq!(reach.meets(lo, hi), expected);
+        }
     }
 
     #[test]
