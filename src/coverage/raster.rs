@@ -190,9 +190,9 @@ impl GridRaster {
         let (lon_lo, lat_lo) = f.unproject(self.x0 - r, self.y0 - r);
         let (lon_hi, lat_hi) = f.unproject(x1 + r, y1 + r);
         Reach {
-            lon_lo: last_true(lon_lo, |lon| !(x(lon) + r >= self.x0)).next_up(),
+            lon_lo: first_true(lon_lo, |lon| x(lon) + r >= self.x0),
             lon_hi: last_true(lon_hi, |lon| x(lon) - r <= x1),
-            lat_lo: last_true(lat_lo, |lat| !(y(lat) + r >= self.y0)).next_up(),
+            lat_lo: first_true(lat_lo, |lat| y(lat) + r >= self.y0),
             lat_hi: last_true(lat_hi, |lat| y(lat) - r <= y1),
         }
     }
@@ -499,6 +499,22 @@ fn last_true(near: f64, holds: impl Fn(f64) -> bool) -> f64 {
     }
     while holds(v.next_up()) {
         v = v.next_up();
+    }
+    v
+}
+
+/// The smallest `f64` at which `holds` is true, for a predicate that is false up to some
+/// value and true beyond it, starting from a value near that boundary.
+fn first_true(near: f64, holds: impl Fn(f64) -> bool) -> f64 {
+    if near.is_nan() {
+        return near;
+    }
+    let mut v = near;
+    while !holds(v) {
+        v = v.next_up();
+    }
+    while holds(v.next_down()) {
+        v = v.next_down();
     }
     v
 }
