@@ -254,10 +254,11 @@ pub fn same_values(a: &Ping, b: &Ping) -> bool {
 /// received of each kept, and how many repeats there were. Borrowed when there is none;
 /// otherwise the distinct pings in time order (stable: equal timestamps keep receipt order).
 pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
-    let sorted = pings.windows(2).all(|w| w[0].ts <= w[1].ts);
-    if sorted && pings.windows(2).all(|w| w[0].ts != w[1].ts) {
+    // Strictly increasing timestamps (the common case) are checked in one pass.
+    if pings.windows(2).all(|w| w[0].ts < w[1].ts) {
         return (Cow::Borrowed(pings), 0);
     }
+    let sorted = pings.windows(2).all(|w| w[0].ts <= w[1].ts);
     let order = if sorted { None } else { time_order(pings) };
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
     // Counted first: pings in time order with no repeat (only other values at a shared
