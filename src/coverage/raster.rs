@@ -206,9 +206,10 @@ impl GridRaster {
     /// rows that only that disc reaches are skipped.
     ///
     /// The rows go in chunks of whole vectors: every row's span is computed without a branch
-    /// (the disc chord and the band's interval as selects, rounding by comparison), then merged
-    /// into the spans waiting on those rows without a branch (see [`RowSpans`]); only a waiting
-    /// span that a new one displaces is OR-ed into the mask, a word at a time.
+    /// (the disc chord and the band's interval as selects, rounded by one instruction where the
+    /// processor has it, by comparison where not), then merged into the spans waiting on those
+    /// rows without a branch (see [`RowSpans`]); only a waiting span that a new one displaces is
+    /// OR-ed into the mask, a word at a time.
     ///
     /// Where the processor has AVX-512 or AVX2 the same code runs compiled for it (eight or four
     /// rows per vector instead of two): the same IEEE operations in the same order (Rust never
@@ -255,7 +256,7 @@ impl GridRaster {
                 return;
             }
         }
-        self.cover_capsule_portable(step, pending, words);
+        self.cover_capsule_portable::<ROUND_IN_HARDWARE>(step, pending, words);
     }
 
     /// Sets in `words` the spans waiting in `pending`, and empties it.
@@ -273,7 +274,8 @@ impl GridRaster {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn cover_capsule_avx2(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
-        self.cover_capsule_portable(step, pending, words);
+        // AVX2 implies SSE4.1: rounding is one instruction.
+        self.cover_capsule_portable::<true>(step, pending, words);
     }
 
     /// [`GridRaster::cover_capsule_into`] compiled for AVX-512: eight rows per vector, and 32
@@ -281,13 +283,19 @@ impl GridRaster {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     fn cover_capsule_avx512(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
-        self.cover_capsule_portable(step, pending, words);
+        self.cover_capsule_portable::<true>(step, pending, words);
     }
 
     /// [`GridRaster::cover_capsule_into`] for any processor (inlined into each compiled
-    /// variant).
+    /// variant); `ROUND` where the variant's processor rounds to whole numbers in one
+    /// instruction (see [`ceil_f64`]).
     #[inline(always)]
-    fn cover_capsule_portable(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
+    fn cover_capsule_portable<const ROUND: bool>(
+        &self,
+        step: Capsule,
+        pending: &mut RowSpans,
+        words: &mut [u64],
+    ) {
         let Capsule {
             a,
             b,
@@ -319,16 +327,16 @@ impl GridRaster {
         // Two copies of the rows' loop: the disc around A is drawn only by a run's first step,
         // and a square root computed and then not used still costs its time.
         if draw_a {
-            self.cover_rows::<true>(step, &band, rows, pending, words);
+            self.cover_rows::<true, ROUND>(step, &band, rows, pending, words);
         } else {
-            self.cover_rows::<false>(step, &band, rows, pending, words);
+            self.cover_rows::<false, ROUND>(step, &band, rows, pending, words);
         }
     }
 
     /// The rows `j0..=j1` of [`GridRaster::cover_capsule_portable`]'s step, with the disc
     /// around A when `DRAW_A`.
     #[inline(always)]
-    fn cover_rows<const DRAW_A: bool>(
+    fn cover_rows<const DRAW_A: bool, const ROUND: bool>(
         &self,
         step: Capsule,
         band: &Band,
@@ -386,9 +394,17 @@ impl GridRaster {
                     lo = if in_band { min(lo, a.0 + t_lo) } else { lo };
                     hi = if in_band { max(hi, a.0 + t_hi) } else { hi };
                     // The first and last columns, as whole numbers in f64: clamped into the
-                    // lattice (an empty span stays empty), rounded in the vector registers.
-                    let c0 = max(ceil_f64(min((lo - self.x0) * inv_s - 0.5, nx1)), 0.0);
-                    let c1 = min(floor_f64(max((hi - self.x0) * inv_s - 0.5, -2.0)), last_col);
+                    // lattice (an empty span stays empty), rounded in the vector registers (a
+                    // column of −0 is 0: only the values are compared and converted).
+                    let c0 = min((lo - self.x0) * inv_s - 0.5, nx1);
+                    let c1 = max((hi - self.x0) * inv_s - 0.5, -2.0);
+                    let (c0, c1) = if ROUND {
+                        (c0.ceil(), c1.floor())
+                    } else {
+                        (ceil_f64(c0), floor_f64(c1))
+                    };
+                    let c0 = max(c0, 0.0);
+                    let c1 = min(c1, last_col);
                     let past = k >= n;
                     c0s[k] = if past { f64::INFINITY } else { c0 };
                     c1s[k] = if past { f64::NEG_INFINITY } else { c1 };
@@ -649,6 +665,10 @@ fn ceil_to_i64(v: f64) -> i64 {
         t
     }
 }
+
+/// Whether the variant compiled for any processor rounds with `f64::ceil`/`f64::floor`: an
+/// instruction with SSE4.1 or on other architectures, a library call on x86-64 without it.
+const ROUND_IN_HARDWARE: bool = cfg!(any(target_feature = "sse4.1", not(target_arch = "x86_64")));
 
 /// 1.5 · 2⁵²: adding and subtracting it rounds an f64 below 2⁵¹ in magnitude to a whole
 /// number (to nearest, ties to even), in two additions the compiler keeps in vector registers.
@@ -919,7 +939,7 @@ mod tests {
                 raster.cover_capsule(p, q, r, k == 0, &mut new);
                 let step = Capsule { a: p, b: q, r, start_disc: k == 0 };
                 let mut alone = RowSpans::new(raster.ny);
-                raster.cover_capsule_portable(step, &mut alone, &mut portable);
+                raster.cover_capsule_portable::<false>(step, &mut alone, &mut portable);
                 raster.flush(&mut alone, &mut portable);
                 raster.cover_capsule_into(step, &mut pending, &mut along);
                 // The AVX2 variant too where the dispatch picks AVX-512.
