@@ -522,17 +522,7 @@ fn last_true(near: f64, holds: impl Fn(f64) -> bool) -> f64 {
 /// The smallest `f64` at which `holds` is true, for a predicate that is false up to some
 /// value and true beyond it, starting from a value near that boundary.
 fn first_true(near: f64, holds: impl Fn(f64) -> bool) -> f64 {
-    if near.is_nan() {
-        return near;
-    }
-    let mut v = near;
-    while !holds(v) {
-        v = v.next_up();
-    }
-    while holds(v.next_down()) {
-        v = v.next_down();
-    }
-    v
+    last_true(near, |v| !holds(v)).next_up()
 }
 
 /// The spans of a lattice's rows not yet set in a mask. Along a track each step's span on a
