@@ -258,8 +258,7 @@ pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
     if pings.windows(2).all(|w| w[0].ts < w[1].ts) {
         return (Cow::Borrowed(pings), 0);
     }
-    let sorted = pings.windows(2).all(|w| w[0].ts <= w[1].ts);
-    let order = if sorted { None } else { time_order(pings) };
+    let order = time_order(pings);
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
     // Counted first: pings in time order with no repeat (only other values at a shared
     // timestamp) are the common case, and need no list of the kept.
