@@ -423,12 +423,20 @@ async fn json_errors(request: Request, next: Next) -> Response {
         tracing::error!(status = status.as_u16(), cause = %crate::ingest::row::shown(&text), "internal error");
         "internal error".to_string()
     } else if status == axum::http::StatusCode::METHOD_NOT_ALLOWED {
-        let allow = parts
+        // A route's method router adds its Allow header after this layer has run, so the
+        // header is usually not here yet; the answer carries it either way.
+        match parts
             .headers
             .get(axum::http::header::ALLOW)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        format!("this method is not allowed here; allowed: {allow}")
+        {
+            Some(allow) if !allow.is_empty() => {
+                format!("this method is not allowed here; allowed: {allow}")
+            }
+            _ => {
+                "this method is not allowed here; the Allow header lists those that are".to_string()
+            }
+        }
     } else if text.is_empty() {
         status
             .canonical_reason()

@@ -246,6 +246,9 @@ async fn the_frameworks_own_errors_are_the_contract_json() {
         let a = app.send(req(m, uri)).await;
         check(&a, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
         assert!(a.headers.contains_key("allow"));
+        // The message never promises a list it leaves empty.
+        let message = a.json()["message"].as_str().unwrap_or("").to_string();
+        assert!(!message.trim_end().ends_with(':'), "{message}");
     }
     // A query string that does not deserialize: duplicate and non-numeric parameters.
     for uri in [
