@@ -101,22 +101,36 @@ struct Window {
 }
 
 /// The masks being covered during one covering call, taken out of the [`GridCoverage`] (so
-/// a step finds its grid's mask by place, not by a map lookup), and the spans waiting to be
-/// set in each (see [`raster::RowSpans`]); [`CoverageIndex::flush`] sets them and puts the
-/// masks back before the call returns.
+/// a step finds its grid's mask by place, not by a map lookup), the steps waiting to be
+/// covered in each as a batch (see [`raster::Steps`]) and the spans waiting to be set (see
+/// [`raster::RowSpans`]); [`CoverageIndex::flush`] covers and sets them and puts the masks
+/// back before the call returns.
 #[derive(Debug, Default)]
 struct Pending {
-    grids: Vec<(GridId, raster::RowSpans, CoverageMask)>,
+    grids: Vec<Slot>,
+}
+
+/// One grid's part of [`Pending`].
+#[derive(Debug)]
+struct Slot {
+    grid: GridId,
+    steps: raster::Steps,
+    spans: raster::RowSpans,
+    mask: CoverageMask,
 }
 
 impl Pending {
     /// The place of grid `g`'s mask and spans, taken from `out` (or made) on first use.
     fn slot(&mut self, g: GridId, raster: &GridRaster, out: &mut GridCoverage) -> usize {
-        match self.grids.iter().position(|(h, _, _)| *h == g) {
+        match self.grids.iter().position(|s| s.grid == g) {
             Some(i) => i,
             None => {
-                let mask = out.take_mask(g, raster.len_words());
-                self.grids.push((g, raster::RowSpans::new(raster.ny), mask));
+                self.grids.push(Slot {
+                    grid: g,
+                    steps: raster::Steps::default(),
+                    spans: raster::RowSpans::new(raster.ny),
+                    mask: out.take_mask(g, raster.len_words()),
+                });
                 self.grids.len() - 1
             }
         }
@@ -193,11 +207,18 @@ impl CoverageIndex {
         self.flush(pending, out);
     }
 
-    /// Sets the spans still waiting in the grids' masks and puts the masks back in `out`.
+    /// Covers the steps and sets the spans still waiting in the grids' masks, and puts the
+    /// masks back in `out`.
     fn flush(&self, pending: Pending, out: &mut GridCoverage) {
-        for (g, mut spans, mut mask) in pending.grids {
-            self.rasters[g as usize].flush(&mut spans, mask.words_mut());
-            out.put_mask(g, mask);
+        let r = self.params.radius_m;
+        for mut slot in pending.grids {
+            let raster = &self.rasters[slot.grid as usize];
+            let words = slot.mask.words_mut();
+            if !slot.steps.is_empty() {
+                raster.cover_steps_into(&mut slot.steps, r, &mut slot.spans, words);
+            }
+            raster.flush(&mut slot.spans, words);
+            out.put_mask(slot.grid, slot.mask);
         }
     }
 
@@ -267,14 +288,12 @@ impl CoverageIndex {
                 let pa = raster.frame.project(a.0, a.1);
                 let pb = raster.frame.project(b.0, b.1);
                 let i = *slot.get_or_insert_with(|| pending.slot(g, raster, out));
-                let (_, spans, mask) = &mut pending.grids[i];
-                let step = raster::Capsule {
-                    a: pa,
-                    b: pb,
-                    r,
-                    start_disc,
-                };
-                raster.cover_capsule_into(step, spans, mask.words_mut());
+                let s = &mut pending.grids[i];
+                // The grid's steps are covered in batches, in order, so its bits are those of
+                // covering each step as it comes.
+                if s.steps.push(pa, pb, start_disc) {
+                    raster.cover_steps_into(&mut s.steps, r, &mut s.spans, s.mask.words_mut());
+                }
             }
         }
     }

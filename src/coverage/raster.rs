@@ -223,23 +223,25 @@ impl GridRaster {
         words: &mut [u64],
     ) {
         let mut pending = RowSpans::new(self.ny);
-        let step = Capsule {
-            a,
-            b,
-            r,
-            start_disc,
-        };
-        self.cover_capsule_into(step, &mut pending, words);
+        let mut steps = Steps::default();
+        steps.push(a, b, start_disc);
+        self.cover_steps_into(&mut steps, r, &mut pending, words);
         self.flush(&mut pending, words);
     }
 
-    /// [`GridRaster::cover_capsule`] along a track: each row's span is merged into the span
-    /// waiting on that row in `pending` when the two overlap or touch (the next step's span
-    /// nearly always does), and only a span that does not touch it sets the waiting one's bits
-    /// in `words` and takes its place. The mask is whole after [`GridRaster::flush`].
-    pub(crate) fn cover_capsule_into(
+    /// [`GridRaster::cover_capsule`] for a batch of steps along a track, in order, and empties
+    /// the batch. Each row's span is merged into the span waiting on that row in `pending` when
+    /// the two overlap or touch (the next step's span nearly always does), and only a span that
+    /// does not touch it sets the waiting one's bits in `words` and takes its place. The mask is
+    /// whole after [`GridRaster::flush`].
+    ///
+    /// The bands of the batch (a square root and seven divisions per step) are computed a
+    /// vector of steps at a time before the steps' rows are; each step is then the same
+    /// operations on the same values as alone, so the same bits.
+    pub(crate) fn cover_steps_into(
         &self,
-        step: Capsule,
+        steps: &mut Steps,
+        r: f64,
         pending: &mut RowSpans,
         words: &mut [u64],
     ) {
@@ -247,16 +249,16 @@ impl GridRaster {
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the processor has just been found to support AVX-512F.
-                unsafe { self.cover_capsule_avx512(step, pending, words) };
+                unsafe { self.cover_steps_avx512(steps, r, pending, words) };
                 return;
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the processor has just been found to support AVX2.
-                unsafe { self.cover_capsule_avx2(step, pending, words) };
+                unsafe { self.cover_steps_avx2(steps, r, pending, words) };
                 return;
             }
         }
-        self.cover_capsule_portable::<ROUND_IN_HARDWARE>(step, pending, words);
+        self.cover_steps_portable::<ROUND_IN_HARDWARE>(steps, r, pending, words);
     }
 
     /// Sets in `words` the spans waiting in `pending`, and empties it.
@@ -270,29 +272,66 @@ impl GridRaster {
         }
     }
 
-    /// [`GridRaster::cover_capsule_into`] compiled for AVX2.
+    /// [`GridRaster::cover_steps_into`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn cover_capsule_avx2(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
+    fn cover_steps_avx2(
+        &self,
+        steps: &mut Steps,
+        r: f64,
+        pending: &mut RowSpans,
+        words: &mut [u64],
+    ) {
         // AVX2 implies SSE4.1: rounding is one instruction.
-        self.cover_capsule_portable::<true>(step, pending, words);
+        self.cover_steps_portable::<true>(steps, r, pending, words);
     }
 
-    /// [`GridRaster::cover_capsule_into`] compiled for AVX-512: eight rows per vector, and 32
-    /// vector registers, so the chunk's coefficients stay in registers.
+    /// [`GridRaster::cover_steps_into`] compiled for AVX-512: eight rows (or steps) per vector,
+    /// and 32 vector registers, so the chunk's coefficients stay in registers.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn cover_capsule_avx512(&self, step: Capsule, pending: &mut RowSpans, words: &mut [u64]) {
-        self.cover_capsule_portable::<true>(step, pending, words);
+    fn cover_steps_avx512(
+        &self,
+        steps: &mut Steps,
+        r: f64,
+        pending: &mut RowSpans,
+        words: &mut [u64],
+    ) {
+        self.cover_steps_portable::<true>(steps, r, pending, words);
     }
 
-    /// [`GridRaster::cover_capsule_into`] for any processor (inlined into each compiled
+    /// [`GridRaster::cover_steps_into`] for any processor (inlined into each compiled
     /// variant); `ROUND` where the variant's processor rounds to whole numbers in one
     /// instruction (see [`ceil_f64`]).
+    #[inline(always)]
+    fn cover_steps_portable<const ROUND: bool>(
+        &self,
+        steps: &mut Steps,
+        r: f64,
+        pending: &mut RowSpans,
+        words: &mut [u64],
+    ) {
+        // Every slot's band, a whole vector of steps at a time (the slots past `len` hold
+        // whatever came before and are not used).
+        let bands = Bands::new(steps, r);
+        for i in 0..steps.len {
+            let step = Capsule {
+                a: (steps.ax[i], steps.ay[i]),
+                b: (steps.bx[i], steps.by[i]),
+                r,
+                start_disc: steps.start[i],
+            };
+            self.cover_capsule_portable::<ROUND>(step, &bands.get(i), pending, words);
+        }
+        steps.len = 0;
+    }
+
+    /// One step of [`GridRaster::cover_steps_portable`], with its band (`point` when A = B).
     #[inline(always)]
     fn cover_capsule_portable<const ROUND: bool>(
         &self,
         step: Capsule,
+        band: &Band,
         pending: &mut RowSpans,
         words: &mut [u64],
     ) {
@@ -303,12 +342,7 @@ impl GridRaster {
             start_disc,
         } = step;
         let inv_s = self.inv_spacing;
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len = (dx * dx + dy * dy).sqrt();
-        let band = Band::new(dx, dy, len, r);
-        let draw_a = start_disc || band.is_none();
-        // No band is an empty height range.
-        let band = band.unwrap_or(Band::EMPTY);
+        let draw_a = start_disc || band.point;
         // The rows reached: both discs' (or B's and the band's when A's disc is left out).
         let (y_lo, y_hi) = if draw_a {
             (a.1.min(b.1) - r, a.1.max(b.1) + r)
@@ -327,9 +361,9 @@ impl GridRaster {
         // Two copies of the rows' loop: the disc around A is drawn only by a run's first step,
         // and a square root computed and then not used still costs its time.
         if draw_a {
-            self.cover_rows::<true, ROUND>(step, &band, rows, pending, words);
+            self.cover_rows::<true, ROUND>(step, band, rows, pending, words);
         } else {
-            self.cover_rows::<false, ROUND>(step, &band, rows, pending, words);
+            self.cover_rows::<false, ROUND>(step, band, rows, pending, words);
         }
     }
 
@@ -354,6 +388,7 @@ impl GridRaster {
             q0,
             q1,
             qk,
+            ..
         } = band;
         let inv_s = self.inv_spacing;
         let r2 = r * r;
@@ -461,7 +496,7 @@ impl GridRaster {
 /// raster's frame, metres); with `start_disc` false the disc around A is left out (see
 /// [`GridRaster::cover_capsule`]).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Capsule {
+struct Capsule {
     /// The start, metres.
     pub a: (f64, f64),
     /// The end, metres.
@@ -580,9 +615,47 @@ fn max(x: f64, y: f64) -> f64 {
     }
 }
 
-/// The band beside a step A→B (|AB| > 0): the points A + (t, h) with 0 ≤ t·ux + h·uy ≤ |AB|
-/// and |t·uy − h·ux| ≤ r. On the row at height h (relative to A) it is the interval
-/// `max(p0 + pk·h, q0 + qk·h) ≤ t ≤ min(p1 + pk·h, q1 + qk·h)`, for h in `h_lo..=h_hi`.
+/// Steps to be covered in one lattice, in order, waiting to be covered as a batch (see
+/// [`GridRaster::cover_steps_into`]): their ends in the raster's frame, metres, an array per
+/// coordinate so that their bands are computed a vector of steps at a time.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Steps {
+    ax: [f64; STEP_BATCH],
+    ay: [f64; STEP_BATCH],
+    bx: [f64; STEP_BATCH],
+    by: [f64; STEP_BATCH],
+    /// Whether the step draws the disc around its start.
+    start: [bool; STEP_BATCH],
+    /// The steps waiting: the first `len` slots.
+    len: usize,
+}
+
+/// Steps covered as one batch.
+const STEP_BATCH: usize = 16;
+
+impl Steps {
+    /// Adds the step A→B (with the disc around A when `start_disc`); true when the batch is
+    /// then full, and must be covered before the next step is added.
+    #[inline]
+    pub(crate) fn push(&mut self, a: (f64, f64), b: (f64, f64), start_disc: bool) -> bool {
+        let i = self.len;
+        (self.ax[i], self.ay[i], self.bx[i], self.by[i]) = (a.0, a.1, b.0, b.1);
+        self.start[i] = start_disc;
+        self.len = i + 1;
+        self.len == STEP_BATCH
+    }
+
+    /// Whether no step is waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The band beside a step A→B: the points A + (t, h) with 0 ≤ t·ux + h·uy ≤ |AB| and
+/// |t·uy − h·ux| ≤ r. On the row at height h (relative to A) it is the interval
+/// `max(p0 + pk·h, q0 + qk·h) ≤ t ≤ min(p1 + pk·h, q1 + qk·h)`, for h in `h_lo..=h_hi`; a step
+/// of no length (`point`) has none: an empty height range.
+#[derive(Clone, Copy, Debug)]
 struct Band {
     h_lo: f64,
     h_hi: f64,
@@ -592,55 +665,114 @@ struct Band {
     q0: f64,
     q1: f64,
     qk: f64,
+    /// A = B: no band (and the disc around A is drawn).
+    point: bool,
 }
 
 impl Band {
-    /// No band: an empty height range (and bounds that no row reaches).
-    const EMPTY: Band = Band {
-        h_lo: f64::INFINITY,
-        h_hi: f64::NEG_INFINITY,
-        p0: 0.0,
-        p1: 0.0,
-        pk: 0.0,
-        q0: 0.0,
-        q1: 0.0,
-        qk: 0.0,
-    };
-
-    /// The band of a step with offsets (dx, dy) and length `len`; `None` for a point.
-    fn new(dx: f64, dy: f64, len: f64, r: f64) -> Option<Band> {
-        if len <= 0.0 {
-            return None;
-        }
+    /// The band of a step with offsets (dx, dy). Without a branch (each case a select), so
+    /// that a batch's bands are computed a vector of steps at a time.
+    #[inline(always)]
+    fn new(dx: f64, dy: f64, r: f64) -> Band {
+        let len = (dx * dx + dy * dy).sqrt();
+        let point = len <= 0.0;
         let (ux, uy) = (dx / len, dy / len);
         // The band is the rectangle A ± r·n, B ± r·n with n = (−uy, ux): its height range.
         let h_lo = dy.min(0.0) - r * ux.abs();
         let h_hi = dy.max(0.0) + r * ux.abs();
         // Along the step: t·ux ∈ [−h·uy, len − h·uy]; vacuous in t when ux ≈ 0 (the height
         // range then carries the constraint).
-        let (p0, p1, pk) = if ux.abs() > AXIS_EPS {
-            let (e0, e1) = (0.0f64, len / ux);
-            (e0.min(e1), e0.max(e1), -uy / ux)
+        let along = ux.abs() > AXIS_EPS;
+        let e1 = len / ux;
+        let p0 = if along {
+            0.0f64.min(e1)
         } else {
-            (f64::NEG_INFINITY, f64::INFINITY, 0.0)
+            f64::NEG_INFINITY
         };
+        let p1 = if along { 0.0f64.max(e1) } else { f64::INFINITY };
+        let pk = if along { -uy / ux } else { 0.0 };
         // Across: t·uy ∈ [h·ux − r, h·ux + r]; vacuous when uy ≈ 0 likewise.
-        let (q0, q1, qk) = if uy.abs() > AXIS_EPS {
-            let (e0, e1) = (-r / uy, r / uy);
-            (e0.min(e1), e0.max(e1), ux / uy)
+        let across = uy.abs() > AXIS_EPS;
+        let (e0, e1) = (-r / uy, r / uy);
+        let q0 = if across {
+            e0.min(e1)
         } else {
-            (f64::NEG_INFINITY, f64::INFINITY, 0.0)
+            f64::NEG_INFINITY
         };
-        Some(Band {
-            h_lo,
-            h_hi,
-            p0,
-            p1,
-            pk,
-            q0,
-            q1,
-            qk,
-        })
+        let q1 = if across { e0.max(e1) } else { f64::INFINITY };
+        let qk = if across { ux / uy } else { 0.0 };
+        let or_none = |v: f64, none: f64| if point { none } else { v };
+        Band {
+            h_lo: or_none(h_lo, f64::INFINITY),
+            h_hi: or_none(h_hi, f64::NEG_INFINITY),
+            p0: or_none(p0, 0.0),
+            p1: or_none(p1, 0.0),
+            pk: or_none(pk, 0.0),
+            q0: or_none(q0, 0.0),
+            q1: or_none(q1, 0.0),
+            qk: or_none(qk, 0.0),
+            point,
+        }
+    }
+}
+
+/// The bands of a batch of [`Steps`], an array per field.
+struct Bands {
+    h_lo: [f64; STEP_BATCH],
+    h_hi: [f64; STEP_BATCH],
+    p0: [f64; STEP_BATCH],
+    p1: [f64; STEP_BATCH],
+    pk: [f64; STEP_BATCH],
+    q0: [f64; STEP_BATCH],
+    q1: [f64; STEP_BATCH],
+    qk: [f64; STEP_BATCH],
+    point: [bool; STEP_BATCH],
+}
+
+impl Bands {
+    /// The band of every slot of `steps` (also the unused ones: a whole number of vectors).
+    #[inline(always)]
+    fn new(steps: &Steps, r: f64) -> Bands {
+        let mut out = Bands {
+            h_lo: [0.0; STEP_BATCH],
+            h_hi: [0.0; STEP_BATCH],
+            p0: [0.0; STEP_BATCH],
+            p1: [0.0; STEP_BATCH],
+            pk: [0.0; STEP_BATCH],
+            q0: [0.0; STEP_BATCH],
+            q1: [0.0; STEP_BATCH],
+            qk: [0.0; STEP_BATCH],
+            point: [false; STEP_BATCH],
+        };
+        for i in 0..STEP_BATCH {
+            let b = Band::new(steps.bx[i] - steps.ax[i], steps.by[i] - steps.ay[i], r);
+            out.h_lo[i] = b.h_lo;
+            out.h_hi[i] = b.h_hi;
+            out.p0[i] = b.p0;
+            out.p1[i] = b.p1;
+            out.pk[i] = b.pk;
+            out.q0[i] = b.q0;
+            out.q1[i] = b.q1;
+            out.qk[i] = b.qk;
+            out.point[i] = b.point;
+        }
+        out
+    }
+
+    /// The band of slot `i`.
+    #[inline(always)]
+    fn get(&self, i: usize) -> Band {
+        Band {
+            h_lo: self.h_lo[i],
+            h_hi: self.h_hi[i],
+            p0: self.p0[i],
+            p1: self.p1[i],
+            pk: self.pk[i],
+            q0: self.q0[i],
+            q1: self.q1[i],
+            qk: self.qk[i],
+            point: self.point[i],
+        }
     }
 }
 
@@ -856,11 +988,9 @@ mod tests {
         if j0 > j1 {
             return;
         }
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len = (dx * dx + dy * dy).sqrt();
         let r2 = r * r;
-        let band = Band::new(dx, dy, len, r);
-        let draw_a = start_disc || band.is_none();
+        let band = Band::new(b.0 - a.0, b.1 - a.1, r);
+        let draw_a = start_disc || band.point;
         let wpr = g.words_per_row;
         for j in j0 as usize..=j1 as usize {
             let yc = g.row_y(j);
@@ -881,14 +1011,12 @@ mod tests {
                     hi = hi.max(a.0 + w);
                 }
             }
-            if let Some(band) = &band {
-                if h >= band.h_lo && h <= band.h_hi {
-                    let t_lo = (band.p0 + band.pk * h).max(band.q0 + band.qk * h);
-                    let t_hi = (band.p1 + band.pk * h).min(band.q1 + band.qk * h);
-                    if t_lo <= t_hi {
-                        lo = lo.min(a.0 + t_lo);
-                        hi = hi.max(a.0 + t_hi);
-                    }
+            if !band.point && h >= band.h_lo && h <= band.h_hi {
+                let t_lo = (band.p0 + band.pk * h).max(band.q0 + band.qk * h);
+                let t_hi = (band.p1 + band.pk * h).min(band.q1 + band.qk * h);
+                if t_lo <= t_hi {
+                    lo = lo.min(a.0 + t_lo);
+                    hi = hi.max(a.0 + t_hi);
                 }
             }
             let i0 = ceil_to_i64((lo - g.x0) * inv_s - 0.5).max(0);
@@ -896,6 +1024,35 @@ mod tests {
             if i0 <= i1 {
                 set_bits(&mut words[j * wpr..(j + 1) * wpr], i0 as usize, i1 as usize);
             }
+        }
+    }
+
+    /// One variant's walk: the batch being filled, the spans waiting and the mask.
+    struct Along {
+        steps: Steps,
+        pending: RowSpans,
+        words: Vec<u64>,
+    }
+
+    impl Along {
+        fn new(raster: &GridRaster) -> Along {
+            Along {
+                steps: Steps::default(),
+                pending: RowSpans::new(raster.ny),
+                words: vec![0; raster.len_words()],
+            }
+        }
+
+        /// Covers the batch with `variant`.
+        fn cover(&mut self, variant: impl FnOnce(&mut Steps, &mut RowSpans, &mut [u64])) {
+            variant(&mut self.steps, &mut self.pending, &mut self.words);
+            assert!(self.steps.is_empty(), "a covered batch is emptied");
+        }
+
+        /// The mask once the waiting spans are set.
+        fn finish(mut self, raster: &GridRaster) -> Vec<u64> {
+            raster.flush(&mut self.pending, &mut self.words);
+            self.words
         }
     }
 
@@ -914,9 +1071,11 @@ mod tests {
         ) {
             let raster = rect_raster((112.98, 28.2), 100.0, 80.0);
             let (mut new, mut old) = (vec![0; raster.len_words()], vec![0; raster.len_words()]);
-            let mut portable = vec![0; raster.len_words()];
-            let mut avx2 = vec![0; raster.len_words()];
-            let (mut along, mut pending) = (vec![0; raster.len_words()], RowSpans::new(raster.ny));
+            // Each variant along the whole walk: batches of steps (a walk of up to 40 steps
+            // fills and covers several) and the spans waiting between them.
+            let mut portable = Along::new(&raster);
+            let mut avx2 = Along::new(&raster);
+            let mut dispatched = Along::new(&raster);
             let mut p = start;
             for (k, (kind, dx, dy)) in steps.into_iter().enumerate() {
                 let q = match kind {
@@ -926,30 +1085,43 @@ mod tests {
                     3 => (p.0 + dx * 4.0, p.1 + dy * 4.0), // a long step
                     _ => (p.0 + dx * 0.2, p.1 + dy * 0.2), // a walking step
                 };
+                // One step alone, as dispatched.
                 raster.cover_capsule(p, q, r, k == 0, &mut new);
-                let step = Capsule { a: p, b: q, r, start_disc: k == 0 };
-                let mut alone = RowSpans::new(raster.ny);
-                raster.cover_capsule_portable::<false>(step, &mut alone, &mut portable);
-                raster.flush(&mut alone, &mut portable);
-                raster.cover_capsule_into(step, &mut pending, &mut along);
+                if portable.steps.push(p, q, k == 0) {
+                    portable.cover(|s, pending, words| {
+                        raster.cover_steps_portable::<false>(s, r, pending, words);
+                    });
+                }
                 // The AVX2 variant too where the dispatch picks AVX-512.
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    let mut alone = RowSpans::new(raster.ny);
+                if std::arch::is_x86_feature_detected!("avx2") && avx2.steps.push(p, q, k == 0) {
                     // SAFETY: the processor has just been found to support AVX2.
-                    unsafe { raster.cover_capsule_avx2(step, &mut alone, &mut avx2) };
-                    raster.flush(&mut alone, &mut avx2);
+                    avx2.cover(|s, pending, words| unsafe {
+                        raster.cover_steps_avx2(s, r, pending, words);
+                    });
+                }
+                if dispatched.steps.push(p, q, k == 0) {
+                    dispatched.cover(|s, pending, words| {
+                        raster.cover_steps_into(s, r, pending, words);
+                    });
                 }
                 reference_capsule(&raster, p, q, r, k == 0, &mut old);
                 p = q;
             }
-            raster.flush(&mut pending, &mut along);
-            proptest::prop_assert_eq!(&portable, &old);
+            portable.cover(|s, pending, words| {
+                raster.cover_steps_portable::<false>(s, r, pending, words);
+            });
+            proptest::prop_assert_eq!(&portable.finish(&raster), &old);
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") {
-                proptest::prop_assert_eq!(&avx2, &old);
+                // SAFETY: the processor has just been found to support AVX2.
+                avx2.cover(|s, pending, words| unsafe {
+                    raster.cover_steps_avx2(s, r, pending, words);
+                });
+                proptest::prop_assert_eq!(&avx2.finish(&raster), &old);
             }
-            proptest::prop_assert_eq!(&along, &old);
+            dispatched.cover(|s, pending, words| raster.cover_steps_into(s, r, pending, words));
+            proptest::prop_assert_eq!(&dispatched.finish(&raster), &old);
             proptest::prop_assert_eq!(new, old);
         }
     }
