@@ -69,7 +69,9 @@ pub fn summarize_files(
             // sorted or copied. The engine leaves repeats out itself; they are counted here for
             // the summary line.
             let (pings, repeats) = table.distinct_pings(w);
-            let latest = pings.iter().max_by_key(|p| p.ts).cloned();
+            // In time order: the latest is the last (of equal timestamps, the last received,
+            // as `max_by_key` would pick).
+            let latest = pings.last().cloned();
             let days = assessor.summarize_stream(&table.workers[w], &pings, None, &wanted, &[]);
             (w, (days, latest, repeats))
         })

@@ -189,25 +189,42 @@ impl Assessor {
         let t = track::build_from(pings, &self.track, carry);
         let mut clock = DayClock::new(tz);
 
-        // The days: every local day with a ping that is wanted.
+        // The days: every local day with a ping that is wanted, with its pings counted, and
+        // the timestamps for the carries below; one pass over the pings (each is a cache line
+        // or two, and a worker's month does not fit in the cache).
+        let mut raw_ts: Vec<UnixMs> = Vec::with_capacity(pings.len());
         let mut days: Vec<WorkerDay> = Vec::new();
         {
-            // A handful of days among many pings: insert each new day in order.
-            let mut seen: Vec<NaiveDate> = Vec::new();
-            let mut last: Option<NaiveDate> = None;
+            // A handful of days among many pings: each new day inserted in order, the day of
+            // the ping before remembered.
+            let mut seen: Vec<(NaiveDate, u32, u32)> = Vec::new();
+            let mut last: Option<(NaiveDate, usize)> = None;
             for p in pings {
+                raw_ts.push(p.ts);
                 let d = clock.day(p.ts);
-                if last != Some(d) {
-                    last = Some(d);
-                    if let Err(at) = seen.binary_search(&d) {
-                        seen.insert(at, d);
+                let at = match last {
+                    Some((day, at)) if day == d => at,
+                    _ => {
+                        let at = seen.binary_search_by_key(&d, |s| s.0).unwrap_or_else(|at| {
+                            seen.insert(at, (d, 0, 0));
+                            at
+                        });
+                        last = Some((d, at));
+                        at
                     }
-                }
+                };
+                seen[at].1 += 1;
+                seen[at].2 += u32::from(p.mock);
             }
             days.extend(
                 seen.into_iter()
-                    .filter(|d| wanted(*d))
-                    .map(|d| WorkerDay::empty(worker, d)),
+                    .filter(|s| wanted(s.0))
+                    .map(|(d, n, mock)| {
+                        let mut w = WorkerDay::empty(worker, d);
+                        w.pings = n;
+                        w.mock_pings = mock;
+                        w
+                    }),
             );
         }
         if days.is_empty() {
@@ -216,12 +233,6 @@ impl Assessor {
         let index_of =
             |days: &[WorkerDay], d: NaiveDate| days.binary_search_by_key(&d, |w| w.day).ok();
 
-        for p in pings {
-            if let Some(i) = index_of(&days, clock.day(p.ts)) {
-                days[i].pings += 1;
-                days[i].mock_pings += u32::from(p.mock);
-            }
-        }
         for &(ts, reason) in &t.cleaned.drops {
             if let Some(i) = index_of(&days, clock.day(ts)) {
                 days[i].dropped.count(reason);
@@ -328,7 +339,6 @@ impl Assessor {
         }
 
         // The carry each day hands to the next day's window.
-        let mut raw_ts: Vec<UnixMs> = pings.iter().map(|p| p.ts).collect();
         raw_ts.sort_unstable();
         let max_gap_ms = (self.track.max_gap_s * 1000.0) as UnixMs;
         for w in &mut days {

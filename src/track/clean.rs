@@ -131,22 +131,67 @@ pub fn clean(pings: &[Ping], params: &TrackParams) -> Cleaned {
 /// last fix accepted before these pings (`None`: nothing before them).
 pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) -> Cleaned {
     let mut out = Cleaned::default();
-    let order = time_order(pings);
-    let source = |k: usize| order.as_ref().map_or(k as u32, |o| o[k]);
-    let future_ms = (params.max_future_s * 1000.0) as UnixMs;
-
-    // Gates that look at one ping (and its predecessor in time) at a time.
-    // Fixes that passed the duplicate, receipt and accuracy gates; the speed gate then
-    // compacts this vector in place.
     let mut candidates: Vec<Fix> = Vec::with_capacity(pings.len());
+    // In the order given, which is nearly always time order: the first ping earlier than the
+    // one before it abandons the pass (no separate pass to check the order first), and the
+    // pings are then taken in time order.
+    if !first_gates(pings, None, params, &mut out, &mut candidates) {
+        out = Cleaned::default();
+        candidates.clear();
+        let order = time_order(pings);
+        let in_order = first_gates(pings, order.as_deref(), params, &mut out, &mut candidates);
+        debug_assert!(in_order, "pings taken in time order are in time order");
+    }
+
+    if params.clean == CleanMode::DedupeOnly {
+        for k in 1..candidates.len() {
+            candidates[k].step_m = candidates[k - 1].distance_m(&candidates[k]);
+        }
+        out.fixes = candidates;
+        return out;
+    }
+    match carry {
+        None => speed_gate(&mut candidates, params, &mut out),
+        Some(c) => {
+            // The carried fix leads the gate as the last accepted one, then leaves.
+            candidates.insert(0, Fix::new(c.ts, c.lon, c.lat, u32::MAX));
+            speed_gate(&mut candidates, params, &mut out);
+            candidates.remove(0);
+            out.relocations.retain(|&r| r > 1);
+            for r in &mut out.relocations {
+                *r -= 1;
+            }
+        }
+    }
+    out.drops.sort_by_key(|d| d.0);
+    out.fixes = candidates;
+    out
+}
+
+/// The gates that look at one ping (and its predecessor in time) at a time: duplicates,
+/// receipt and accuracy. The pings are taken in `order` (indices into `pings`, time order), or
+/// as given when `None`; the fixes that pass go to `candidates` (the speed gate then compacts
+/// them in place). With no `order`, false as soon as a ping is earlier than the one before it
+/// (what was done so far is then to be thrown away).
+fn first_gates(
+    pings: &[Ping],
+    order: Option<&[u32]>,
+    params: &TrackParams,
+    out: &mut Cleaned,
+    candidates: &mut Vec<Fix>,
+) -> bool {
+    let future_ms = (params.max_future_s * 1000.0) as UnixMs;
     let mut prev: Option<&Ping> = None;
     // The values received at `prev`'s timestamp, once a second ping has it (a hash set, so a
     // flood of pings at one instant costs linear time).
     let mut seen: Option<HashSet<ValueKey>> = None;
     for k in 0..pings.len() {
-        let i = source(k);
+        let i = order.map_or(k as u32, |o| o[k]);
         let p = &pings[i as usize];
         if let Some(q) = prev {
+            if p.ts < q.ts {
+                return false;
+            }
             if q.ts == p.ts {
                 // `prev` is the first received ping with this timestamp: it stays. A copy
                 // of any ping received before (conflicts included) is a repeat.
@@ -183,30 +228,7 @@ pub fn clean_from(pings: &[Ping], params: &TrackParams, carry: Option<Carry>) ->
         }
         candidates.push(Fix::new(p.ts, p.lon, p.lat, i));
     }
-
-    if params.clean == CleanMode::DedupeOnly {
-        for k in 1..candidates.len() {
-            candidates[k].step_m = candidates[k - 1].distance_m(&candidates[k]);
-        }
-        out.fixes = candidates;
-        return out;
-    }
-    match carry {
-        None => speed_gate(&mut candidates, params, &mut out),
-        Some(c) => {
-            // The carried fix leads the gate as the last accepted one, then leaves.
-            candidates.insert(0, Fix::new(c.ts, c.lon, c.lat, u32::MAX));
-            speed_gate(&mut candidates, params, &mut out);
-            candidates.remove(0);
-            out.relocations.retain(|&r| r > 1);
-            for r in &mut out.relocations {
-                *r -= 1;
-            }
-        }
-    }
-    out.drops.sort_by_key(|d| d.0);
-    out.fixes = candidates;
-    out
+    true
 }
 
 /// The stored values of a fix, as compared for repeats: longitude, latitude, then accuracy,
@@ -344,13 +366,48 @@ fn time_order(pings: &[Ping]) -> Option<Vec<u32>> {
 }
 
 /// (timestamp, index) pairs in time order, stable: equal timestamps keep the order they came
-/// in. Sorted only when they are not in order already.
+/// in. `keys` must come with increasing indices (input order), so the stable order by time is
+/// the order by (timestamp, index), which has no ties.
+///
+/// Pings nearly always arrive nearly in order (a phone's late deliveries are a few among
+/// thousands), so the pairs are split in one pass into those in order (each at or after the
+/// last kept) and the few others; only the others are sorted, then the two merged. When the
+/// others are many (an early ping far in the future, say), all are sorted.
 pub(crate) fn by_time(keys: impl Iterator<Item = (UnixMs, u32)>) -> Vec<(UnixMs, u32)> {
-    let mut keyed: Vec<(UnixMs, u32)> = keys.collect();
-    if !keyed.windows(2).all(|p| p[0].0 <= p[1].0) {
-        keyed.sort_by_key(|&(ts, _)| ts);
+    let (lower, _) = keys.size_hint();
+    let mut in_order: Vec<(UnixMs, u32)> = Vec::with_capacity(lower);
+    let mut others: Vec<(UnixMs, u32)> = Vec::new();
+    for key in keys {
+        debug_assert!(
+            in_order.last().is_none_or(|l| l.1 < key.1)
+                && others.last().is_none_or(|l| l.1 < key.1),
+            "keys come in input order"
+        );
+        if in_order.last().is_none_or(|l| l.0 <= key.0) {
+            in_order.push(key);
+        } else {
+            others.push(key);
+        }
     }
-    keyed
+    if others.is_empty() {
+        return in_order;
+    }
+    if others.len() > in_order.len() / 8 {
+        in_order.append(&mut others);
+        in_order.sort_unstable();
+        return in_order;
+    }
+    others.sort_unstable();
+    let mut out = Vec::with_capacity(in_order.len() + others.len());
+    let mut rest = others.into_iter().peekable();
+    for key in in_order {
+        while let Some(o) = rest.next_if(|o| *o < key) {
+            out.push(o);
+        }
+        out.push(key);
+    }
+    out.extend(rest);
+    out
 }
 
 /// The implied speed in m/s between two fixes and their distance in metres.
@@ -648,5 +705,41 @@ mod tests {
         assert_eq!(c.fixes.len(), 2);
         assert_eq!(c.repeats, 1);
         assert_eq!(c.dropped.accuracy + c.dropped.speed, 0);
+    }
+
+    proptest::proptest! {
+        /// The split-and-merge order is the stable sort by time: timestamps mostly in order
+        /// with late ones (each late by its own amount, so the late ones are out of order among
+        /// themselves too) and ties, and in some cases one far ahead early on (the others are
+        /// then many, and every pair is sorted).
+        #[test]
+        fn by_time_is_the_stable_sort_by_time(
+            moves in proptest::collection::vec((0u8..10, 0i64..40, 0i64..400), 0..400),
+            ahead in proptest::option::of(0usize..40),
+        ) {
+            let mut t = 0i64;
+            let keys: Vec<(UnixMs, u32)> = moves
+                .iter()
+                .enumerate()
+                .map(|(i, &(kind, d, late))| {
+                    let ts = if ahead == Some(i) {
+                        t + 1_000_000
+                    } else {
+                        match kind {
+                            0 => t - late,
+                            1 => t, // the same instant
+                            _ => {
+                                t += d;
+                                t
+                            }
+                        }
+                    };
+                    (ts, i as u32)
+                })
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_by_key(|&(ts, _)| ts);
+            proptest::prop_assert_eq!(by_time(keys.into_iter()), expected);
+        }
     }
 }
