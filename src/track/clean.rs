@@ -424,22 +424,35 @@ fn speed(a: &Fix, b: &Fix) -> (f64, f64) {
 /// case it is a real relocation (a bus ride) and starts a new segment.
 fn speed_gate(fixes: &mut Vec<Fix>, params: &TrackParams, out: &mut Cleaned) {
     let needed = params.relocation_pings;
+    // Each candidate's speed and distance from the candidate before it, computed before the
+    // gate, where no step waits for the one before (the square roots and divisions overlap);
+    // the gate takes them when that candidate is the last accepted fix, as it nearly always
+    // is. `speed` reads no field that the gate changes (only `step_m`), so they are the values
+    // it would compute.
+    let from_previous: Vec<(f64, f64)> = std::iter::once((0.0, 0.0))
+        .chain(fixes.windows(2).map(|p| speed(&p[0], &p[1])))
+        .collect();
     // Compaction in place: accepted fixes are written at `w`, which never passes the read
     // position `k`, so the followers a jump looks ahead to are still unread candidates.
-    let mut w = 0;
+    // `last` is the candidate the last accepted fix came from.
+    let (mut w, mut last) = (0, 0);
     for k in 0..fixes.len() {
         let mut c = fixes[k];
         if w == 0 {
             c.step_m = 0.0;
             fixes[0] = c;
-            w = 1;
+            (w, last) = (1, k);
             continue;
         }
-        let (v, d) = speed(&fixes[w - 1], &c);
+        let (v, d) = if last + 1 == k {
+            from_previous[k]
+        } else {
+            speed(&fixes[w - 1], &c)
+        };
         c.step_m = d;
         if v <= params.max_speed_mps {
             fixes[w] = c;
-            w += 1;
+            (w, last) = (w + 1, k);
             continue;
         }
         let confirmed = fixes.get(k + 1..k + 1 + needed).is_some_and(|followers| {
@@ -453,7 +466,7 @@ fn speed_gate(fixes: &mut Vec<Fix>, params: &TrackParams, out: &mut Cleaned) {
         if confirmed {
             out.relocations.push(w);
             fixes[w] = c;
-            w += 1;
+            (w, last) = (w + 1, k);
         } else {
             out.dropped.speed += 1;
             out.drops.push((c.ts, DropReason::Speed));
