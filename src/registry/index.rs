@@ -9,7 +9,7 @@
 //!
 //! Most points lie well inside a grid: each grid's bounding box is divided into 16 × 16 cells,
 //! and a point in a cell that no edge comes near and whose centre is inside is inside without
-//! a look at the edges.
+//! a look at the edges; any other point is tested against the edges near its row of cells.
 //!
 //! Tracks are spatially coherent, so [`Locator`] remembers the last grid hit and tests it first:
 //! a point strictly inside a grid whose interior overlaps no other grid cannot be in any other
