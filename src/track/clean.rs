@@ -406,7 +406,8 @@ pub(crate) fn by_time(keys: impl Iterator<Item = (UnixMs, u32)>) -> Vec<(UnixMs,
         }
         out.push(key);
     }
-    out.extend(rest);
+    // Each late key is earlier than a key in order before it, so none is left.
+    debug_assert!(rest.next().is_none(), "every late key is merged");
     out
 }
 
