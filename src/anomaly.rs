@@ -187,9 +187,11 @@ pub fn detect(
 }
 
 /// The flags that need no other day: jumps, static device, mock locations, timestamps ahead of
-/// receipt, each on the local day it happened (a static period on the day it starts).
-pub fn detect_flags(
-    pings: &[Ping],
+/// receipt, each on the local day it happened (a static period on the day it starts). Of
+/// `pings` (the worker's raw pings, repeats left out, in time order) only those the client
+/// flagged as mock are read, so a caller may pass just those.
+pub fn detect_flags<'a>(
+    pings: impl IntoIterator<Item = &'a Ping>,
     track: &Track,
     params: &AnomalyParams,
     tz: chrono_tz::Tz,
@@ -480,10 +482,14 @@ impl PositionSums {
     }
 }
 
-fn mock_location(pings: &[Ping], tz: chrono_tz::Tz, out: &mut Vec<Anomaly>) {
+fn mock_location<'a>(
+    pings: impl IntoIterator<Item = &'a Ping>,
+    tz: chrono_tz::Tz,
+    out: &mut Vec<Anomaly>,
+) {
     let mut clock = DayClock::new(tz);
     let mut by_day: Vec<(NaiveDate, u32, UnixMs, UnixMs)> = Vec::new();
-    for p in pings.iter().filter(|p| p.mock) {
+    for p in pings.into_iter().filter(|p| p.mock) {
         let day = clock.day(p.ts);
         match by_day.iter_mut().find(|(d, ..)| *d == day) {
             Some((_, n, first, last)) => {

@@ -628,9 +628,10 @@ pub fn dwell_visits(
 /// Check-in visits (unmerged) and rejected check-ins: every raw ping naming a checkpoint in
 /// `checkin` is a zero-length visit when the ping's own position lies within
 /// `checkin_radius_m` (≤) of it, else a rejection with the distance. Raw pings are used, so a
-/// check-in counts even when cleaning dropped its fix.
-pub fn checkin_visits(
-    pings: &[Ping],
+/// check-in counts even when cleaning dropped its fix. Only pings with a check-in are read, so
+/// a caller may pass just those (in time order).
+pub fn checkin_visits<'a>(
+    pings: impl IntoIterator<Item = &'a Ping>,
     index: &CheckpointIndex,
     params: &VisitParams,
 ) -> (Vec<Visit>, Vec<RejectedCheckin>) {

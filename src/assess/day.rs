@@ -189,10 +189,13 @@ impl Assessor {
         let t = track::build_from(pings, &self.track, carry);
         let mut clock = DayClock::new(tz);
 
-        // The days: every local day with a ping that is wanted, with its pings counted, and
-        // the timestamps for the carries below; one pass over the pings (each is a cache line
-        // or two, and a worker's month does not fit in the cache).
+        // The days: every local day with a ping that is wanted, with its pings counted, the
+        // timestamps for the carries below and the marked pings; one pass over the pings (each
+        // is a cache line or two, and a worker's month does not fit in the cache).
         let mut raw_ts: Vec<UnixMs> = Vec::with_capacity(pings.len());
+        // The few pings the check-in and mock-location rules read, so that those rules do not
+        // pass over every ping again.
+        let mut marked: Vec<&Ping> = Vec::new();
         let mut days: Vec<WorkerDay> = Vec::new();
         {
             // A handful of days among many pings: each new day inserted in order, the day of
@@ -215,6 +218,9 @@ impl Assessor {
                 };
                 seen[at].1 += 1;
                 seen[at].2 += u32::from(p.mock);
+                if p.mock || p.checkin.is_some() {
+                    marked.push(p);
+                }
             }
             days.extend(
                 seen.into_iter()
@@ -273,7 +279,8 @@ impl Assessor {
 
         // Visits, unmerged: dwell runs by their start, check-ins by their ping.
         let dwell = visits::dwell_visits(&t, worker, &self.checkpoints, &self.visit);
-        let (checkins, rejected) = visits::checkin_visits(pings, &self.checkpoints, &self.visit);
+        let (checkins, rejected) =
+            visits::checkin_visits(marked.iter().copied(), &self.checkpoints, &self.visit);
         for v in dwell.into_iter().chain(checkins) {
             if let Some(i) = index_of(&days, clock.day(v.start)) {
                 days[i].visits.push(v);
@@ -290,7 +297,7 @@ impl Assessor {
         }
 
         // Flags: those of one day, then out-of-grid time, then replays in day order.
-        for a in anomaly::detect_flags(pings, &t, &self.anomaly, tz) {
+        for a in anomaly::detect_flags(marked.iter().copied(), &t, &self.anomaly, tz) {
             if let Some(i) = index_of(&days, a.day) {
                 days[i].anomalies.push(a);
             }
@@ -390,7 +397,8 @@ impl Assessor {
         }
     }
 
-    /// Coverage masks and simplified paths of each day's runs of steps.
+    /// Coverage masks and (when [`Assessor::paths`]) simplified paths of each day's runs of
+    /// steps.
     fn runs(&self, t: &Track, days: &mut [WorkerDay]) {
         let tolerance_m = self.config().simplify_tolerance_m;
         track::for_each_day_run(t.fixes(), &t.segments, self.tz, |day, run: &[Fix]| {
@@ -398,6 +406,9 @@ impl Assessor {
                 return;
             };
             self.coverage.cover_fixes(run, &mut days[i].coverage);
+            if !self.paths {
+                return;
+            }
             let kept = track::simplify(run, tolerance_m);
             days[i].path.push(
                 kept.iter()

@@ -180,6 +180,10 @@ pub struct Assessor {
     pub visit: VisitParams,
     /// The local time zone of days and months.
     pub tz: chrono_tz::Tz,
+    /// Whether summaries carry each run's simplified path ([`WorkerDay::path`]): maps and the
+    /// store need them; a door that only reports figures (the monthly report) turns them off
+    /// with [`Assessor::without_paths`], and every other field is the same.
+    pub paths: bool,
 }
 
 impl Assessor {
@@ -197,7 +201,15 @@ impl Assessor {
             basis: Basis::of(&registry, &params),
             registry,
             params,
+            paths: true,
         }
+    }
+
+    /// This assessor with summaries that carry no path (the Douglas–Peucker pass over every
+    /// run is skipped): for doors that never draw a track. Every figure is unchanged.
+    pub fn without_paths(mut self) -> Assessor {
+        self.paths = false;
+        self
     }
 
     /// An assessor without a registry (no grids, workers or checkpoints): track figures only.

@@ -126,7 +126,9 @@ pub fn run(
     let assessor = Assessor::new(
         Arc::new(registry),
         Params::new(config.clone(), super::clean_mode(args.no_clean)),
-    );
+    )
+    // The report draws no track.
+    .without_paths();
     let attainable = match &args.streets {
         Some(path) => Some(super::coverage::street_coverage(&assessor, path)?),
         None => None,

@@ -19,7 +19,8 @@ use serde_json::Value;
 use gridbeat::cli::vehicles::{VehicleFiles, Vehicles};
 
 use crate::util::{
-    assert_success, assessor_with, gridbeat, read, read_json, read_sample, sample, shared,
+    assert_success, assessor_with, gridbeat, read, read_json, read_sample, sample, sample_assessor,
+    shared,
 };
 
 const MONTH: &str = "2026-10";
@@ -1037,4 +1038,31 @@ fn vehicle_tracks_split_by_work_state() {
     assert!(features(&pos)
         .iter()
         .any(|f| f["properties"]["vehicle"] == v && f["properties"]["plate"].is_string()));
+}
+
+/// The report's summaries (`Assessor::without_paths`) are the map's summaries without their
+/// paths: every other field the same, day by day.
+#[test]
+fn summaries_without_paths_differ_only_in_the_paths() {
+    let c = city();
+    let assessor = sample_assessor().without_paths();
+    let s = gridbeat::batch::summarize_files(
+        &assessor,
+        &[sample("pings.csv")],
+        Crs::Wgs84,
+        None,
+        Some(month()),
+    )
+    .unwrap();
+    assert_eq!(s.days.len(), c.days.len());
+    assert!(
+        c.days.iter().filter(|d| !d.path.is_empty()).count() > 10,
+        "the sample's days have paths"
+    );
+    for (bare, full) in s.days.iter().zip(&c.days) {
+        assert!(bare.path.is_empty(), "{} {}: a path", bare.worker, bare.day);
+        let mut full = full.clone();
+        full.path = Vec::new();
+        assert_eq!(bare, &full, "{} {}", bare.worker, bare.day);
+    }
 }
