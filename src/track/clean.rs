@@ -182,9 +182,8 @@ fn first_gates(
 ) -> bool {
     let future_ms = (params.max_future_s * 1000.0) as UnixMs;
     let mut prev: Option<&Ping> = None;
-    // The values received at `prev`'s timestamp, once a second ping has it (a hash set, so a
-    // flood of pings at one instant costs linear time).
-    let mut seen: Option<HashSet<ValueKey>> = None;
+    // The values received at `prev`'s timestamp.
+    let mut seen = Seen::default();
     for k in 0..pings.len() {
         let i = order.map_or(k as u32, |o| o[k]);
         let p = &pings[i as usize];
@@ -192,14 +191,14 @@ fn first_gates(
             if p.ts < q.ts {
                 return false;
             }
+            // A copy of any ping received before with this timestamp (conflicts included)
+            // is a repeat.
+            if seen.repeats(q, p) {
+                out.repeats += 1;
+                continue;
+            }
             if q.ts == p.ts {
-                // `prev` is the first received ping with this timestamp: it stays. A copy
-                // of any ping received before (conflicts included) is a repeat.
-                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
-                if !set.insert(value_key(p)) {
-                    out.repeats += 1;
-                    continue;
-                }
+                // `prev` is the first received ping with this timestamp: it stays.
                 out.mock += u32::from(p.mock);
                 out.dropped.conflict += 1;
                 out.drops.push((p.ts, DropReason::Conflict));
@@ -208,7 +207,6 @@ fn first_gates(
         }
         out.mock += u32::from(p.mock);
         prev = Some(p);
-        seen = None;
         if let Some(received) = p.received {
             if p.ts > received + future_ms {
                 out.dropped.future += 1;
@@ -276,14 +274,14 @@ pub fn same_values(a: &Ping, b: &Ping) -> bool {
 /// received of each kept, and how many repeats there were. Borrowed when there is none;
 /// otherwise the distinct pings in time order (stable: equal timestamps keep receipt order).
 pub fn distinct(pings: &[Ping]) -> (Cow<'_, [Ping]>, usize) {
-    // Strictly increasing timestamps (the common case) are checked in one pass.
-    if pings.windows(2).all(|w| w[0].ts < w[1].ts) {
+    // Pings in time order without a repeat (the common case, also with other values at a
+    // shared timestamp) are found in one pass, which checks the order as it counts.
+    if repeats_in_time_order(pings) == Some(0) {
         return (Cow::Borrowed(pings), 0);
     }
     let order = time_order(pings);
     let source = |k: usize| order.as_ref().map_or(k, |o| o[k] as usize);
-    // Counted first: pings in time order with no repeat (only other values at a shared
-    // timestamp) are the common case, and need no list of the kept.
+    // Counted first: pings out of order with no repeat need no list of the kept.
     if for_each_distinct(pings.len(), |k| &pings[source(k)], |_| {}) == 0 {
         return (Cow::Borrowed(pings), 0);
     }
@@ -318,25 +316,61 @@ fn for_each_distinct<'a>(
     at: impl Fn(usize) -> &'a Ping,
     mut kept: impl FnMut(usize),
 ) -> usize {
-    let mut seen: Option<HashSet<ValueKey>> = None;
+    let mut seen = Seen::default();
     let mut repeats = 0;
     for k in 0..n {
         let p = at(k);
-        if k > 0 {
-            let q = at(k - 1);
-            if q.ts == p.ts {
-                let set = seen.get_or_insert_with(|| HashSet::from([value_key(q)]));
-                if !set.insert(value_key(p)) {
-                    repeats += 1;
-                    continue;
-                }
-            } else {
-                seen = None;
-            }
+        if k > 0 && seen.repeats(at(k - 1), p) {
+            repeats += 1;
+            continue;
         }
         kept(k);
     }
     repeats
+}
+
+/// How many repeats `pings` hold ([`for_each_distinct`]'s count in their order), or `None` as
+/// soon as one is earlier than the ping before it.
+fn repeats_in_time_order(pings: &[Ping]) -> Option<usize> {
+    let mut seen = Seen::default();
+    let mut repeats = 0;
+    for w in pings.windows(2) {
+        if w[1].ts < w[0].ts {
+            return None;
+        }
+        repeats += usize::from(seen.repeats(&w[0], &w[1]));
+    }
+    Some(repeats)
+}
+
+/// The values received at one timestamp, for the repeat rule over pings in time order.
+#[derive(Default)]
+struct Seen {
+    /// The values of the pings with the current timestamp, once a second ping has it (a hash
+    /// set, so a flood of pings at one instant costs linear time).
+    values: Option<HashSet<ValueKey>>,
+}
+
+impl Seen {
+    /// Whether `p`, the ping after `q` in time order, repeats a ping of its timestamp received
+    /// before it (`q` and those before `q` with the same timestamp).
+    #[inline(always)]
+    fn repeats(&mut self, q: &Ping, p: &Ping) -> bool {
+        if q.ts != p.ts {
+            self.values = None;
+            return false;
+        }
+        self.repeats_shared(q, p)
+    }
+
+    /// [`Seen::repeats`] for `p` with the timestamp of `q` (rare: kept out of the loops).
+    #[inline(never)]
+    fn repeats_shared(&mut self, q: &Ping, p: &Ping) -> bool {
+        let set = self
+            .values
+            .get_or_insert_with(|| HashSet::from([value_key(q)]));
+        !set.insert(value_key(p))
+    }
 }
 
 /// Whether a ping passes the gates that look at it alone (duplicates, receipt, accuracy), so
@@ -593,6 +627,25 @@ mod tests {
             distinct(&pings),
             (std::borrow::Cow::Borrowed(_), 0)
         ));
+        // In time order: other values at a shared timestamp are no repeat; a copy of the
+        // first value after another value is.
+        let shared = vec![ping(10, 0.0), ping(10, 5.0), ping(20, 0.0)];
+        assert!(matches!(
+            distinct(&shared),
+            (std::borrow::Cow::Borrowed(_), 0)
+        ));
+        let copied = vec![ping(10, 0.0), ping(10, 5.0), ping(10, 0.0), ping(20, 0.0)];
+        let (d, n) = distinct(&copied);
+        let kept: Vec<(i64, f64)> = d.iter().map(|p| (p.ts, p.lat)).collect();
+        assert_eq!(n, 1);
+        assert_eq!(
+            kept,
+            [
+                (10_000, copied[0].lat),
+                (10_000, copied[1].lat),
+                (20_000, copied[3].lat)
+            ]
+        );
         let again = vec![ping(20, 0.0), ping(10, 0.0), ping(20, 0.0)];
         let (d, n) = distinct(&again);
         let ts: Vec<i64> = d.iter().map(|p| p.ts).collect();
