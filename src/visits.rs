@@ -232,11 +232,21 @@ pub fn grid_time(
     let fixes = track.fixes();
     let mut clock = DayClock::new(tz);
     let mut days: Vec<GridDay> = Vec::new();
+    // The last day's seconds per grid, in the order the grids came: a worker is in a few grids
+    // a day, so a short list, moved into the day's map when the next day starts. Each grid's
+    // seconds are added in the same order as into the map, so to the same value.
+    let mut sums: Vec<(GridId, f64)> = Vec::new();
+    let close = |day: Option<&mut GridDay>, sums: &mut Vec<(GridId, f64)>| {
+        if let Some(d) = day {
+            d.grid_s.extend(sums.drain(..));
+        }
+    };
     for seg in &track.segments {
         for i in seg.start..seg.end.saturating_sub(1) {
             let dur_s = (fixes[i + 1].ts - fixes[i].ts) as f64 / 1000.0;
             let day = clock.day(fixes[i].ts);
             if days.last().is_none_or(|d| d.day != day) {
+                close(days.last_mut(), &mut sums);
                 days.push(GridDay {
                     day,
                     grid_s: BTreeMap::new(),
@@ -256,7 +266,10 @@ pub fn grid_time(
                     continue;
                 }
                 match place {
-                    Some(g) => *d.grid_s.entry(g).or_insert(0.0) += s,
+                    Some(g) => match sums.iter_mut().find(|(h, _)| *h == g) {
+                        Some((_, sum)) => *sum += s,
+                        None => sums.push((g, 0.0 + s)),
+                    },
                     None => d.outside_s += s,
                 }
                 if !place.is_some_and(|g| assigned.contains(&g)) {
@@ -265,6 +278,7 @@ pub fn grid_time(
             }
         }
     }
+    close(days.last_mut(), &mut sums);
     days
 }
 
