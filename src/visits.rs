@@ -181,13 +181,30 @@ impl AssignedArea {
             if x < x0 - tol || x > x1 + tol || y < y0 - tol || y > y1 + tol {
                 return None;
             }
-            let tol2 = tol * tol;
             g.edges
                 .iter()
-                .any(|&[a, b]| segment_distance2((x, y), a, b) <= tol2)
+                .any(|&[a, b]| within_of_segment((x, y), a, b, tol))
                 .then_some(g.id)
         })
     }
+}
+
+/// Whether `p` lies within `tol` (≤) of the segment `a`–`b`: `segment_distance2(p, a, b) ≤
+/// tol²`, with the division it costs skipped where the segment's box, grown by the tolerance,
+/// misses `p` (the point is then farther than `tol`). The box is grown by a further billionth
+/// of the tolerance, far more than the rounding of the distance, so it never rejects a point
+/// the distance would accept.
+#[inline]
+fn within_of_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64), tol: f64) -> bool {
+    let m = tol * (1.0 + 1e-9);
+    if p.0 < a.0.min(b.0) - m
+        || p.0 > a.0.max(b.0) + m
+        || p.1 < a.1.min(b.1) - m
+        || p.1 > a.1.max(b.1) + m
+    {
+        return false;
+    }
+    segment_distance2(p, a, b) <= tol * tol
 }
 
 /// The squared distance from `p` to the segment `a`–`b`, in the units of the inputs.
@@ -821,6 +838,46 @@ mod tests {
             visits_per_month: 2,
             lon: p.lon,
             lat: p.lat,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        /// The box test in front of the distance to a boundary edge changes no answer: points
+        /// anywhere near the edge, and points near each side of the grown box (within a tenth
+        /// of the tolerance, and a few ulps either side of the border itself), where the two
+        /// tests come closest.
+        #[test]
+        fn the_edge_box_rejects_only_what_the_distance_rejects(
+            a in (-100.0f64..100.0, -100.0f64..100.0),
+            d in proptest::prop_oneof![
+                (-100.0f64..100.0, -100.0f64..100.0),
+                (-100.0f64..100.0, proptest::strategy::Just(0.0)),
+                (proptest::strategy::Just(0.0), -100.0f64..100.0),
+            ],
+            tol in proptest::prop_oneof![proptest::strategy::Just(0.0), 0.0f64..60.0],
+            side in 0usize..5,
+            along in -1.0f64..2.0,
+            out in proptest::prop_oneof![proptest::strategy::Just(1.0), 0.9f64..1.1],
+            ulps in -4i64..=4,
+        ) {
+            let b = (a.0 + d.0, a.1 + d.1);
+            let m = tol * (1.0 + 1e-9) * out;
+            let nudge = |v: f64| f64::from_bits((v.to_bits() as i64 + ulps) as u64);
+            let (lo, hi) = ((a.0.min(b.0), a.1.min(b.1)), (a.0.max(b.0), a.1.max(b.1)));
+            let x_along = lo.0 + along * (hi.0 - lo.0);
+            let y_along = lo.1 + along * (hi.1 - lo.1);
+            let p = match side {
+                0 => (nudge(lo.0 - m), y_along),
+                1 => (nudge(hi.0 + m), y_along),
+                2 => (x_along, nudge(lo.1 - m)),
+                3 => (x_along, nudge(hi.1 + m)),
+                _ => (x_along + 100.0 * along, y_along - 70.0 * along),
+            };
+            proptest::prop_assert_eq!(
+                within_of_segment(p, a, b, tol),
+                segment_distance2(p, a, b) <= tol * tol
+            );
         }
     }
 
