@@ -5,11 +5,13 @@
 //! The checks read a [`Track`] (and the raw pings, for the client's flags); a replay needs the
 //! worker's earlier days, which it sees through their [`Fingerprint`]s. Pure computation.
 
+use std::cell::OnceCell;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::geodesy::{distance_m, distance_scaled_m, LocalFrame, Scale};
+use crate::geodesy::{distance_scaled_m, LocalFrame, Scale};
 use crate::model::{format_timestamp, Ping, UnixMs};
 use crate::track::days::DayClock;
 use crate::track::{Fix, Track};
@@ -172,15 +174,17 @@ pub fn detect(
 ) -> (Vec<Anomaly>, Vec<Fingerprint>) {
     let mut out = detect_flags(pings, track, params, tz);
     let prints = fingerprints(track, tz);
-    let mut seen: Vec<&Fingerprint> = earlier.iter().collect();
-    for fp in &prints {
-        if let Some(finding) = replay(fp, &seen, params) {
-            out.push(Anomaly {
-                day: fp.day,
-                finding,
-            });
+    {
+        let sampled: Vec<Sampled> = earlier.iter().chain(&prints).map(Sampled::new).collect();
+        let seen: Vec<&Sampled> = sampled.iter().collect();
+        for (k, day) in seen.iter().enumerate().skip(earlier.len()) {
+            if let Some(finding) = replay(day, &seen[..k], params) {
+                out.push(Anomaly {
+                    day: day.fp.day,
+                    finding,
+                });
+            }
         }
-        seen.push(fp);
     }
     out.sort_by(|a, b| (a.day, a.kind()).cmp(&(b.day, b.kind())));
     (out, prints)
@@ -585,22 +589,56 @@ fn interpolate(a: &Fix, b: Option<&Fix>, t: UnixMs) -> (f64, f64) {
     }
 }
 
+/// A fingerprint with what [`replay`] computes at its samples, each at most once however many
+/// days it is compared with: the ellipsoid's scale at a sample, and the distance to the next
+/// sample (whether the day moved in that minute). Both are found when first asked for, so a
+/// comparison that stops early computes no more than it reads; the values are those computed
+/// each time before.
+pub struct Sampled<'a> {
+    /// The fingerprint.
+    pub fp: &'a Fingerprint,
+    scale: Vec<OnceCell<Scale>>,
+    step_m: Vec<OnceCell<f64>>,
+}
+
+impl<'a> Sampled<'a> {
+    /// A fingerprint with nothing computed yet.
+    pub fn new(fp: &'a Fingerprint) -> Sampled<'a> {
+        let n = fp.samples.len();
+        Sampled {
+            fp,
+            scale: (0..n).map(|_| OnceCell::new()).collect(),
+            step_m: (0..n).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    /// The scale at sample `k`, whose position is `at`.
+    #[inline]
+    fn scale(&self, k: usize, at: (f64, f64)) -> Scale {
+        *self.scale[k].get_or_init(|| Scale::at(at.1))
+    }
+
+    /// The distance from sample `k` (at `a`) to sample `k + 1` (at `b`), metres.
+    #[inline]
+    fn step_m(&self, k: usize, a: (f64, f64), b: (f64, f64)) -> f64 {
+        *self.step_m[k].get_or_init(|| {
+            distance_scaled_m(a.0, a.1, self.scale(k, a), b.0, b.1, self.scale(k + 1, b))
+        })
+    }
+}
+
 /// Compares a day's fingerprint with earlier days': the earliest day whose samples coincide
 /// (within `replay_radius_m`) on at least `replay_min_share` of the minutes in which that day
 /// moved, for at least `replay_min_s`, at the best of a few small time shifts.
 pub fn replay(
-    fp: &Fingerprint,
-    earlier: &[&Fingerprint],
+    day: &Sampled<'_>,
+    earlier: &[&Sampled<'_>],
     params: &AnomalyParams,
 ) -> Option<Finding> {
+    let fp = day.fp;
     let mut best: Option<(f64, u32, &Fingerprint, i64)> = None;
-    // The scale at each sample of this day, and at each of an earlier day with whether the
-    // original moved in that minute: found once, not once per time shift (the same values).
-    let mut own_scale: Vec<Option<Scale>> = vec![None; fp.samples.len()];
-    let mut their: Vec<Option<(Scale, bool)>> = Vec::new();
-    for e in earlier.iter().filter(|e| e.day < fp.day) {
-        their.clear();
-        their.resize(e.samples.len(), None);
+    for sampled in earlier.iter().filter(|e| e.fp.day < fp.day) {
+        let e = sampled.fp;
         for lag in -REPLAY_MAX_LAG_STEPS..=REPLAY_MAX_LAG_STEPS {
             let (mut moving, mut matched) = (0u32, 0u32);
             for (k, s) in fp.samples.iter().enumerate() {
@@ -625,15 +663,11 @@ pub fn replay(
                 };
                 // Only minutes in which the original moved count: two days at the same desk
                 // coincide without being a replay.
-                let (b_scale, b_moved) = *their[idx].get_or_insert_with(|| {
-                    let step = distance_m(b.0, b.1, b_next.0, b_next.1);
-                    (Scale::at(b.1), step >= params.replay_radius_m)
-                });
-                if !b_moved {
+                if sampled.step_m(idx, b, *b_next) < params.replay_radius_m {
                     continue;
                 }
                 moving += 1;
-                let a_scale = *own_scale[k].get_or_insert_with(|| Scale::at(a.1));
+                let (a_scale, b_scale) = (day.scale(k, *a), sampled.scale(idx, b));
                 if distance_scaled_m(a.0, a.1, a_scale, b.0, b.1, b_scale) < params.replay_radius_m
                 {
                     matched += 1;

@@ -321,23 +321,34 @@ impl Assessor {
                 });
             }
         }
-        let mut seen: Vec<Fingerprint> = earlier.to_vec();
-        for fp in anomaly::fingerprints(&t, tz) {
-            let Some(i) = index_of(&days, fp.day) else {
-                continue;
-            };
-            let month = Month::of(fp.day);
-            let same_month: Vec<&Fingerprint> = seen
+        // Each wanted day is compared with the earlier days of its month, given and wanted;
+        // what the comparisons compute at a day's samples is kept for the later days.
+        let prints: Vec<(usize, Fingerprint)> = anomaly::fingerprints(&t, tz)
+            .into_iter()
+            .filter_map(|fp| Some((index_of(&days, fp.day)?, fp)))
+            .collect();
+        {
+            let sampled: Vec<anomaly::Sampled> = earlier
                 .iter()
-                .filter(|e| e.day < fp.day && Month::of(e.day) == month)
+                .chain(prints.iter().map(|(_, fp)| fp))
+                .map(anomaly::Sampled::new)
                 .collect();
-            if let Some(finding) = anomaly::replay(&fp, &same_month, &self.anomaly) {
-                days[i].anomalies.push(Anomaly {
-                    day: fp.day,
-                    finding,
-                });
+            for (k, day) in sampled.iter().enumerate().skip(earlier.len()) {
+                let month = Month::of(day.fp.day);
+                let same_month: Vec<&anomaly::Sampled> = sampled[..k]
+                    .iter()
+                    .filter(|e| e.fp.day < day.fp.day && Month::of(e.fp.day) == month)
+                    .collect();
+                if let Some(finding) = anomaly::replay(day, &same_month, &self.anomaly) {
+                    let i = prints[k - earlier.len()].0;
+                    days[i].anomalies.push(Anomaly {
+                        day: day.fp.day,
+                        finding,
+                    });
+                }
             }
-            seen.push(fp.clone());
+        }
+        for (i, fp) in prints {
             days[i].fingerprint = Some(fp);
         }
         for w in &mut days {
