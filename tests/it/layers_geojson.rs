@@ -44,6 +44,18 @@ fn month() -> Period {
     MONTH.parse::<Month>().unwrap().period()
 }
 
+/// The sample's pings of the month, summarised by the batch door.
+fn month_summaries(assessor: &Assessor) -> gridbeat::batch::Summaries {
+    gridbeat::batch::summarize_files(
+        assessor,
+        &[sample("pings.csv")],
+        Crs::Wgs84,
+        None,
+        Some(month()),
+    )
+    .unwrap()
+}
+
 fn city() -> &'static City {
     static CITY: OnceLock<City> = OnceLock::new();
     CITY.get_or_init(|| {
@@ -56,14 +68,7 @@ fn city() -> &'static City {
         )
         .unwrap();
         let assessor = assessor_with(registry, Config::default());
-        let s = gridbeat::batch::summarize_files(
-            &assessor,
-            &[sample("pings.csv")],
-            Crs::Wgs84,
-            None,
-            Some(month()),
-        )
-        .unwrap();
+        let s = month_summaries(&assessor);
         let grids = read_json(&sample("grids.geojson"));
         let parent = grids["features"]
             .as_array()
@@ -1045,15 +1050,7 @@ fn vehicle_tracks_split_by_work_state() {
 #[test]
 fn summaries_without_paths_differ_only_in_the_paths() {
     let c = city();
-    let assessor = sample_assessor().without_paths();
-    let s = gridbeat::batch::summarize_files(
-        &assessor,
-        &[sample("pings.csv")],
-        Crs::Wgs84,
-        None,
-        Some(month()),
-    )
-    .unwrap();
+    let s = month_summaries(&sample_assessor().without_paths());
     assert_eq!(s.days.len(), c.days.len());
     assert!(
         c.days.iter().filter(|d| !d.path.is_empty()).count() > 10,
