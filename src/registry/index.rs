@@ -66,9 +66,9 @@ struct IndexedGrid {
     interior: [u64; CELLS * CELLS / 64],
     /// Cells per degree east and north (0 when the box has no width or height).
     cells_per_deg: (f64, f64),
-    /// The edges that come near each row of cells (a slab of the box) are
-    /// `GridIndex::slab_edges[slab_base + slab_start(j)..slab_base + slab_ends[j]]`; only
-    /// those can cross the line through a point of that row (see [`IndexedGrid::slabs`]).
+    /// The edges that come near row `j` of cells (a slab of the box) are
+    /// `GridIndex::slab_edges[self.slab(j)]`; only those can cross the line through a point of
+    /// that row (see [`IndexedGrid::slabs`]).
     slab_base: usize,
     slab_ends: [u32; CELLS],
 }
@@ -128,7 +128,7 @@ impl IndexedGrid {
     }
 
     /// Appends to `out` the edges that come near each row of cells, row by row, and records
-    /// where each row's end. A row is grown by a hundredth of its height on each side (as the
+    /// where each row ends. A row is grown by a hundredth of its height on each side (as the
     /// interior cells are), so a point that rounding puts in the row next to its own still
     /// lies in the grown row: an edge left out of it lies wholly above or wholly below the
     /// point, and [`classify`] passes over such an edge without a look. A box with no height
@@ -156,6 +156,13 @@ impl IndexedGrid {
     #[inline]
     fn slab_of(&self, py: f64) -> usize {
         (((py - self.min.y) * self.cells_per_deg.1) as usize).min(CELLS - 1)
+    }
+
+    /// Where the edges near row `j` of cells lie in `GridIndex::slab_edges`.
+    #[inline]
+    fn slab(&self, j: usize) -> std::ops::Range<usize> {
+        let start = if j == 0 { 0 } else { self.slab_ends[j - 1] };
+        self.slab_base + start as usize..self.slab_base + self.slab_ends[j] as usize
     }
 }
 
@@ -357,14 +364,7 @@ impl GridIndex {
             return classify(&self.edges[g.start..g.end], px, py);
         }
         // Only the edges near the point's row of cells can cross its line.
-        let j = g.slab_of(py);
-        let start = if j == 0 {
-            0
-        } else {
-            g.slab_ends[j - 1] as usize
-        };
-        let row = g.slab_base + start..g.slab_base + g.slab_ends[j] as usize;
-        classify(&self.slab_edges[row], px, py)
+        classify(&self.slab_edges[g.slab(g.slab_of(py))], px, py)
     }
 }
 
