@@ -8,7 +8,12 @@
 #   4. `examples/read_table.rs`: gridbeat's reader alone (`ingest::read_table`, all rows), the
 #      like-for-like comparison with pyarrow.
 # Each is run REPEAT times (default 3); the run with the median wall time is printed with its
-# CPU time and peak RSS (GNU time), then the ratio report / pyarrow.
+# CPU time (and the system's part of it), peak RSS (GNU time) and the fastest and slowest wall
+# time of the runs, then the ratio report / pyarrow. The spread is shown because pyarrow's own
+# time moves by a factor of up to four on these virtual machines: a third to a half of its time
+# is the kernel zeroing fresh pages (`clear_page_erms` in `perf`), whose cost depends on whether
+# the host still backs the memory the last process freed (see the README, "Where report ≤ 3×
+# pyarrow stands").
 #
 # Usage: bash benches/report_vs_pyarrow.sh [DIR]
 #   DIR     the workload directory (default $TARGET/ref; generated once, then reused)
@@ -71,14 +76,18 @@ text = open(sys.argv[1]).read()
 def field(label):
     return re.search(re.escape(label) + r".*?:\s*(\S+)\s*$", text, re.M).group(1)
 wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"))))
-cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+sys_s = float(field("System time (seconds)"))
+cpu = float(field("User time (seconds)")) + sys_s
 rss = int(field("Maximum resident set size (kbytes)")) / 1024
-print(f"{wall:.3f} {cpu:.3f} {rss:.0f}")
+print(f"{wall:.3f} {cpu:.3f} {rss:.0f} {sys_s:.3f}")
 EOF
 )")
     rm -f "$log"
   done
-  printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(((repeat + 1) / 2))p" | sed "s/^/$name /"
+  # The median run, then the fastest and the slowest wall time of the $repeat runs.
+  local sorted
+  sorted=$(printf '%s\n' "${runs[@]}" | sort -n)
+  echo "$name $(sed -n "$(((repeat + 1) / 2))p" <<<"$sorted") $(head -1 <<<"$sorted" | cut -d' ' -f1) $(tail -1 <<<"$sorted" | cut -d' ' -f1)"
 }
 
 rows=$("$py" -c "import pyarrow.parquet as pq, sys; print(pq.ParquetFile(sys.argv[1]).metadata.num_rows)" "$pings")
@@ -105,11 +114,12 @@ import sys
 rows = int(sys.argv[2])
 res = {}
 for line in open(sys.argv[1]):
-    name, wall, cpu, rss = line.split()
-    res[name] = (float(wall), float(cpu), float(rss))
-print(f"{'':8} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>13} {'M rows/s':>9}")
-for name, (wall, cpu, rss) in res.items():
-    print(f"{name:8} {wall:8.2f} {cpu:8.2f} {rss:13.0f} {rows / wall / 1e6:9.2f}")
+    name, wall, cpu, rss, sys_s, lo, hi = line.split()
+    res[name] = (float(wall), float(cpu), float(rss), float(sys_s), float(lo), float(hi))
+print(f"{'':8} {'wall s':>8} {'(min-max)':>11} {'cpu s':>8} {'of it sys':>9} {'peak RSS MiB':>13} {'M rows/s':>9}")
+for name, (wall, cpu, rss, sys_s, lo, hi) in res.items():
+    spread = f"{lo:.2f}-{hi:.2f}"
+    print(f"{name:8} {wall:8.2f} {spread:>11} {cpu:8.2f} {sys_s:9.2f} {rss:13.0f} {rows / wall / 1e6:9.2f}")
 if "report" in res:
     print(f"report / pyarrow wall: {res['report'][0] / res['pyarrow'][0]:.1f}x")
 print(f"tracks / pyarrow wall: {res['tracks'][0] / res['pyarrow'][0]:.1f}x")
