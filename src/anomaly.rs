@@ -174,17 +174,11 @@ pub fn detect(
 ) -> (Vec<Anomaly>, Vec<Fingerprint>) {
     let mut out = detect_flags(pings, track, params, tz);
     let prints = fingerprints(track, tz);
-    {
-        let sampled: Vec<Sampled> = earlier.iter().chain(&prints).map(Sampled::new).collect();
-        let seen: Vec<&Sampled> = sampled.iter().collect();
-        for (k, day) in seen.iter().enumerate().skip(earlier.len()) {
-            if let Some(finding) = replay(day, &seen[..k], params) {
-                out.push(Anomaly {
-                    day: day.fp.day,
-                    finding,
-                });
-            }
-        }
+    for (k, finding) in replays(earlier, &prints, params, |_, _| true) {
+        out.push(Anomaly {
+            day: prints[k].day,
+            finding,
+        });
     }
     out.sort_by(|a, b| (a.day, a.kind()).cmp(&(b.day, b.kind())));
     (out, prints)
@@ -625,6 +619,30 @@ impl<'a> Sampled<'a> {
             distance_scaled_m(a.0, a.1, self.scale(k, a), b.0, b.1, self.scale(k + 1, b))
         })
     }
+}
+
+/// Each of `days` (in day order) compared by [`replay`] with the days of `earlier` and of
+/// `days` before it that `compared(day, other)` admits; what the comparisons compute at a
+/// day's samples is kept for the later days ([`Sampled`]). The findings, each with the index
+/// in `days` of the day it flags.
+pub fn replays<'f>(
+    earlier: &'f [Fingerprint],
+    days: impl IntoIterator<Item = &'f Fingerprint>,
+    params: &AnomalyParams,
+    compared: impl Fn(&Fingerprint, &Fingerprint) -> bool,
+) -> Vec<(usize, Finding)> {
+    let sampled: Vec<Sampled> = earlier.iter().chain(days).map(Sampled::new).collect();
+    let mut out = Vec::new();
+    for (k, day) in sampled.iter().enumerate().skip(earlier.len()) {
+        let others: Vec<&Sampled> = sampled[..k]
+            .iter()
+            .filter(|e| compared(day.fp, e.fp))
+            .collect();
+        if let Some(finding) = replay(day, &others, params) {
+            out.push((k - earlier.len(), finding));
+        }
+    }
+    out
 }
 
 /// Compares a day's fingerprint with earlier days': the earliest day whose samples coincide

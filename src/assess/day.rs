@@ -327,26 +327,16 @@ impl Assessor {
             .into_iter()
             .filter_map(|fp| Some((index_of(&days, fp.day)?, fp)))
             .collect();
-        {
-            let sampled: Vec<anomaly::Sampled> = earlier
-                .iter()
-                .chain(prints.iter().map(|(_, fp)| fp))
-                .map(anomaly::Sampled::new)
-                .collect();
-            for (k, day) in sampled.iter().enumerate().skip(earlier.len()) {
-                let month = Month::of(day.fp.day);
-                let same_month: Vec<&anomaly::Sampled> = sampled[..k]
-                    .iter()
-                    .filter(|e| e.fp.day < day.fp.day && Month::of(e.fp.day) == month)
-                    .collect();
-                if let Some(finding) = anomaly::replay(day, &same_month, &self.anomaly) {
-                    let i = prints[k - earlier.len()].0;
-                    days[i].anomalies.push(Anomaly {
-                        day: day.fp.day,
-                        finding,
-                    });
-                }
-            }
+        let same_month = |day: &Fingerprint, e: &Fingerprint| {
+            e.day < day.day && Month::of(e.day) == Month::of(day.day)
+        };
+        let prints_only = prints.iter().map(|(_, fp)| fp);
+        for (k, finding) in anomaly::replays(earlier, prints_only, &self.anomaly, same_month) {
+            let (i, fp) = &prints[k];
+            days[*i].anomalies.push(Anomaly {
+                day: fp.day,
+                finding,
+            });
         }
         for (i, fp) in prints {
             days[i].fingerprint = Some(fp);
